@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IO address spaces: MAP, UNMAP, IOVA_RANGES and statistics.
+ *
+ * An IOAS is a set of non-overlapping areas, each one MAP of pinned user
+ * pages at [iova, last] (last inclusive). Areas live in a maple tree keyed
+ * by IOVA range, which also rejects overlaps on insertion. MAP pins before
+ * taking iova_rwsem so that the slow part holds no lock; UNMAP unpins under
+ * it, so once UNMAP returns nothing can reach the pages.
+ */
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "nest_priv.h"
+#include "trace.h"
+
+#define NEST_IOAS_MAP_PROT \
+	(NESTIOMMU_IOAS_MAP_READABLE | NESTIOMMU_IOAS_MAP_WRITEABLE)
+#define NEST_IOAS_MAP_FLAGS (NESTIOMMU_IOAS_MAP_FIXED_IOVA | NEST_IOAS_MAP_PROT)
+#define NEST_IOAS_IOVA_LAST ((1ULL << NESTIOMMU_IOAS_IOVA_BITS) - 1)
+
+/* The IOVA ranges an IOAS may map: all of it but the MSI window. */
+static const struct nestiommu_iova_range nest_ioas_allowed[] = {
+	{ .start = 0, .last = NESTIOMMU_MSI_WINDOW_START - 1 },
+	{ .start = NESTIOMMU_MSI_WINDOW_LAST + 1, .last = NEST_IOAS_IOVA_LAST },
+};
+
+static bool nest_ioas_iova_allowed(u64 iova, u64 last)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(nest_ioas_allowed); i++)
+		if (iova >= nest_ioas_allowed[i].start &&
+		    last <= nest_ioas_allowed[i].last)
+			return true;
+	return false;
+}
+
+/*
+ * Find the lowest free range of @length bytes aligned to @align inside the
+ * allowed ranges.
+ */
+static int nest_ioas_find_free(struct nest_ioas *ioas, u64 length, u64 align,
+			       u64 *iova)
+{
+	int i;
+
+	lockdep_assert_held(&ioas->iova_rwsem);
+
+	for (i = 0; i < ARRAY_SIZE(nest_ioas_allowed); i++) {
+		u64 start = nest_ioas_allowed[i].start;
+		u64 range_last = nest_ioas_allowed[i].last;
+
+		for (;;) {
+			struct nest_area *area;
+			unsigned long index;
+			u64 cand = round_up(start, align);
+			u64 last;
+
+			if (cand < start ||
+			    check_add_overflow(cand, length - 1, &last) ||
+			    last > range_last)
+				break;
+			index = cand;
+			area = mt_find(&ioas->areas, &index, last);
+			if (!area) {
+				*iova = cand;
+				return 0;
+			}
+			/* Areas end below 2^48, so area->last + 1 cannot wrap. */
+			start = area->last + 1;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Free an area's pages and the area; it must be out of the tree. */
+static void nest_area_free(struct nest_area *area)
+{
+	nest_pages_unpin(area);
+	kfree(area);
+}
+
+/* Remove @area from the tree, count it, trace it and free it. */
+static void nest_ioas_area_remove(struct nest_ioas *ioas,
+				  struct nest_area *area)
+{
+	lockdep_assert_held_write(&ioas->iova_rwsem);
+
+	mtree_erase(&ioas->areas, area->iova);
+	ioas->counters.mappings--;
+	ioas->counters.mapped_bytes -= area->last - area->iova + 1;
+	ioas->counters.pinned_pages -= area->npages;
+	ioas->counters.unmapped_areas++;
+	trace_unmap(ioas->obj.id, area);
+	nest_area_free(area);
+}
+
+int nest_ioas_alloc_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_ioas_alloc *cmd = ucmd->cmd;
+	struct nest_object *obj;
+	struct nest_ioas *ioas;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+
+	obj = nest_object_alloc(ucmd->ctx, sizeof(*ioas), NEST_OBJ_IOAS);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	ioas = container_of(obj, struct nest_ioas, obj);
+	ioas->ctx = ucmd->ctx;
+	init_rwsem(&ioas->iova_rwsem);
+	mt_init(&ioas->areas);
+
+	cmd->out_ioas_id = obj->id;
+	rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		nest_object_abort(ucmd->ctx, obj);
+		return rc;
+	}
+	nest_object_finalize(ucmd->ctx, obj);
+	return 0;
+}
+
+/**
+ * nest_ioas_destroy() - free an IOAS and unpin everything it maps
+ * @obj: the IOAS's object header
+ */
+void nest_ioas_destroy(struct nest_object *obj)
+{
+	struct nest_ioas *ioas = container_of(obj, struct nest_ioas, obj);
+	struct nest_area *area;
+	unsigned long index = 0;
+
+	down_write(&ioas->iova_rwsem);
+	mt_for_each(&ioas->areas, area, index, ULONG_MAX)
+		nest_ioas_area_remove(ioas, area);
+	up_write(&ioas->iova_rwsem);
+	mtree_destroy(&ioas->areas);
+}
+
+/* Validate a MAP request; everything that needs no lookup or lock. */
+static int nest_ioas_map_check(const struct nestiommu_ioas_map *cmd)
+{
+	u64 last;
+
+	if (cmd->flags & ~NEST_IOAS_MAP_FLAGS || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!(cmd->flags & NEST_IOAS_MAP_PROT) || !cmd->length)
+		return -EINVAL;
+	if (check_add_overflow(cmd->user_va, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if ((cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA) &&
+	    check_add_overflow(cmd->iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if (!PAGE_ALIGNED(cmd->user_va) || !PAGE_ALIGNED(cmd->length))
+		return -EINVAL;
+	if (cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA &&
+	    (!PAGE_ALIGNED(cmd->iova) || !nest_ioas_iova_allowed(cmd->iova, last)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The alignment of a kernel-chosen IOVA: the largest power of two dividing
+ * both the user VA and the length, up to 1 GiB, so that the IOVA keeps the
+ * huge-page alignment the user memory may have.
+ */
+static u64 nest_ioas_map_align(const struct nestiommu_ioas_map *cmd)
+{
+	u64 bits = cmd->user_va | cmd->length | SZ_1G;
+
+	return bits & -bits;
+}
+
+int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_ioas_map *cmd = ucmd->cmd;
+	struct nest_area *area;
+	struct nest_ioas *ioas;
+	int rc;
+
+	rc = nest_ioas_map_check(cmd);
+	if (rc)
+		return rc;
+
+	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	if (!area) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	area->user_va = cmd->user_va;
+	area->prot = cmd->flags & NEST_IOAS_MAP_PROT;
+	area->npages = cmd->length >> PAGE_SHIFT;
+	rc = nest_pages_pin(area);
+	if (rc)
+		goto out_free_area;
+
+	down_write(&ioas->iova_rwsem);
+	if (!(cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA)) {
+		rc = nest_ioas_find_free(ioas, cmd->length,
+					 nest_ioas_map_align(cmd), &cmd->iova);
+		if (rc)
+			goto out_unlock;
+	}
+	area->iova = cmd->iova;
+	area->last = cmd->iova + cmd->length - 1;
+	rc = mtree_insert_range(&ioas->areas, area->iova, area->last, area,
+				GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+
+	/* Answer before the map counts, so a bad buffer loses nothing. */
+	rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		mtree_erase(&ioas->areas, area->iova);
+		goto out_unlock;
+	}
+	ioas->counters.mappings++;
+	ioas->counters.mapped_bytes += cmd->length;
+	ioas->counters.pinned_pages += area->npages;
+	ioas->counters.map_ops++;
+	trace_map(ioas->obj.id, area);
+	up_write(&ioas->iova_rwsem);
+	nest_put_ioas(ioas);
+	return 0;
+
+out_unlock:
+	up_write(&ioas->iova_rwsem);
+	nest_pages_unpin(area);
+out_free_area:
+	kfree(area);
+out_put:
+	nest_put_ioas(ioas);
+	return rc;
+}
+
+int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_ioas_unmap *cmd = ucmd->cmd;
+	struct nest_area *area;
+	struct nest_ioas *ioas;
+	unsigned long index;
+	u64 unmapped = 0;
+	bool unmap_all;
+	u64 last;
+	int rc = 0;
+
+	unmap_all = cmd->iova == 0 && cmd->length == U64_MAX;
+	if (unmap_all) {
+		last = U64_MAX;
+	} else {
+		if (!cmd->length)
+			return -EINVAL;
+		if (check_add_overflow(cmd->iova, cmd->length - 1, &last))
+			return -EOVERFLOW;
+		if (!PAGE_ALIGNED(cmd->iova) || !PAGE_ALIGNED(cmd->length))
+			return -EINVAL;
+	}
+
+	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	down_write(&ioas->iova_rwsem);
+	/* The range may not cut an area: check both ends before removing. */
+	index = cmd->iova;
+	area = mt_find(&ioas->areas, &index, last);
+	if (area && area->iova < cmd->iova) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	index = last;
+	area = mt_find(&ioas->areas, &index, last);
+	if (area && area->last > last) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+
+	index = cmd->iova;
+	mt_for_each(&ioas->areas, area, index, last) {
+		unmapped += area->last - area->iova + 1;
+		nest_ioas_area_remove(ioas, area);
+	}
+	if (!unmapped && !unmap_all)
+		rc = -ENOENT;
+out_unlock:
+	up_write(&ioas->iova_rwsem);
+	nest_put_ioas(ioas);
+	if (rc)
+		return rc;
+	cmd->length = unmapped;
+	return nest_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+int nest_ioas_iova_ranges_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct nestiommu_iova_range __user *uranges;
+	u32 nranges = ARRAY_SIZE(nest_ioas_allowed);
+	struct nest_ioas *ioas;
+	int rc = 0;
+	u32 i;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	/* The ranges are fixed for now; the IOAS only has to exist. */
+	nest_put_ioas(ioas);
+
+	uranges = u64_to_user_ptr(cmd->allowed_iovas);
+	for (i = 0; i < nranges && i < cmd->num_iovas; i++)
+		if (copy_to_user(&uranges[i], &nest_ioas_allowed[i],
+				 sizeof(uranges[i])))
+			return -EFAULT;
+	if (cmd->num_iovas < nranges)
+		rc = -EMSGSIZE;
+
+	cmd->num_iovas = nranges;
+	cmd->out_iova_alignment = PAGE_SIZE;
+	return nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
+}
+
+/**
+ * nest_ioas_get_stats() - copy an IOAS's statistics to user space
+ * @ioas: the IOAS
+ * @uptr: where to write struct nestiommu_ioas_stats
+ * @len: in: bytes available at @uptr; out: the struct's full size
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_ioas_get_stats(struct nest_ioas *ioas, void __user *uptr, u32 *len)
+{
+	struct nestiommu_ioas_stats stats;
+
+	down_read(&ioas->iova_rwsem);
+	stats = (struct nestiommu_ioas_stats) {
+		.mappings = ioas->counters.mappings,
+		.mapped_bytes = ioas->counters.mapped_bytes,
+		.pinned_pages = ioas->counters.pinned_pages,
+		.map_ops = ioas->counters.map_ops,
+		.unmapped_areas = ioas->counters.unmapped_areas,
+	};
+	up_read(&ioas->iova_rwsem);
+
+	if (copy_to_user(uptr, &stats, min_t(size_t, *len, sizeof(stats))))
+		return -EFAULT;
+	*len = sizeof(stats);
+	return 0;
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nestiommu: the character device, the ioctl table and the object
+ * lifecycle. Everything an object does lives in its own file.
+ *
+ * Creating an object: nest_object_alloc() reserves an ID that lookups do not
+ * see yet; the creator fills the object in, answers user space, and only
+ * then makes the object visible with nest_object_finalize(). Any failure
+ * before that calls nest_object_abort(), so user space never sees a
+ * half-built object.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "nest_priv.h"
+
+/* What each object type does; indexed by enum nest_object_type. */
+struct nest_object_ops {
+	void (*destroy)(struct nest_object *obj);
+	int (*get_stats)(struct nest_object *obj, void __user *uptr, u32 *len);
+};
+
+static int nest_ioas_obj_get_stats(struct nest_object *obj, void __user *uptr,
+				   u32 *len)
+{
+	return nest_ioas_get_stats(container_of(obj, struct nest_ioas, obj),
+				   uptr, len);
+}
+
+static const struct nest_object_ops nest_object_ops[] = {
+	[NEST_OBJ_IOAS] = {
+		.destroy = nest_ioas_destroy,
+		.get_stats = nest_ioas_obj_get_stats,
+	},
+};
+
+/**
+ * nest_object_alloc() - allocate an object and reserve its ID
+ * @ctx: the context the object belongs to
+ * @size: size of the containing object struct
+ * @type: the object's type
+ *
+ * The object holds one reference, owned by the context's xarray once the
+ * object is finalized. Lookups cannot find it until then.
+ *
+ * Return: the object or an ERR_PTR.
+ */
+struct nest_object *nest_object_alloc(struct nest_ctx *ctx, size_t size,
+				      enum nest_object_type type)
+{
+	struct nest_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+
+	/* XA_ZERO_ENTRY reserves the ID; xa_load() returns NULL for it. */
+	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/**
+ * nest_object_finalize() - make a new object visible to user space
+ * @ctx: the object's context
+ * @obj: an object from nest_object_alloc(), fully initialised
+ */
+void nest_object_finalize(struct nest_ctx *ctx, struct nest_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ctx->objects, obj->id, obj, GFP_KERNEL);
+	/* The ID was reserved, so storing into it cannot fail or collide. */
+	WARN_ON(old != XA_ZERO_ENTRY && old);
+}
+
+/* Free an object that was never finalized or was just removed. */
+static void nest_object_free(struct nest_object *obj)
+{
+	nest_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+}
+
+/**
+ * nest_object_abort() - free an object that was never finalized
+ * @ctx: the object's context
+ * @obj: an object from nest_object_alloc()
+ *
+ * The type's destroy callback must cope with a partly initialised object.
+ */
+void nest_object_abort(struct nest_ctx *ctx, struct nest_object *obj)
+{
+	xa_erase(&ctx->objects, obj->id);
+	nest_object_free(obj);
+}
+
+/**
+ * nest_get_object() - look up an object by ID and take a reference
+ * @ctx: the context to search
+ * @id: the object's ID
+ * @type: the required type, or NEST_OBJ_ANY
+ *
+ * Return: the object, or ERR_PTR(-ENOENT) if there is no finalized object
+ * with that ID and type. Release it with nest_put_object().
+ */
+struct nest_object *nest_get_object(struct nest_ctx *ctx, u32 id,
+				    enum nest_object_type type)
+{
+	struct nest_object *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj || (type != NEST_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/**
+ * nest_put_object() - drop a reference taken by nest_get_object()
+ * @obj: the object
+ *
+ * The xarray keeps its own reference, so this never frees the object.
+ */
+void nest_put_object(struct nest_object *obj)
+{
+	refcount_dec(&obj->users);
+}
+
+/*
+ * Remove an object from the xarray if nothing but the xarray holds it.
+ * Return: the removed object, or an ERR_PTR (ENOENT, EBUSY).
+ */
+static struct nest_object *nest_object_remove(struct nest_ctx *ctx, u32 id)
+{
+	struct nest_object *obj;
+
+	xa_lock(&ctx->objects);
+	obj = xa_load(&ctx->objects, id);
+	if (!obj) {
+		obj = ERR_PTR(-ENOENT);
+		goto out_unlock;
+	}
+	if (!refcount_dec_if_one(&obj->users)) {
+		obj = ERR_PTR(-EBUSY);
+		goto out_unlock;
+	}
+	__xa_erase(&ctx->objects, id);
+out_unlock:
+	xa_unlock(&ctx->objects);
+	return obj;
+}
+
+/**
+ * nest_ucmd_respond() - copy an ioctl's struct back to user space
+ * @ucmd: the call
+ * @cmd_len: the kernel's size of the struct
+ *
+ * Copies no more than the size user space gave.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_ucmd_respond(struct nest_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int nest_destroy_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_destroy *cmd = ucmd->cmd;
+	struct nest_object *obj;
+
+	obj = nest_object_remove(ucmd->ctx, cmd->id);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	nest_object_free(obj);
+	return 0;
+}
+
+static int nest_get_stats_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_get_stats *cmd = ucmd->cmd;
+	struct nest_object *obj;
+	int rc;
+
+	obj = nest_get_object(ucmd->ctx, cmd->id, NEST_OBJ_ANY);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	cmd->out_type = obj->type;
+	rc = nest_object_ops[obj->type].get_stats(
+		obj, u64_to_user_ptr(cmd->stats_uptr), &cmd->stats_len);
+	nest_put_object(obj);
+	if (rc)
+		return rc;
+	return nest_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* Large enough for any ioctl's struct. */
+union nest_ucmd_buffer {
+	struct nestiommu_destroy destroy;
+	struct nestiommu_get_stats get_stats;
+	struct nestiommu_ioas_alloc ioas_alloc;
+	struct nestiommu_ioas_iova_ranges ioas_iova_ranges;
+	struct nestiommu_ioas_map ioas_map;
+	struct nestiommu_ioas_unmap ioas_unmap;
+};
+
+struct nest_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct nest_ucmd *ucmd);
+};
+
+/* @last is the last field user space must pass: it fixes the minimum size. */
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
+	[_IOC_NR(_ioctl) - NESTIOMMU_CMD_BASE] = {                             \
+		.size = sizeof(_struct) +                                      \
+			BUILD_BUG_ON_ZERO(sizeof(union nest_ucmd_buffer) <     \
+					  sizeof(_struct)),                    \
+		.min_size = offsetofend(_struct, _last),                       \
+		.ioctl_num = _ioctl,                                           \
+		.execute = _fn,                                                \
+	}
+
+static const struct nest_ioctl_op nest_ioctl_ops[] = {
+	IOCTL_OP(NESTIOMMU_DESTROY, nest_destroy_ioctl, struct nestiommu_destroy,
+		 id),
+	IOCTL_OP(NESTIOMMU_IOAS_ALLOC, nest_ioas_alloc_ioctl,
+		 struct nestiommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(NESTIOMMU_IOAS_MAP, nest_ioas_map_ioctl,
+		 struct nestiommu_ioas_map, iova),
+	IOCTL_OP(NESTIOMMU_IOAS_UNMAP, nest_ioas_unmap_ioctl,
+		 struct nestiommu_ioas_unmap, length),
+	IOCTL_OP(NESTIOMMU_IOAS_IOVA_RANGES, nest_ioas_iova_ranges_ioctl,
+		 struct nestiommu_ioas_iova_ranges, out_iova_alignment),
+	IOCTL_OP(NESTIOMMU_GET_STATS, nest_get_stats_ioctl,
+		 struct nestiommu_get_stats, stats_uptr),
+};
+
+static long nest_fops_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct nest_ucmd ucmd = {
+		.ctx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+	};
+	const struct nest_ioctl_op *op;
+	union nest_ucmd_buffer buf;
+	unsigned int nr = _IOC_NR(cmd);
+	int rc;
+
+	if (nr < NESTIOMMU_CMD_BASE ||
+	    nr - NESTIOMMU_CMD_BASE >= ARRAY_SIZE(nest_ioctl_ops))
+		return -ENOTTY;
+	op = &nest_ioctl_ops[nr - NESTIOMMU_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	ucmd.cmd = &buf;
+	return op->execute(&ucmd);
+}
+
+static int nest_fops_open(struct inode *inode, struct file *filp)
+{
+	struct nest_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	filp->private_data = ctx;
+	return 0;
+}
+
+/*
+ * No ioctl can run any more, so only references between objects remain:
+ * destroy what nothing uses until the context is empty.
+ */
+static int nest_fops_release(struct inode *inode, struct file *filp)
+{
+	struct nest_ctx *ctx = filp->private_data;
+	struct nest_object *obj;
+	unsigned long index;
+	bool progress;
+
+	do {
+		progress = false;
+		xa_for_each(&ctx->objects, index, obj) {
+			obj = nest_object_remove(ctx, index);
+			if (IS_ERR(obj))
+				continue;
+			nest_object_free(obj);
+			progress = true;
+		}
+	} while (progress);
+
+	/* Anything left is a reference leak in the driver. */
+	WARN_ON(!xa_empty(&ctx->objects));
+	xa_destroy(&ctx->objects);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations nest_fops = {
+	.owner = THIS_MODULE,
+	.open = nest_fops_open,
+	.release = nest_fops_release,
+	.unlocked_ioctl = nest_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice nest_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = NESTIOMMU_DEVICE_NAME,
+	.fops = &nest_fops,
+	.mode = 0600,
+};
+
+static struct dentry *nest_debugfs_root;
+
+static int nest_debugfs_pinned_get(void *data, u64 *val)
+{
+	*val = nest_pages_pinned_total();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(nest_debugfs_pinned_fops, nest_debugfs_pinned_get,
+			 NULL, "%llu\n");
+
+static int __init nest_init(void)
+{
+	int rc;
+
+	rc = misc_register(&nest_misc_dev);
+	if (rc)
+		return rc;
+	/* debugfs is optional: failures here are not errors. */
+	nest_debugfs_root = debugfs_create_dir("nestiommu", NULL);
+	debugfs_create_file_unsafe("pinned_pages", 0400, nest_debugfs_root,
+				   NULL, &nest_debugfs_pinned_fops);
+	return 0;
+}
+
+static void __exit nest_exit(void)
+{
+	debugfs_remove_recursive(nest_debugfs_root);
+	misc_deregister(&nest_misc_dev);
+}
+
+module_init(nest_init);
+module_exit(nest_exit);
+
+MODULE_DESCRIPTION("nestiommu: software IOMMU with nested translation");
+MODULE_LICENSE("GPL");
