@@ -38,8 +38,9 @@ int nest_pages_pin(struct nest_area *area)
 	if (area->prot & NESTIOMMU_IOAS_MAP_WRITEABLE)
 		gup_flags |= FOLL_WRITE;
 
+	/* A huge length is user input, not a driver bug: no warning. */
 	area->pages = kvcalloc(area->npages, sizeof(*area->pages),
-			       GFP_KERNEL_ACCOUNT);
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!area->pages)
 		return -ENOMEM;
 

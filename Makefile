@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0
+# nestiommu: the one entry point. `make help` lists the targets.
+#
+# Every target that needs packages depends on the deps stamp, so a fresh
+# Debian 12 machine needs no step before `make test` or `make demo`.
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+CACHE := $(ROOT)/.cache
+O := $(ROOT)/build
+# Debian's python3, which has python3-pytest (not a pyenv one on PATH).
+PYTHON := /usr/bin/python3
+VMRUN := $(PYTHON) $(ROOT)/selftests/vm/vmrun.py
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+MAKEFLAGS += --no-print-directory
+endif
+
+# Everything the project needs, from Debian's archive.
+DEPS_PKGS := linux-headers-amd64 make gcc binutils clang llvm libbpf-dev \
+	bpftool libelf-dev zlib1g-dev pkg-config dwarves qemu-system-x86 \
+	busybox-static cpio kmod xz-utils linux-perf bpftrace python3 \
+	python3-pytest
+DEPS_STAMP := $(CACHE)/deps.stamp
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# The guest kernel release: the one the installed headers are for. These
+# are expanded only inside recipes, i.e. after `deps` installed the headers.
+KREL = $(shell $(ROOT)/selftests/vm/krel.sh)
+GUEST_DIR = $(CACHE)/guest/$(KREL)
+
+# KDIR builds the module for another kernel tree. By default it is the
+# guest's headers, and the module gets BTF against the guest's vmlinux
+# (Debian's headers ship no vmlinux, so kbuild cannot do that itself).
+ifeq ($(origin KDIR),undefined)
+KDIR = /lib/modules/$(KREL)/build
+BTF_BASE ?= $(GUEST_DIR)/vmlinux
+endif
+MODULE := $(ROOT)/kernel/nestiommu.ko
+
+.PHONY: all deps module selftests guest-kernel test demo shell install \
+	clean help
+
+all: module selftests
+
+deps: $(DEPS_STAMP)
+
+# Quick when everything is installed: only dpkg is asked.
+$(DEPS_STAMP): $(ROOT)/Makefile
+	$(Q)missing=; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  APT    $$missing"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends $$missing; \
+	fi
+	$(Q)mkdir -p $(@D) && touch $@
+
+guest-kernel: $(DEPS_STAMP)
+	$(Q)$(ROOT)/selftests/vm/guest-kernel.sh $(KREL) $(GUEST_DIR)
+
+module: $(DEPS_STAMP) $(if $(BTF_BASE),guest-kernel)
+	$(Q)$(MAKE) -C $(KDIR) M=$(ROOT)/kernel $(if $(Q),,V=1) modules
+	$(Q)$(if $(BTF_BASE),$(call module_add_btf))
+
+# Add .BTF to the module (once per link) so /sys/kernel/btf/nestiommu exists
+# and BPF programs can use the module's types with CO-RE. The pahole flags
+# are those kbuild uses for pahole 1.24.
+define module_add_btf
+if ! readelf -S $(MODULE) | grep -q '\.BTF'; then \
+	echo "  BTF     kernel/nestiommu.ko"; \
+	LLVM_OBJCOPY=objcopy pahole -J --btf_gen_floats -j \
+		--lang_exclude=rust --btf_base $(BTF_BASE) $(MODULE); \
+fi
+endef
+
+selftests: $(DEPS_STAMP)
+	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)
+
+# The test command (README, .ci/run): host tests and in-guest selftests.
+test: all guest-kernel
+	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v selftests
+
+demo: all guest-kernel
+	$(Q)$(VMRUN) --timeout 600 -- tools/demo/demo.sh
+
+shell: all guest-kernel
+	$(Q)$(VMRUN) --shell --setup "insmod kernel/nestiommu.ko"
+
+# On a real machine: make install KDIR=/lib/modules/$(uname -r)/build
+install: module
+	$(Q)$(SUDO) $(MAKE) -C $(KDIR) M=$(ROOT)/kernel modules_install
+	$(Q)$(SUDO) depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
+
+clean:
+	$(Q)if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean; fi
+	$(Q)rm -rf $(O) $(CACHE)/vm
+
+help:
+	@echo "make            build the module (with BTF), libraries and selftests"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make test       run host tests and the in-guest selftests (pytest)"
+	@echo "make demo       boot a guest, load the module, run a traced workload"
+	@echo "make shell      interactive guest shell with the module loaded"
+	@echo "make install    install the module for KDIR (a real machine)"
+	@echo "make clean      remove build outputs (keeps the guest kernel cache)"
+	@echo "V=1 prints full commands; KDIR=... builds for another kernel tree"
