@@ -192,6 +192,7 @@ struct nestiommu_ioas_iova_ranges {
 
 /**
  * enum nestiommu_object_type - type of an object, as GET_STATS reports it
+ * @NESTIOMMU_OBJ_NONE: no object (never reported)
  * @NESTIOMMU_OBJ_IOAS: an IO address space
  */
 enum nestiommu_object_type {
