@@ -93,7 +93,7 @@ demo: all guest-kernel
 	$(Q)$(VMRUN) --timeout 600 -- tools/demo/demo.sh
 
 shell: all guest-kernel
-	$(Q)$(VMRUN) --shell --setup "insmod kernel/nestiommu.ko"
+	$(Q)$(VMRUN) --shell -- 'insmod kernel/nestiommu.ko; export PATH="$$PWD/build/selftests:$$PATH"'
 
 # On a real machine: make install KDIR=/lib/modules/$(uname -r)/build
 install: module

@@ -1,0 +1,110 @@
+"""Self-test of the VM runner (selftests/vm/vmrun.py): status and output of
+guest commands, kernel WARN detection, timeouts, and the CLI."""
+
+import os
+import subprocess
+
+import pytest
+
+import vmrun
+from conftest import REPO, repo_guest
+
+VMRUN = os.path.join(REPO, "selftests", "vm", "vmrun.py")
+WARN_DIR = os.path.join(REPO, "selftests", "vm", "warn_module")
+WARN_KO = os.path.join(WARN_DIR, "nestiommu_warn_trigger.ko")
+WARN_TEXT = "nestiommu_warn_trigger: deliberate warning"
+
+
+@pytest.fixture(scope="session")
+def warn_module():
+    """Build the test-only module whose init WARNs; return the .ko path."""
+    build = f"/lib/modules/{vmrun.krel()}/build"
+    r = subprocess.run(["make", "-C", build, f"M={WARN_DIR}", "modules"], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"building the warn module failed:\n{r.stdout}\n{r.stderr}")
+    return WARN_KO
+
+
+@pytest.fixture(scope="module")
+def guest(guest_kernel_dir):
+    with repo_guest(guest_kernel_dir) as g:
+        yield g
+
+
+def vmrun_cli(*args, timeout=300):
+    return subprocess.run(["/usr/bin/python3", VMRUN, *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def qemu_pids_using(path):
+    """Pids of live processes whose command line mentions PATH."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if path.encode() in f.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def test_status_and_output(guest):
+    r = guest.run("echo hello; exit 3")
+    if r.rc != 3 or "hello" not in r.output:
+        pytest.fail(f"expected rc 3 and 'hello', got rc {r.rc}, output {r.output!r}")
+    if r.kernel_errors:
+        pytest.fail(f"unexpected kernel errors: {r.kernel_errors}; console log: {guest.console_log}")
+
+
+def test_guest_sees_repo_and_results(guest):
+    r = guest.run('pwd; touch "$NESTIOMMU_RESULTS/from-guest"')
+    if r.rc != 0 or r.output.strip() != REPO:
+        pytest.fail(f"expected cwd {REPO} and rc 0, got rc {r.rc}, output {r.output!r}")
+    if not os.path.exists(os.path.join(guest.results_dir, "from-guest")):
+        pytest.fail(f"a file the guest wrote is not in {guest.results_dir}")
+
+
+def test_warn_is_detected(guest, warn_module):
+    r = guest.run(f"insmod {warn_module}")
+    if r.rc != 0:
+        pytest.fail(f"insmod failed (rc {r.rc}): {r.output}")
+    if not any("WARNING:" in line and "warn_trigger" in line for line in r.kernel_errors):
+        pytest.fail(f"WARN not reported: kernel_errors={r.kernel_errors}; console log: {guest.console_log}")
+    if r.kernel_errors[0] not in guest.kernel_errors():
+        pytest.fail("Guest.kernel_errors() misses the WARN")
+    if guest.run("true").kernel_errors:
+        pytest.fail("the WARN was reported again for the next command")
+
+
+def test_cli_reports_warn(guest_kernel_dir, warn_module):
+    r = vmrun_cli("--kernel-dir", guest_kernel_dir, "--", "insmod", warn_module)
+    if r.returncode == 0 or "console log: " not in r.stderr or "WARNING:" not in r.stderr:
+        pytest.fail(f"CLI did not report the WARN: status {r.returncode}, stderr:\n{r.stderr}")
+    log = r.stderr.split("console log: ", 1)[1].split(")", 1)[0]
+    with open(log) as f:
+        if WARN_TEXT not in f.read():
+            pytest.fail(f"the named console log {log} lacks the warning text")
+
+
+def test_cli_exit_status(guest_kernel_dir):
+    r = vmrun_cli("--kernel-dir", guest_kernel_dir, "--", "echo", "out;", "exit", "7")
+    if r.returncode != 7 or "out" not in r.stdout:
+        pytest.fail(f"expected status 7 and 'out', got {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+
+
+def test_timeout_kills_guest(guest_kernel_dir):
+    g = repo_guest(guest_kernel_dir)
+    try:
+        g.start()
+        with pytest.raises(vmrun.GuestError) as e:
+            g.run("sleep 600", timeout=15)
+        if "timed out" not in str(e.value) or g.console_log not in str(e.value):
+            pytest.fail(f"unclear timeout message: {e.value}")
+        if g.proc.poll() is None or qemu_pids_using(g.console_log):
+            pytest.fail("qemu is still running after the timeout")
+        with pytest.raises(vmrun.GuestError):
+            g.run("true")
+    finally:
+        g.stop()
+        g.stop()
