@@ -483,6 +483,8 @@ TEST_F(ioas, unmap_unaligned_einval)
 	do_ioas_unmap_err(EINVAL, self->fd, self->ioas_id, SZ_1M + 512, SZ_64K);
 	do_ioas_unmap_err(EINVAL, self->fd, self->ioas_id, SZ_1M, SZ_64K + 512);
 	do_ioas_unmap_err(EINVAL, self->fd, self->ioas_id, SZ_1M, SZ_64K - 1);
+	/* Length 0 is a bad value, not an empty range (only 0..U64_MAX is special). */
+	do_ioas_unmap_err(EINVAL, self->fd, self->ioas_id, SZ_1M, 0);
 	check_ioas_mapped(self->fd, self->ioas_id, 1, SZ_64K, SZ_64K / self->page);
 }
 

@@ -133,7 +133,8 @@ struct nestiommu_ioas_map {
  * @size: sizeof(struct nestiommu_ioas_unmap)
  * @ioas_id: IOAS to unmap from
  * @iova: first IOVA of the range, page aligned
- * @length: in: bytes in the range, page aligned; out: bytes unmapped
+ * @length: in: bytes in the range, page aligned and not 0; out: bytes
+ *	unmapped
  *
  * Unmaps every mapping inside [iova, iova + length). The range must be a
  * superset of the mappings it touches: cutting a mapping in two fails
