@@ -25,7 +25,7 @@ endif
 DEPS_PKGS := linux-headers-amd64 make gcc binutils clang llvm libbpf-dev \
 	bpftool libelf-dev zlib1g-dev pkg-config dwarves qemu-system-x86 \
 	busybox-static cpio kmod xz-utils linux-perf bpftrace python3 \
-	python3-pytest
+	python3-pytest libclang-rt-14-dev
 DEPS_STAMP := $(CACHE)/deps.stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -43,8 +43,8 @@ BTF_BASE ?= $(GUEST_DIR)/vmlinux
 endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
-.PHONY: all deps module selftests guest-kernel test demo shell install \
-	clean help
+.PHONY: all deps module selftests guest-kernel test demo shell bench fuzz \
+	install clean help
 
 all: module selftests
 
@@ -84,6 +84,15 @@ endef
 
 selftests: $(DEPS_STAMP)
 	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)
+	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host
+
+# Native figures of kernel/core built in user space.
+bench: selftests
+	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
+
+# A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).
+fuzz: selftests
+	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host fuzz
 
 # The test command (README, .ci/run): host tests and in-guest selftests.
 test: all guest-kernel
@@ -110,6 +119,8 @@ help:
 	@echo "make test       run host tests and the in-guest selftests (pytest)"
 	@echo "make demo       boot a guest, load the module, run a traced workload"
 	@echo "make shell      interactive guest shell with the module loaded"
+	@echo "make bench      benchmarks (kernel/core natively in user space)"
+	@echo "make fuzz       a longer libFuzzer run (FUZZ_TIME=300 seconds)"
 	@echo "make install    install the module for KDIR (a real machine)"
 	@echo "make clean      remove build outputs (keeps the guest kernel cache)"
 	@echo "V=1 prints full commands; KDIR=... builds for another kernel tree"

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * core.h - terms shared by every part of the translation core.
+ *
+ * Terms:
+ *  - IOVA: the address a device puts on the bus, the stage-1 input.
+ *  - GPA: guest-physical address, the stage-1 output and stage-2 input
+ *    (an IOVA of the IOAS). GPAs are 48 bits wide (NEST_GPA_BITS).
+ *  - ofn: "output frame number", an opaque 4 KiB frame number that stage 2
+ *    maps a GPA to. In the kernel a pfn of a pinned page, in the host tests
+ *    an index into a test memory array. The core never dereferences it: it
+ *    passes it back to the caller's nest_mem_ops.
+ *  - access: what a request wants (NEST_ACC_*), perm: what a translation
+ *    grants (NEST_PERM_*).
+ *  - a range is (start, length) in the API; internally `last` is the
+ *    inclusive last byte (last = start + length - 1), so a range may end at
+ *    the top of the address space without overflowing.
+ *
+ * Locking: the core takes no lock and allocates nothing by itself. Each
+ * header says which calls need which exclusion from the caller.
+ */
+#ifndef _NEST_CORE_H
+#define _NEST_CORE_H
+
+#include "compat.h"
+
+#define NEST_PAGE_SHIFT		12
+#define NEST_PAGE_SIZE		(1ULL << NEST_PAGE_SHIFT)
+#define NEST_GPA_BITS		48
+#define NEST_OFN_BITS		52	/* ofn << 12 must fit in 64 bits */
+
+/* Access request flags, as IOMMU_FAULT_PERM_* of the vSVA uAPI. */
+#define NEST_ACC_READ		BIT(0)
+#define NEST_ACC_WRITE		BIT(1)
+#define NEST_ACC_EXEC		BIT(2)
+#define NEST_ACC_PRIV		BIT(3)	/* privileged (supervisor) request */
+#define NEST_ACC_MASK		GENMASK_ULL(3, 0)
+
+/* Permissions a translation grants (combined over both stages). */
+#define NEST_PERM_READ		BIT(0)
+#define NEST_PERM_WRITE		BIT(1)
+#define NEST_PERM_EXEC		BIT(2)
+#define NEST_PERM_USER		BIT(3)	/* non-privileged requests allowed */
+#define NEST_PERM_ALL		GENMASK_ULL(3, 0)
+
+/* Stage-2 mapping protection (nest_s2_map). */
+#define NEST_PROT_READ		BIT(0)
+#define NEST_PROT_WRITE		BIT(1)
+
+/**
+ * enum nest_fault_reason - why a translation failed
+ *
+ * The values are those of enum iommu_fault_reason of the vSVA uAPI.
+ *
+ * @NEST_FAULT_REASON_UNKNOWN: never produced by the core.
+ * @NEST_FAULT_REASON_PASID_FETCH: the PASID table could not be read (the
+ *	driver's PASID lookup; not produced by the core).
+ * @NEST_FAULT_REASON_BAD_PASID_ENTRY: the stage-1 descriptor is invalid
+ *	(levels not 4 or 5, root not 4 KiB aligned or above the GPA width,
+ *	unknown flags).
+ * @NEST_FAULT_REASON_PASID_INVALID: no descriptor for that PASID (the
+ *	driver's PASID lookup; not produced by the core).
+ * @NEST_FAULT_REASON_WALK_EABT: read_u64() or cmpxchg_u64() of a stage-1
+ *	PTE failed (external abort), or the A/D update kept racing with
+ *	concurrent writers for more than NEST_S1_AD_RETRIES walks.
+ * @NEST_FAULT_REASON_PTE_FETCH: translation fault: a PTE is not present,
+ *	or (NEST_FAULT_F_RSVD) a present PTE has reserved bits set.
+ * @NEST_FAULT_REASON_PERMISSION: the access is not allowed by the PTEs.
+ * @NEST_FAULT_REASON_ACCESS: the descriptor does not allow this kind of
+ *	request (a privileged request on a PASID without NEST_S1_F_SRE).
+ * @NEST_FAULT_REASON_OOR_ADDRESS: out-of-range address: a non-canonical
+ *	IOVA, a GPA at or above 2^48 (stage-2 input), or a stage-1 PTE whose
+ *	output address has bits 51:48 set (beyond the GPA width).
+ */
+enum nest_fault_reason {
+	NEST_FAULT_REASON_UNKNOWN = 0,
+	NEST_FAULT_REASON_PASID_FETCH,
+	NEST_FAULT_REASON_BAD_PASID_ENTRY,
+	NEST_FAULT_REASON_PASID_INVALID,
+	NEST_FAULT_REASON_WALK_EABT,
+	NEST_FAULT_REASON_PTE_FETCH,
+	NEST_FAULT_REASON_PERMISSION,
+	NEST_FAULT_REASON_ACCESS,
+	NEST_FAULT_REASON_OOR_ADDRESS,
+};
+
+/* nest_fault.flags */
+#define NEST_FAULT_F_GPA_VALID	BIT(0)	/* @gpa holds the stage-2 input */
+#define NEST_FAULT_F_TABLE_FETCH BIT(1)	/* stage 2 faulted on a s1 table */
+#define NEST_FAULT_F_RSVD	BIT(2)	/* reserved bits set in a PTE */
+#define NEST_FAULT_F_AD_UPDATE	BIT(3)	/* while setting A/D bits */
+
+/**
+ * struct nest_fault - an unrecoverable translation fault
+ * @reason: enum nest_fault_reason
+ * @stage: 1 or 2, the stage that faulted
+ * @level: level of the faulting stage where it faulted (stage 1: 5..1,
+ *	0 for the descriptor or the canonical check; stage 2: 4..1)
+ * @s1_level: for a stage-2 fault, the stage-1 level whose table was being
+ *	fetched, 0 when the final output GPA was being translated
+ * @flags: NEST_FAULT_F_*
+ * @access: the NEST_ACC_* flags of the request
+ * @addr: the input address of the request (IOVA)
+ * @gpa: for stage-2 faults the GPA being translated (with
+ *	NEST_FAULT_F_TABLE_FETCH: the GPA of the stage-1 PTE being fetched);
+ *	for stage-1 PTE faults the GPA of the faulting PTE
+ */
+struct nest_fault {
+	u32 reason;
+	u8 stage;
+	u8 level;
+	u8 s1_level;
+	u8 flags;
+	u32 access;
+	u64 addr;
+	u64 gpa;
+};
+
+/**
+ * struct nest_mem_ops - the caller's memory services
+ * @alloc_table: return a zeroed, 4 KiB aligned table of 512 u64 for the
+ *	stage-2 page table, or NULL
+ * @free_table: free a table returned by @alloc_table
+ * @read_u64: read the 64-bit word at byte @offset (8-byte aligned, below
+ *	4096) of frame @ofn into *@val; 0, or a negative errno that the core
+ *	reports as an external abort
+ * @cmpxchg_u64: atomically replace the word at (@ofn, @offset) with @new if
+ *	it equals @old; store the value found in *@cur (the swap happened iff
+ *	*@cur == @old); 0, or a negative errno (external abort)
+ *
+ * The core calls @read_u64 and @cmpxchg_u64 only with an ofn that stage 2
+ * returned, so a frame the caller never mapped is never asked for.
+ */
+struct nest_mem_ops {
+	void *(*alloc_table)(void *priv);
+	void (*free_table)(void *priv, void *table);
+	int (*read_u64)(void *priv, u64 ofn, u32 offset, u64 *val);
+	int (*cmpxchg_u64)(void *priv, u64 ofn, u32 offset, u64 old, u64 new,
+			   u64 *cur);
+};
+
+#endif /* _NEST_CORE_H */

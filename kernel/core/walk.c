@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * walk.c - the nested stage-1 walk (format, check order, A/D rules and
+ * memory reference counting are defined in walk.h).
+ *
+ * Terms: "level" counts down from the top (desc->levels) to 1; the PTE of
+ * level L is at table_gpa(L) + index(iova, L) * 8, its GPA is "pte_gpa".
+ */
+#include "walk.h"
+
+#define S1_P		BIT_ULL(0)
+#define S1_RW		BIT_ULL(1)
+#define S1_US		BIT_ULL(2)
+#define S1_A		BIT_ULL(5)
+#define S1_D		BIT_ULL(6)
+#define S1_PS		BIT_ULL(7)
+#define S1_XD		BIT_ULL(63)
+#define S1_ADDR		GENMASK_ULL(NEST_GPA_BITS - 1, 12)
+#define S1_RSVD_HIGH	GENMASK_ULL(51, NEST_GPA_BITS)
+#define S1_RSVD_1G	GENMASK_ULL(29, 13)
+#define S1_RSVD_2M	GENMASK_ULL(20, 13)
+
+/* What the walk remembers of one level, for the A/D update. */
+struct s1_level {
+	u64 pte;
+	u64 pte_gpa;
+	u64 ofn;	/* frame holding the PTE */
+	u64 *s2_leaf;	/* stage-2 leaf of that frame */
+	u32 s2_prot;
+	u64 set;	/* A/D bits to set */
+};
+
+static inline unsigned int s1_shift(int level)
+{
+	return NEST_PAGE_SHIFT + 9 * (level - 1);
+}
+
+static void s1_fault(struct nest_fault *fault, u32 reason, int level,
+		     u64 iova, u32 access)
+{
+	fault->reason = reason;
+	fault->stage = 1;
+	fault->level = level;
+	fault->s1_level = 0;
+	fault->flags = 0;
+	fault->access = access;
+	fault->addr = iova;
+	fault->gpa = 0;
+}
+
+/* Turn a stage-2 fault met while walking stage 1 into the nested fault. */
+static void s1_s2_fault(struct nest_fault *fault, int s1_level, u64 iova,
+			u32 access, u8 flags)
+{
+	fault->s1_level = s1_level;
+	fault->flags |= flags;
+	fault->access = access;
+	fault->addr = iova;
+}
+
+/**
+ * nest_s1_desc_check() - validate a stage-1 descriptor
+ * @desc: the descriptor
+ * @fault: out, a BAD_PASID_ENTRY fault (stage 1, level 0) on -EFAULT
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s1_desc_check(const struct nest_s1_desc *desc,
+		       struct nest_fault *fault)
+{
+	if ((desc->levels != 4 && desc->levels != 5) ||
+	    !IS_ALIGNED(desc->root_gpa, NEST_PAGE_SIZE) ||
+	    desc->root_gpa >= BIT_ULL(NEST_GPA_BITS) ||
+	    (desc->flags & ~(u32)NEST_S1_F_MASK)) {
+		s1_fault(fault, NEST_FAULT_REASON_BAD_PASID_ENTRY, 0, 0, 0);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static bool s1_canonical(u64 iova, unsigned int levels)
+{
+	unsigned int bits = s1_shift(levels) + 9;	/* 48 or 57 */
+
+	return (u64)((s64)(iova << (64 - bits)) >> (64 - bits)) == iova;
+}
+
+/* 1: restart the walk (a PTE changed), 0: done, < 0: fault. */
+static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+			u64 iova, u32 access, struct nest_walk_res *res,
+			struct nest_fault *fault)
+{
+	struct s1_level lv[NEST_S1_MAX_LEVELS + 1];
+	const struct nest_mem_ops *ops = s2->ops;
+	struct nest_s2_walk_res s2r;
+	u64 table_gpa = desc->root_gpa;
+	u32 perm = NEST_PERM_ALL;
+	unsigned int shift = 0;
+	u64 *out_leaf, gpa;
+	int level, top = desc->levels, leaf = 0;
+	u8 refs = 0;
+	int ret;
+
+	res->nr_tables = 0;
+	for (level = top; level >= 1; level--) {
+		struct s1_level *l = &lv[level];
+		u32 off;
+
+		l->pte_gpa = table_gpa + ((iova >> s1_shift(level)) & 511) * 8;
+		ret = nest_s2_lookup(s2, l->pte_gpa, NEST_ACC_READ, &s2r,
+				     fault, &l->s2_leaf);
+		if (ret) {
+			s1_s2_fault(fault, level, iova, access,
+				    NEST_FAULT_F_TABLE_FETCH);
+			return ret;
+		}
+		refs += s2r.mem_refs;
+		l->ofn = s2r.ofn;
+		l->s2_prot = s2r.prot;
+		l->set = 0;
+		res->table_gpa[res->nr_tables++] = table_gpa;
+		off = l->pte_gpa & (NEST_PAGE_SIZE - 1);
+		refs++;
+		if (ops->read_u64(s2->priv, l->ofn, off, &l->pte)) {
+			s1_fault(fault, NEST_FAULT_REASON_WALK_EABT, level,
+				 iova, access);
+			goto pte_fault;
+		}
+		if (!(l->pte & S1_P)) {
+			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
+				 iova, access);
+			goto pte_fault;
+		}
+		if (l->pte & S1_RSVD_HIGH) {
+			s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, level,
+				 iova, access);
+			fault->flags |= NEST_FAULT_F_RSVD;
+			goto pte_fault;
+		}
+		if (((l->pte & S1_PS) && level >= 4) ||
+		    ((l->pte & S1_PS) && level == 3 && (l->pte & S1_RSVD_1G)) ||
+		    ((l->pte & S1_PS) && level == 2 && (l->pte & S1_RSVD_2M))) {
+			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
+				 iova, access);
+			fault->flags |= NEST_FAULT_F_RSVD;
+			goto pte_fault;
+		}
+		if (!(l->pte & S1_RW))
+			perm &= ~NEST_PERM_WRITE;
+		if (!(l->pte & S1_US))
+			perm &= ~NEST_PERM_USER;
+		if (l->pte & S1_XD)
+			perm &= ~NEST_PERM_EXEC;
+		if (level == 1 || (l->pte & S1_PS)) {
+			leaf = level;
+			shift = s1_shift(level);
+			break;
+		}
+		table_gpa = l->pte & S1_ADDR;
+	}
+
+	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE)) ||
+	    (!(access & NEST_ACC_PRIV) && !(perm & NEST_PERM_USER)) ||
+	    ((access & NEST_ACC_EXEC) && !(perm & NEST_PERM_EXEC))) {
+		s1_fault(fault, NEST_FAULT_REASON_PERMISSION, leaf, iova,
+			 access);
+		return -EFAULT;
+	}
+
+	gpa = (lv[leaf].pte & S1_ADDR & ~(BIT_ULL(shift) - 1)) |
+	      (iova & (BIT_ULL(shift) - 1));
+	ret = nest_s2_lookup(s2, gpa, access, &s2r, fault, &out_leaf);
+	if (ret) {
+		s1_s2_fault(fault, 0, iova, access, 0);
+		return ret;
+	}
+	refs += s2r.mem_refs;
+
+	if (desc->flags & NEST_S1_F_AD) {
+		for (level = top; level >= leaf; level--) {
+			struct s1_level *l = &lv[level];
+
+			if (!(l->pte & S1_A))
+				l->set |= S1_A;
+			if (level == leaf && (access & NEST_ACC_WRITE) &&
+			    !(l->pte & S1_D))
+				l->set |= S1_D;
+			if (l->set && !(l->s2_prot & NEST_PROT_WRITE)) {
+				fault->reason = NEST_FAULT_REASON_PERMISSION;
+				fault->stage = 2;
+				fault->level = 0;
+				fault->gpa = l->pte_gpa;
+				fault->flags = NEST_FAULT_F_GPA_VALID;
+				s1_s2_fault(fault, level, iova, access,
+					    NEST_FAULT_F_TABLE_FETCH |
+					    NEST_FAULT_F_AD_UPDATE);
+				return -EFAULT;
+			}
+		}
+		for (level = top; level >= leaf; level--) {
+			struct s1_level *l = &lv[level];
+			u64 cur;
+
+			if (!l->set)
+				continue;
+			if (ops->cmpxchg_u64(s2->priv, l->ofn,
+					     l->pte_gpa & (NEST_PAGE_SIZE - 1),
+					     l->pte, l->pte | l->set, &cur)) {
+				s1_fault(fault, NEST_FAULT_REASON_WALK_EABT,
+					 level, iova, access);
+				fault->flags |= NEST_FAULT_F_AD_UPDATE;
+				goto pte_fault;
+			}
+			if (cur != l->pte)
+				return 1;
+			nest_s2_pte_set_dirty(l->s2_leaf);
+		}
+	}
+	if (access & NEST_ACC_WRITE)
+		nest_s2_pte_set_dirty(out_leaf);
+
+	if (!(s2r.prot & NEST_PROT_READ))
+		perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
+	if (!(s2r.prot & NEST_PROT_WRITE))
+		perm &= ~NEST_PERM_WRITE;
+	res->ofn = s2r.ofn;
+	res->gpa = gpa;
+	res->page_shift = min_t(unsigned int, shift, s2r.page_shift);
+	res->perm = perm;
+	res->s1_levels = top - leaf + 1;
+	res->s2_level = s2r.level;
+	res->mem_refs = refs;
+	return 0;
+
+pte_fault:
+	fault->gpa = lv[level].pte_gpa;
+	fault->flags |= NEST_FAULT_F_GPA_VALID;
+	return -EFAULT;
+}
+
+/**
+ * nest_s1_walk() - translate @iova through stage 1 nested over stage 2
+ * @s2: the parent stage-2 table (shared access); its ops read guest memory
+ * @desc: the stage-1 descriptor
+ * @iova: the input address
+ * @access: NEST_ACC_* (READ, WRITE or EXEC, maybe PRIV)
+ * @res: out, on success
+ * @fault: out, on -EFAULT
+ *
+ * No cache is consulted or filled. See walk.h for the rules.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+		 u64 iova, u32 access, struct nest_walk_res *res,
+		 struct nest_fault *fault)
+{
+	int ret, tries;
+
+	if (nest_s1_desc_check(desc, fault))
+		return -EFAULT;
+	if (!s1_canonical(iova, desc->levels)) {
+		s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, 0, iova, access);
+		return -EFAULT;
+	}
+	if ((access & NEST_ACC_PRIV) && !(desc->flags & NEST_S1_F_SRE)) {
+		s1_fault(fault, NEST_FAULT_REASON_ACCESS, 0, iova, access);
+		return -EFAULT;
+	}
+	for (tries = 0; tries < NEST_S1_AD_RETRIES; tries++) {
+		ret = s1_walk_once(s2, desc, iova, access, res, fault);
+		if (ret <= 0)
+			return ret;
+	}
+	s1_fault(fault, NEST_FAULT_REASON_WALK_EABT, 0, iova, access);
+	fault->flags |= NEST_FAULT_F_AD_UPDATE;
+	return -EFAULT;
+}
+
+/**
+ * nest_s2_translate() - translate @iova (a GPA) through stage 2 only
+ * @s2: the stage-2 table of a paging HWPT (shared access)
+ * @iova: the input address
+ * @access: NEST_ACC_*; a WRITE marks the leaf dirty. PRIV is ignored.
+ * @res: out, on success (s1_levels = 0, nr_tables = 0)
+ * @fault: out, on -EFAULT (stage 2)
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s2_translate(struct nest_s2 *s2, u64 iova, u32 access,
+		      struct nest_walk_res *res, struct nest_fault *fault)
+{
+	struct nest_s2_walk_res s2r;
+	int ret;
+
+	ret = nest_s2_walk(s2, iova, access, &s2r, fault);
+	if (ret)
+		return ret;
+	res->ofn = s2r.ofn;
+	res->gpa = iova;
+	res->page_shift = s2r.page_shift;
+	res->perm = NEST_PERM_USER |
+		    ((s2r.prot & NEST_PROT_READ) ?
+		     NEST_PERM_READ | NEST_PERM_EXEC : 0) |
+		    ((s2r.prot & NEST_PROT_WRITE) ? NEST_PERM_WRITE : 0);
+	res->s1_levels = 0;
+	res->s2_level = s2r.level;
+	res->mem_refs = s2r.mem_refs;
+	res->nr_tables = 0;
+	return 0;
+}

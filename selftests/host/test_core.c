@@ -1,0 +1,1527 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_core.c - host unit tests of kernel/core, built in user space.
+ *
+ * Output is KTAP. `test_core --list` prints the test names, one a line;
+ * `test_core [--seed N] [--layouts N] [name...]` runs all or the named tests.
+ *
+ * "env": a small guest memory (ENV_FRAMES frames) whose GPA space is mapped
+ * 1:1 (gpa = ofn * 4096) read-write in stage 2 with 4 KiB leaves, so tests
+ * can write stage-1 tables by GPA. The random-layout test builds its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include "testmem.h"
+#include "ref_walk.h"
+
+#define P	BIT_ULL(0)
+#define RW	BIT_ULL(1)
+#define US	BIT_ULL(2)
+#define A	BIT_ULL(5)
+#define D	BIT_ULL(6)
+#define PS	BIT_ULL(7)
+#define XD	BIT_ULL(63)
+#define SZ_2M	(1ULL << 21)
+#define SZ_1G	(1ULL << 30)
+
+static int failed;
+static u64 opt_seed;
+static long opt_layouts = 3000;
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		diag("%s:%d: CHECK(%s) failed", __FILE__, __LINE__, #cond); \
+		failed = 1;						\
+		return;							\
+	}								\
+} while (0)
+
+#define CHECK_EQ(a, b) do {						\
+	u64 _a = (u64)(a), _b = (u64)(b);				\
+	if (_a != _b) {							\
+		diag("%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64, \
+		     __FILE__, __LINE__, #a, #b, _a, _b);		\
+		failed = 1;						\
+		return;							\
+	}								\
+} while (0)
+
+/* xorshift64*: deterministic from the printed seed */
+static u64 rng_state;
+
+static u64 rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static u64 rnd_below(u64 n)
+{
+	return rnd() % n;
+}
+
+/* ------------------------------------------------------------------ env */
+
+#define ENV_FRAMES 64
+
+struct env {
+	struct testmem tm;
+	struct nest_s2 s2;
+	u64 next_frame;
+};
+
+static void env_init(struct env *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->tm.nr_frames = ENV_FRAMES;
+	e->tm.mem = aligned_alloc(4096, ENV_FRAMES * 4096);
+	memset(e->tm.mem, 0, ENV_FRAMES * 4096);
+	if (nest_s2_init(&e->s2, &tm_ops, &e->tm) ||
+	    nest_s2_map(&e->s2, 0, ENV_FRAMES * 4096, 0,
+			NEST_PROT_READ | NEST_PROT_WRITE, false))
+		abort();
+	e->next_frame = 1;
+}
+
+static void env_fini(struct env *e)
+{
+	nest_s2_destroy(&e->s2);
+	if (e->tm.tables)
+		diag("leaked %ld stage-2 tables", e->tm.tables);
+	free(e->tm.mem);
+}
+
+static u64 *env_pte(struct env *e, u64 gpa)
+{
+	return (u64 *)(e->tm.mem + gpa);
+}
+
+static u64 env_table(struct env *e)
+{
+	return e->next_frame++ * 4096;
+}
+
+/*
+ * Map @iova to @out in the stage-1 tables rooted at @root with a leaf at
+ * @leaf_level; table PTEs get @tflags, the leaf @lflags.
+ */
+static void s1_map(struct env *e, u64 root, int levels, u64 iova, u64 out,
+		   int leaf_level, u64 tflags, u64 lflags)
+{
+	u64 table = root;
+	int l;
+
+	for (l = levels; l > leaf_level; l--) {
+		u64 *pte = env_pte(e, table + ((iova >> (12 + 9 * (l - 1))) &
+					       511) * 8);
+		if (!(*pte & P))
+			*pte = env_table(e) | tflags;
+		table = *pte & GENMASK_ULL(47, 12);
+	}
+	*env_pte(e, table + ((iova >> (12 + 9 * (leaf_level - 1))) & 511) * 8) =
+		out | lflags | (leaf_level > 1 ? PS : 0);
+}
+
+/* ------------------------------------------------------------ stage 2 */
+
+static void test_s2_map_walk(void)
+{
+	struct env e;
+	struct nest_s2_walk_res r;
+	struct nest_fault f;
+
+	env_init(&e);
+	CHECK_EQ(nest_s2_walk(&e.s2, 5 * 4096 + 123, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.ofn, 5);
+	CHECK_EQ(r.level, 1);
+	CHECK_EQ(r.mem_refs, 4);
+	CHECK_EQ(nest_s2_walk(&e.s2, ENV_FRAMES * 4096, NEST_ACC_READ, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.level, 1);
+	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 40, NEST_ACC_READ, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.level, 4);
+	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 35, NEST_ACC_READ, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.level, 3);
+	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 48, NEST_ACC_READ, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	env_fini(&e);
+}
+
+static void test_s2_huge(void)
+{
+	struct testmem tm = { .nr_frames = 1 };
+	struct nest_s2_walk_res r;
+	struct nest_fault f;
+	struct nest_s2 s2;
+	u64 un;
+
+	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
+	/* 1G + 2M + 4K, aligned ofn run: a 1G, a 2M and a 4K leaf */
+	CHECK_EQ(nest_s2_map(&s2, SZ_1G, SZ_1G + SZ_2M + 4096, 1ULL << 18,
+			     NEST_PROT_READ, true), 0);
+	CHECK_EQ(nest_s2_walk(&s2, SZ_1G + 0x12345678, 0, &r, &f), 0);
+	CHECK_EQ(r.level, 3);
+	CHECK_EQ(r.page_shift, 30);
+	CHECK_EQ(r.mem_refs, 2);
+	CHECK_EQ(r.ofn, (1ULL << 18) + (0x12345678 >> 12));
+	CHECK_EQ(nest_s2_walk(&s2, 2 * SZ_1G + 5, 0, &r, &f), 0);
+	CHECK_EQ(r.level, 2);
+	CHECK_EQ(nest_s2_walk(&s2, 2 * SZ_1G + SZ_2M, 0, &r, &f), 0);
+	CHECK_EQ(r.level, 1);
+	CHECK_EQ(r.ofn, (1ULL << 18) + (SZ_1G + SZ_2M) / 4096);
+	CHECK_EQ(s2.nr_tables, 4);	/* root, L3, L2 (for 2M), L1 */
+	/* misaligned ofn run: 4K leaves only */
+	CHECK_EQ(nest_s2_map(&s2, 8 * SZ_1G, SZ_2M, 1, NEST_PROT_READ, true),
+		 0);
+	CHECK_EQ(nest_s2_walk(&s2, 8 * SZ_1G, 0, &r, &f), 0);
+	CHECK_EQ(r.level, 1);
+	/* allow_huge off */
+	CHECK_EQ(nest_s2_map(&s2, 16 * SZ_1G, SZ_2M, 512, NEST_PROT_READ,
+			     false), 0);
+	CHECK_EQ(nest_s2_walk(&s2, 16 * SZ_1G + 4096 * 7, 0, &r, &f), 0);
+	CHECK_EQ(r.level, 1);
+	CHECK_EQ(r.ofn, 519);
+	/* partial unmap of a huge leaf is refused and changes nothing */
+	CHECK_EQ(nest_s2_unmap(&s2, SZ_1G, SZ_2M, &un), -EINVAL);
+	CHECK_EQ(nest_s2_unmap(&s2, SZ_1G + 4096, SZ_1G, &un), -EINVAL);
+	CHECK_EQ(nest_s2_unmap(&s2, 2 * SZ_1G, 4096, &un), -EINVAL);
+	CHECK_EQ(nest_s2_walk(&s2, SZ_1G, 0, &r, &f), 0);
+	CHECK_EQ(nest_s2_unmap(&s2, 0, 32 * SZ_1G, &un), 0);
+	CHECK_EQ(un, SZ_1G + SZ_2M + 4096 + 2 * SZ_2M);
+	CHECK_EQ(s2.nr_tables, 2);	/* root + the L3 (not wholly covered) */
+	CHECK_EQ(nest_s2_unmap(&s2, 0, 1ULL << 39, &un), 0);
+	CHECK_EQ(un, 0);
+	CHECK_EQ(s2.nr_tables, 1);
+	nest_s2_destroy(&s2);
+	CHECK_EQ(tm.tables, 0);
+}
+
+static void test_s2_map_errors(void)
+{
+	struct testmem tm = { .nr_frames = 1 };
+	struct nest_s2_walk_res r;
+	struct nest_fault f;
+	struct nest_s2 s2;
+	u64 un;
+
+	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
+	CHECK_EQ(nest_s2_map(&s2, 100, 4096, 0, NEST_PROT_READ, true), -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, 0, 100, 0, NEST_PROT_READ, true), -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, 0, 0, 0, NEST_PROT_READ, true), -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 0, 0, true), -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 0, 4, true), -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, ~0xfffULL, 8192, 0, NEST_PROT_READ, true),
+		 -EOVERFLOW);
+	CHECK_EQ(nest_s2_map(&s2, 1ULL << 48, 4096, 0, NEST_PROT_READ, true),
+		 -EINVAL);
+	CHECK_EQ(nest_s2_map(&s2, 0, 8192, (1ULL << 52) - 1, NEST_PROT_READ,
+			     true), -EOVERFLOW);
+	CHECK_EQ(nest_s2_map(&s2, 0, 8192, ~0ULL, NEST_PROT_READ, true),
+		 -EOVERFLOW);
+	/* overlap: -EEXIST and the new range is rolled back */
+	CHECK_EQ(nest_s2_map(&s2, 64 * 4096, 4096, 7, NEST_PROT_READ, true), 0);
+	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE, false),
+		 -EEXIST);
+	CHECK_EQ(nest_s2_walk(&s2, 0, 0, &r, &f), -EFAULT);
+	CHECK_EQ(nest_s2_walk(&s2, 63 * 4096, 0, &r, &f), -EFAULT);
+	CHECK_EQ(nest_s2_walk(&s2, 64 * 4096, 0, &r, &f), 0);
+	CHECK_EQ(r.ofn, 7);
+	/* a huge leaf over an existing table: -EEXIST too */
+	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE, true),
+		 -EEXIST);
+	CHECK_EQ(nest_s2_unmap(&s2, 0, SZ_2M, &un), 0);
+	CHECK_EQ(un, 4096);
+	CHECK_EQ(nest_s2_unmap(&s2, 0, SZ_2M, &un), 0);
+	CHECK_EQ(un, 0);
+	CHECK_EQ(nest_s2_unmap(&s2, ~0xfffULL, 8192, &un), -EOVERFLOW);
+	/* permissions */
+	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 1, NEST_PROT_WRITE, true), 0);
+	CHECK_EQ(nest_s2_walk(&s2, 0, NEST_ACC_READ, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	CHECK_EQ(nest_s2_walk(&s2, 0, NEST_ACC_WRITE, &r, &f), 0);
+	nest_s2_destroy(&s2);
+	CHECK_EQ(tm.tables, 0);
+}
+
+static void test_s2_dirty(void)
+{
+	struct testmem tm = { .nr_frames = 1 };
+	struct nest_s2_walk_res r;
+	struct nest_fault f;
+	struct nest_s2 s2;
+	u64 bm[16], n;
+	int i;
+
+	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
+	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, 3, false), 0);
+	CHECK_EQ(nest_s2_map(&s2, SZ_2M, SZ_2M, 512, 3, true), 0);
+	CHECK_EQ(nest_s2_walk(&s2, 3 * 4096, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(nest_s2_walk(&s2, 5 * 4096 + 8, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(nest_s2_walk(&s2, 511 * 4096, NEST_ACC_WRITE, &r, &f), 0);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, false, &n), 0);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(bm[0], BIT_ULL(5));
+	CHECK_EQ(bm[7], BIT_ULL(63));
+	for (i = 1; i < 7; i++)
+		CHECK_EQ(bm[i], 0);
+	/* no-clear left them; clear now */
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n), 0);
+	CHECK_EQ(n, 2);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n), 0);
+	CHECK_EQ(n, 0);
+	/* huge leaf: all 512 pages; partly covered leaf is kept dirty */
+	CHECK_EQ(nest_s2_walk(&s2, SZ_2M + 4096, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.dirty, 0);
+	CHECK_EQ(nest_s2_read_dirty(&s2, SZ_2M, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(n, 64);
+	CHECK_EQ(bm[0], ~0ULL);
+	CHECK_EQ(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.dirty, 1);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(nest_s2_read_dirty(&s2, SZ_2M, SZ_2M, bm, true, &n), 0);
+	CHECK_EQ(n, 512);
+	CHECK_EQ(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.dirty, 0);
+	nest_s2_destroy(&s2);
+}
+
+/* ------------------------------------------------------------ stage 1 */
+
+static void test_s1_4level(void)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
+	u64 iova = 0x00007f1234567000ULL;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+
+	env_init(&e);
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 40 * 4096, 1, P | RW | US, P | RW | US);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova + 0x123, NEST_ACC_READ, &r, &f),
+		 0);
+	CHECK_EQ(r.ofn, 40);
+	CHECK_EQ(r.gpa, 40 * 4096 + 0x123);
+	CHECK_EQ(r.mem_refs, 24);	/* (4 + 1) * (4 + 1) - 1 */
+	CHECK_EQ(r.s1_levels, 4);
+	CHECK_EQ(r.page_shift, 12);
+	CHECK_EQ(r.nr_tables, 4);
+	CHECK_EQ(r.table_gpa[0], d.root_gpa);
+	CHECK_EQ(r.perm, NEST_PERM_ALL);
+	/* 5 levels: 5 * 5 + 4 = 29 */
+	d.levels = 5;
+	d.root_gpa = env_table(&e);
+	iova = 0x00ff7f1234567000ULL;
+	s1_map(&e, d.root_gpa, 5, iova, 41 * 4096, 1, P | RW | US, P | US);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.ofn, 41);
+	CHECK_EQ(r.mem_refs, 29);
+	CHECK_EQ(r.perm, NEST_PERM_ALL & ~NEST_PERM_WRITE);
+	/* the same IOVA is non-canonical with 4 levels */
+	d.levels = 4;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	CHECK_EQ(f.stage, 1);
+	CHECK_EQ(f.level, 0);
+	/* canonical high half is fine for 4 levels */
+	d.root_gpa = env_table(&e);
+	iova = 0xffff800000001000ULL;
+	s1_map(&e, d.root_gpa, 4, iova, 42 * 4096, 1, P | RW, P | RW);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
+			      &r, &f), 0);
+	CHECK_EQ(r.ofn, 42);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, 0x0000800000001000ULL, NEST_ACC_READ,
+			      &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	env_fini(&e);
+}
+
+static void test_s1_huge(void)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
+	struct testmem tm = { .nr_frames = 2048 };
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct nest_s2 s2;
+	u64 *m;
+
+	/* GPA [0, 4M) -> ofn [0, 1024) with 2M leaves, tables at 0..3 */
+	tm.mem = calloc(2048, 4096);
+	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
+	CHECK_EQ(nest_s2_map(&s2, 0, 2 * SZ_2M, 0, 3, true), 0);
+	CHECK_EQ(nest_s2_map(&s2, SZ_1G, SZ_2M, 1024, 3, false), 0);
+	m = (u64 *)tm.mem;
+	d.root_gpa = 0;
+	m[0] = 1 * 4096 | P | RW | US;			/* L4[0] -> L3 at 1 */
+	m[512 + 0] = 2 * 4096 | P | RW | US;		/* L3[0] -> L2 at 2 */
+	m[512 + 1] = SZ_1G | P | RW | US | PS;		/* L3[1]: 1G at 1G */
+	m[1024 + 1] = SZ_2M | P | RW | US | PS;		/* L2[1]: 2M at 2M */
+	m[1024 + 2] = SZ_2M | P | RW | US | PS | BIT_ULL(13); /* rsvd */
+	m[512 + 2] = SZ_1G | P | RW | US | PS | BIT_ULL(29);  /* rsvd */
+	m[512 + 3] = SZ_1G | P | RW | US | PS | BIT_ULL(12); /* PAT: ok */
+	m[1024 + 3] = SZ_2M | BIT_ULL(12) | P | PS;	/* PAT: ok */
+
+	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_2M + 0x5123, 1, &r, &f), 0);
+	CHECK_EQ(r.ofn, 512 + 5);
+	CHECK_EQ(r.page_shift, 21);
+	CHECK_EQ(r.s1_levels, 3);
+	CHECK_EQ(r.mem_refs, 3 * 4 + 3);	/* s2 walks are 3 deep */
+	/* 1G stage-1 page over 4K stage-2 leaves: 4K translation */
+	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_1G + 0x7000, 1, &r, &f), 0);
+	CHECK_EQ(r.ofn, 1024 + 7);
+	CHECK_EQ(r.page_shift, 12);
+	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_1G + SZ_2M, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.gpa, SZ_1G + SZ_2M);
+	CHECK_EQ(f.s1_level, 0);
+	CHECK_EQ(nest_s1_walk(&s2, &d, 2 * SZ_2M, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
+	CHECK_EQ(f.level, 2);
+	CHECK_EQ(nest_s1_walk(&s2, &d, 2 * SZ_1G, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
+	CHECK_EQ(f.level, 3);
+	CHECK_EQ(f.gpa, 512 * 8 + 2 * 8);
+	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_1G + 0x7000, 1, &r, &f), 0);
+	CHECK_EQ(r.ofn, 1024 + 7);	/* bit 12 is PAT, not address */
+	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_1G + SZ_2M, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);	/* 1G + 2M unmapped in stage 2 */
+	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_2M, NEST_ACC_READ | NEST_ACC_PRIV,
+			      &r, &f), 0);
+	CHECK_EQ(r.perm, NEST_PERM_READ | NEST_PERM_EXEC);
+	/* PS at level 4 is reserved */
+	m[1] = 0 | P | RW | US | PS;
+	CHECK_EQ(nest_s1_walk(&s2, &d, 1ULL << 39, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
+	CHECK_EQ(f.level, 4);
+	nest_s2_destroy(&s2);
+	free(tm.mem);
+}
+
+static void test_s1_faults(void)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
+	u64 iova = 0x12345000ULL, leaf_gpa;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	u8 aborts[ENV_FRAMES] = { 0 };
+	struct env e;
+	u64 *leaf, *l4;
+
+	env_init(&e);
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 50 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	l4 = env_pte(&e, d.root_gpa);
+	leaf_gpa = 4 * 4096 + ((iova >> 12) & 511) * 8;
+	leaf = env_pte(&e, leaf_gpa);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+
+	/* bad descriptors */
+	d.levels = 3;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	d.levels = 4;
+	d.root_gpa += 8;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	d.root_gpa -= 8;
+	d.flags |= BIT(7);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	d.flags = 0;
+	/* privileged without SRE */
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1 | NEST_ACC_PRIV, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_ACCESS);
+	d.flags = NEST_S1_F_SRE;
+
+	/* permissions */
+	*leaf &= ~RW;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	CHECK_EQ(f.stage, 1);
+	CHECK_EQ(f.level, 1);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE | NEST_ACC_PRIV,
+			      &r, &f), -EFAULT);	/* WP=1 semantics */
+	*leaf |= RW;
+	*l4 &= ~RW;	/* RW=0 at the top denies writes too */
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	*l4 |= RW;
+	*l4 &= ~US;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
+			      &r, &f), 0);
+	*l4 |= US | XD;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
+	*l4 &= ~XD;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r, &f), 0);
+
+	/* not present / reserved output bits */
+	*leaf &= ~P;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.level, 1);
+	CHECK_EQ(f.gpa, leaf_gpa);
+	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, 0);
+	*leaf |= P | BIT_ULL(50);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	*leaf &= ~BIT_ULL(50);
+	*leaf |= GENMASK_ULL(62, 52);	/* ignored bits */
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), 0);
+	CHECK_EQ(r.ofn, 50);
+
+	/* stage-2 fault on a table fetch and on the output */
+	*l4 = (*l4 & ~GENMASK_ULL(47, 12)) | (200 * 4096);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	CHECK_EQ(f.s1_level, 3);
+	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, NEST_FAULT_F_TABLE_FETCH);
+	CHECK_EQ(f.gpa, 200 * 4096 + ((iova >> 30) & 511) * 8);
+	CHECK_EQ(f.addr, iova);
+	*l4 = (*l4 & ~GENMASK_ULL(47, 12)) | (2 * 4096);
+	*leaf = (*leaf & ~GENMASK_ULL(47, 12)) | (300 * 4096);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova + 8, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.s1_level, 0);
+	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, 0);
+	CHECK_EQ(f.gpa, 300 * 4096 + 8);
+	*leaf = (*leaf & ~GENMASK_ULL(47, 12)) | (50 * 4096);
+
+	/* external abort reading a table */
+	e.tm.abort_map = aborts;
+	aborts[3] = 1;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_WALK_EABT);
+	CHECK_EQ(f.stage, 1);
+	CHECK_EQ(f.level, 2);
+	e.tm.abort_map = NULL;
+	env_fini(&e);
+}
+
+static void test_s1_ad(void)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
+	u64 iova = 0x7654321000ULL, bm[1], n;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+	u64 *pte[5];
+	int l;
+
+	env_init(&e);
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 60 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	for (l = 4; l >= 1; l--)
+		pte[l] = env_pte(&e, (5 - l) * 4096 +
+				 ((iova >> (12 + 9 * (l - 1))) & 511) * 8);
+	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
+	for (l = 4; l >= 1; l--)
+		CHECK_EQ(*pte[l] & (A | D), A);
+	bm[0] = 0;
+	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(bm[0], 0x1eULL);	/* the 4 table pages, not page 60 */
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(*pte[1] & (A | D), A | D);
+	CHECK_EQ(*pte[2] & (A | D), A);
+	bm[0] = 0;
+	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(bm[0], BIT_ULL(60) | BIT_ULL(4));
+	/* nothing to update: no stage-2 write to the tables */
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	bm[0] = 0;
+	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(bm[0], BIT_ULL(60));
+	/* a faulting walk updates nothing */
+	*pte[1] &= ~(A | D | RW);
+	*pte[3] &= ~A;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), -EFAULT);
+	CHECK_EQ(*pte[3] & A, 0);
+	*pte[1] |= RW;
+	/* A/D update needs stage-2 write permission on the table page */
+	CHECK_EQ(nest_s2_unmap(&e.s2, 2 * 4096, 4096, &n), 0);
+	CHECK_EQ(nest_s2_map(&e.s2, 2 * 4096, 4096, 2, NEST_PROT_READ, false),
+		 0);
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	CHECK_EQ(f.flags & NEST_FAULT_F_AD_UPDATE, NEST_FAULT_F_AD_UPDATE);
+	CHECK_EQ(f.s1_level, 3);
+	CHECK_EQ(*pte[1] & A, 0);	/* checked before any update */
+	/* without A/D, a read-only table page is fine and nothing changes */
+	d.flags = 0;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(*pte[1] & (A | D), 0);
+	env_fini(&e);
+}
+
+/*
+ * A user-space writer racing the A/D update: the first cmpxchg finds the
+ * PTE changed, the walk restarts and uses the new value.
+ */
+static int race_left;
+static u64 race_new;
+
+static int racy_cmpxchg(void *priv, u64 ofn, u32 off, u64 old, u64 new,
+			u64 *cur)
+{
+	struct testmem *tm = priv;
+
+	if (race_left) {
+		race_left--;
+		memcpy(tm->mem + ofn * 4096 + off, &race_new, 8);
+		race_new ^= BIT_ULL(9);	/* an ignored bit: a new value */
+	}
+	return tm_cmpxchg_u64(priv, ofn, off, old, new, cur);
+}
+
+static void test_s1_ad_race(void)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
+	struct nest_mem_ops ops = tm_ops;
+	u64 iova = 0x1000, *leaf;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+
+	env_init(&e);
+	e.s2.ops = &ops;
+	ops.cmpxchg_u64 = racy_cmpxchg;
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 61 * 4096, 1, P | RW | US | A,
+	       P | RW | US | A);
+	leaf = env_pte(&e, 4 * 4096 + 8);
+	race_left = 1;
+	race_new = 62 * 4096 | P | RW | US | A;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.ofn, 62);
+	CHECK_EQ(*leaf, (62 * 4096 | P | RW | US | A | D));
+	/* a writer that never stops: bounded, then WALK_EABT */
+	race_left = 1000;
+	race_new = 63 * 4096 | P | RW | US | A;
+	*leaf = 61 * 4096 | P | RW | US | A;
+	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_WALK_EABT);
+	CHECK_EQ(f.flags & NEST_FAULT_F_AD_UPDATE, NEST_FAULT_F_AD_UPDATE);
+	CHECK(race_left == 1000 - NEST_S1_AD_RETRIES);
+	race_left = 0;
+	env_fini(&e);
+}
+
+/* ------------------------------------------- random layouts vs reference */
+
+#define RL_FRAMES	1024		/* 4 MiB of memory, GPA [0, 4M) */
+#define RL_TABLES	16
+
+struct rl {
+	struct testmem tm;
+	struct nest_s2 s2;
+	u8 *ref_mem;
+	u8 aborts[RL_FRAMES];
+	struct ref_s2page model[RL_FRAMES];
+	u8 ref_dirty[RL_FRAMES];
+	u64 tables[RL_TABLES];		/* GPAs of the stage-1 tables */
+	u64 written[RL_TABLES];		/* ofns they landed on */
+	u64 stats[2][16];		/* [stage - 1][reason], [0][0]: ok */
+	u64 ok_by_shift[31];
+	u64 ok_by_leaf[6];		/* by stage-1 leaf level */
+	u64 ad_walks;
+};
+
+static u64 rl_target(struct rl *t)
+{
+	u64 p = rnd_below(100);
+
+	if (p < 65)
+		return t->tables[rnd_below(RL_TABLES)];
+	if (p < 75)
+		return rnd_below(RL_FRAMES) * 4096;
+	if (p < 82)
+		return rnd_below(2) * SZ_2M;
+	if (p < 85)
+		return 0;	/* 1G aligned */
+	if (p < 90)
+		return (RL_FRAMES + rnd_below(1 << 20)) * 4096;
+	if (p < 94)
+		return (rnd() & GENMASK_ULL(47, 12));
+	return (rnd_below(RL_FRAMES) * 4096) | (rnd() & GENMASK_ULL(51, 48));
+}
+
+static u64 rl_pte(struct rl *t)
+{
+	u64 p = rnd_below(100), pte;
+
+	if (p < 2)
+		return rnd();			/* garbage */
+	if (p < 7)
+		return rnd() & ~P;		/* not present */
+	pte = rl_target(t) | P;
+	if (rnd_below(100) < 12) {
+		pte |= PS;
+		if (rnd_below(100) < 70)
+			pte = (pte & ~GENMASK_ULL(51, 12)) |
+			      (rnd_below(100) < 50 ? SZ_2M : 0);
+	}
+	if (rnd_below(100) < 92)
+		pte |= RW;
+	if (rnd_below(100) < 92)
+		pte |= US;
+	if (rnd_below(100) < 10)
+		pte |= XD;
+	if (rnd_below(2))
+		pte |= A;
+	if (rnd_below(2))
+		pte |= D;
+	if (rnd_below(100) < 5)
+		pte |= BIT_ULL(13 + rnd_below(17));	/* huge-page rsvd */
+	if (rnd_below(100) < 10)
+		pte |= rnd() & GENMASK_ULL(62, 52);	/* ignored */
+	if (rnd_below(100) < 10)
+		pte |= rnd() & (GENMASK_ULL(11, 8) | BIT_ULL(3) | BIT_ULL(4));
+	return pte;
+}
+
+static u64 rl_iova(unsigned int levels)
+{
+	unsigned int vbits = levels == 5 ? 57 : 48, l;
+	u64 iova = rnd() & 0xfff;
+
+	for (l = 1; l <= levels; l++) {
+		u64 idx = rnd_below(100) < 40 ? rnd_below(4) : rnd_below(512);
+
+		iova |= idx << (12 + 9 * (l - 1));
+	}
+	iova = (u64)((s64)(iova << (64 - vbits)) >> (64 - vbits));
+	if (rnd_below(100) < 4)
+		iova ^= BIT_ULL(vbits + rnd_below(64 - vbits));
+	return iova;
+}
+
+static void rl_map(struct rl *t, u64 gpa_pg, u64 ofn, bool r, bool w,
+		   u8 level)
+{
+	t->model[gpa_pg] = (struct ref_s2page){
+		.mapped = true, .r = r, .w = w, .level = level, .ofn = ofn,
+	};
+}
+
+static int rl_layout(struct rl *t, struct nest_s1_desc *d)
+{
+	u64 i, j;
+	u32 prot;
+
+	/* undo the previous layout's writes */
+	for (i = 0; i < RL_TABLES; i++) {
+		memset(t->tm.mem + t->written[i] * 4096, 0, 4096);
+		memset(t->ref_mem + t->written[i] * 4096, 0, 4096);
+	}
+	memset(t->model, 0, sizeof(t->model));
+	memset(t->ref_dirty, 0, sizeof(t->ref_dirty));
+	memset(t->aborts, 0, sizeof(t->aborts));
+	if (nest_s2_init(&t->s2, &tm_ops, &t->tm))
+		return -1;
+
+	/* GPA [0, 2M): ofn [512, 1024), one 2M leaf or 4K leaves */
+	if (rnd_below(2)) {
+		prot = rnd_below(4) ? 3 : 1;
+		if (nest_s2_map(&t->s2, 0, SZ_2M, 512, prot, true))
+			return -1;
+		for (i = 0; i < 512; i++)
+			rl_map(t, i, 512 + i, prot & 1, prot & 2, 2);
+	} else {
+		for (i = 0; i < 512; i++) {
+			if (rnd_below(100) < 5)
+				continue;
+			prot = 1 + rnd_below(100) % 3;
+			if (rnd_below(100) < 60)
+				prot = 3;
+			if (nest_s2_map(&t->s2, i * 4096, 4096, 512 + i, prot,
+					false))
+				return -1;
+			rl_map(t, i, 512 + i, prot & 1, prot & 2, 1);
+		}
+	}
+	/* GPA [2M, 4M): random frames, some unmapped */
+	for (i = 512; i < RL_FRAMES; i++) {
+		u64 ofn = rnd_below(RL_FRAMES);
+
+		if (rnd_below(100) < 15)
+			continue;
+		prot = rnd_below(100) < 70 ? 3 : 1 + rnd_below(2);
+		if (nest_s2_map(&t->s2, i * 4096, 4096, ofn, prot, false))
+			return -1;
+		rl_map(t, i, ofn, prot & 1, prot & 2, 1);
+	}
+	/* external aborts on a few frames */
+	for (i = 0; i < 4; i++)
+		if (rnd_below(2))
+			t->aborts[rnd_below(RL_FRAMES)] = 1;
+
+	/* stage-1 tables on mapped GPAs, filled with random PTEs */
+	for (i = 0; i < RL_TABLES; i++) {
+		u64 pg;
+
+		do {
+			pg = rnd_below(RL_FRAMES);
+		} while (!t->model[pg].mapped);
+		t->tables[i] = pg * 4096;
+		t->written[i] = t->model[pg].ofn;
+	}
+	for (i = 0; i < RL_TABLES; i++) {
+		u64 *core = (u64 *)(t->tm.mem + t->written[i] * 4096);
+		u64 *ref = (u64 *)(t->ref_mem + t->written[i] * 4096);
+
+		for (j = 0; j < 512; j++)
+			core[j] = ref[j] = rl_pte(t);
+	}
+
+	d->levels = rnd_below(100) < 3 ? 3 + 3 * rnd_below(2) :
+		    4 + rnd_below(2);
+	d->root_gpa = t->tables[rnd_below(RL_TABLES)];
+	if (rnd_below(100) < 3)
+		d->root_gpa = rnd() & GENMASK_ULL(50, 3);
+	d->flags = rnd_below(4);
+	if (rnd_below(100) < 2)
+		d->flags |= BIT(2 + rnd_below(30));
+	return 0;
+}
+
+static int rl_compare(int rc, const struct nest_walk_res *r,
+		      const struct nest_fault *f, const struct ref_out *o)
+{
+	if (!rc != o->ok)
+		return 1;
+	if (o->ok)
+		return r->ofn != o->ofn || r->perm != o->perm ||
+		       r->page_shift != o->shift || r->mem_refs != o->refs;
+	if (f->reason != o->reason || f->stage != o->stage ||
+	    f->s1_level != o->s1_level ||
+	    (f->flags & ~NEST_FAULT_F_GPA_VALID) !=
+	    (o->flags & ~NEST_FAULT_F_GPA_VALID))
+		return 1;
+	if (f->stage == 1 && f->level != o->level)
+		return 1;
+	if ((f->flags & NEST_FAULT_F_GPA_VALID) && f->gpa != o->gpa)
+		return 1;
+	return 0;
+}
+
+static void test_ref_random_layouts(void)
+{
+	static const u32 accesses[] = {
+		NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_EXEC,
+		NEST_ACC_READ | NEST_ACC_PRIV, NEST_ACC_WRITE | NEST_ACC_PRIV,
+		NEST_ACC_EXEC | NEST_ACC_PRIV,
+	};
+	struct rl *t = calloc(1, sizeof(*t));
+	struct ref_ctx c;
+	long layout, walks = 0;
+	u64 bm[RL_FRAMES / 64], n, i;
+	int k, a;
+
+	rng_state = opt_seed ^ 0x5eed;
+	diag("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
+	t->tm.nr_frames = RL_FRAMES;
+	t->tm.mem = calloc(RL_FRAMES, 4096);
+	t->tm.abort_map = t->aborts;
+	t->ref_mem = calloc(RL_FRAMES, 4096);
+	c = (struct ref_ctx){
+		.mem = t->ref_mem, .nr_frames = RL_FRAMES,
+		.abort_map = t->aborts, .s2 = t->model,
+		.nr_gpa_pages = RL_FRAMES, .dirty = t->ref_dirty,
+	};
+
+	for (layout = 0; layout < opt_layouts; layout++) {
+		struct nest_s1_desc d;
+		struct ref_desc rd;
+
+		if (rl_layout(t, &d)) {
+			diag("layout %ld: stage-2 setup failed", layout);
+			failed = 1;
+			break;
+		}
+		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
+		for (k = 0; k < 16 && !failed; k++) {
+			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
+
+			for (a = 0; a < (int)ARRAY_SIZE(accesses); a++) {
+				struct nest_walk_res r;
+				struct nest_fault f;
+				struct ref_out o;
+				int rc;
+
+				memset(&f, 0, sizeof(f));
+				rc = nest_s1_walk(&t->s2, &d, iova,
+						  accesses[a], &r, &f);
+				ref_walk(&c, &rd, iova, accesses[a], &o);
+				walks++;
+				if (rl_compare(rc, &r, &f, &o)) {
+					diag("layout %ld iova 0x%" PRIx64
+					     " access %u levels %u flags %u: "
+					     "core rc %d reason %u stage %u "
+					     "level %u s1 %u flags %u gpa 0x%"
+					     PRIx64 " ofn %" PRIu64 " perm %u "
+					     "shift %u refs %u",
+					     layout, iova, accesses[a],
+					     d.levels, d.flags, rc, f.reason,
+					     f.stage, f.level, f.s1_level,
+					     f.flags, f.gpa, r.ofn, r.perm,
+					     r.page_shift, r.mem_refs);
+					diag("  ref ok %d reason %u stage %u "
+					     "level %u s1 %u flags %u gpa 0x%"
+					     PRIx64 " ofn %" PRIu64 " perm %u "
+					     "shift %u refs %u", o.ok,
+					     o.reason, o.stage, o.level,
+					     o.s1_level, o.flags, o.gpa,
+					     o.ofn, o.perm, o.shift, o.refs);
+					failed = 1;
+					break;
+				}
+				if (rc) {
+					t->stats[f.stage - 1][f.reason]++;
+				} else {
+					t->stats[0][0]++;
+					t->ok_by_shift[r.page_shift]++;
+					t->ok_by_leaf[d.levels - r.s1_levels
+						      + 1]++;
+					if (d.flags & NEST_S1_F_AD)
+						t->ad_walks++;
+				}
+			}
+			for (i = 0; i < RL_TABLES && !failed; i++) {
+				u64 o = t->written[i] * 4096;
+
+				if (memcmp(t->tm.mem + o, t->ref_mem + o,
+					   4096)) {
+					diag("layout %ld: A/D bits of frame "
+					     "%" PRIu64 " differ", layout,
+					     t->written[i]);
+					failed = 1;
+				}
+			}
+		}
+		memset(bm, 0, sizeof(bm));
+		if (!failed &&
+		    nest_s2_read_dirty(&t->s2, 0, RL_FRAMES * 4096ULL, bm,
+				       true, &n) == 0) {
+			for (i = 0; i < RL_FRAMES; i++) {
+				if (!!(bm[i / 64] & BIT_ULL(i % 64)) !=
+				    t->ref_dirty[i]) {
+					diag("layout %ld: dirty bit of GPA "
+					     "page %" PRIu64 " differs",
+					     layout, i);
+					failed = 1;
+					break;
+				}
+			}
+		}
+		nest_s2_destroy(&t->s2);
+		if (failed)
+			break;
+	}
+	diag("%ld walks: %" PRIu64 " ok (stage-1 4K %" PRIu64 ", 2M %" PRIu64
+	     ", 1G %" PRIu64 "; translations of 4K %" PRIu64 ", 2M %" PRIu64
+	     "; with A/D %" PRIu64 ")", walks, t->stats[0][0],
+	     t->ok_by_leaf[1], t->ok_by_leaf[2], t->ok_by_leaf[3],
+	     t->ok_by_shift[12], t->ok_by_shift[21], t->ad_walks);
+	for (k = 0; k < 2; k++)
+		for (a = 1; a < 9; a++)
+			if (t->stats[k][a])
+				diag("stage %d reason %d: %" PRIu64, k + 1, a,
+				     t->stats[k][a]);
+	if (!failed && opt_layouts >= 1000) {
+		/* the layouts must reach every outcome */
+		CHECK(t->ok_by_leaf[1] && t->ok_by_leaf[2] &&
+		      t->ok_by_leaf[3] && t->ok_by_shift[21] && t->ad_walks);
+		for (a = 2; a <= 8; a++)
+			if (a != NEST_FAULT_REASON_PASID_INVALID)
+				CHECK(t->stats[0][a]);
+		CHECK(t->stats[1][NEST_FAULT_REASON_PTE_FETCH] &&
+		      t->stats[1][NEST_FAULT_REASON_PERMISSION]);
+	}
+	if (t->tm.tables)
+		diag("leaked %ld tables", t->tm.tables);
+	CHECK_EQ(t->tm.tables, 0);
+	free(t->tm.mem);
+	free(t->ref_mem);
+	free(t);
+}
+
+/* --------------------------------------------------------------- caches */
+
+static void tlb_fill(struct nest_tlb_entry *e, u32 hwpt, u32 pasid, u64 iova,
+		     u8 shift, u64 ofn)
+{
+	memset(e, 0, sizeof(*e));
+	e->hwpt_id = hwpt;
+	e->pasid = pasid;
+	e->iova = iova;
+	e->shift = shift;
+	e->ofn = ofn;
+	e->gpa = ofn * 4096;
+	e->s2_id = 1;
+	e->perm = NEST_PERM_ALL;
+}
+
+static void test_iotlb_basic(void)
+{
+	struct nest_tlb_entry store[64], ne;
+	const struct nest_tlb_entry *e;
+	struct nest_tlb tlb;
+
+	CHECK_EQ(nest_tlb_init(&tlb, store, 0, 1), -EINVAL);
+	CHECK_EQ(nest_tlb_init(&tlb, store, 64, 0), -EINVAL);
+	CHECK_EQ(nest_tlb_init(&tlb, store, 48, 4), -EINVAL); /* 12 sets */
+	CHECK_EQ(nest_tlb_init(&tlb, store, 63, 4), -EINVAL);
+	CHECK_EQ(nest_tlb_init(&tlb, store, 64, 4), 0);
+	CHECK(!nest_tlb_lookup(&tlb, 1, 0, 0x1000));
+	tlb_fill(&ne, 1, 0, 0x1000, 12, 77);
+	nest_tlb_insert(&tlb, &ne);
+	tlb_fill(&ne, 1, 0, SZ_2M * 3, 21, 1024);
+	nest_tlb_insert(&tlb, &ne);
+	e = nest_tlb_lookup(&tlb, 1, 0, 0x1fff);
+	CHECK(e && e->ofn == 77);
+	CHECK(!nest_tlb_lookup(&tlb, 2, 0, 0x1000));	/* other HWPT */
+	CHECK(!nest_tlb_lookup(&tlb, 1, 5, 0x1000));	/* other PASID */
+	e = nest_tlb_lookup(&tlb, 1, 0, SZ_2M * 3 + 0x12345);
+	CHECK(e && e->shift == 21 && e->ofn == 1024);
+	CHECK_EQ(tlb.hits, 2);
+	CHECK_EQ(tlb.misses, 3);
+	/* same key replaces */
+	tlb_fill(&ne, 1, 0, 0x1000, 12, 78);
+	nest_tlb_insert(&tlb, &ne);
+	CHECK_EQ(nest_tlb_count(&tlb), 2);
+	CHECK_EQ(nest_tlb_lookup(&tlb, 1, 0, 0x1000)->ofn, 78);
+	CHECK_EQ(tlb.evictions, 0);
+}
+
+static void test_iotlb_capacity_lru(void)
+{
+	struct nest_tlb_entry store[16], ne;
+	struct nest_tlb tlb;
+	u64 i, hot = 0x100000;
+
+	/* fully associative (1 set of 16): exact LRU */
+	CHECK_EQ(nest_tlb_init(&tlb, store, 16, 16), 0);
+	for (i = 0; i < 16; i++) {
+		tlb_fill(&ne, 1, 0, i * 4096, 12, i);
+		nest_tlb_insert(&tlb, &ne);
+	}
+	CHECK_EQ(nest_tlb_count(&tlb), 16);
+	CHECK(nest_tlb_lookup(&tlb, 1, 0, 0));	/* 0 is now recent */
+	tlb_fill(&ne, 1, 0, 16 * 4096, 12, 16);
+	nest_tlb_insert(&tlb, &ne);		/* evicts 1, the LRU */
+	CHECK_EQ(nest_tlb_count(&tlb), 16);
+	CHECK_EQ(tlb.evictions, 1);
+	CHECK(nest_tlb_lookup(&tlb, 1, 0, 0));
+	CHECK(!nest_tlb_lookup(&tlb, 1, 0, 4096));
+	CHECK(nest_tlb_lookup(&tlb, 1, 0, 2 * 4096));
+	/* 4 sets x 4 ways: never more than 16, a hot entry survives */
+	CHECK_EQ(nest_tlb_init(&tlb, store, 16, 4), 0);
+	tlb_fill(&ne, 1, 0, hot, 12, 1);
+	nest_tlb_insert(&tlb, &ne);
+	for (i = 0; i < 1000; i++) {
+		tlb_fill(&ne, 1, 0, (i + 1000) * 4096, 12, i);
+		nest_tlb_insert(&tlb, &ne);
+		CHECK(nest_tlb_lookup(&tlb, 1, 0, hot));
+		CHECK(nest_tlb_count(&tlb) <= 16);
+	}
+	CHECK_EQ(nest_tlb_count(&tlb), 16);
+	CHECK(tlb.evictions >= 1000 - 16);
+}
+
+/* A nested setup for the translate tests: env + one 4-level table. */
+struct xenv {
+	struct env e;
+	struct nest_s1_desc d;
+	struct nest_tlb iotlb, devtlb;
+	struct nest_tlb_entry is[64], ds[16];
+	struct nest_xlate x;
+};
+
+static void xenv_init(struct xenv *x)
+{
+	memset(x, 0, sizeof(*x));
+	env_init(&x->e);
+	x->d = (struct nest_s1_desc){ .levels = 4, .flags = NEST_S1_F_SRE };
+	x->d.root_gpa = env_table(&x->e);
+	nest_tlb_init(&x->iotlb, x->is, 64, 4);
+	nest_tlb_init(&x->devtlb, x->ds, 16, 4);
+	x->x = (struct nest_xlate){
+		.iotlb = &x->iotlb, .s2 = &x->e.s2, .s1 = &x->d,
+		.hwpt_id = 7, .s2_id = 3,
+	};
+}
+
+static void test_translate_stale(void)
+{
+	struct nest_xlate_res r;
+	struct nest_fault f;
+	struct nest_inv inv = {
+		.cache = NEST_INV_CACHE_IOTLB, .granu = NEST_INV_GRANU_ADDR,
+		.hwpt_id = 7, .addr = 0x5000, .granule_size = 4096,
+		.nb_granules = 1,
+	};
+	struct xenv x;
+	u32 dropped;
+	u64 *leaf;
+
+	xenv_init(&x);
+	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	leaf = env_pte(&x.e, 4 * 4096 + 5 * 8);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5010, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	CHECK_EQ(r.mem_refs, 24);
+	CHECK_EQ(r.ofn, 40);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5ff8, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	CHECK_EQ(r.mem_refs, 0);
+	/* user space rewrites the PTE without invalidating: stale */
+	*leaf = 41 * 4096 | P | RW | US;
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.ofn, 40);
+	*leaf = 0;
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.ofn, 40);
+	/* an invalidation of another PASID/range leaves it */
+	inv.addr = 0x6000;
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 0);
+	inv.addr = 0x5000;
+	inv.flags = NEST_INV_F_PASID | NEST_INV_F_LEAF;
+	inv.pasid = 1;
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 0);
+	inv.pasid = 0;
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f),
+		 -EFAULT);
+	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	*leaf = 41 * 4096 | P | RW | US;
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.ofn, 41);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	/* a write hit on an entry filled by a read walks again (D bit) */
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	/* a hit without the permission walks again and faults */
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ | NEST_ACC_PRIV,
+				&r, &f), 0);
+	*leaf &= ~RW;	/* stale RW in the IOTLB: still allowed */
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	env_fini(&x.e);
+}
+
+static void test_translate_devtlb(void)
+{
+	struct nest_pasid_entry pcs[4];
+	struct nest_pasid_cache pc;
+	const struct nest_pasid_entry *pe;
+	struct nest_xlate_res r;
+	struct nest_fault f;
+	struct nest_inv inv;
+	struct xenv x;
+	u32 dropped;
+
+	xenv_init(&x);
+	x.x.devtlb = &x.devtlb;
+	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+	/* IOTLB-only invalidation: the device TLB still has it */
+	inv = (struct nest_inv){ .cache = NEST_INV_CACHE_IOTLB,
+				 .granu = NEST_INV_GRANU_PASID,
+				 .hwpt_id = 7, .pasid = 3 };
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+	inv.cache = NEST_INV_CACHE_DEV_IOTLB;
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	/* an IOTLB hit refills the device TLB */
+	inv.cache = NEST_INV_CACHE_DEV_IOTLB;
+	inv.granu = NEST_INV_GRANU_ADDR;
+	inv.addr = 0;
+	inv.granule_size = SZ_2M;
+	inv.nb_granules = 1;
+	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+
+	/* PASID cache */
+	CHECK_EQ(nest_pasid_cache_init(&pc, pcs, 0), -EINVAL);
+	CHECK_EQ(nest_pasid_cache_init(&pc, pcs, 2), 0);
+	CHECK(!nest_pasid_cache_lookup(&pc, 3));
+	nest_pasid_cache_insert(&pc, 3, 7, &x.d);
+	nest_pasid_cache_insert(&pc, 4, 7, &x.d);
+	pe = nest_pasid_cache_lookup(&pc, 3);
+	CHECK(pe && pe->desc.root_gpa == x.d.root_gpa && pe->hwpt_id == 7);
+	nest_pasid_cache_insert(&pc, 5, 8, &x.d);	/* evicts 4 (LRU) */
+	CHECK(!nest_pasid_cache_lookup(&pc, 4));
+	CHECK(nest_pasid_cache_lookup(&pc, 3));
+	/* stale until invalidated */
+	x.d.root_gpa = 0;
+	CHECK_EQ(nest_pasid_cache_lookup(&pc, 3)->desc.root_gpa, 4096);
+	inv = (struct nest_inv){ .cache = NEST_INV_CACHE_PASID,
+				 .granu = NEST_INV_GRANU_PASID,
+				 .hwpt_id = 7, .pasid = 5 };
+	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
+	CHECK_EQ(dropped, 0);	/* PASID 5 is on HWPT 8 */
+	inv.pasid = 3;
+	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK(!nest_pasid_cache_lookup(&pc, 3));
+	inv.granu = NEST_INV_GRANU_DOMAIN;
+	inv.hwpt_id = 8;
+	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK(!nest_pasid_cache_lookup(&pc, 5));
+	env_fini(&x.e);
+}
+
+/* Every cache type x granularity: accepted or rejected as the uAPI says. */
+static void test_inv_table(void)
+{
+	static const struct { u32 cache; u32 granu; int ret; } t[] = {
+		{ NEST_INV_CACHE_DEV_IOTLB, NEST_INV_GRANU_DOMAIN, -EINVAL },
+		{ NEST_INV_CACHE_IOTLB, NEST_INV_GRANU_DOMAIN, 0 },
+		{ NEST_INV_CACHE_PASID, NEST_INV_GRANU_DOMAIN, 0 },
+		{ NEST_INV_CACHE_DEV_IOTLB, NEST_INV_GRANU_PASID, 0 },
+		{ NEST_INV_CACHE_IOTLB, NEST_INV_GRANU_PASID, 0 },
+		{ NEST_INV_CACHE_PASID, NEST_INV_GRANU_PASID, 0 },
+		{ NEST_INV_CACHE_DEV_IOTLB, NEST_INV_GRANU_ADDR, 0 },
+		{ NEST_INV_CACHE_IOTLB, NEST_INV_GRANU_ADDR, 0 },
+		{ NEST_INV_CACHE_PASID, NEST_INV_GRANU_ADDR, -EINVAL },
+		/* several caches: all must support the granularity */
+		{ NEST_INV_CACHE_IOTLB | NEST_INV_CACHE_DEV_IOTLB,
+		  NEST_INV_GRANU_DOMAIN, -EINVAL },
+		{ NEST_INV_CACHE_MASK, NEST_INV_GRANU_PASID, 0 },
+		{ NEST_INV_CACHE_IOTLB | NEST_INV_CACHE_PASID,
+		  NEST_INV_GRANU_ADDR, -EINVAL },
+		{ 0, NEST_INV_GRANU_DOMAIN, -EINVAL },
+		{ BIT(3), NEST_INV_GRANU_DOMAIN, -EOPNOTSUPP },
+		{ NEST_INV_CACHE_IOTLB, NEST_INV_GRANU_NR, -EOPNOTSUPP },
+	};
+	struct nest_tlb_entry is[16], ds[16], ne;
+	struct nest_pasid_entry ps[4];
+	struct nest_tlb iotlb, devtlb;
+	struct nest_pasid_cache pc;
+	struct nest_s1_desc d = { 0 };
+	unsigned int i;
+	u32 dropped;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		struct nest_inv inv = {
+			.cache = t[i].cache, .granu = t[i].granu,
+			.hwpt_id = 1, .pasid = 2,
+			.addr = 0, .granule_size = 4096, .nb_granules = 1,
+		};
+
+		nest_tlb_init(&iotlb, is, 16, 4);
+		nest_tlb_init(&devtlb, ds, 16, 4);
+		nest_pasid_cache_init(&pc, ps, 4);
+		tlb_fill(&ne, 1, 2, 0, 12, 5);
+		nest_tlb_insert(&iotlb, &ne);
+		nest_tlb_insert(&devtlb, &ne);
+		nest_pasid_cache_insert(&pc, 2, 1, &d);
+		dropped = 99;
+		if (nest_inv_match(&inv, &iotlb, &devtlb, &pc, &dropped) !=
+		    t[i].ret) {
+			diag("cache %#x granu %u: want %d", t[i].cache,
+			     t[i].granu, t[i].ret);
+			CHECK(0);
+		}
+		if (t[i].ret) {
+			/* rejected: nothing dropped */
+			CHECK_EQ(dropped, 0);
+			CHECK_EQ(nest_tlb_count(&iotlb), 1);
+			CHECK_EQ(nest_tlb_count(&devtlb), 1);
+			CHECK(nest_pasid_cache_lookup(&pc, 2));
+		} else {
+			CHECK_EQ(dropped,
+				 !!(t[i].cache & NEST_INV_CACHE_IOTLB) +
+				 !!(t[i].cache & NEST_INV_CACHE_DEV_IOTLB) +
+				 !!(t[i].cache & NEST_INV_CACHE_PASID));
+		}
+	}
+}
+
+static void test_inv_fields(void)
+{
+	struct nest_inv inv = {
+		.cache = NEST_INV_CACHE_IOTLB, .granu = NEST_INV_GRANU_ADDR,
+		.hwpt_id = 1, .addr = SZ_2M, .granule_size = 4096,
+		.nb_granules = 1,
+	};
+	struct nest_tlb_entry is[64], ne;
+	struct nest_tlb tlb;
+	u32 dropped;
+	u64 i;
+
+	CHECK_EQ(nest_inv_check(&inv), 0);
+	inv.flags = BIT(1);
+	CHECK_EQ(nest_inv_check(&inv), -EOPNOTSUPP);
+	inv.flags = NEST_INV_F_LEAF;
+	CHECK_EQ(nest_inv_check(&inv), 0);
+	inv.granule_size = 4096 + 512;
+	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	inv.granule_size = 2048;
+	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	inv.granule_size = SZ_1G;
+	CHECK_EQ(nest_inv_check(&inv), -EINVAL);	/* misaligned addr */
+	inv.granule_size = 4096;
+	inv.nb_granules = 0;
+	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	inv.nb_granules = ~0ULL;
+	CHECK_EQ(nest_inv_check(&inv), -EOVERFLOW);
+	inv.addr = ~0xfffULL;
+	inv.nb_granules = 2;
+	CHECK_EQ(nest_inv_check(&inv), -EOVERFLOW);
+	inv.nb_granules = 1;
+	CHECK_EQ(nest_inv_check(&inv), 0);	/* the last page is fine */
+	inv.granu = NEST_INV_GRANU_PASID;
+	CHECK_EQ(nest_inv_check(&inv), -EINVAL);	/* flags need ADDR */
+	inv.flags = 0;
+	CHECK_EQ(nest_inv_check(&inv), 0);
+
+	/* ADDR range: granule x count, overlapping entries of every size */
+	nest_tlb_init(&tlb, is, 64, 8);
+	for (i = 0; i < 8; i++) {
+		tlb_fill(&ne, 1, i & 1, SZ_2M + i * 4096, 12, i);
+		nest_tlb_insert(&tlb, &ne);
+	}
+	tlb_fill(&ne, 1, 0, 2 * SZ_2M, 21, 512);
+	nest_tlb_insert(&tlb, &ne);
+	tlb_fill(&ne, 1, 0, SZ_1G, 30, 1 << 18);
+	nest_tlb_insert(&tlb, &ne);
+	tlb_fill(&ne, 2, 0, SZ_2M, 12, 0);	/* another HWPT */
+	nest_tlb_insert(&tlb, &ne);
+	inv = (struct nest_inv){
+		.cache = NEST_INV_CACHE_IOTLB, .granu = NEST_INV_GRANU_ADDR,
+		.hwpt_id = 1, .addr = SZ_2M + 2 * 4096, .granule_size = 4096,
+		.nb_granules = 3, .flags = NEST_INV_F_PASID, .pasid = 0,
+	};
+	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 2);	/* pages 2 and 4 (3 is PASID 1) */
+	inv.flags = 0;
+	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);	/* page 3 */
+	inv.addr = 2 * SZ_2M + SZ_2M - 4096;	/* last page of the 2M */
+	inv.nb_granules = 1;
+	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	inv.addr = SZ_1G + SZ_2M * 5;
+	inv.granule_size = SZ_2M;
+	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(nest_tlb_count(&tlb), 6);
+	inv.granu = NEST_INV_GRANU_DOMAIN;
+	inv.flags = 0;
+	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
+	CHECK_EQ(dropped, 5);
+	CHECK_EQ(nest_tlb_count(&tlb), 1);	/* HWPT 2 left */
+}
+
+static void test_s2_unmap_drops_nested(void)
+{
+	struct nest_xlate_res r;
+	struct nest_fault f;
+	struct xenv x;
+	u64 un;
+
+	xenv_init(&x);
+	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	s1_map(&x.e, x.d.root_gpa, 4, 0x6000, 41 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	s1_map(&x.e, x.d.root_gpa, 4, 0x200000, 42 * 4096, 1, P | RW | US,
+	       P | RW | US);	/* another level-1 table (frame 5) */
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), 0);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x6000, 1, &r, &f), 0);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x200000, 1, &r, &f), 0);
+	/* a paging HWPT on the same stage 2 (s2-only translation) */
+	x.x.s1 = NULL;
+	x.x.hwpt_id = 3;
+	CHECK_EQ(nest_translate(&x.x, NEST_PASID_NONE, 41 * 4096, 1, &r, &f),
+		 0);
+	CHECK_EQ(r.ofn, 41);
+	CHECK_EQ(r.mem_refs, 4);
+	CHECK_EQ(nest_tlb_count(&x.iotlb), 4);
+	/* unmap the output page of 0x6000: drops it and the paging entry */
+	CHECK_EQ(nest_s2_unmap(&x.e.s2, 41 * 4096, 4096, &un), 0);
+	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 41 * 4096, un), 2);
+	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 4, 0, ~0ULL), 0);	/* other s2 */
+	x.x.s1 = &x.d;
+	x.x.hwpt_id = 7;
+	CHECK_EQ(nest_translate(&x.x, 0, 0x6000, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.gpa, 41 * 4096);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	/* unmap the level-1 table page of 0x5000: drops the translation */
+	CHECK_EQ(nest_s2_unmap(&x.e.s2, 4 * 4096, 4096, &un), 0);
+	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 4 * 4096, un), 1);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), -EFAULT);
+	CHECK_EQ(f.stage, 2);
+	CHECK_EQ(f.s1_level, 1);
+	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, NEST_FAULT_F_TABLE_FETCH);
+	CHECK_EQ(nest_translate(&x.x, 0, 0x200000, 1, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	/* the root page: everything nested goes */
+	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, x.d.root_gpa, 4096), 1);
+	CHECK_EQ(nest_tlb_count(&x.iotlb), 0);
+	env_fini(&x.e);
+}
+
+/* Dirty tracking through the IOTLB: after a clear the driver drops. */
+static void test_dirty_with_iotlb(void)
+{
+	struct nest_xlate_res r;
+	struct nest_fault f;
+	struct xenv x;
+	u64 bm[1], n;
+
+	xenv_init(&x);
+	x.x.s1 = NULL;
+	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	CHECK_EQ(nest_translate(&x.x, 0, 10 * 4096, NEST_ACC_READ, &r, &f), 0);
+	bm[0] = 0;
+	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n), 0);
+	CHECK_EQ(bm[0], BIT_ULL(9));
+	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 0, 64 * 4096), 2);
+	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
+	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	bm[0] = 0;
+	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n), 0);
+	CHECK_EQ(bm[0], BIT_ULL(9));
+	env_fini(&x.e);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "s2_map_walk", test_s2_map_walk },
+	{ "s2_huge_pages", test_s2_huge },
+	{ "s2_map_errors", test_s2_map_errors },
+	{ "s2_dirty", test_s2_dirty },
+	{ "s1_4_and_5_level", test_s1_4level },
+	{ "s1_huge_pages", test_s1_huge },
+	{ "s1_faults", test_s1_faults },
+	{ "s1_ad_bits", test_s1_ad },
+	{ "s1_ad_race", test_s1_ad_race },
+	{ "ref_random_layouts", test_ref_random_layouts },
+	{ "iotlb_basic", test_iotlb_basic },
+	{ "iotlb_capacity_lru", test_iotlb_capacity_lru },
+	{ "translate_stale_until_invalidated", test_translate_stale },
+	{ "translate_devtlb_pasid_cache", test_translate_devtlb },
+	{ "inv_type_granu_table", test_inv_table },
+	{ "inv_fields_and_ranges", test_inv_fields },
+	{ "s2_unmap_drops_nested", test_s2_unmap_drops_nested },
+	{ "dirty_with_iotlb", test_dirty_with_iotlb },
+};
+
+int main(int argc, char **argv)
+{
+	const char *only[64];
+	int nonly = 0, i, j, n = 0, bad = 0;
+
+	opt_seed = 1;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list")) {
+			for (j = 0; j < (int)ARRAY_SIZE(tests); j++)
+				printf("%s\n", tests[j].name);
+			return 0;
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			opt_seed = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--layouts") && i + 1 < argc) {
+			opt_layouts = strtol(argv[++i], NULL, 0);
+		} else if (argv[i][0] != '-' && nonly < 64) {
+			only[nonly++] = argv[i];
+		} else {
+			fprintf(stderr, "usage: %s [--list] [--seed N] "
+				"[--layouts N] [test...]\n", argv[0]);
+			return 2;
+		}
+	}
+	for (i = 0; i < (int)ARRAY_SIZE(tests); i++) {
+		bool run = !nonly;
+
+		for (j = 0; j < nonly; j++)
+			run |= !strcmp(only[j], tests[i].name);
+		n += run;
+	}
+	printf("KTAP version 1\n1..%d\n", n);
+	n = 0;
+	for (i = 0; i < (int)ARRAY_SIZE(tests); i++) {
+		bool run = !nonly;
+
+		for (j = 0; j < nonly; j++)
+			run |= !strcmp(only[j], tests[i].name);
+		if (!run)
+			continue;
+		failed = 0;
+		tests[i].fn();
+		printf("%sok %d %s\n", failed ? "not " : "", ++n,
+		       tests[i].name);
+		fflush(stdout);
+		bad |= failed;
+	}
+	return bad;
+}
