@@ -1,88 +1,87 @@
 """Host unit tests of kernel/core (built in user space), as pytest cases.
 
-Builds selftests/host with make, runs the KTAP unit test binary once and
-turns each KTAP case into a pytest case (names collected with --list at
-collection time), plus one case for the bounded libFuzzer run of the
-stage-1 walker. No VM needed. Run with /usr/bin/python3 -m pytest.
+This file builds nothing: the top-level `make` (or `make -C selftests/host`)
+builds build/host/ first, as `make test` does. The KTAP unit test binary
+test_core runs once and each of its cases (names listed with --list at
+collection time) becomes a pytest case, e.g. test_core[s2_huge_pages]; a
+missing build is collected as one failing case, test_core[NOT-BUILT].
+Plus: the run exits cleanly, the --seed/--layouts options reach the
+random-layout test, and a bounded libFuzzer run of the stage-1 walker.
+No VM needed. Run with /usr/bin/python3 -m pytest selftests/test_core.py.
 """
 
 import os
-import re
 import subprocess
 
 import pytest
 
-SELFTESTS = os.path.dirname(os.path.abspath(__file__))
-HOST = os.path.join(SELFTESTS, "host")
-BUILD = os.path.join(os.path.dirname(SELFTESTS), "build", "host")
+import ktap
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(REPO, "build", "host")
 TEST_BIN = os.path.join(BUILD, "test_core")
 FUZZ_BIN = os.path.join(BUILD, "fuzz_s1_walk")
+FUZZ_CORPUS = os.path.join(BUILD, "fuzz-corpus")  # shared with make -C selftests/host test/fuzz
 FUZZ_RUNS = int(os.environ.get("NEST_FUZZ_RUNS", "200000"))
 
-
-def _make(*targets):
-    return subprocess.run(["make", "-C", HOST, f"O={BUILD}", *targets],
-                          capture_output=True, text=True)
+CASES = ktap.list_cases(TEST_BIN)
 
 
-def _list_cases():
-    """Build and list the KTAP case names; [] (one failing case) on error."""
-    r = _make("all")
-    if r.returncode != 0:
-        return None, r.stdout + r.stderr
-    r = subprocess.run([TEST_BIN, "--list"], capture_output=True, text=True)
-    return r.stdout.split(), r.stderr
+def require_built(path):
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"build/host/{os.path.basename(path)} is missing: run make "
+                    f"(or make -C selftests/host)")
 
 
-CASES, BUILD_LOG = _list_cases()
-
-
-def parse_ktap(text):
-    """{name: (ok, [diag lines])} from one flat KTAP run."""
-    results, diags = {}, []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            diags.append(line)
-            continue
-        m = re.match(r"(not )?ok \d+ (\S+)", line)
-        if m:
-            results[m.group(2)] = (m.group(1) is None, diags)
-            diags = []
-    return results, diags
+def run_test_core(*args):
+    """Run test_core; its stderr (sanitizer reports) is merged into the KTAP
+    output, so a report shows among the diagnostics of its case."""
+    return subprocess.run([TEST_BIN, *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def ktap_run():
-    r = subprocess.run([TEST_BIN], capture_output=True, text=True,
-                       timeout=120)
-    results, trailing = parse_ktap(r.stdout)
-    return results, r, trailing
+    """(the CompletedProcess, its parsed KTAP) of one run of every case."""
+    require_built(TEST_BIN)
+    r = run_test_core()
+    return r, ktap.parse(r.stdout)
 
 
-def test_build():
-    assert CASES is not None, f"build failed:\n{BUILD_LOG}"
+# Not built (or --list failed): one case that fails, so it is never silent.
+@pytest.mark.parametrize("case", CASES if CASES is not None else [pytest.param(None, id="NOT-BUILT")])
+def test_core(request, case):
+    if case is None:
+        require_built(TEST_BIN)
+        pytest.fail(f"{TEST_BIN} --list failed: run it to see why")
+    r, results = request.getfixturevalue("ktap_run")
+    ktap.check_case(results, case, "test_core", r.returncode, r.stdout)
 
 
-@pytest.mark.parametrize("case", CASES or [])
-def test_core(ktap_run, case):
-    results, proc, trailing = ktap_run
-    if case not in results:
-        pytest.fail(f"{case}: no KTAP result (exit {proc.returncode})\n"
-                    f"{''.join(trailing)}\n{proc.stderr[-4000:]}")
-    ok, diags = results[case]
-    assert ok, "\n".join(diags) + "\n" + proc.stderr[-4000:]
+def test_run_clean(request):
+    """The binary exits 0: no case failed, no sanitizer report at exit."""
+    require_built(TEST_BIN)
+    r, _ = request.getfixturevalue("ktap_run")
+    assert r.returncode == 0, f"test_core exited with status {r.returncode}:\n{r.stdout[-4000:]}"
 
 
-def test_run_clean(ktap_run):
-    """The binary exits 0 (no sanitizer report after the last case)."""
-    _, proc, _ = ktap_run
-    assert proc.returncode == 0, proc.stderr[-4000:]
+def test_seed_and_layouts_options():
+    """--seed and --layouts reach ref_random_layouts, which prints them."""
+    require_built(TEST_BIN)
+    r = run_test_core("-t", "ref_random_layouts", "--seed", "7", "--layouts", "50")
+    results = ktap.parse(r.stdout)
+    ktap.check_case(results, "ref_random_layouts", "test_core", r.returncode, r.stdout)
+    assert r.returncode == 0, r.stdout[-4000:]
+    assert list(results) == ["ref_random_layouts"], r.stdout[-4000:]
+    assert any(line.endswith(": seed 7 layouts 50") for line in results["ref_random_layouts"].diag), \
+        f"no seed diagnostic:\n{r.stdout[-4000:]}"
 
 
-def test_fuzz_s1_walk_bounded(tmp_path):
-    assert CASES is not None, f"build failed:\n{BUILD_LOG}"
-    r = subprocess.run([FUZZ_BIN, f"-runs={FUZZ_RUNS}", "-max_len=65600",
-                        "-timeout=5", "-seed=1", str(tmp_path)],
+def test_fuzz_s1_walk_bounded():
+    require_built(FUZZ_BIN)
+    os.makedirs(FUZZ_CORPUS, exist_ok=True)
+    r = subprocess.run([FUZZ_BIN, f"-runs={FUZZ_RUNS}", "-max_len=65600", "-timeout=5",
+                        "-seed=1", f"-artifact_prefix={BUILD}/", FUZZ_CORPUS],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-4000:]
     assert f"Done {FUZZ_RUNS} runs" in r.stderr

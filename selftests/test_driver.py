@@ -18,6 +18,7 @@ import subprocess
 
 import pytest
 
+import ktap
 import vmrun  # on sys.path through conftest.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,21 +34,9 @@ SELFTEST_TIMEOUT = 1800  # seconds for a whole binary (its cases time out earlie
 BTF_TYPE = "nest_ioas"
 
 _BAD_RE = re.compile("|".join(vmrun.BAD_CONSOLE_PATTERNS))
-_KTAP_RESULT = re.compile(r"^(ok|not ok) (\d+) (\S+)(?: # (\w+)\s*(.*))?$")
 
 
 # ---- collection: list the C cases on the host --------------------------------
-
-
-def _list_cases(binary):
-    """The case names of BINARY (run on the host with --list; needs no device)."""
-    path = os.path.join(BUILD, binary)
-    if not os.access(path, os.X_OK):
-        return None
-    out = subprocess.run([path, "--list"], capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        return None
-    return out.stdout.split()
 
 
 def pytest_generate_tests(metafunc):
@@ -55,38 +44,14 @@ def pytest_generate_tests(metafunc):
         return
     params = []
     for binary in SELFTESTS:
-        cases = _list_cases(binary)
+        # Run on the host with --list: needs no device.
+        cases = ktap.list_cases(os.path.join(BUILD, binary))
         if cases is None:
             # Collected as a case that fails, so a missing build is never silent.
             params.append(pytest.param((binary, None), id=f"{binary}:NOT-BUILT"))
             continue
         params += [pytest.param((binary, case), id=f"{binary}:{case}") for case in cases]
     metafunc.parametrize("selftest_case", params)
-
-
-# ---- KTAP ---------------------------------------------------------------------
-
-
-def parse_ktap(output):
-    """{case name: (status, reason, diagnostic lines)} from KTAP output.
-
-    status is "ok", "not ok" or "skip"; the diagnostic lines are those between
-    the previous result line and this one (stray stderr lines included).
-    """
-    results = {}
-    diag = []
-    for line in output.splitlines():
-        m = _KTAP_RESULT.match(line)
-        if m:
-            result, _, name, directive, reason = m.groups()
-            status = "skip" if result == "ok" and (directive or "").upper() == "SKIP" else result
-            results[name] = (status, reason or "", diag)
-            diag = []
-        elif line.startswith("KTAP version") or re.match(r"^\d+\.\.\d+$", line) or line.startswith("# Totals"):
-            continue
-        else:
-            diag.append(line)
-    return results
 
 
 # ---- the guest ----------------------------------------------------------------
@@ -162,7 +127,7 @@ def selftest_runs(guest):
             with open(guest.console_log, "rb") as f:
                 f.seek(start)
                 console = f.read().decode("utf-8", "replace")
-            runs[binary] = (r, parse_ktap(r.output), *attribute_kernel_errors(console, binary, r.kernel_errors))
+            runs[binary] = (r, ktap.parse(r.output), *attribute_kernel_errors(console, binary, r.kernel_errors))
         return runs[binary]
 
     return get
@@ -179,13 +144,7 @@ def test_selftest(guest, selftest_runs, selftest_case):
     check_kernel_errors(errors_by_case.get(case, []), f"{binary} {case}")
     # Errors the markers cannot place fail every case of the run.
     check_kernel_errors(unattributed, f"the run of {binary} (case unknown)")
-    if case not in results:
-        pytest.fail(f"{case}: no KTAP result in the output of {binary} (exit status {r.rc}): "
-                    f"did it crash?\n--- output ---\n{r.output[-4000:]}")
-    status, reason, diag = results[case]
-    if status == "skip":
-        pytest.skip(reason)
-    assert status == "ok", f"{binary}: {case} failed:\n" + "\n".join(diag)
+    ktap.check_case(results, case, binary, r.rc, r.output)
 
 
 # ---- tracepoints ----------------------------------------------------------------

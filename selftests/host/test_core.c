@@ -2,17 +2,19 @@
 /*
  * test_core.c - host unit tests of kernel/core, built in user space.
  *
- * Output is KTAP. `test_core --list` prints the test names, one a line;
- * `test_core [--seed N] [--layouts N] [name...]` runs all or the named tests.
+ * The tests use the shared KTAP harness, selftests/lib/harness.h: each runs
+ * in its own child process. `test_core --list` prints the test names, one a
+ * line; `test_core [--seed N] [--layouts N] [-t NAME]...` runs all or the
+ * named tests (-h lists the options). --seed and --layouts drive
+ * ref_random_layouts, which prints them as a diagnostic so that a failing
+ * run can be repeated.
  *
  * "env": a small guest memory (ENV_FRAMES frames) whose GPA space is mapped
  * 1:1 (gpa = ofn * 4096) read-write in stage 2 with 4 KiB leaves, so tests
  * can write stage-1 tables by GPA. The random-layout test builds its own.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include "harness.h"
 #include "testmem.h"
 #include "ref_walk.h"
 
@@ -26,38 +28,24 @@
 #define SZ_2M	(1ULL << 21)
 #define SZ_1G	(1ULL << 30)
 
-static int failed;
-static u64 opt_seed;
+static u64 opt_seed = 1;
 static long opt_layouts = 3000;
 
-static void diag(const char *fmt, ...)
+HARNESS_OPTION(seed, "--seed", "N", "seed of ref_random_layouts (default 1)")
 {
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
+	return harness_parse_u64(arg, &opt_seed);
 }
 
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		diag("%s:%d: CHECK(%s) failed", __FILE__, __LINE__, #cond); \
-		failed = 1;						\
-		return;							\
-	}								\
-} while (0)
+HARNESS_OPTION(layouts, "--layouts", "N",
+	       "layouts ref_random_layouts checks (default 3000)")
+{
+	uint64_t n;
 
-#define CHECK_EQ(a, b) do {						\
-	u64 _a = (u64)(a), _b = (u64)(b);				\
-	if (_a != _b) {							\
-		diag("%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64, \
-		     __FILE__, __LINE__, #a, #b, _a, _b);		\
-		failed = 1;						\
-		return;							\
-	}								\
-} while (0)
+	if (harness_parse_u64(arg, &n) || n > LONG_MAX)
+		return -1;
+	opt_layouts = (long)n;
+	return 0;
+}
 
 /* xorshift64*: deterministic from the printed seed */
 static u64 rng_state;
@@ -102,7 +90,7 @@ static void env_fini(struct env *e)
 {
 	nest_s2_destroy(&e->s2);
 	if (e->tm.tables)
-		diag("leaked %ld stage-2 tables", e->tm.tables);
+		TH_LOG("leaked %ld stage-2 tables", e->tm.tables);
 	free(e->tm.mem);
 }
 
@@ -139,35 +127,35 @@ static void s1_map(struct env *e, u64 root, int levels, u64 iova, u64 out,
 
 /* ------------------------------------------------------------ stage 2 */
 
-static void test_s2_map_walk(void)
+TEST(s2_map_walk)
 {
 	struct env e;
 	struct nest_s2_walk_res r;
 	struct nest_fault f;
 
 	env_init(&e);
-	CHECK_EQ(nest_s2_walk(&e.s2, 5 * 4096 + 123, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.ofn, 5);
-	CHECK_EQ(r.level, 1);
-	CHECK_EQ(r.mem_refs, 4);
-	CHECK_EQ(nest_s2_walk(&e.s2, ENV_FRAMES * 4096, NEST_ACC_READ, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.level, 1);
-	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 40, NEST_ACC_READ, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.level, 4);
-	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 35, NEST_ACC_READ, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.level, 3);
-	CHECK_EQ(nest_s2_walk(&e.s2, 1ULL << 48, NEST_ACC_READ, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	ASSERT_OK(nest_s2_walk(&e.s2, 5 * 4096 + 123, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(5, r.ofn);
+	ASSERT_EQ(1, r.level);
+	ASSERT_EQ(4, r.mem_refs);
+	ASSERT_ERR(EFAULT, nest_s2_walk(&e.s2, ENV_FRAMES * 4096, NEST_ACC_READ,
+					&r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(1, f.level);
+	ASSERT_ERR(EFAULT, nest_s2_walk(&e.s2, 1ULL << 40, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(4, f.level);
+	ASSERT_ERR(EFAULT, nest_s2_walk(&e.s2, 1ULL << 35, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(3, f.level);
+	ASSERT_ERR(EFAULT, nest_s2_walk(&e.s2, 1ULL << 48, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
 	env_fini(&e);
 }
 
-static void test_s2_huge(void)
+TEST(s2_huge_pages)
 {
 	struct testmem tm = { .nr_frames = 1 };
 	struct nest_s2_walk_res r;
@@ -175,48 +163,48 @@ static void test_s2_huge(void)
 	struct nest_s2 s2;
 	u64 un;
 
-	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
+	ASSERT_OK(nest_s2_init(&s2, &tm_ops, &tm));
 	/* 1G + 2M + 4K, aligned ofn run: a 1G, a 2M and a 4K leaf */
-	CHECK_EQ(nest_s2_map(&s2, SZ_1G, SZ_1G + SZ_2M + 4096, 1ULL << 18,
-			     NEST_PROT_READ, true), 0);
-	CHECK_EQ(nest_s2_walk(&s2, SZ_1G + 0x12345678, 0, &r, &f), 0);
-	CHECK_EQ(r.level, 3);
-	CHECK_EQ(r.page_shift, 30);
-	CHECK_EQ(r.mem_refs, 2);
-	CHECK_EQ(r.ofn, (1ULL << 18) + (0x12345678 >> 12));
-	CHECK_EQ(nest_s2_walk(&s2, 2 * SZ_1G + 5, 0, &r, &f), 0);
-	CHECK_EQ(r.level, 2);
-	CHECK_EQ(nest_s2_walk(&s2, 2 * SZ_1G + SZ_2M, 0, &r, &f), 0);
-	CHECK_EQ(r.level, 1);
-	CHECK_EQ(r.ofn, (1ULL << 18) + (SZ_1G + SZ_2M) / 4096);
-	CHECK_EQ(s2.nr_tables, 4);	/* root, L3, L2 (for 2M), L1 */
+	ASSERT_OK(nest_s2_map(&s2, SZ_1G, SZ_1G + SZ_2M + 4096, 1ULL << 18,
+			      NEST_PROT_READ, true));
+	ASSERT_OK(nest_s2_walk(&s2, SZ_1G + 0x12345678, 0, &r, &f));
+	ASSERT_EQ(3, r.level);
+	ASSERT_EQ(30, r.page_shift);
+	ASSERT_EQ(2, r.mem_refs);
+	ASSERT_EQ((1ULL << 18) + (0x12345678 >> 12), r.ofn);
+	ASSERT_OK(nest_s2_walk(&s2, 2 * SZ_1G + 5, 0, &r, &f));
+	ASSERT_EQ(2, r.level);
+	ASSERT_OK(nest_s2_walk(&s2, 2 * SZ_1G + SZ_2M, 0, &r, &f));
+	ASSERT_EQ(1, r.level);
+	ASSERT_EQ((1ULL << 18) + (SZ_1G + SZ_2M) / 4096, r.ofn);
+	ASSERT_EQ(4, s2.nr_tables);	/* root, L3, L2 (for 2M), L1 */
 	/* misaligned ofn run: 4K leaves only */
-	CHECK_EQ(nest_s2_map(&s2, 8 * SZ_1G, SZ_2M, 1, NEST_PROT_READ, true),
-		 0);
-	CHECK_EQ(nest_s2_walk(&s2, 8 * SZ_1G, 0, &r, &f), 0);
-	CHECK_EQ(r.level, 1);
+	ASSERT_OK(nest_s2_map(&s2, 8 * SZ_1G, SZ_2M, 1, NEST_PROT_READ, true));
+	ASSERT_OK(nest_s2_walk(&s2, 8 * SZ_1G, 0, &r, &f));
+	ASSERT_EQ(1, r.level);
 	/* allow_huge off */
-	CHECK_EQ(nest_s2_map(&s2, 16 * SZ_1G, SZ_2M, 512, NEST_PROT_READ,
-			     false), 0);
-	CHECK_EQ(nest_s2_walk(&s2, 16 * SZ_1G + 4096 * 7, 0, &r, &f), 0);
-	CHECK_EQ(r.level, 1);
-	CHECK_EQ(r.ofn, 519);
+	ASSERT_OK(nest_s2_map(&s2, 16 * SZ_1G, SZ_2M, 512, NEST_PROT_READ,
+			      false));
+	ASSERT_OK(nest_s2_walk(&s2, 16 * SZ_1G + 4096 * 7, 0, &r, &f));
+	ASSERT_EQ(1, r.level);
+	ASSERT_EQ(519, r.ofn);
 	/* partial unmap of a huge leaf is refused and changes nothing */
-	CHECK_EQ(nest_s2_unmap(&s2, SZ_1G, SZ_2M, &un), -EINVAL);
-	CHECK_EQ(nest_s2_unmap(&s2, SZ_1G + 4096, SZ_1G, &un), -EINVAL);
-	CHECK_EQ(nest_s2_unmap(&s2, 2 * SZ_1G, 4096, &un), -EINVAL);
-	CHECK_EQ(nest_s2_walk(&s2, SZ_1G, 0, &r, &f), 0);
-	CHECK_EQ(nest_s2_unmap(&s2, 0, 32 * SZ_1G, &un), 0);
-	CHECK_EQ(un, SZ_1G + SZ_2M + 4096 + 2 * SZ_2M);
-	CHECK_EQ(s2.nr_tables, 2);	/* root + the L3 (not wholly covered) */
-	CHECK_EQ(nest_s2_unmap(&s2, 0, 1ULL << 39, &un), 0);
-	CHECK_EQ(un, 0);
-	CHECK_EQ(s2.nr_tables, 1);
+	ASSERT_ERR(EINVAL, nest_s2_unmap(&s2, SZ_1G, SZ_2M, &un));
+	ASSERT_ERR(EINVAL, nest_s2_unmap(&s2, SZ_1G + 4096, SZ_1G, &un));
+	ASSERT_ERR(EINVAL, nest_s2_unmap(&s2, 2 * SZ_1G, 4096, &un));
+	ASSERT_OK(nest_s2_walk(&s2, SZ_1G, 0, &r, &f));
+	ASSERT_OK(nest_s2_unmap(&s2, 0, 32 * SZ_1G, &un));
+	ASSERT_EQ(SZ_1G + SZ_2M + 4096 + 2 * SZ_2M, un);
+	/* root + the L3 (not wholly covered) */
+	ASSERT_EQ(2, s2.nr_tables);
+	ASSERT_OK(nest_s2_unmap(&s2, 0, 1ULL << 39, &un));
+	ASSERT_EQ(0, un);
+	ASSERT_EQ(1, s2.nr_tables);
 	nest_s2_destroy(&s2);
-	CHECK_EQ(tm.tables, 0);
+	ASSERT_EQ(0, tm.tables);
 }
 
-static void test_s2_map_errors(void)
+TEST(s2_map_errors)
 {
 	struct testmem tm = { .nr_frames = 1 };
 	struct nest_s2_walk_res r;
@@ -224,46 +212,47 @@ static void test_s2_map_errors(void)
 	struct nest_s2 s2;
 	u64 un;
 
-	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
-	CHECK_EQ(nest_s2_map(&s2, 100, 4096, 0, NEST_PROT_READ, true), -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, 0, 100, 0, NEST_PROT_READ, true), -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, 0, 0, 0, NEST_PROT_READ, true), -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 0, 0, true), -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 0, 4, true), -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, ~0xfffULL, 8192, 0, NEST_PROT_READ, true),
-		 -EOVERFLOW);
-	CHECK_EQ(nest_s2_map(&s2, 1ULL << 48, 4096, 0, NEST_PROT_READ, true),
-		 -EINVAL);
-	CHECK_EQ(nest_s2_map(&s2, 0, 8192, (1ULL << 52) - 1, NEST_PROT_READ,
-			     true), -EOVERFLOW);
-	CHECK_EQ(nest_s2_map(&s2, 0, 8192, ~0ULL, NEST_PROT_READ, true),
-		 -EOVERFLOW);
+	ASSERT_OK(nest_s2_init(&s2, &tm_ops, &tm));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 100, 4096, 0, NEST_PROT_READ,
+				       true));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 0, 100, 0, NEST_PROT_READ, true));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 0, 0, 0, NEST_PROT_READ, true));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 0, 4096, 0, 0, true));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 0, 4096, 0, 4, true));
+	ASSERT_ERR(EOVERFLOW, nest_s2_map(&s2, ~0xfffULL, 8192, 0,
+					  NEST_PROT_READ, true));
+	ASSERT_ERR(EINVAL, nest_s2_map(&s2, 1ULL << 48, 4096, 0, NEST_PROT_READ,
+				       true));
+	ASSERT_ERR(EOVERFLOW, nest_s2_map(&s2, 0, 8192, (1ULL << 52) - 1,
+					  NEST_PROT_READ, true));
+	ASSERT_ERR(EOVERFLOW, nest_s2_map(&s2, 0, 8192, ~0ULL, NEST_PROT_READ,
+					  true));
 	/* overlap: -EEXIST and the new range is rolled back */
-	CHECK_EQ(nest_s2_map(&s2, 64 * 4096, 4096, 7, NEST_PROT_READ, true), 0);
-	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE, false),
-		 -EEXIST);
-	CHECK_EQ(nest_s2_walk(&s2, 0, 0, &r, &f), -EFAULT);
-	CHECK_EQ(nest_s2_walk(&s2, 63 * 4096, 0, &r, &f), -EFAULT);
-	CHECK_EQ(nest_s2_walk(&s2, 64 * 4096, 0, &r, &f), 0);
-	CHECK_EQ(r.ofn, 7);
+	ASSERT_OK(nest_s2_map(&s2, 64 * 4096, 4096, 7, NEST_PROT_READ, true));
+	ASSERT_ERR(EEXIST, nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE,
+				       false));
+	ASSERT_ERR(EFAULT, nest_s2_walk(&s2, 0, 0, &r, &f));
+	ASSERT_ERR(EFAULT, nest_s2_walk(&s2, 63 * 4096, 0, &r, &f));
+	ASSERT_OK(nest_s2_walk(&s2, 64 * 4096, 0, &r, &f));
+	ASSERT_EQ(7, r.ofn);
 	/* a huge leaf over an existing table: -EEXIST too */
-	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE, true),
-		 -EEXIST);
-	CHECK_EQ(nest_s2_unmap(&s2, 0, SZ_2M, &un), 0);
-	CHECK_EQ(un, 4096);
-	CHECK_EQ(nest_s2_unmap(&s2, 0, SZ_2M, &un), 0);
-	CHECK_EQ(un, 0);
-	CHECK_EQ(nest_s2_unmap(&s2, ~0xfffULL, 8192, &un), -EOVERFLOW);
+	ASSERT_ERR(EEXIST, nest_s2_map(&s2, 0, SZ_2M, 0, NEST_PROT_WRITE,
+				       true));
+	ASSERT_OK(nest_s2_unmap(&s2, 0, SZ_2M, &un));
+	ASSERT_EQ(4096, un);
+	ASSERT_OK(nest_s2_unmap(&s2, 0, SZ_2M, &un));
+	ASSERT_EQ(0, un);
+	ASSERT_ERR(EOVERFLOW, nest_s2_unmap(&s2, ~0xfffULL, 8192, &un));
 	/* permissions */
-	CHECK_EQ(nest_s2_map(&s2, 0, 4096, 1, NEST_PROT_WRITE, true), 0);
-	CHECK_EQ(nest_s2_walk(&s2, 0, NEST_ACC_READ, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
-	CHECK_EQ(nest_s2_walk(&s2, 0, NEST_ACC_WRITE, &r, &f), 0);
+	ASSERT_OK(nest_s2_map(&s2, 0, 4096, 1, NEST_PROT_WRITE, true));
+	ASSERT_ERR(EFAULT, nest_s2_walk(&s2, 0, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_OK(nest_s2_walk(&s2, 0, NEST_ACC_WRITE, &r, &f));
 	nest_s2_destroy(&s2);
-	CHECK_EQ(tm.tables, 0);
+	ASSERT_EQ(0, tm.tables);
 }
 
-static void test_s2_dirty(void)
+TEST(s2_dirty)
 {
 	struct testmem tm = { .nr_frames = 1 };
 	struct nest_s2_walk_res r;
@@ -272,45 +261,45 @@ static void test_s2_dirty(void)
 	u64 bm[16], n;
 	int i;
 
-	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
-	CHECK_EQ(nest_s2_map(&s2, 0, SZ_2M, 0, 3, false), 0);
-	CHECK_EQ(nest_s2_map(&s2, SZ_2M, SZ_2M, 512, 3, true), 0);
-	CHECK_EQ(nest_s2_walk(&s2, 3 * 4096, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(nest_s2_walk(&s2, 5 * 4096 + 8, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(nest_s2_walk(&s2, 511 * 4096, NEST_ACC_WRITE, &r, &f), 0);
+	ASSERT_OK(nest_s2_init(&s2, &tm_ops, &tm));
+	ASSERT_OK(nest_s2_map(&s2, 0, SZ_2M, 0, 3, false));
+	ASSERT_OK(nest_s2_map(&s2, SZ_2M, SZ_2M, 512, 3, true));
+	ASSERT_OK(nest_s2_walk(&s2, 3 * 4096, NEST_ACC_READ, &r, &f));
+	ASSERT_OK(nest_s2_walk(&s2, 5 * 4096 + 8, NEST_ACC_WRITE, &r, &f));
+	ASSERT_OK(nest_s2_walk(&s2, 511 * 4096, NEST_ACC_WRITE, &r, &f));
 	memset(bm, 0, sizeof(bm));
-	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, false, &n), 0);
-	CHECK_EQ(n, 2);
-	CHECK_EQ(bm[0], BIT_ULL(5));
-	CHECK_EQ(bm[7], BIT_ULL(63));
+	ASSERT_OK(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, false, &n));
+	ASSERT_EQ(2, n);
+	ASSERT_EQ(BIT_ULL(5), bm[0]);
+	ASSERT_EQ(BIT_ULL(63), bm[7]);
 	for (i = 1; i < 7; i++)
-		CHECK_EQ(bm[i], 0);
+		ASSERT_EQ(0, bm[i]);
 	/* no-clear left them; clear now */
 	memset(bm, 0, sizeof(bm));
-	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n), 0);
-	CHECK_EQ(n, 2);
+	ASSERT_OK(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n));
+	ASSERT_EQ(2, n);
 	memset(bm, 0, sizeof(bm));
-	CHECK_EQ(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n), 0);
-	CHECK_EQ(n, 0);
+	ASSERT_OK(nest_s2_read_dirty(&s2, 0, SZ_2M, bm, true, &n));
+	ASSERT_EQ(0, n);
 	/* huge leaf: all 512 pages; partly covered leaf is kept dirty */
-	CHECK_EQ(nest_s2_walk(&s2, SZ_2M + 4096, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.dirty, 0);
-	CHECK_EQ(nest_s2_read_dirty(&s2, SZ_2M, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(n, 64);
-	CHECK_EQ(bm[0], ~0ULL);
-	CHECK_EQ(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.dirty, 1);
+	ASSERT_OK(nest_s2_walk(&s2, SZ_2M + 4096, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(0, r.dirty);
+	ASSERT_OK(nest_s2_read_dirty(&s2, SZ_2M, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(64, n);
+	ASSERT_EQ(~0ULL, bm[0]);
+	ASSERT_OK(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(1, r.dirty);
 	memset(bm, 0, sizeof(bm));
-	CHECK_EQ(nest_s2_read_dirty(&s2, SZ_2M, SZ_2M, bm, true, &n), 0);
-	CHECK_EQ(n, 512);
-	CHECK_EQ(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.dirty, 0);
+	ASSERT_OK(nest_s2_read_dirty(&s2, SZ_2M, SZ_2M, bm, true, &n));
+	ASSERT_EQ(512, n);
+	ASSERT_OK(nest_s2_walk(&s2, SZ_2M, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(0, r.dirty);
 	nest_s2_destroy(&s2);
 }
 
 /* ------------------------------------------------------------ stage 1 */
 
-static void test_s1_4level(void)
+TEST(s1_4_and_5_level)
 {
 	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
 	u64 iova = 0x00007f1234567000ULL;
@@ -321,45 +310,45 @@ static void test_s1_4level(void)
 	env_init(&e);
 	d.root_gpa = env_table(&e);
 	s1_map(&e, d.root_gpa, 4, iova, 40 * 4096, 1, P | RW | US, P | RW | US);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova + 0x123, NEST_ACC_READ, &r, &f),
-		 0);
-	CHECK_EQ(r.ofn, 40);
-	CHECK_EQ(r.gpa, 40 * 4096 + 0x123);
-	CHECK_EQ(r.mem_refs, 24);	/* (4 + 1) * (4 + 1) - 1 */
-	CHECK_EQ(r.s1_levels, 4);
-	CHECK_EQ(r.page_shift, 12);
-	CHECK_EQ(r.nr_tables, 4);
-	CHECK_EQ(r.table_gpa[0], d.root_gpa);
-	CHECK_EQ(r.perm, NEST_PERM_ALL);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova + 0x123, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(40, r.ofn);
+	ASSERT_EQ(40 * 4096 + 0x123, r.gpa);
+	ASSERT_EQ(24, r.mem_refs);	/* (4 + 1) * (4 + 1) - 1 */
+	ASSERT_EQ(4, r.s1_levels);
+	ASSERT_EQ(12, r.page_shift);
+	ASSERT_EQ(4, r.nr_tables);
+	ASSERT_EQ(d.root_gpa, r.table_gpa[0]);
+	ASSERT_EQ(NEST_PERM_ALL, r.perm);
 	/* 5 levels: 5 * 5 + 4 = 29 */
 	d.levels = 5;
 	d.root_gpa = env_table(&e);
 	iova = 0x00ff7f1234567000ULL;
 	s1_map(&e, d.root_gpa, 5, iova, 41 * 4096, 1, P | RW | US, P | US);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.ofn, 41);
-	CHECK_EQ(r.mem_refs, 29);
-	CHECK_EQ(r.perm, NEST_PERM_ALL & ~NEST_PERM_WRITE);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(41, r.ofn);
+	ASSERT_EQ(29, r.mem_refs);
+	ASSERT_EQ(NEST_PERM_ALL & ~NEST_PERM_WRITE, r.perm);
 	/* the same IOVA is non-canonical with 4 levels */
 	d.levels = 4;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
-	CHECK_EQ(f.stage, 1);
-	CHECK_EQ(f.level, 0);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
+	ASSERT_EQ(1, f.stage);
+	ASSERT_EQ(0, f.level);
 	/* canonical high half is fine for 4 levels */
 	d.root_gpa = env_table(&e);
 	iova = 0xffff800000001000ULL;
 	s1_map(&e, d.root_gpa, 4, iova, 42 * 4096, 1, P | RW, P | RW);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
-			      &r, &f), 0);
-	CHECK_EQ(r.ofn, 42);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, 0x0000800000001000ULL, NEST_ACC_READ,
-			      &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
+			       &r, &f));
+	ASSERT_EQ(42, r.ofn);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, 0x0000800000001000ULL,
+					NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
 	env_fini(&e);
 }
 
-static void test_s1_huge(void)
+TEST(s1_huge_pages)
 {
 	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
 	struct testmem tm = { .nr_frames = 2048 };
@@ -370,9 +359,9 @@ static void test_s1_huge(void)
 
 	/* GPA [0, 4M) -> ofn [0, 1024) with 2M leaves, tables at 0..3 */
 	tm.mem = calloc(2048, 4096);
-	CHECK_EQ(nest_s2_init(&s2, &tm_ops, &tm), 0);
-	CHECK_EQ(nest_s2_map(&s2, 0, 2 * SZ_2M, 0, 3, true), 0);
-	CHECK_EQ(nest_s2_map(&s2, SZ_1G, SZ_2M, 1024, 3, false), 0);
+	ASSERT_OK(nest_s2_init(&s2, &tm_ops, &tm));
+	ASSERT_OK(nest_s2_map(&s2, 0, 2 * SZ_2M, 0, 3, true));
+	ASSERT_OK(nest_s2_map(&s2, SZ_1G, SZ_2M, 1024, 3, false));
 	m = (u64 *)tm.mem;
 	d.root_gpa = 0;
 	m[0] = 1 * 4096 | P | RW | US;			/* L4[0] -> L3 at 1 */
@@ -384,46 +373,46 @@ static void test_s1_huge(void)
 	m[512 + 3] = SZ_1G | P | RW | US | PS | BIT_ULL(12); /* PAT: ok */
 	m[1024 + 3] = SZ_2M | BIT_ULL(12) | P | PS;	/* PAT: ok */
 
-	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_2M + 0x5123, 1, &r, &f), 0);
-	CHECK_EQ(r.ofn, 512 + 5);
-	CHECK_EQ(r.page_shift, 21);
-	CHECK_EQ(r.s1_levels, 3);
-	CHECK_EQ(r.mem_refs, 3 * 4 + 3);	/* s2 walks are 3 deep */
+	ASSERT_OK(nest_s1_walk(&s2, &d, SZ_2M + 0x5123, 1, &r, &f));
+	ASSERT_EQ(512 + 5, r.ofn);
+	ASSERT_EQ(21, r.page_shift);
+	ASSERT_EQ(3, r.s1_levels);
+	ASSERT_EQ(3 * 4 + 3, r.mem_refs);	/* s2 walks are 3 deep */
 	/* 1G stage-1 page over 4K stage-2 leaves: 4K translation */
-	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_1G + 0x7000, 1, &r, &f), 0);
-	CHECK_EQ(r.ofn, 1024 + 7);
-	CHECK_EQ(r.page_shift, 12);
-	CHECK_EQ(nest_s1_walk(&s2, &d, SZ_1G + SZ_2M, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.gpa, SZ_1G + SZ_2M);
-	CHECK_EQ(f.s1_level, 0);
-	CHECK_EQ(nest_s1_walk(&s2, &d, 2 * SZ_2M, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
-	CHECK_EQ(f.level, 2);
-	CHECK_EQ(nest_s1_walk(&s2, &d, 2 * SZ_1G, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
-	CHECK_EQ(f.level, 3);
-	CHECK_EQ(f.gpa, 512 * 8 + 2 * 8);
-	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_1G + 0x7000, 1, &r, &f), 0);
-	CHECK_EQ(r.ofn, 1024 + 7);	/* bit 12 is PAT, not address */
-	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_1G + SZ_2M, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);	/* 1G + 2M unmapped in stage 2 */
-	CHECK_EQ(nest_s1_walk(&s2, &d, 3 * SZ_2M, NEST_ACC_READ | NEST_ACC_PRIV,
-			      &r, &f), 0);
-	CHECK_EQ(r.perm, NEST_PERM_READ | NEST_PERM_EXEC);
+	ASSERT_OK(nest_s1_walk(&s2, &d, SZ_1G + 0x7000, 1, &r, &f));
+	ASSERT_EQ(1024 + 7, r.ofn);
+	ASSERT_EQ(12, r.page_shift);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, SZ_1G + SZ_2M, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(SZ_1G + SZ_2M, f.gpa);
+	ASSERT_EQ(0, f.s1_level);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, 2 * SZ_2M, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(NEST_FAULT_F_RSVD, f.flags & NEST_FAULT_F_RSVD);
+	ASSERT_EQ(2, f.level);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, 2 * SZ_1G, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_F_RSVD, f.flags & NEST_FAULT_F_RSVD);
+	ASSERT_EQ(3, f.level);
+	ASSERT_EQ(512 * 8 + 2 * 8, f.gpa);
+	ASSERT_OK(nest_s1_walk(&s2, &d, 3 * SZ_1G + 0x7000, 1, &r, &f));
+	ASSERT_EQ(1024 + 7, r.ofn);	/* bit 12 is PAT, not address */
+	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, 3 * SZ_1G + SZ_2M, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);	/* 1G + 2M unmapped in stage 2 */
+	ASSERT_OK(nest_s1_walk(&s2, &d, 3 * SZ_2M,
+			       NEST_ACC_READ | NEST_ACC_PRIV, &r, &f));
+	ASSERT_EQ(NEST_PERM_READ | NEST_PERM_EXEC, r.perm);
 	/* PS at level 4 is reserved */
 	m[1] = 0 | P | RW | US | PS;
-	CHECK_EQ(nest_s1_walk(&s2, &d, 1ULL << 39, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, NEST_FAULT_F_RSVD);
-	CHECK_EQ(f.level, 4);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, 1ULL << 39, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(NEST_FAULT_F_RSVD, f.flags & NEST_FAULT_F_RSVD);
+	ASSERT_EQ(4, f.level);
 	nest_s2_destroy(&s2);
 	free(tm.mem);
 }
 
-static void test_s1_faults(void)
+TEST(s1_faults)
 {
 	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_SRE };
 	u64 iova = 0x12345000ULL, leaf_gpa;
@@ -440,99 +429,102 @@ static void test_s1_faults(void)
 	l4 = env_pte(&e, d.root_gpa);
 	leaf_gpa = 4 * 4096 + ((iova >> 12) & 511) * 8;
 	leaf = env_pte(&e, leaf_gpa);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
 
 	/* bad descriptors */
 	d.levels = 3;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_BAD_PASID_ENTRY, f.reason);
 	d.levels = 4;
 	d.root_gpa += 8;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_BAD_PASID_ENTRY, f.reason);
 	d.root_gpa -= 8;
 	d.flags |= BIT(7);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_BAD_PASID_ENTRY);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_BAD_PASID_ENTRY, f.reason);
 	d.flags = 0;
 	/* privileged without SRE */
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1 | NEST_ACC_PRIV, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_ACCESS);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1 | NEST_ACC_PRIV, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_ACCESS, f.reason);
 	d.flags = NEST_S1_F_SRE;
 
 	/* permissions */
 	*leaf &= ~RW;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
-	CHECK_EQ(f.stage, 1);
-	CHECK_EQ(f.level, 1);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE | NEST_ACC_PRIV,
-			      &r, &f), -EFAULT);	/* WP=1 semantics */
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_EQ(1, f.stage);
+	ASSERT_EQ(1, f.level);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova,
+					NEST_ACC_WRITE | NEST_ACC_PRIV, &r,
+					&f));	/* WP=1 semantics */
 	*leaf |= RW;
 	*l4 &= ~RW;	/* RW=0 at the top denies writes too */
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
 	*l4 |= RW;
 	*l4 &= ~US;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
-			      &r, &f), 0);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ | NEST_ACC_PRIV,
+			       &r, &f));
 	*l4 |= US | XD;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f));
 	*l4 &= ~XD;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r, &f), 0);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_EXEC, &r, &f));
 
 	/* not present / reserved output bits */
 	*leaf &= ~P;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.level, 1);
-	CHECK_EQ(f.gpa, leaf_gpa);
-	CHECK_EQ(f.flags & NEST_FAULT_F_RSVD, 0);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(1, f.level);
+	ASSERT_EQ(leaf_gpa, f.gpa);
+	ASSERT_EQ(0, f.flags & NEST_FAULT_F_RSVD);
 	*leaf |= P | BIT_ULL(50);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_OOR_ADDRESS);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
 	*leaf &= ~BIT_ULL(50);
 	*leaf |= GENMASK_ULL(62, 52);	/* ignored bits */
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), 0);
-	CHECK_EQ(r.ofn, 50);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(50, r.ofn);
 
 	/* stage-2 fault on a table fetch and on the output */
 	*l4 = (*l4 & ~GENMASK_ULL(47, 12)) | (200 * 4096);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
-	CHECK_EQ(f.s1_level, 3);
-	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, NEST_FAULT_F_TABLE_FETCH);
-	CHECK_EQ(f.gpa, 200 * 4096 + ((iova >> 30) & 511) * 8);
-	CHECK_EQ(f.addr, iova);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(3, f.s1_level);
+	ASSERT_EQ(NEST_FAULT_F_TABLE_FETCH, f.flags & NEST_FAULT_F_TABLE_FETCH);
+	ASSERT_EQ(200 * 4096 + ((iova >> 30) & 511) * 8, f.gpa);
+	ASSERT_EQ(iova, f.addr);
 	*l4 = (*l4 & ~GENMASK_ULL(47, 12)) | (2 * 4096);
 	*leaf = (*leaf & ~GENMASK_ULL(47, 12)) | (300 * 4096);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova + 8, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.s1_level, 0);
-	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, 0);
-	CHECK_EQ(f.gpa, 300 * 4096 + 8);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova + 8, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(0, f.s1_level);
+	ASSERT_EQ(0, f.flags & NEST_FAULT_F_TABLE_FETCH);
+	ASSERT_EQ(300 * 4096 + 8, f.gpa);
 	*leaf = (*leaf & ~GENMASK_ULL(47, 12)) | (50 * 4096);
 
 	/* external abort reading a table */
 	e.tm.abort_map = aborts;
 	aborts[3] = 1;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_WALK_EABT);
-	CHECK_EQ(f.stage, 1);
-	CHECK_EQ(f.level, 2);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
+	ASSERT_EQ(NEST_FAULT_REASON_WALK_EABT, f.reason);
+	ASSERT_EQ(1, f.stage);
+	ASSERT_EQ(2, f.level);
 	e.tm.abort_map = NULL;
 	env_fini(&e);
 }
 
-static void test_s1_ad(void)
+TEST(s1_ad_bits)
 {
 	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
 	u64 iova = 0x7654321000ULL, bm[1], n;
@@ -549,44 +541,45 @@ static void test_s1_ad(void)
 	for (l = 4; l >= 1; l--)
 		pte[l] = env_pte(&e, (5 - l) * 4096 +
 				 ((iova >> (12 + 9 * (l - 1))) & 511) * 8);
-	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), 0);
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f));
 	for (l = 4; l >= 1; l--)
-		CHECK_EQ(*pte[l] & (A | D), A);
+		ASSERT_EQ(A, *pte[l] & (A | D));
 	bm[0] = 0;
-	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(bm[0], 0x1eULL);	/* the 4 table pages, not page 60 */
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(*pte[1] & (A | D), A | D);
-	CHECK_EQ(*pte[2] & (A | D), A);
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(0x1eULL, bm[0]);	/* the 4 table pages, not page 60 */
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(A | D, *pte[1] & (A | D));
+	ASSERT_EQ(A, *pte[2] & (A | D));
 	bm[0] = 0;
-	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(bm[0], BIT_ULL(60) | BIT_ULL(4));
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(BIT_ULL(60) | BIT_ULL(4), bm[0]);
 	/* nothing to update: no stage-2 write to the tables */
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
 	bm[0] = 0;
-	CHECK_EQ(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(bm[0], BIT_ULL(60));
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(BIT_ULL(60), bm[0]);
 	/* a faulting walk updates nothing */
 	*pte[1] &= ~(A | D | RW);
 	*pte[3] &= ~A;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), -EFAULT);
-	CHECK_EQ(*pte[3] & A, 0);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r,
+					&f));
+	ASSERT_EQ(0, *pte[3] & A);
 	*pte[1] |= RW;
 	/* A/D update needs stage-2 write permission on the table page */
-	CHECK_EQ(nest_s2_unmap(&e.s2, 2 * 4096, 4096, &n), 0);
-	CHECK_EQ(nest_s2_map(&e.s2, 2 * 4096, 4096, 2, NEST_PROT_READ, false),
-		 0);
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PERMISSION);
-	CHECK_EQ(f.flags & NEST_FAULT_F_AD_UPDATE, NEST_FAULT_F_AD_UPDATE);
-	CHECK_EQ(f.s1_level, 3);
-	CHECK_EQ(*pte[1] & A, 0);	/* checked before any update */
+	ASSERT_OK(nest_s2_unmap(&e.s2, 2 * 4096, 4096, &n));
+	ASSERT_OK(nest_s2_map(&e.s2, 2 * 4096, 4096, 2, NEST_PROT_READ, false));
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r,
+					&f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_EQ(NEST_FAULT_F_AD_UPDATE, f.flags & NEST_FAULT_F_AD_UPDATE);
+	ASSERT_EQ(3, f.s1_level);
+	ASSERT_EQ(0, *pte[1] & A);	/* checked before any update */
 	/* without A/D, a read-only table page is fine and nothing changes */
 	d.flags = 0;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(*pte[1] & (A | D), 0);
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(0, *pte[1] & (A | D));
 	env_fini(&e);
 }
 
@@ -610,7 +603,7 @@ static int racy_cmpxchg(void *priv, u64 ofn, u32 off, u64 old, u64 new,
 	return tm_cmpxchg_u64(priv, ofn, off, old, new, cur);
 }
 
-static void test_s1_ad_race(void)
+TEST(s1_ad_race)
 {
 	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
 	struct nest_mem_ops ops = tm_ops;
@@ -628,17 +621,18 @@ static void test_s1_ad_race(void)
 	leaf = env_pte(&e, 4 * 4096 + 8);
 	race_left = 1;
 	race_new = 62 * 4096 | P | RW | US | A;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.ofn, 62);
-	CHECK_EQ(*leaf, (62 * 4096 | P | RW | US | A | D));
+	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(62, r.ofn);
+	ASSERT_EQ((62 * 4096 | P | RW | US | A | D), *leaf);
 	/* a writer that never stops: bounded, then WALK_EABT */
 	race_left = 1000;
 	race_new = 63 * 4096 | P | RW | US | A;
 	*leaf = 61 * 4096 | P | RW | US | A;
-	CHECK_EQ(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f), -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_WALK_EABT);
-	CHECK_EQ(f.flags & NEST_FAULT_F_AD_UPDATE, NEST_FAULT_F_AD_UPDATE);
-	CHECK(race_left == 1000 - NEST_S1_AD_RETRIES);
+	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r,
+					&f));
+	ASSERT_EQ(NEST_FAULT_REASON_WALK_EABT, f.reason);
+	ASSERT_EQ(NEST_FAULT_F_AD_UPDATE, f.flags & NEST_FAULT_F_AD_UPDATE);
+	ASSERT_EQ(1000 - NEST_S1_AD_RETRIES, race_left);
 	race_left = 0;
 	env_fini(&e);
 }
@@ -841,7 +835,7 @@ static int rl_compare(int rc, const struct nest_walk_res *r,
 	return 0;
 }
 
-static void test_ref_random_layouts(void)
+TEST(ref_random_layouts)
 {
 	static const u32 accesses[] = {
 		NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_EXEC,
@@ -851,11 +845,12 @@ static void test_ref_random_layouts(void)
 	struct rl *t = calloc(1, sizeof(*t));
 	struct ref_ctx c;
 	long layout, walks = 0;
+	bool mismatch = false;
 	u64 bm[RL_FRAMES / 64], n, i;
 	int k, a;
 
 	rng_state = opt_seed ^ 0x5eed;
-	diag("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
+	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
 	t->tm.nr_frames = RL_FRAMES;
 	t->tm.mem = calloc(RL_FRAMES, 4096);
 	t->tm.abort_map = t->aborts;
@@ -871,12 +866,12 @@ static void test_ref_random_layouts(void)
 		struct ref_desc rd;
 
 		if (rl_layout(t, &d)) {
-			diag("layout %ld: stage-2 setup failed", layout);
-			failed = 1;
+			TH_LOG("layout %ld: stage-2 setup failed", layout);
+			mismatch = true;
 			break;
 		}
 		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
-		for (k = 0; k < 16 && !failed; k++) {
+		for (k = 0; k < 16 && !mismatch; k++) {
 			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
 
 			for (a = 0; a < (int)ARRAY_SIZE(accesses); a++) {
@@ -891,25 +886,25 @@ static void test_ref_random_layouts(void)
 				ref_walk(&c, &rd, iova, accesses[a], &o);
 				walks++;
 				if (rl_compare(rc, &r, &f, &o)) {
-					diag("layout %ld iova 0x%" PRIx64
-					     " access %u levels %u flags %u: "
-					     "core rc %d reason %u stage %u "
-					     "level %u s1 %u flags %u gpa 0x%"
-					     PRIx64 " ofn %" PRIu64 " perm %u "
-					     "shift %u refs %u",
-					     layout, iova, accesses[a],
-					     d.levels, d.flags, rc, f.reason,
-					     f.stage, f.level, f.s1_level,
-					     f.flags, f.gpa, r.ofn, r.perm,
-					     r.page_shift, r.mem_refs);
-					diag("  ref ok %d reason %u stage %u "
-					     "level %u s1 %u flags %u gpa 0x%"
-					     PRIx64 " ofn %" PRIu64 " perm %u "
-					     "shift %u refs %u", o.ok,
-					     o.reason, o.stage, o.level,
-					     o.s1_level, o.flags, o.gpa,
-					     o.ofn, o.perm, o.shift, o.refs);
-					failed = 1;
+					TH_LOG("layout %ld iova 0x%" PRIx64
+					       " access %u levels %u flags %u: "
+					       "core rc %d reason %u stage %u "
+					       "level %u s1 %u flags %u gpa 0x%"
+					       PRIx64 " ofn %" PRIu64
+					       " perm %u shift %u refs %u",
+					       layout, iova, accesses[a],
+					       d.levels, d.flags, rc, f.reason,
+					       f.stage, f.level, f.s1_level,
+					       f.flags, f.gpa, r.ofn, r.perm,
+					       r.page_shift, r.mem_refs);
+					TH_LOG("  ref ok %d reason %u stage %u "
+					       "level %u s1 %u flags %u gpa 0x%"
+					       PRIx64 " ofn %" PRIu64
+					       " perm %u shift %u refs %u",
+					       o.ok, o.reason, o.stage, o.level,
+					       o.s1_level, o.flags, o.gpa,
+					       o.ofn, o.perm, o.shift, o.refs);
+					mismatch = true;
 					break;
 				}
 				if (rc) {
@@ -923,63 +918,68 @@ static void test_ref_random_layouts(void)
 						t->ad_walks++;
 				}
 			}
-			for (i = 0; i < RL_TABLES && !failed; i++) {
+			for (i = 0; i < RL_TABLES && !mismatch; i++) {
 				u64 o = t->written[i] * 4096;
 
 				if (memcmp(t->tm.mem + o, t->ref_mem + o,
 					   4096)) {
-					diag("layout %ld: A/D bits of frame "
-					     "%" PRIu64 " differ", layout,
-					     t->written[i]);
-					failed = 1;
+					TH_LOG("layout %ld: A/D bits of frame "
+					       "%" PRIu64 " differ", layout,
+					       t->written[i]);
+					mismatch = true;
 				}
 			}
 		}
 		memset(bm, 0, sizeof(bm));
-		if (!failed &&
+		if (!mismatch &&
 		    nest_s2_read_dirty(&t->s2, 0, RL_FRAMES * 4096ULL, bm,
 				       true, &n) == 0) {
 			for (i = 0; i < RL_FRAMES; i++) {
 				if (!!(bm[i / 64] & BIT_ULL(i % 64)) !=
 				    t->ref_dirty[i]) {
-					diag("layout %ld: dirty bit of GPA "
-					     "page %" PRIu64 " differs",
-					     layout, i);
-					failed = 1;
+					TH_LOG("layout %ld: dirty bit of GPA "
+					       "page %" PRIu64 " differs",
+					       layout, i);
+					mismatch = true;
 					break;
 				}
 			}
 		}
 		nest_s2_destroy(&t->s2);
-		if (failed)
+		if (mismatch)
 			break;
 	}
-	diag("%ld walks: %" PRIu64 " ok (stage-1 4K %" PRIu64 ", 2M %" PRIu64
-	     ", 1G %" PRIu64 "; translations of 4K %" PRIu64 ", 2M %" PRIu64
-	     "; with A/D %" PRIu64 ")", walks, t->stats[0][0],
-	     t->ok_by_leaf[1], t->ok_by_leaf[2], t->ok_by_leaf[3],
-	     t->ok_by_shift[12], t->ok_by_shift[21], t->ad_walks);
+	TH_LOG("%ld walks: %" PRIu64 " ok (stage-1 4K %" PRIu64 ", 2M %" PRIu64
+	       ", 1G %" PRIu64 "; translations of 4K %" PRIu64 ", 2M %" PRIu64
+	       "; with A/D %" PRIu64 ")", walks, t->stats[0][0],
+	       t->ok_by_leaf[1], t->ok_by_leaf[2], t->ok_by_leaf[3],
+	       t->ok_by_shift[12], t->ok_by_shift[21], t->ad_walks);
 	for (k = 0; k < 2; k++)
 		for (a = 1; a < 9; a++)
 			if (t->stats[k][a])
-				diag("stage %d reason %d: %" PRIu64, k + 1, a,
-				     t->stats[k][a]);
-	if (!failed && opt_layouts >= 1000) {
+				TH_LOG("stage %d reason %d: %" PRIu64, k + 1, a,
+				       t->stats[k][a]);
+	if (!mismatch && opt_layouts >= 1000) {
 		/* the layouts must reach every outcome */
-		CHECK(t->ok_by_leaf[1] && t->ok_by_leaf[2] &&
-		      t->ok_by_leaf[3] && t->ok_by_shift[21] && t->ad_walks);
+		ASSERT_TRUE(t->ok_by_leaf[1] && t->ok_by_leaf[2] &&
+			    t->ok_by_leaf[3] && t->ok_by_shift[21] &&
+			    t->ad_walks);
+		ASSERT_TRUE(t->stats[1][NEST_FAULT_REASON_PTE_FETCH] &&
+			    t->stats[1][NEST_FAULT_REASON_PERMISSION]);
 		for (a = 2; a <= 8; a++)
-			if (a != NEST_FAULT_REASON_PASID_INVALID)
-				CHECK(t->stats[0][a]);
-		CHECK(t->stats[1][NEST_FAULT_REASON_PTE_FETCH] &&
-		      t->stats[1][NEST_FAULT_REASON_PERMISSION]);
+			if (a != NEST_FAULT_REASON_PASID_INVALID) {
+				TH_CONTEXT("stage-1 fault reason %d", a);
+				ASSERT_TRUE(t->stats[0][a]);
+			}
 	}
 	if (t->tm.tables)
-		diag("leaked %ld tables", t->tm.tables);
-	CHECK_EQ(t->tm.tables, 0);
+		TH_LOG("leaked %ld tables", t->tm.tables);
+	ASSERT_EQ(0, t->tm.tables);
 	free(t->tm.mem);
 	free(t->ref_mem);
 	free(t);
+	/* a mismatch with the reference: the diagnostics above say which */
+	ASSERT_FALSE(mismatch);
 }
 
 /* --------------------------------------------------------------- caches */
@@ -998,71 +998,74 @@ static void tlb_fill(struct nest_tlb_entry *e, u32 hwpt, u32 pasid, u64 iova,
 	e->perm = NEST_PERM_ALL;
 }
 
-static void test_iotlb_basic(void)
+TEST(iotlb_basic)
 {
 	struct nest_tlb_entry store[64], ne;
 	const struct nest_tlb_entry *e;
 	struct nest_tlb tlb;
 
-	CHECK_EQ(nest_tlb_init(&tlb, store, 0, 1), -EINVAL);
-	CHECK_EQ(nest_tlb_init(&tlb, store, 64, 0), -EINVAL);
-	CHECK_EQ(nest_tlb_init(&tlb, store, 48, 4), -EINVAL); /* 12 sets */
-	CHECK_EQ(nest_tlb_init(&tlb, store, 63, 4), -EINVAL);
-	CHECK_EQ(nest_tlb_init(&tlb, store, 64, 4), 0);
-	CHECK(!nest_tlb_lookup(&tlb, 1, 0, 0x1000));
+	ASSERT_ERR(EINVAL, nest_tlb_init(&tlb, store, 0, 1));
+	ASSERT_ERR(EINVAL, nest_tlb_init(&tlb, store, 64, 0));
+	ASSERT_ERR(EINVAL, nest_tlb_init(&tlb, store, 48, 4)); /* 12 sets */
+	ASSERT_ERR(EINVAL, nest_tlb_init(&tlb, store, 63, 4));
+	ASSERT_OK(nest_tlb_init(&tlb, store, 64, 4));
+	ASSERT_FALSE(nest_tlb_lookup(&tlb, 1, 0, 0x1000));
 	tlb_fill(&ne, 1, 0, 0x1000, 12, 77);
 	nest_tlb_insert(&tlb, &ne);
 	tlb_fill(&ne, 1, 0, SZ_2M * 3, 21, 1024);
 	nest_tlb_insert(&tlb, &ne);
 	e = nest_tlb_lookup(&tlb, 1, 0, 0x1fff);
-	CHECK(e && e->ofn == 77);
-	CHECK(!nest_tlb_lookup(&tlb, 2, 0, 0x1000));	/* other HWPT */
-	CHECK(!nest_tlb_lookup(&tlb, 1, 5, 0x1000));	/* other PASID */
+	ASSERT_TRUE(e);
+	ASSERT_EQ(77, e->ofn);
+	ASSERT_FALSE(nest_tlb_lookup(&tlb, 2, 0, 0x1000)); /* other HWPT */
+	ASSERT_FALSE(nest_tlb_lookup(&tlb, 1, 5, 0x1000)); /* other PASID */
 	e = nest_tlb_lookup(&tlb, 1, 0, SZ_2M * 3 + 0x12345);
-	CHECK(e && e->shift == 21 && e->ofn == 1024);
-	CHECK_EQ(tlb.hits, 2);
-	CHECK_EQ(tlb.misses, 3);
+	ASSERT_TRUE(e);
+	ASSERT_EQ(21, e->shift);
+	ASSERT_EQ(1024, e->ofn);
+	ASSERT_EQ(2, tlb.hits);
+	ASSERT_EQ(3, tlb.misses);
 	/* same key replaces */
 	tlb_fill(&ne, 1, 0, 0x1000, 12, 78);
 	nest_tlb_insert(&tlb, &ne);
-	CHECK_EQ(nest_tlb_count(&tlb), 2);
-	CHECK_EQ(nest_tlb_lookup(&tlb, 1, 0, 0x1000)->ofn, 78);
-	CHECK_EQ(tlb.evictions, 0);
+	ASSERT_EQ(2, nest_tlb_count(&tlb));
+	ASSERT_EQ(78, nest_tlb_lookup(&tlb, 1, 0, 0x1000)->ofn);
+	ASSERT_EQ(0, tlb.evictions);
 }
 
-static void test_iotlb_capacity_lru(void)
+TEST(iotlb_capacity_lru)
 {
 	struct nest_tlb_entry store[16], ne;
 	struct nest_tlb tlb;
 	u64 i, hot = 0x100000;
 
 	/* fully associative (1 set of 16): exact LRU */
-	CHECK_EQ(nest_tlb_init(&tlb, store, 16, 16), 0);
+	ASSERT_OK(nest_tlb_init(&tlb, store, 16, 16));
 	for (i = 0; i < 16; i++) {
 		tlb_fill(&ne, 1, 0, i * 4096, 12, i);
 		nest_tlb_insert(&tlb, &ne);
 	}
-	CHECK_EQ(nest_tlb_count(&tlb), 16);
-	CHECK(nest_tlb_lookup(&tlb, 1, 0, 0));	/* 0 is now recent */
+	ASSERT_EQ(16, nest_tlb_count(&tlb));
+	ASSERT_TRUE(nest_tlb_lookup(&tlb, 1, 0, 0)); /* 0 is now recent */
 	tlb_fill(&ne, 1, 0, 16 * 4096, 12, 16);
 	nest_tlb_insert(&tlb, &ne);		/* evicts 1, the LRU */
-	CHECK_EQ(nest_tlb_count(&tlb), 16);
-	CHECK_EQ(tlb.evictions, 1);
-	CHECK(nest_tlb_lookup(&tlb, 1, 0, 0));
-	CHECK(!nest_tlb_lookup(&tlb, 1, 0, 4096));
-	CHECK(nest_tlb_lookup(&tlb, 1, 0, 2 * 4096));
+	ASSERT_EQ(16, nest_tlb_count(&tlb));
+	ASSERT_EQ(1, tlb.evictions);
+	ASSERT_TRUE(nest_tlb_lookup(&tlb, 1, 0, 0));
+	ASSERT_FALSE(nest_tlb_lookup(&tlb, 1, 0, 4096));
+	ASSERT_TRUE(nest_tlb_lookup(&tlb, 1, 0, 2 * 4096));
 	/* 4 sets x 4 ways: never more than 16, a hot entry survives */
-	CHECK_EQ(nest_tlb_init(&tlb, store, 16, 4), 0);
+	ASSERT_OK(nest_tlb_init(&tlb, store, 16, 4));
 	tlb_fill(&ne, 1, 0, hot, 12, 1);
 	nest_tlb_insert(&tlb, &ne);
 	for (i = 0; i < 1000; i++) {
 		tlb_fill(&ne, 1, 0, (i + 1000) * 4096, 12, i);
 		nest_tlb_insert(&tlb, &ne);
-		CHECK(nest_tlb_lookup(&tlb, 1, 0, hot));
-		CHECK(nest_tlb_count(&tlb) <= 16);
+		ASSERT_TRUE(nest_tlb_lookup(&tlb, 1, 0, hot));
+		ASSERT_GE(16, nest_tlb_count(&tlb));
 	}
-	CHECK_EQ(nest_tlb_count(&tlb), 16);
-	CHECK(tlb.evictions >= 1000 - 16);
+	ASSERT_EQ(16, nest_tlb_count(&tlb));
+	ASSERT_LE(1000 - 16, tlb.evictions);
 }
 
 /* A nested setup for the translate tests: env + one 4-level table. */
@@ -1088,7 +1091,7 @@ static void xenv_init(struct xenv *x)
 	};
 }
 
-static void test_translate_stale(void)
+TEST(translate_stale_until_invalidated)
 {
 	struct nest_xlate_res r;
 	struct nest_fault f;
@@ -1105,56 +1108,56 @@ static void test_translate_stale(void)
 	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
 	       P | RW | US);
 	leaf = env_pte(&x.e, 4 * 4096 + 5 * 8);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5010, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
-	CHECK_EQ(r.mem_refs, 24);
-	CHECK_EQ(r.ofn, 40);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5ff8, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
-	CHECK_EQ(r.mem_refs, 0);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5010, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_EQ(24, r.mem_refs);
+	ASSERT_EQ(40, r.ofn);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5ff8, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
+	ASSERT_EQ(0, r.mem_refs);
 	/* user space rewrites the PTE without invalidating: stale */
 	*leaf = 41 * 4096 | P | RW | US;
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.ofn, 40);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(40, r.ofn);
 	*leaf = 0;
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.ofn, 40);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(40, r.ofn);
 	/* an invalidation of another PASID/range leaves it */
 	inv.addr = 0x6000;
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 0);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped));
+	ASSERT_EQ(0, dropped);
 	inv.addr = 0x5000;
 	inv.flags = NEST_INV_F_PASID | NEST_INV_F_LEAF;
 	inv.pasid = 1;
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 0);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped));
+	ASSERT_EQ(0, dropped);
 	inv.pasid = 0;
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f),
-		 -EFAULT);
-	CHECK_EQ(f.reason, NEST_FAULT_REASON_PTE_FETCH);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, NULL, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_ERR(EFAULT, nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r,
+					  &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
 	*leaf = 41 * 4096 | P | RW | US;
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.ofn, 41);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(41, r.ofn);
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
 	/* a write hit on an entry filled by a read walks again (D bit) */
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
 	/* a hit without the permission walks again and faults */
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ | NEST_ACC_PRIV,
-				&r, &f), 0);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_READ | NEST_ACC_PRIV,
+				 &r, &f));
 	*leaf &= ~RW;	/* stale RW in the IOTLB: still allowed */
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
 	env_fini(&x.e);
 }
 
-static void test_translate_devtlb(void)
+TEST(translate_devtlb_pasid_cache)
 {
 	struct nest_pasid_entry pcs[4];
 	struct nest_pasid_cache pc;
@@ -1169,69 +1172,71 @@ static void test_translate_devtlb(void)
 	x.x.devtlb = &x.devtlb;
 	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
 	       P | RW | US);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_DEVTLB, r.source);
 	/* IOTLB-only invalidation: the device TLB still has it */
 	inv = (struct nest_inv){ .cache = NEST_INV_CACHE_IOTLB,
 				 .granu = NEST_INV_GRANU_PASID,
 				 .hwpt_id = 7, .pasid = 3 };
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_DEVTLB, r.source);
 	inv.cache = NEST_INV_CACHE_DEV_IOTLB;
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
 	/* an IOTLB hit refills the device TLB */
 	inv.cache = NEST_INV_CACHE_DEV_IOTLB;
 	inv.granu = NEST_INV_GRANU_ADDR;
 	inv.addr = 0;
 	inv.granule_size = SZ_2M;
 	inv.nb_granules = 1;
-	CHECK_EQ(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
-	CHECK_EQ(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_DEVTLB);
+	ASSERT_OK(nest_inv_match(&inv, &x.iotlb, &x.devtlb, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
+	ASSERT_OK(nest_translate(&x.x, 3, 0x5000, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_DEVTLB, r.source);
 
 	/* PASID cache */
-	CHECK_EQ(nest_pasid_cache_init(&pc, pcs, 0), -EINVAL);
-	CHECK_EQ(nest_pasid_cache_init(&pc, pcs, 2), 0);
-	CHECK(!nest_pasid_cache_lookup(&pc, 3));
+	ASSERT_ERR(EINVAL, nest_pasid_cache_init(&pc, pcs, 0));
+	ASSERT_OK(nest_pasid_cache_init(&pc, pcs, 2));
+	ASSERT_FALSE(nest_pasid_cache_lookup(&pc, 3));
 	nest_pasid_cache_insert(&pc, 3, 7, &x.d);
 	nest_pasid_cache_insert(&pc, 4, 7, &x.d);
 	pe = nest_pasid_cache_lookup(&pc, 3);
-	CHECK(pe && pe->desc.root_gpa == x.d.root_gpa && pe->hwpt_id == 7);
+	ASSERT_TRUE(pe);
+	ASSERT_EQ(x.d.root_gpa, pe->desc.root_gpa);
+	ASSERT_EQ(7, pe->hwpt_id);
 	nest_pasid_cache_insert(&pc, 5, 8, &x.d);	/* evicts 4 (LRU) */
-	CHECK(!nest_pasid_cache_lookup(&pc, 4));
-	CHECK(nest_pasid_cache_lookup(&pc, 3));
+	ASSERT_FALSE(nest_pasid_cache_lookup(&pc, 4));
+	ASSERT_TRUE(nest_pasid_cache_lookup(&pc, 3));
 	/* stale until invalidated */
 	x.d.root_gpa = 0;
-	CHECK_EQ(nest_pasid_cache_lookup(&pc, 3)->desc.root_gpa, 4096);
+	ASSERT_EQ(4096, nest_pasid_cache_lookup(&pc, 3)->desc.root_gpa);
 	inv = (struct nest_inv){ .cache = NEST_INV_CACHE_PASID,
 				 .granu = NEST_INV_GRANU_PASID,
 				 .hwpt_id = 7, .pasid = 5 };
-	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
-	CHECK_EQ(dropped, 0);	/* PASID 5 is on HWPT 8 */
+	ASSERT_OK(nest_inv_match(&inv, NULL, NULL, &pc, &dropped));
+	ASSERT_EQ(0, dropped);	/* PASID 5 is on HWPT 8 */
 	inv.pasid = 3;
-	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK(!nest_pasid_cache_lookup(&pc, 3));
+	ASSERT_OK(nest_inv_match(&inv, NULL, NULL, &pc, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_FALSE(nest_pasid_cache_lookup(&pc, 3));
 	inv.granu = NEST_INV_GRANU_DOMAIN;
 	inv.hwpt_id = 8;
-	CHECK_EQ(nest_inv_match(&inv, NULL, NULL, &pc, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK(!nest_pasid_cache_lookup(&pc, 5));
+	ASSERT_OK(nest_inv_match(&inv, NULL, NULL, &pc, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_FALSE(nest_pasid_cache_lookup(&pc, 5));
 	env_fini(&x.e);
 }
 
 /* Every cache type x granularity: accepted or rejected as the uAPI says. */
-static void test_inv_table(void)
+TEST(inv_type_granu_table)
 {
 	static const struct { u32 cache; u32 granu; int ret; } t[] = {
 		{ NEST_INV_CACHE_DEV_IOTLB, NEST_INV_GRANU_DOMAIN, -EINVAL },
@@ -1276,28 +1281,25 @@ static void test_inv_table(void)
 		nest_tlb_insert(&devtlb, &ne);
 		nest_pasid_cache_insert(&pc, 2, 1, &d);
 		dropped = 99;
-		if (nest_inv_match(&inv, &iotlb, &devtlb, &pc, &dropped) !=
-		    t[i].ret) {
-			diag("cache %#x granu %u: want %d", t[i].cache,
-			     t[i].granu, t[i].ret);
-			CHECK(0);
-		}
+		TH_CONTEXT("cache %#x granu %u", t[i].cache, t[i].granu);
+		ASSERT_EQ(t[i].ret, nest_inv_match(&inv, &iotlb, &devtlb, &pc,
+						   &dropped));
 		if (t[i].ret) {
 			/* rejected: nothing dropped */
-			CHECK_EQ(dropped, 0);
-			CHECK_EQ(nest_tlb_count(&iotlb), 1);
-			CHECK_EQ(nest_tlb_count(&devtlb), 1);
-			CHECK(nest_pasid_cache_lookup(&pc, 2));
+			ASSERT_EQ(0, dropped);
+			ASSERT_EQ(1, nest_tlb_count(&iotlb));
+			ASSERT_EQ(1, nest_tlb_count(&devtlb));
+			ASSERT_TRUE(nest_pasid_cache_lookup(&pc, 2));
 		} else {
-			CHECK_EQ(dropped,
-				 !!(t[i].cache & NEST_INV_CACHE_IOTLB) +
-				 !!(t[i].cache & NEST_INV_CACHE_DEV_IOTLB) +
-				 !!(t[i].cache & NEST_INV_CACHE_PASID));
+			ASSERT_EQ(!!(t[i].cache & NEST_INV_CACHE_IOTLB) +
+				  !!(t[i].cache & NEST_INV_CACHE_DEV_IOTLB) +
+				  !!(t[i].cache & NEST_INV_CACHE_PASID),
+				  dropped);
 		}
 	}
 }
 
-static void test_inv_fields(void)
+TEST(inv_fields_and_ranges)
 {
 	struct nest_inv inv = {
 		.cache = NEST_INV_CACHE_IOTLB, .granu = NEST_INV_GRANU_ADDR,
@@ -1309,31 +1311,31 @@ static void test_inv_fields(void)
 	u32 dropped;
 	u64 i;
 
-	CHECK_EQ(nest_inv_check(&inv), 0);
+	ASSERT_OK(nest_inv_check(&inv));
 	inv.flags = BIT(1);
-	CHECK_EQ(nest_inv_check(&inv), -EOPNOTSUPP);
+	ASSERT_ERR(EOPNOTSUPP, nest_inv_check(&inv));
 	inv.flags = NEST_INV_F_LEAF;
-	CHECK_EQ(nest_inv_check(&inv), 0);
+	ASSERT_OK(nest_inv_check(&inv));
 	inv.granule_size = 4096 + 512;
-	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	ASSERT_ERR(EINVAL, nest_inv_check(&inv));
 	inv.granule_size = 2048;
-	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	ASSERT_ERR(EINVAL, nest_inv_check(&inv));
 	inv.granule_size = SZ_1G;
-	CHECK_EQ(nest_inv_check(&inv), -EINVAL);	/* misaligned addr */
+	ASSERT_ERR(EINVAL, nest_inv_check(&inv));	/* misaligned addr */
 	inv.granule_size = 4096;
 	inv.nb_granules = 0;
-	CHECK_EQ(nest_inv_check(&inv), -EINVAL);
+	ASSERT_ERR(EINVAL, nest_inv_check(&inv));
 	inv.nb_granules = ~0ULL;
-	CHECK_EQ(nest_inv_check(&inv), -EOVERFLOW);
+	ASSERT_ERR(EOVERFLOW, nest_inv_check(&inv));
 	inv.addr = ~0xfffULL;
 	inv.nb_granules = 2;
-	CHECK_EQ(nest_inv_check(&inv), -EOVERFLOW);
+	ASSERT_ERR(EOVERFLOW, nest_inv_check(&inv));
 	inv.nb_granules = 1;
-	CHECK_EQ(nest_inv_check(&inv), 0);	/* the last page is fine */
+	ASSERT_OK(nest_inv_check(&inv));	/* the last page is fine */
 	inv.granu = NEST_INV_GRANU_PASID;
-	CHECK_EQ(nest_inv_check(&inv), -EINVAL);	/* flags need ADDR */
+	ASSERT_ERR(EINVAL, nest_inv_check(&inv));	/* flags need ADDR */
 	inv.flags = 0;
-	CHECK_EQ(nest_inv_check(&inv), 0);
+	ASSERT_OK(nest_inv_check(&inv));
 
 	/* ADDR range: granule x count, overlapping entries of every size */
 	nest_tlb_init(&tlb, is, 64, 8);
@@ -1352,28 +1354,28 @@ static void test_inv_fields(void)
 		.hwpt_id = 1, .addr = SZ_2M + 2 * 4096, .granule_size = 4096,
 		.nb_granules = 3, .flags = NEST_INV_F_PASID, .pasid = 0,
 	};
-	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 2);	/* pages 2 and 4 (3 is PASID 1) */
+	ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+	ASSERT_EQ(2, dropped);	/* pages 2 and 4 (3 is PASID 1) */
 	inv.flags = 0;
-	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);	/* page 3 */
+	ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+	ASSERT_EQ(1, dropped);	/* page 3 */
 	inv.addr = 2 * SZ_2M + SZ_2M - 4096;	/* last page of the 2M */
 	inv.nb_granules = 1;
-	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
+	ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
 	inv.addr = SZ_1G + SZ_2M * 5;
 	inv.granule_size = SZ_2M;
-	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 1);
-	CHECK_EQ(nest_tlb_count(&tlb), 6);
+	ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+	ASSERT_EQ(1, dropped);
+	ASSERT_EQ(6, nest_tlb_count(&tlb));
 	inv.granu = NEST_INV_GRANU_DOMAIN;
 	inv.flags = 0;
-	CHECK_EQ(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped), 0);
-	CHECK_EQ(dropped, 5);
-	CHECK_EQ(nest_tlb_count(&tlb), 1);	/* HWPT 2 left */
+	ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+	ASSERT_EQ(5, dropped);
+	ASSERT_EQ(1, nest_tlb_count(&tlb));	/* HWPT 2 left */
 }
 
-static void test_s2_unmap_drops_nested(void)
+TEST(s2_unmap_drops_nested)
 {
 	struct nest_xlate_res r;
 	struct nest_fault f;
@@ -1387,45 +1389,44 @@ static void test_s2_unmap_drops_nested(void)
 	       P | RW | US);
 	s1_map(&x.e, x.d.root_gpa, 4, 0x200000, 42 * 4096, 1, P | RW | US,
 	       P | RW | US);	/* another level-1 table (frame 5) */
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), 0);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x6000, 1, &r, &f), 0);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x200000, 1, &r, &f), 0);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, 1, &r, &f));
+	ASSERT_OK(nest_translate(&x.x, 0, 0x6000, 1, &r, &f));
+	ASSERT_OK(nest_translate(&x.x, 0, 0x200000, 1, &r, &f));
 	/* a paging HWPT on the same stage 2 (s2-only translation) */
 	x.x.s1 = NULL;
 	x.x.hwpt_id = 3;
-	CHECK_EQ(nest_translate(&x.x, NEST_PASID_NONE, 41 * 4096, 1, &r, &f),
-		 0);
-	CHECK_EQ(r.ofn, 41);
-	CHECK_EQ(r.mem_refs, 4);
-	CHECK_EQ(nest_tlb_count(&x.iotlb), 4);
+	ASSERT_OK(nest_translate(&x.x, NEST_PASID_NONE, 41 * 4096, 1, &r, &f));
+	ASSERT_EQ(41, r.ofn);
+	ASSERT_EQ(4, r.mem_refs);
+	ASSERT_EQ(4, nest_tlb_count(&x.iotlb));
 	/* unmap the output page of 0x6000: drops it and the paging entry */
-	CHECK_EQ(nest_s2_unmap(&x.e.s2, 41 * 4096, 4096, &un), 0);
-	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 41 * 4096, un), 2);
-	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 4, 0, ~0ULL), 0);	/* other s2 */
+	ASSERT_OK(nest_s2_unmap(&x.e.s2, 41 * 4096, 4096, &un));
+	ASSERT_EQ(2, nest_tlb_drop_s2(&x.iotlb, 3, 41 * 4096, un));
+	ASSERT_EQ(0, nest_tlb_drop_s2(&x.iotlb, 4, 0, ~0ULL)); /* other s2 */
 	x.x.s1 = &x.d;
 	x.x.hwpt_id = 7;
-	CHECK_EQ(nest_translate(&x.x, 0, 0x6000, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.gpa, 41 * 4096);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	ASSERT_ERR(EFAULT, nest_translate(&x.x, 0, 0x6000, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(41 * 4096, f.gpa);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5000, 1, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
 	/* unmap the level-1 table page of 0x5000: drops the translation */
-	CHECK_EQ(nest_s2_unmap(&x.e.s2, 4 * 4096, 4096, &un), 0);
-	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 4 * 4096, un), 1);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x5000, 1, &r, &f), -EFAULT);
-	CHECK_EQ(f.stage, 2);
-	CHECK_EQ(f.s1_level, 1);
-	CHECK_EQ(f.flags & NEST_FAULT_F_TABLE_FETCH, NEST_FAULT_F_TABLE_FETCH);
-	CHECK_EQ(nest_translate(&x.x, 0, 0x200000, 1, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
+	ASSERT_OK(nest_s2_unmap(&x.e.s2, 4 * 4096, 4096, &un));
+	ASSERT_EQ(1, nest_tlb_drop_s2(&x.iotlb, 3, 4 * 4096, un));
+	ASSERT_ERR(EFAULT, nest_translate(&x.x, 0, 0x5000, 1, &r, &f));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(1, f.s1_level);
+	ASSERT_EQ(NEST_FAULT_F_TABLE_FETCH, f.flags & NEST_FAULT_F_TABLE_FETCH);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x200000, 1, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
 	/* the root page: everything nested goes */
-	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, x.d.root_gpa, 4096), 1);
-	CHECK_EQ(nest_tlb_count(&x.iotlb), 0);
+	ASSERT_EQ(1, nest_tlb_drop_s2(&x.iotlb, 3, x.d.root_gpa, 4096));
+	ASSERT_EQ(0, nest_tlb_count(&x.iotlb));
 	env_fini(&x.e);
 }
 
 /* Dirty tracking through the IOTLB: after a clear the driver drops. */
-static void test_dirty_with_iotlb(void)
+TEST(dirty_with_iotlb)
 {
 	struct nest_xlate_res r;
 	struct nest_fault f;
@@ -1434,94 +1435,21 @@ static void test_dirty_with_iotlb(void)
 
 	xenv_init(&x);
 	x.x.s1 = NULL;
-	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_IOTLB);
-	CHECK_EQ(nest_translate(&x.x, 0, 10 * 4096, NEST_ACC_READ, &r, &f), 0);
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_OK(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f));
+	ASSERT_OK(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_IOTLB, r.source);
+	ASSERT_OK(nest_translate(&x.x, 0, 10 * 4096, NEST_ACC_READ, &r, &f));
 	bm[0] = 0;
-	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n), 0);
-	CHECK_EQ(bm[0], BIT_ULL(9));
-	CHECK_EQ(nest_tlb_drop_s2(&x.iotlb, 3, 0, 64 * 4096), 2);
-	CHECK_EQ(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f), 0);
-	CHECK_EQ(r.source, NEST_XLATE_WALK);
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(BIT_ULL(9), bm[0]);
+	ASSERT_EQ(2, nest_tlb_drop_s2(&x.iotlb, 3, 0, 64 * 4096));
+	ASSERT_OK(nest_translate(&x.x, 0, 9 * 4096, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
 	bm[0] = 0;
-	CHECK_EQ(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n), 0);
-	CHECK_EQ(bm[0], BIT_ULL(9));
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(BIT_ULL(9), bm[0]);
 	env_fini(&x.e);
 }
 
-/* ---------------------------------------------------------------- main */
-
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
-	{ "s2_map_walk", test_s2_map_walk },
-	{ "s2_huge_pages", test_s2_huge },
-	{ "s2_map_errors", test_s2_map_errors },
-	{ "s2_dirty", test_s2_dirty },
-	{ "s1_4_and_5_level", test_s1_4level },
-	{ "s1_huge_pages", test_s1_huge },
-	{ "s1_faults", test_s1_faults },
-	{ "s1_ad_bits", test_s1_ad },
-	{ "s1_ad_race", test_s1_ad_race },
-	{ "ref_random_layouts", test_ref_random_layouts },
-	{ "iotlb_basic", test_iotlb_basic },
-	{ "iotlb_capacity_lru", test_iotlb_capacity_lru },
-	{ "translate_stale_until_invalidated", test_translate_stale },
-	{ "translate_devtlb_pasid_cache", test_translate_devtlb },
-	{ "inv_type_granu_table", test_inv_table },
-	{ "inv_fields_and_ranges", test_inv_fields },
-	{ "s2_unmap_drops_nested", test_s2_unmap_drops_nested },
-	{ "dirty_with_iotlb", test_dirty_with_iotlb },
-};
-
-int main(int argc, char **argv)
-{
-	const char *only[64];
-	int nonly = 0, i, j, n = 0, bad = 0;
-
-	opt_seed = 1;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--list")) {
-			for (j = 0; j < (int)ARRAY_SIZE(tests); j++)
-				printf("%s\n", tests[j].name);
-			return 0;
-		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			opt_seed = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--layouts") && i + 1 < argc) {
-			opt_layouts = strtol(argv[++i], NULL, 0);
-		} else if (argv[i][0] != '-' && nonly < 64) {
-			only[nonly++] = argv[i];
-		} else {
-			fprintf(stderr, "usage: %s [--list] [--seed N] "
-				"[--layouts N] [test...]\n", argv[0]);
-			return 2;
-		}
-	}
-	for (i = 0; i < (int)ARRAY_SIZE(tests); i++) {
-		bool run = !nonly;
-
-		for (j = 0; j < nonly; j++)
-			run |= !strcmp(only[j], tests[i].name);
-		n += run;
-	}
-	printf("KTAP version 1\n1..%d\n", n);
-	n = 0;
-	for (i = 0; i < (int)ARRAY_SIZE(tests); i++) {
-		bool run = !nonly;
-
-		for (j = 0; j < nonly; j++)
-			run |= !strcmp(only[j], tests[i].name);
-		if (!run)
-			continue;
-		failed = 0;
-		tests[i].fn();
-		printf("%sok %d %s\n", failed ? "not " : "", ++n,
-		       tests[i].name);
-		fflush(stdout);
-		bad |= failed;
-	}
-	return bad;
-}
+TEST_HARNESS_MAIN

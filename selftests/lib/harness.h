@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * harness.h - a small KTAP test harness for nestiommu's in-guest selftests.
+ * harness.h - a small KTAP test harness for nestiommu's C tests: the in-guest
+ * selftests (selftests/guest) and the host unit tests of kernel/core
+ * (selftests/host).
  *
  * Tests:
  *
@@ -38,6 +40,18 @@
  * run nothing), -t NAME (run only NAME; repeatable), --kmsg (log each case's
  * start to /dev/kmsg), -h. Exit status: 0 if no case failed, 1 if one did,
  * 2 on a usage error.
+ *
+ * A test binary may add options of its own, each taking one argument; they
+ * are parsed before any case runs and appear in -h:
+ *
+ *	static uint64_t seed = 1;
+ *	HARNESS_OPTION(seed, "--seed", "N", "random seed (default 1)")
+ *	{
+ *		return harness_parse_u64(arg, &seed);	0, or -1: bad value
+ *	}
+ *
+ * Built with AddressSanitizer (LeakSanitizer), a case that passes is also
+ * checked for leaks in its child before it counts as passed.
  *
  * Include this header in every file of a test binary; expand
  * TEST_HARNESS_MAIN in exactly one of them.
@@ -120,9 +134,22 @@ struct harness_current {
 	jmp_buf env;
 };
 
+/* One HARNESS_OPTION: "NAME ARG" on the command line. */
+struct harness_option {
+	const char *name;		/* e.g. "--seed" */
+	const char *arg;		/* the argument in the usage text: "N" */
+	const char *help;
+	int (*parse)(const char *arg);	/* 0, or -1 for a bad value */
+	struct harness_option *next;
+};
+
 /* Shared by every file of a test binary (weak: one copy after linking). */
 __attribute__((weak)) struct harness_test *harness_tests;
 __attribute__((weak)) struct harness_current harness_current;
+__attribute__((weak)) struct harness_option *harness_options;
+
+/* LeakSanitizer's, when linked in (-fsanitize=address); NULL otherwise. */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 static inline void harness_register_test(struct harness_test *t)
 {
@@ -131,6 +158,15 @@ static inline void harness_register_test(struct harness_test *t)
 	while (*p)
 		p = &(*p)->next;
 	*p = t;
+}
+
+static inline void harness_register_option(struct harness_option *o)
+{
+	struct harness_option **p = &harness_options;
+
+	while (*p)
+		p = &(*p)->next;
+	*p = o;
 }
 
 static inline void harness_register_variant(struct harness_fixture *f,
@@ -201,6 +237,38 @@ static inline void harness_register_variant(struct harness_fixture *f,
 	static void _harness_body_##name(void)
 
 #define TEST(name) TEST_TIMEOUT(name, HARNESS_DEFAULT_TIMEOUT)
+
+/* An option of the test binary; the body parses arg (see the top). */
+#define HARNESS_OPTION(id, optname, argname, helptext)			\
+	static int _harness_opt_parse_##id(const char *arg);		\
+	static struct harness_option _harness_opt_##id = {		\
+		.name = optname,					\
+		.arg = argname,						\
+		.help = helptext,					\
+		.parse = _harness_opt_parse_##id,			\
+	};								\
+	static void __attribute__((constructor))			\
+	_harness_register_opt_##id(void)				\
+	{								\
+		harness_register_option(&_harness_opt_##id);		\
+	}								\
+	static int _harness_opt_parse_##id(const char *arg)
+
+/* A whole decimal, 0x hex or 0 octal number. Return: 0, or -1 if not one. */
+static inline int harness_parse_u64(const char *arg, uint64_t *val)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*arg || *arg == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || *end)
+		return -1;
+	*val = v;
+	return 0;
+}
 
 /*
  * self is static: each case runs in a fresh child, and static storage keeps
@@ -475,6 +543,14 @@ harness_child(const struct harness_case *c, struct harness_result *result)
 	else
 		result->status = HARNESS_PASS;
 	fflush(stdout);
+	/* _exit() skips the sanitizer's own check at exit: do it here. */
+	if (result->status == HARNESS_PASS && __lsan_do_recoverable_leak_check &&
+	    __lsan_do_recoverable_leak_check()) {
+		harness_diag("%s: memory leaked (LeakSanitizer report on stderr)",
+			     c->name);
+		result->status = HARNESS_FAIL;
+	}
+	fflush(stdout);
 	fflush(stderr);
 	_exit(0);
 }
@@ -575,25 +651,62 @@ static inline enum harness_status harness_run_case(const struct harness_case *c,
 
 static inline void harness_usage(FILE *f, const char *prog)
 {
-	fprintf(f, "usage: %s [--list] [--kmsg] [-t NAME]...\n"
+	const struct harness_option *o;
+
+	fprintf(f, "usage: %s [--list] [--kmsg] [-t NAME]...", prog);
+	for (o = harness_options; o; o = o->next)
+		fprintf(f, " [%s %s]", o->name, o->arg);
+	fprintf(f, "\n"
 		"  --list    print the test names, run nothing\n"
 		"  --kmsg    log \"PROG: start NAME\" to /dev/kmsg before each test, so\n"
 		"            kernel messages can be told apart by test\n"
-		"  -t NAME   run only test NAME (repeatable)\n", prog);
+		"  -t NAME   run only test NAME (repeatable)\n");
+	for (o = harness_options; o; o = o->next) {
+		char opt[64];
+
+		snprintf(opt, sizeof(opt), "%s %s", o->name, o->arg);
+		fprintf(f, "  %-9s%s%s\n", opt, strlen(opt) < 9 ? " " : "\n            ",
+			o->help);
+	}
 }
 
-static inline int harness_main(int argc, char **argv)
+/* argv[*a] if it is one of the binary's own options: parse it. */
+static inline const struct harness_option *harness_option(int argc, char **argv,
+							   int *a, bool *bad)
+{
+	const struct harness_option *o;
+
+	for (o = harness_options; o && strcmp(o->name, argv[*a]); o = o->next)
+		;
+	*bad = false;
+	if (!o)
+		return NULL;
+	if (*a + 1 >= argc) {
+		fprintf(stderr, "%s: %s needs an argument %s\n", argv[0], o->name,
+			o->arg);
+		*bad = true;
+	} else if (o->parse(argv[*a + 1])) {
+		fprintf(stderr, "%s: %s: bad %s '%s'\n", argv[0], o->name, o->arg,
+			argv[*a + 1]);
+		*bad = true;
+	}
+	(*a)++;
+	return o;
+}
+
+/* Parse the options, then list or run @cases. Return: the exit status. */
+static inline int harness_run_cases(struct harness_case *cases, size_t n,
+				    int argc, char **argv)
 {
 	unsigned int pass = 0, fail = 0, skip = 0, number = 0, selected;
-	struct harness_case *cases;
 	bool list = false, filter = false;
 	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int kmsg_fd = -1;
 	sigset_t chld;
-	size_t n, i;
+	size_t i;
+	bool bad;
 	int a;
 
-	cases = harness_cases(&n);
 	for (a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "--list")) {
 			list = true;
@@ -616,6 +729,9 @@ static inline int harness_main(int argc, char **argv)
 				return 2;
 			}
 			cases[i].selected = true;
+		} else if (harness_option(argc, argv, &a, &bad)) {
+			if (bad)
+				return 2;
 		} else {
 			fprintf(stderr, "%s: bad argument '%s'\n", argv[0], argv[a]);
 			harness_usage(stderr, argv[0]);
@@ -662,8 +778,19 @@ static inline int harness_main(int argc, char **argv)
 		}
 	}
 	printf("# Totals: pass:%u fail:%u skip:%u\n", pass, fail, skip);
-	free(cases);
 	return fail ? 1 : 0;
+}
+
+static inline int harness_main(int argc, char **argv)
+{
+	struct harness_case *cases;
+	size_t n;
+	int ret;
+
+	cases = harness_cases(&n);
+	ret = harness_run_cases(cases, n, argc, argv);
+	free(cases);
+	return ret;
 }
 
 #define TEST_HARNESS_MAIN						\
