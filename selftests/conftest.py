@@ -3,8 +3,9 @@
 The host kernel cannot load modules, so tests that need the driver run their
 commands in a QEMU guest (selftests/vm/vmrun.py): Debian's kernel, the host's
 root file system shared read-only, commands run as root. Paths the guest must
-see may not live below /tmp, /run, /dev, /proc or /sys (the guest mounts its
-own there), so use guest.results_dir, not pytest's tmp_path, to exchange files.
+see may not live below /run, /dev, /proc or /sys, nor below /tmp unless inside
+the working directory (the guest mounts its own file systems there), so use
+guest.results_dir, not pytest's tmp_path, to exchange files.
 Run with /usr/bin/python3 -m pytest (the system python has pytest).
 """
 

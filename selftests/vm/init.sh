@@ -71,12 +71,28 @@ mount -t devtmpfs devtmpfs $h/dev
 mkdir -p $h/dev/pts $h/dev/shm
 mount -t devpts -o ptmxmode=0666 devpts $h/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $h/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $h/tmp
+# The guest's /tmp is its own tmpfs, but a working directory below the
+# host's /tmp (a CI clone made with mktemp -d, say) stays visible: keep a
+# bind mount of it across the tmpfs mount and move it back on top.
+case "$VM_CWD" in
+/tmp/*)
+	mkdir -p /keep/cwd
+	mount --bind "$h$VM_CWD" /keep/cwd || fail "cannot bind $VM_CWD"
+	mount -t tmpfs -o mode=1777 tmpfs $h/tmp
+	mkdir -p "$h$VM_CWD"
+	mount --move /keep/cwd "$h$VM_CWD" || fail "cannot move $VM_CWD back"
+	;;
+*)
+	mount -t tmpfs -o mode=1777 tmpfs $h/tmp
+	;;
+esac
 mount -t tmpfs -o mode=755 tmpfs $h/run
 mount -t debugfs debugfs $h/sys/kernel/debug
 mount -t tracefs tracefs $h/sys/kernel/tracing
 mount -t bpf bpf $h/sys/fs/bpf
-[ -d "$h$VM_RESULTS" ] || fail "$VM_RESULTS does not exist in the host root"
+# Below the guest's own /tmp the mount point may have to be made first.
+[ -d "$h$VM_RESULTS" ] || mkdir -p "$h$VM_RESULTS" ||
+	fail "$VM_RESULTS does not exist in the host root"
 mount --move /results "$h$VM_RESULTS" || fail "cannot move the results share to $VM_RESULTS"
 ctl=$h$VM_RESULTS/.vm
 

@@ -69,8 +69,9 @@ EXIT_TIMEOUT = 124
 EXIT_NO_STATUS = 125
 
 # Host paths the guest replaces with its own file systems (init.sh), so neither
-# the results directory nor the working directory may live below them.
-_GUEST_PRIVATE = ("/tmp", "/run", "/dev", "/proc", "/sys")
+# the results directory nor the working directory may live below them. /tmp is
+# the guest's own too, but init.sh keeps a working directory below it visible.
+_GUEST_PRIVATE = ("/run", "/dev", "/proc", "/sys")
 
 KVM_PROBE_TIMEOUT = 5.0
 STOP_GRACE = 15.0
