@@ -44,7 +44,7 @@ endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
 .PHONY: all deps module selftests guest-kernel test demo shell bench fuzz \
-	install clean help
+	install dkms-install dkms-remove clean help
 
 all: module selftests
 
@@ -109,6 +109,23 @@ install: module
 	$(Q)$(SUDO) $(MAKE) -C $(KDIR) M=$(ROOT)/kernel modules_install
 	$(Q)$(SUDO) depmod -a $(notdir $(patsubst %/build,%,$(KDIR)))
 
+# DKMS: rebuilt for every kernel the machine installs. DKMS_KREL picks the
+# kernel to build for now (default: the running one).
+VERSION := 0.1
+DKMS_SRC := /usr/src/nestiommu-$(VERSION)
+dkms-install:
+	$(Q)$(SUDO) rm -rf $(DKMS_SRC) && $(SUDO) mkdir -p $(DKMS_SRC)/kernel
+	$(Q)$(SUDO) cp -r $(ROOT)/include $(DKMS_SRC)/
+	$(Q)$(SUDO) cp $(ROOT)/kernel/Kbuild $(ROOT)/kernel/*.[ch] $(DKMS_SRC)/kernel/
+	$(Q)$(SUDO) cp -r $(ROOT)/kernel/core $(DKMS_SRC)/kernel/
+	$(Q)sed 's/@VERSION@/$(VERSION)/' $(ROOT)/kernel/dkms.conf | \
+		$(SUDO) tee $(DKMS_SRC)/dkms.conf >/dev/null
+	$(Q)$(SUDO) dkms install nestiommu/$(VERSION) $(if $(DKMS_KREL),-k $(DKMS_KREL))
+
+dkms-remove:
+	$(Q)$(SUDO) dkms remove nestiommu/$(VERSION) --all
+	$(Q)$(SUDO) rm -rf $(DKMS_SRC)
+
 clean:
 	$(Q)if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(ROOT)/kernel clean; fi
 	$(Q)rm -rf $(O) $(CACHE)/vm
@@ -122,5 +139,6 @@ help:
 	@echo "make bench      benchmarks (kernel/core natively in user space)"
 	@echo "make fuzz       a longer libFuzzer run (FUZZ_TIME=300 seconds)"
 	@echo "make install    install the module for KDIR (a real machine)"
+	@echo "make dkms-install  register the module with DKMS (DKMS_KREL=release)"
 	@echo "make clean      remove build outputs (keeps the guest kernel cache)"
 	@echo "V=1 prints full commands; KDIR=... builds for another kernel tree"
