@@ -139,4 +139,20 @@ struct nest_mem_ops {
 			   u64 *cur);
 };
 
+/*
+ * Start a fault record: what every stage reports. Callers add the flags,
+ * gpa and s1_level that apply to them.
+ */
+static inline void nest_fault_init(struct nest_fault *fault, u8 stage,
+				   u32 reason, int level, u64 addr, u32 access)
+{
+	*fault = (struct nest_fault) {
+		.reason = reason,
+		.stage = stage,
+		.level = level,
+		.access = access,
+		.addr = addr,
+	};
+}
+
 #endif /* _NEST_CORE_H */

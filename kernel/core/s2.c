@@ -303,13 +303,8 @@ int nest_s2_unmap(struct nest_s2 *s2, u64 gpa, u64 length, u64 *unmapped)
 static void s2_fault(struct nest_fault *fault, u32 reason, int level,
 		     u64 gpa, u32 access)
 {
-	fault->reason = reason;
-	fault->stage = 2;
-	fault->level = level;
-	fault->s1_level = 0;
+	nest_fault_init(fault, 2, reason, level, gpa, access);
 	fault->flags = NEST_FAULT_F_GPA_VALID;
-	fault->access = access;
-	fault->addr = gpa;
 	fault->gpa = gpa;
 }
 

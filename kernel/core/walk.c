@@ -38,14 +38,7 @@ static inline unsigned int s1_shift(int level)
 static void s1_fault(struct nest_fault *fault, u32 reason, int level,
 		     u64 iova, u32 access)
 {
-	fault->reason = reason;
-	fault->stage = 1;
-	fault->level = level;
-	fault->s1_level = 0;
-	fault->flags = 0;
-	fault->access = access;
-	fault->addr = iova;
-	fault->gpa = 0;
+	nest_fault_init(fault, 1, reason, level, iova, access);
 }
 
 /* Turn a stage-2 fault met while walking stage 1 into the nested fault. */
