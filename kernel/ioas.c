@@ -333,14 +333,15 @@ int nest_ioas_iova_ranges_ioctl(struct nest_ucmd *ucmd)
 
 /**
  * nest_ioas_get_stats() - copy an IOAS's statistics to user space
- * @ioas: the IOAS
+ * @obj: the IOAS's object header
  * @uptr: where to write struct nestiommu_ioas_stats
  * @len: in: bytes available at @uptr; out: the struct's full size
  *
  * Return: 0 or -EFAULT.
  */
-int nest_ioas_get_stats(struct nest_ioas *ioas, void __user *uptr, u32 *len)
+int nest_ioas_get_stats(struct nest_object *obj, void __user *uptr, u32 *len)
 {
+	struct nest_ioas *ioas = container_of(obj, struct nest_ioas, obj);
 	struct nestiommu_ioas_stats stats;
 
 	down_read(&ioas->iova_rwsem);

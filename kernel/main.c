@@ -24,17 +24,10 @@ struct nest_object_ops {
 	int (*get_stats)(struct nest_object *obj, void __user *uptr, u32 *len);
 };
 
-static int nest_ioas_obj_get_stats(struct nest_object *obj, void __user *uptr,
-				   u32 *len)
-{
-	return nest_ioas_get_stats(container_of(obj, struct nest_ioas, obj),
-				   uptr, len);
-}
-
 static const struct nest_object_ops nest_object_ops[] = {
 	[NEST_OBJ_IOAS] = {
 		.destroy = nest_ioas_destroy,
-		.get_stats = nest_ioas_obj_get_stats,
+		.get_stats = nest_ioas_get_stats,
 	},
 };
 

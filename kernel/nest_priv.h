@@ -103,7 +103,7 @@ int nest_ioas_alloc_ioctl(struct nest_ucmd *ucmd);
 int nest_ioas_map_ioctl(struct nest_ucmd *ucmd);
 int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd);
 int nest_ioas_iova_ranges_ioctl(struct nest_ucmd *ucmd);
-int nest_ioas_get_stats(struct nest_ioas *ioas, void __user *uptr, u32 *len);
+int nest_ioas_get_stats(struct nest_object *obj, void __user *uptr, u32 *len);
 void nest_ioas_destroy(struct nest_object *obj);
 
 static inline struct nest_ioas *nest_get_ioas(struct nest_ctx *ctx, u32 id)

@@ -33,7 +33,6 @@ SELFTEST_TIMEOUT = 1800  # seconds for a whole binary (its cases time out earlie
 # A module type that must be in the module's BTF.
 BTF_TYPE = "nest_ioas"
 
-_BAD_RE = re.compile("|".join(vmrun.BAD_CONSOLE_PATTERNS))
 
 
 # ---- collection: list the C cases on the host --------------------------------
@@ -108,7 +107,7 @@ def attribute_kernel_errors(console, binary, errors):
         m = marker.search(line)
         if m:
             current = m.group(1)
-        elif _BAD_RE.search(line) and current is not None:
+        elif vmrun.BAD_CONSOLE_RE.search(line) and current is not None:
             by_case.setdefault(current, []).append(line.rstrip())
             found.append(line.rstrip())
     return by_case, [e for e in errors if e not in found]

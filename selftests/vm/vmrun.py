@@ -62,7 +62,7 @@ BAD_CONSOLE_PATTERNS = (
     r"watchdog: BUG: soft lockup",
     r"UBSAN:",
 )
-_BAD_RE = re.compile("|".join(BAD_CONSOLE_PATTERNS))
+BAD_CONSOLE_RE = re.compile("|".join(BAD_CONSOLE_PATTERNS))
 
 EXIT_KERNEL_ERRORS = 120
 EXIT_TIMEOUT = 124
@@ -102,9 +102,8 @@ def default_kernel_dir():
 
 def ensure_kernel(kernel_dir=None):
     """Prepare the guest kernel (quick when already done); return its dir."""
-    release = krel()
-    kernel_dir = kernel_dir or os.path.join(REPO, ".cache", "guest", release)
-    subprocess.run([os.path.join(HERE, "guest-kernel.sh"), release, kernel_dir], check=True)
+    kernel_dir = kernel_dir or default_kernel_dir()
+    subprocess.run([os.path.join(HERE, "guest-kernel.sh"), krel(), kernel_dir], check=True)
     return kernel_dir
 
 
@@ -184,7 +183,7 @@ class _ConsoleScanner:
         self.offset += len(data)
         lines = (self.partial + data.decode("utf-8", "replace")).split("\n")
         self.partial = "" if final else lines.pop()
-        self.bad += [line.rstrip() for line in lines if _BAD_RE.search(line)]
+        self.bad += [line.rstrip() for line in lines if BAD_CONSOLE_RE.search(line)]
 
 
 class _VM:
@@ -296,15 +295,23 @@ class Guest(_VM):
         """Boot and wait until the guest's agent is ready."""
         self._launch("agent", {}, ["-serial", "null"])
         self._n = 0
-        deadline = time.monotonic() + self.boot_timeout
-        while not os.path.exists(os.path.join(self.ctl, "ready")):
+        self._wait_for(os.path.join(self.ctl, "ready"), self.boot_timeout,
+                       lambda: f"guest exited during boot (qemu status {self.proc.returncode}); "
+                               f"{self._where()}{self._qemu_log_tail()}",
+                       f"guest did not boot within {self.boot_timeout}s, killed; {self._where()}")
+
+    def _wait_for(self, path, timeout, died_msg, timeout_msg):
+        """Poll until the guest creates PATH; on qemu's death (DIED_MSG, a
+        callable: qemu's status is known only then) or after TIMEOUT seconds
+        (TIMEOUT_MSG), kill the guest and raise GuestError."""
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path):
             if self.proc.poll() is not None:
                 self._kill()
-                raise GuestError(f"guest exited during boot (qemu status {self.proc.returncode}); "
-                                 f"{self._where()}{self._qemu_log_tail()}")
+                raise GuestError(died_msg())
             if time.monotonic() > deadline:
                 self._kill()
-                raise GuestError(f"guest did not boot within {self.boot_timeout}s, killed; {self._where()}")
+                raise GuestError(timeout_msg)
             time.sleep(POLL)
 
     def run(self, cmd, timeout=300):
@@ -318,15 +325,9 @@ class Guest(_VM):
         with open(base + ".cmd.tmp", "w") as f:
             f.write(cmd + "\n")
         os.rename(base + ".cmd.tmp", base + ".cmd")  # the guest must never see half a command
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(base + ".rc"):
-            if self.proc.poll() is not None:
-                self._kill()
-                raise GuestError(f"guest died while running: {cmd}; {self._where()}{self._bad_tail()}")
-            if time.monotonic() > deadline:
-                self._kill()
-                raise GuestError(f"guest command timed out after {timeout:g}s: {cmd}; {self._where()}")
-            time.sleep(POLL)
+        self._wait_for(base + ".rc", timeout,
+                       lambda: f"guest died while running: {cmd}; {self._where()}{self._bad_tail()}",
+                       f"guest command timed out after {timeout:g}s: {cmd}; {self._where()}")
         with open(base + ".rc") as f:
             rc = int(f.read())
         with open(base + ".out", errors="replace") as f:
