@@ -49,6 +49,18 @@ enum {
 	NESTIOMMU_CMD_IOAS_UNMAP,
 	NESTIOMMU_CMD_IOAS_IOVA_RANGES,
 	NESTIOMMU_CMD_GET_STATS,
+	NESTIOMMU_CMD_OPTION,
+	NESTIOMMU_CMD_IOAS_COPY,
+	NESTIOMMU_CMD_HWPT_ALLOC,
+	NESTIOMMU_CMD_HWPT_INVALIDATE,
+	NESTIOMMU_CMD_HWPT_SET_DIRTY_TRACKING,
+	NESTIOMMU_CMD_HWPT_GET_DIRTY_BITMAP,
+	NESTIOMMU_CMD_DEVICE_CREATE,
+	NESTIOMMU_CMD_DEVICE_ATTACH,
+	NESTIOMMU_CMD_DEVICE_DETACH,
+	NESTIOMMU_CMD_GET_HW_INFO,
+	NESTIOMMU_CMD_DMA,
+	NESTIOMMU_CMD_TRANSLATE,
 };
 
 /**
@@ -195,10 +207,16 @@ struct nestiommu_ioas_iova_ranges {
  * enum nestiommu_object_type - type of an object, as GET_STATS reports it
  * @NESTIOMMU_OBJ_NONE: no object (never reported)
  * @NESTIOMMU_OBJ_IOAS: an IO address space
+ * @NESTIOMMU_OBJ_HWPT_PAGING: a paging (stage-2) HWPT
+ * @NESTIOMMU_OBJ_HWPT_NESTED: a nested (stage-1) HWPT
+ * @NESTIOMMU_OBJ_DEVICE: an emulated device
  */
 enum nestiommu_object_type {
 	NESTIOMMU_OBJ_NONE = 0,
 	NESTIOMMU_OBJ_IOAS = 1,
+	NESTIOMMU_OBJ_HWPT_PAGING = 2,
+	NESTIOMMU_OBJ_HWPT_NESTED = 3,
+	NESTIOMMU_OBJ_DEVICE = 4,
 };
 
 /**
@@ -222,7 +240,8 @@ struct nestiommu_ioas_stats {
  * @size: sizeof(struct nestiommu_get_stats)
  * @id: object to read the statistics of
  * @out_type: enum nestiommu_object_type of the object; it names the
- *	struct written to @stats_uptr (struct nestiommu_ioas_stats, ...)
+ *	struct written to @stats_uptr: struct nestiommu_ioas_stats for an
+ *	IOAS, struct nestiommu_xlate_stats for a HWPT or a device
  * @stats_len: in: bytes available at @stats_uptr; out: size of the
  *	kernel's statistics struct for that type
  * @stats_uptr: user pointer the statistics are written to; the kernel
@@ -239,5 +258,755 @@ struct nestiommu_get_stats {
 	__aligned_u64 stats_uptr;
 };
 #define NESTIOMMU_GET_STATS _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_GET_STATS)
+
+
+/*
+ * Faults: the reasons are those of enum iommu_fault_reason of the vSVA
+ * uAPI; every fault also names the stage (1 or 2) that faulted.
+ */
+
+/**
+ * enum nestiommu_fault_reason - why a translation failed
+ * @NESTIOMMU_FAULT_REASON_UNKNOWN: never reported
+ * @NESTIOMMU_FAULT_REASON_PASID_FETCH: the PASID entry could not be read
+ * @NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY: the stage-1 descriptor of the
+ *	PASID is invalid
+ * @NESTIOMMU_FAULT_REASON_PASID_INVALID: nothing is attached to the PASID
+ *	(or to the RID, for a request without PASID), or the PASID is wider
+ *	than the device's PASID width
+ * @NESTIOMMU_FAULT_REASON_WALK_EABT: a page-table read failed (external
+ *	abort), or the A/D update kept racing with writers
+ * @NESTIOMMU_FAULT_REASON_PTE_FETCH: a PTE is not present, or has reserved
+ *	bits set (NESTIOMMU_FAULT_F_RSVD)
+ * @NESTIOMMU_FAULT_REASON_PERMISSION: the PTEs do not allow the access
+ * @NESTIOMMU_FAULT_REASON_ACCESS: the PASID does not allow this kind of
+ *	request (a privileged request without NESTIOMMU_S1_SRE)
+ * @NESTIOMMU_FAULT_REASON_OOR_ADDRESS: out-of-range address: a
+ *	non-canonical IOVA, a GPA at or above 2^48
+ * @NESTIOMMU_FAULT_REASON_NR: number of reasons
+ */
+enum nestiommu_fault_reason {
+	NESTIOMMU_FAULT_REASON_UNKNOWN = 0,
+	NESTIOMMU_FAULT_REASON_PASID_FETCH,
+	NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY,
+	NESTIOMMU_FAULT_REASON_PASID_INVALID,
+	NESTIOMMU_FAULT_REASON_WALK_EABT,
+	NESTIOMMU_FAULT_REASON_PTE_FETCH,
+	NESTIOMMU_FAULT_REASON_PERMISSION,
+	NESTIOMMU_FAULT_REASON_ACCESS,
+	NESTIOMMU_FAULT_REASON_OOR_ADDRESS,
+	NESTIOMMU_FAULT_REASON_NR,
+};
+
+/* Slots per stage in the fault counters of struct nestiommu_xlate_stats. */
+#define NESTIOMMU_FAULT_REASON_SLOTS 16
+
+/**
+ * enum nestiommu_access - what a DMA or a TRANSLATE asks for
+ * @NESTIOMMU_ACCESS_READ: the device reads memory
+ * @NESTIOMMU_ACCESS_WRITE: the device writes memory
+ * @NESTIOMMU_ACCESS_EXEC: an instruction fetch (with READ)
+ * @NESTIOMMU_ACCESS_PRIV: a privileged (supervisor) request
+ *
+ * Exactly one of READ and WRITE must be given.
+ */
+enum nestiommu_access {
+	NESTIOMMU_ACCESS_READ = 1 << 0,
+	NESTIOMMU_ACCESS_WRITE = 1 << 1,
+	NESTIOMMU_ACCESS_EXEC = 1 << 2,
+	NESTIOMMU_ACCESS_PRIV = 1 << 3,
+};
+
+/**
+ * enum nestiommu_fault_flags - flags of struct nestiommu_fault_info
+ * @NESTIOMMU_FAULT_F_GPA_VALID: @fetch_addr holds a GPA
+ * @NESTIOMMU_FAULT_F_TABLE_FETCH: stage 2 faulted while fetching a
+ *	stage-1 table (@s1_level names which)
+ * @NESTIOMMU_FAULT_F_RSVD: a PTE had reserved bits set
+ * @NESTIOMMU_FAULT_F_AD_UPDATE: the fault happened setting A/D bits
+ */
+enum nestiommu_fault_flags {
+	NESTIOMMU_FAULT_F_GPA_VALID = 1 << 0,
+	NESTIOMMU_FAULT_F_TABLE_FETCH = 1 << 1,
+	NESTIOMMU_FAULT_F_RSVD = 1 << 2,
+	NESTIOMMU_FAULT_F_AD_UPDATE = 1 << 3,
+};
+
+/**
+ * struct nestiommu_fault_info - an unrecoverable fault
+ * @addr: the IOVA of the request that faulted
+ * @fetch_addr: for a stage-2 fault the GPA being translated (with
+ *	TABLE_FETCH: the GPA of the stage-1 PTE); for a stage-1 PTE fault
+ *	the GPA of the faulting PTE; 0 otherwise
+ * @reason: enum nestiommu_fault_reason
+ * @stage: 1 or 2
+ * @level: level in that stage (stage 1: 5..1, 0 for the PASID entry or
+ *	the canonical check; stage 2: 4..1)
+ * @s1_level: for a stage-2 fault met fetching a stage-1 table, that
+ *	table's stage-1 level; 0 otherwise
+ * @flags: enum nestiommu_fault_flags
+ * @access: enum nestiommu_access of the request
+ * @__reserved: 0
+ */
+struct nestiommu_fault_info {
+	__aligned_u64 addr;
+	__aligned_u64 fetch_addr;
+	__u32 reason;
+	__u8 stage;
+	__u8 level;
+	__u8 s1_level;
+	__u8 flags;
+	__u32 access;
+	__u32 __reserved;
+};
+
+/**
+ * enum nestiommu_option_id - options of ioctl(NESTIOMMU_OPTION)
+ * @NESTIOMMU_OPTION_HUGE_PAGES: object: an IOAS. 1 (default): paging
+ *	HWPTs of the IOAS use 2 MiB and 1 GiB stage-2 pages where the
+ *	mapping allows; 0: 4 KiB pages only. EBUSY while a paging HWPT of the
+ *	IOAS exists.
+ * @NESTIOMMU_OPTION_IOTLB_ENTRIES: object 0 (the IOMMU of this context).
+ *	IOTLB entries, a power of two from 16 to 65536 (default 256).
+ *	Setting it empties the IOTLB.
+ * @NESTIOMMU_OPTION_DEVTLB_ENTRIES: object: an ATS device. Device-TLB
+ *	entries, a power of two from 4 to 4096 (default 64). Setting it
+ *	empties that device TLB.
+ * @NESTIOMMU_OPTION_STALE_AUDIT: object 0. 1: on every cache hit walk
+ *	again and compare; a mismatch fires nestiommu:stale_translation and
+ *	counts in stale_translations. 0 (default): off.
+ */
+enum nestiommu_option_id {
+	NESTIOMMU_OPTION_HUGE_PAGES = 1,
+	NESTIOMMU_OPTION_IOTLB_ENTRIES = 2,
+	NESTIOMMU_OPTION_DEVTLB_ENTRIES = 3,
+	NESTIOMMU_OPTION_STALE_AUDIT = 4,
+};
+
+/**
+ * enum nestiommu_option_ops - what ioctl(NESTIOMMU_OPTION) does
+ * @NESTIOMMU_OPTION_OP_SET: set the option to @val64
+ * @NESTIOMMU_OPTION_OP_GET: return the option in @val64
+ */
+enum nestiommu_option_ops {
+	NESTIOMMU_OPTION_OP_SET = 0,
+	NESTIOMMU_OPTION_OP_GET = 1,
+};
+
+/**
+ * struct nestiommu_option - ioctl(NESTIOMMU_OPTION)
+ * @size: sizeof(struct nestiommu_option)
+ * @option_id: enum nestiommu_option_id
+ * @op: enum nestiommu_option_ops
+ * @object_id: the object the option applies to, 0 for the context
+ * @__reserved: must be 0
+ * @val64: the value to set, or the value read
+ *
+ * An option of the wrong object type fails with ENOENT, an unknown option
+ * or op with EOPNOTSUPP, a value out of range with EINVAL.
+ */
+struct nestiommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+#define NESTIOMMU_OPTION _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_OPTION)
+
+/**
+ * struct nestiommu_ioas_copy - ioctl(NESTIOMMU_IOAS_COPY)
+ * @size: sizeof(struct nestiommu_ioas_copy)
+ * @flags: enum nestiommu_ioas_map_flags
+ * @dst_ioas_id: IOAS to map into
+ * @src_ioas_id: IOAS to copy the mapping from (may equal @dst_ioas_id)
+ * @length: bytes, page aligned and not 0
+ * @dst_iova: with FIXED_IOVA the IOVA to map at; otherwise set by the
+ *	kernel
+ * @src_iova: first IOVA of the source range
+ *
+ * Maps the pages already pinned at [src_iova, src_iova + length) of the
+ * source IOAS into the destination without pinning them again. The
+ * source range must lie inside one mapping (ENOENT otherwise). The new
+ * mapping may not ask for WRITEABLE if the source is not writeable
+ * (EINVAL). Placement rules are those of IOAS_MAP.
+ */
+struct nestiommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+#define NESTIOMMU_IOAS_COPY _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_IOAS_COPY)
+
+/**
+ * enum nestiommu_hwpt_alloc_flags - flags of struct nestiommu_hwpt_alloc
+ * @NESTIOMMU_HWPT_ALLOC_NEST_PARENT: a paging HWPT that nested HWPTs may
+ *	use as their stage 2
+ * @NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING: a paging HWPT that supports
+ *	SET_DIRTY_TRACKING and GET_DIRTY_BITMAP
+ */
+enum nestiommu_hwpt_alloc_flags {
+	NESTIOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+	NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+};
+
+/**
+ * enum nestiommu_hwpt_data_type - what @data_uptr of HWPT_ALLOC holds
+ * @NESTIOMMU_HWPT_DATA_NONE: nothing: a paging HWPT of the IOAS @pt_id
+ * @NESTIOMMU_HWPT_DATA_S1_X86: struct nestiommu_hwpt_s1_x86: a nested
+ *	HWPT whose stage 2 is the NEST_PARENT paging HWPT @pt_id
+ */
+enum nestiommu_hwpt_data_type {
+	NESTIOMMU_HWPT_DATA_NONE = 0,
+	NESTIOMMU_HWPT_DATA_S1_X86 = 1,
+};
+
+/**
+ * enum nestiommu_s1_flags - flags of a stage-1 descriptor
+ * @NESTIOMMU_S1_AD: set Accessed and Dirty bits in the stage-1 PTEs
+ * @NESTIOMMU_S1_SRE: privileged (supervisor) requests are allowed
+ * @NESTIOMMU_S1_WPE: write-protect enable: privileged writes honour
+ *	read-only PTEs (without it they may write read-only user pages,
+ *	as x86 with CR0.WP = 0)
+ */
+enum nestiommu_s1_flags {
+	NESTIOMMU_S1_AD = 1 << 0,
+	NESTIOMMU_S1_SRE = 1 << 1,
+	NESTIOMMU_S1_WPE = 1 << 2,
+};
+
+/**
+ * struct nestiommu_hwpt_s1_x86 - a stage-1 descriptor (x86-64 format)
+ * @root_gpa: guest-physical address (an IOVA of the parent's IOAS) of the
+ *	top-level table, 4 KiB aligned
+ * @levels: 4 (48-bit IOVAs) or 5 (57-bit IOVAs)
+ * @flags: enum nestiommu_s1_flags
+ *
+ * The tables are owned by user space and live in IOAS memory; the kernel
+ * reads them on every walk and caches translations until invalidated.
+ * The root is not checked at allocation: a bad root faults on use.
+ */
+struct nestiommu_hwpt_s1_x86 {
+	__aligned_u64 root_gpa;
+	__u32 levels;
+	__u32 flags;
+};
+
+/* Stage-1 PTE bits of the x86-64 format, for building tables. */
+#define NESTIOMMU_S1_PTE_P	(1ULL << 0)
+#define NESTIOMMU_S1_PTE_RW	(1ULL << 1)
+#define NESTIOMMU_S1_PTE_US	(1ULL << 2)
+#define NESTIOMMU_S1_PTE_A	(1ULL << 5)
+#define NESTIOMMU_S1_PTE_D	(1ULL << 6)
+#define NESTIOMMU_S1_PTE_PS	(1ULL << 7)
+#define NESTIOMMU_S1_PTE_XD	(1ULL << 63)
+#define NESTIOMMU_S1_PTE_ADDR	0x0000fffffffff000ULL
+
+/**
+ * struct nestiommu_hwpt_alloc - ioctl(NESTIOMMU_HWPT_ALLOC)
+ * @size: sizeof(struct nestiommu_hwpt_alloc)
+ * @flags: enum nestiommu_hwpt_alloc_flags (paging HWPTs only)
+ * @pt_id: the IOAS (paging) or the NEST_PARENT paging HWPT (nested)
+ * @data_type: enum nestiommu_hwpt_data_type
+ * @data_len: bytes at @data_uptr (0 with DATA_NONE)
+ * @data_uptr: user pointer to the type's data
+ * @out_hwpt_id: ID of the new HWPT
+ * @__reserved: must be 0
+ *
+ * A paging HWPT mirrors its IOAS: every MAP, COPY and UNMAP of the IOAS
+ * updates it. It holds the IOAS (DESTROY of the IOAS fails with EBUSY);
+ * a nested HWPT holds its parent.
+ */
+struct nestiommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 pt_id;
+	__u32 data_type;
+	__u32 data_len;
+	__u32 __reserved;
+	__aligned_u64 data_uptr;
+	__u32 out_hwpt_id;
+	__u32 __reserved2;
+};
+#define NESTIOMMU_HWPT_ALLOC _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_HWPT_ALLOC)
+
+/**
+ * enum nestiommu_inv_cache - caches an invalidation entry names (a mask)
+ * @NESTIOMMU_INV_CACHE_IOTLB: the IOTLB
+ * @NESTIOMMU_INV_CACHE_DEV_IOTLB: the device TLB of every ATS device
+ *	attached to the HWPT
+ * @NESTIOMMU_INV_CACHE_PASID: the PASID cache of every device attached
+ *	to the HWPT
+ */
+enum nestiommu_inv_cache {
+	NESTIOMMU_INV_CACHE_IOTLB = 1 << 0,
+	NESTIOMMU_INV_CACHE_DEV_IOTLB = 1 << 1,
+	NESTIOMMU_INV_CACHE_PASID = 1 << 2,
+};
+
+/**
+ * enum nestiommu_inv_granularity - what an invalidation entry covers
+ * @NESTIOMMU_INV_GRANU_DOMAIN: everything of the HWPT
+ * @NESTIOMMU_INV_GRANU_PASID: everything of one PASID of the HWPT
+ * @NESTIOMMU_INV_GRANU_ADDR: a range of IOVAs of the HWPT
+ *
+ * As in the vSVA uAPI, DOMAIN x DEV_IOTLB and ADDR x PASID cache are not
+ * valid combinations (EINVAL).
+ */
+enum nestiommu_inv_granularity {
+	NESTIOMMU_INV_GRANU_DOMAIN = 0,
+	NESTIOMMU_INV_GRANU_PASID = 1,
+	NESTIOMMU_INV_GRANU_ADDR = 2,
+};
+
+/**
+ * enum nestiommu_inv_flags - flags of struct nestiommu_inv_entry
+ * @NESTIOMMU_INV_F_PASID: with ADDR: only entries of @pasid
+ * @NESTIOMMU_INV_F_LEAF: with ADDR: only leaf PTEs changed
+ */
+enum nestiommu_inv_flags {
+	NESTIOMMU_INV_F_PASID = 1 << 0,
+	NESTIOMMU_INV_F_LEAF = 1 << 2,
+};
+
+/**
+ * struct nestiommu_inv_entry - one invalidation request
+ * @cache: enum nestiommu_inv_cache mask, not 0
+ * @granularity: enum nestiommu_inv_granularity
+ * @flags: enum nestiommu_inv_flags (ADDR granularity only)
+ * @pasid: the PASID (PASID granularity, or ADDR with F_PASID)
+ * @addr: first IOVA (ADDR), aligned to @granule_size
+ * @granule_size: a power of two from 4 KiB to 2^57 (ADDR)
+ * @nb_granules: number of granules, at least 1 (ADDR)
+ */
+struct nestiommu_inv_entry {
+	__u32 cache;
+	__u32 granularity;
+	__u32 flags;
+	__u32 pasid;
+	__aligned_u64 addr;
+	__aligned_u64 granule_size;
+	__aligned_u64 nb_granules;
+};
+
+/* enum nestiommu_hwpt_invalidate_data_type */
+#define NESTIOMMU_HWPT_INVALIDATE_DATA_NEST 1
+
+/**
+ * struct nestiommu_hwpt_invalidate - ioctl(NESTIOMMU_HWPT_INVALIDATE)
+ * @size: sizeof(struct nestiommu_hwpt_invalidate)
+ * @hwpt_id: the HWPT whose cached translations are invalidated
+ * @data_uptr: user pointer to an array of entries
+ * @data_type: NESTIOMMU_HWPT_INVALIDATE_DATA_NEST (entries are struct
+ *	nestiommu_inv_entry)
+ * @entry_len: size of one entry as user space knows it (extensible like
+ *	every uAPI struct)
+ * @entry_num: in: number of entries; out: number of entries handled
+ * @__reserved: must be 0
+ *
+ * Entries are handled in order. On the first bad entry the call fails
+ * with its errno and @entry_num says how many were handled before it.
+ * @entry_num 0 only checks that @data_type and @entry_len are supported.
+ */
+struct nestiommu_hwpt_invalidate {
+	__u32 size;
+	__u32 hwpt_id;
+	__aligned_u64 data_uptr;
+	__u32 data_type;
+	__u32 entry_len;
+	__u32 entry_num;
+	__u32 __reserved;
+};
+#define NESTIOMMU_HWPT_INVALIDATE _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_HWPT_INVALIDATE)
+
+/* Flags of struct nestiommu_hwpt_set_dirty_tracking */
+#define NESTIOMMU_HWPT_DIRTY_TRACKING_ENABLE 1
+
+/**
+ * struct nestiommu_hwpt_set_dirty_tracking - ioctl(HWPT_SET_DIRTY_TRACKING)
+ * @size: sizeof(struct nestiommu_hwpt_set_dirty_tracking)
+ * @flags: NESTIOMMU_HWPT_DIRTY_TRACKING_ENABLE or 0 to disable
+ * @hwpt_id: a paging HWPT allocated with DIRTY_TRACKING (else EINVAL)
+ * @__reserved: must be 0
+ *
+ * Enabling clears every dirty bit, so the first bitmap read returns the
+ * pages written since.
+ */
+struct nestiommu_hwpt_set_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 hwpt_id;
+	__u32 __reserved;
+};
+#define NESTIOMMU_HWPT_SET_DIRTY_TRACKING _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_HWPT_SET_DIRTY_TRACKING)
+
+/* Flags of struct nestiommu_hwpt_get_dirty_bitmap */
+#define NESTIOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR 1
+
+/**
+ * struct nestiommu_hwpt_get_dirty_bitmap - ioctl(HWPT_GET_DIRTY_BITMAP)
+ * @size: sizeof(struct nestiommu_hwpt_get_dirty_bitmap)
+ * @hwpt_id: a paging HWPT with dirty tracking enabled (else EINVAL)
+ * @flags: NESTIOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR: read without clearing
+ * @__reserved: must be 0
+ * @iova: first IOVA, aligned to @page_size
+ * @length: bytes, a multiple of @page_size, not 0
+ * @page_size: what one bit covers: a power of two, at least 4 KiB
+ * @data: user pointer to the bitmap: bit i (of u64 word i / 64, bit
+ *	i % 64) is page @iova + i * @page_size; bits of pages written since
+ *	the last clear are set, the others are left as they were
+ *
+ * Dirty bits are kept per stage-2 leaf: with HUGE_PAGES a write marks the
+ * whole 2 MiB or 1 GiB page.
+ */
+struct nestiommu_hwpt_get_dirty_bitmap {
+	__u32 size;
+	__u32 hwpt_id;
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
+};
+#define NESTIOMMU_HWPT_GET_DIRTY_BITMAP _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_HWPT_GET_DIRTY_BITMAP)
+
+/**
+ * enum nestiommu_device_flags - capabilities of an emulated device
+ * @NESTIOMMU_DEVICE_ATS: the device has a device TLB (ATS)
+ * @NESTIOMMU_DEVICE_PRI: the device can send page requests (PRI)
+ */
+enum nestiommu_device_flags {
+	NESTIOMMU_DEVICE_ATS = 1 << 0,
+	NESTIOMMU_DEVICE_PRI = 1 << 1,
+};
+
+/* The widest PASID an emulated device may have, in bits. */
+#define NESTIOMMU_MAX_PASID_BITS 20
+
+/**
+ * struct nestiommu_device_create - ioctl(NESTIOMMU_DEVICE_CREATE)
+ * @size: sizeof(struct nestiommu_device_create)
+ * @flags: enum nestiommu_device_flags
+ * @rid: PCIe requester ID (bus << 8 | devfn), below 0x10000, unique in
+ *	the context (EEXIST)
+ * @pasid_bits: PASID width, 0 (no PASID support) to
+ *	NESTIOMMU_MAX_PASID_BITS
+ * @out_dev_id: ID of the new device
+ * @__reserved: must be 0
+ */
+struct nestiommu_device_create {
+	__u32 size;
+	__u32 flags;
+	__u32 rid;
+	__u32 pasid_bits;
+	__u32 out_dev_id;
+	__u32 __reserved;
+};
+#define NESTIOMMU_DEVICE_CREATE _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DEVICE_CREATE)
+
+/**
+ * enum nestiommu_attach_flags - flags of DEVICE_ATTACH and DEVICE_DETACH
+ * @NESTIOMMU_ATTACH_PASID: the attachment is for @pasid; without it, for
+ *	requests without PASID (the RID)
+ * @NESTIOMMU_ATTACH_REPLACE: (ATTACH only) replace the HWPT already
+ *	attached there in one step
+ */
+enum nestiommu_attach_flags {
+	NESTIOMMU_ATTACH_PASID = 1 << 0,
+	NESTIOMMU_ATTACH_REPLACE = 1 << 1,
+};
+
+/**
+ * struct nestiommu_device_attach - ioctl(NESTIOMMU_DEVICE_ATTACH)
+ * @size: sizeof(struct nestiommu_device_attach)
+ * @flags: enum nestiommu_attach_flags
+ * @dev_id: the device
+ * @pasid: with NESTIOMMU_ATTACH_PASID, below 2^pasid_bits of the device
+ * @hwpt_id: the paging or nested HWPT to attach
+ * @__reserved: must be 0
+ *
+ * Attaching where a HWPT is already attached fails with EBUSY unless
+ * REPLACE is given; REPLACE where nothing is attached fails with ENOENT.
+ * Attach, replace and detach drop the cached translations and PASID
+ * entries of that device and PASID, as a driver does when it rewrites a
+ * PASID table entry.
+ */
+struct nestiommu_device_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 hwpt_id;
+	__u32 __reserved;
+};
+#define NESTIOMMU_DEVICE_ATTACH _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DEVICE_ATTACH)
+
+/**
+ * struct nestiommu_device_detach - ioctl(NESTIOMMU_DEVICE_DETACH)
+ * @size: sizeof(struct nestiommu_device_detach)
+ * @flags: NESTIOMMU_ATTACH_PASID or 0 (the RID)
+ * @dev_id: the device
+ * @pasid: with NESTIOMMU_ATTACH_PASID
+ *
+ * ENOENT if nothing is attached there.
+ */
+struct nestiommu_device_detach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+};
+#define NESTIOMMU_DEVICE_DETACH _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DEVICE_DETACH)
+
+/**
+ * enum nestiommu_hw_capabilities - out_capabilities of GET_HW_INFO
+ * @NESTIOMMU_HW_CAP_NESTING: nested HWPTs (stage 1 over stage 2)
+ * @NESTIOMMU_HW_CAP_DIRTY_TRACKING: stage-2 dirty tracking
+ * @NESTIOMMU_HW_CAP_ATS: devices may have a device TLB
+ * @NESTIOMMU_HW_CAP_PRI: devices may send page requests
+ * @NESTIOMMU_HW_CAP_PASID: devices may use PASIDs
+ */
+enum nestiommu_hw_capabilities {
+	NESTIOMMU_HW_CAP_NESTING = 1 << 0,
+	NESTIOMMU_HW_CAP_DIRTY_TRACKING = 1 << 1,
+	NESTIOMMU_HW_CAP_ATS = 1 << 2,
+	NESTIOMMU_HW_CAP_PRI = 1 << 3,
+	NESTIOMMU_HW_CAP_PASID = 1 << 4,
+};
+
+/**
+ * struct nestiommu_hw_info - ioctl(NESTIOMMU_GET_HW_INFO)
+ * @size: sizeof(struct nestiommu_hw_info)
+ * @dev_id: 0 for the IOMMU alone, or a device whose out_dev_ fields are
+ *	filled in
+ * @out_capabilities: enum nestiommu_hw_capabilities
+ * @out_s1_formats: bit (1 << NESTIOMMU_HWPT_DATA_S1_X86) for each
+ *	stage-1 format supported
+ * @out_s1_levels: bit (1 << n) for each supported stage-1 depth n
+ * @out_max_pasid_bits: the widest PASID a device may have
+ * @out_pgsize_bitmap: page sizes of both stages
+ * @out_gpa_bits: width of a GPA (stage-2 input)
+ * @out_iova_bits: width of a stage-1 IOVA with the deepest format
+ * @out_iotlb_entries: IOTLB entries now (OPTION_IOTLB_ENTRIES)
+ * @out_iotlb_ways: IOTLB associativity
+ * @out_pasid_cache_entries: PASID cache entries per device
+ * @out_dev_flags: the device's enum nestiommu_device_flags
+ * @out_dev_pasid_bits: the device's PASID width
+ * @out_dev_rid: the device's RID
+ * @out_dev_devtlb_entries: the device's TLB entries, 0 without ATS
+ */
+struct nestiommu_hw_info {
+	__u32 size;
+	__u32 dev_id;
+	__u32 out_capabilities;
+	__u32 out_s1_formats;
+	__u32 out_s1_levels;
+	__u32 out_max_pasid_bits;
+	__aligned_u64 out_pgsize_bitmap;
+	__u32 out_gpa_bits;
+	__u32 out_iova_bits;
+	__u32 out_iotlb_entries;
+	__u32 out_iotlb_ways;
+	__u32 out_pasid_cache_entries;
+	__u32 out_dev_flags;
+	__u32 out_dev_pasid_bits;
+	__u32 out_dev_rid;
+	__u32 out_dev_devtlb_entries;
+	__u32 __reserved;
+};
+#define NESTIOMMU_GET_HW_INFO _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_GET_HW_INFO)
+
+/* Flags of struct nestiommu_dma and struct nestiommu_translate */
+#define NESTIOMMU_DMA_PASID		(1 << 0)	/* @pasid is valid */
+#define NESTIOMMU_TRANSLATE_NO_CACHE	(1 << 1)	/* TRANSLATE only */
+
+/* out_flags of struct nestiommu_dma and struct nestiommu_translate */
+#define NESTIOMMU_OUT_FAULT		(1 << 0)	/* @out_fault is valid */
+
+/* The longest DMA one call may ask for. */
+#define NESTIOMMU_DMA_MAX_LENGTH	(1ULL << 30)
+
+/**
+ * struct nestiommu_dma - ioctl(NESTIOMMU_DMA)
+ * @size: sizeof(struct nestiommu_dma)
+ * @flags: NESTIOMMU_DMA_PASID
+ * @dev_id: the device doing the DMA
+ * @pasid: the request's PASID, with NESTIOMMU_DMA_PASID
+ * @access: enum nestiommu_access: READ copies memory to @user_va, WRITE
+ *	copies @user_va to memory
+ * @__reserved: must be 0
+ * @iova: first IOVA
+ * @length: bytes, 1 to NESTIOMMU_DMA_MAX_LENGTH
+ * @user_va: the user buffer of @length bytes
+ * @out_bytes_done: bytes transferred
+ * @out_flags: NESTIOMMU_OUT_FAULT if a fault stopped the DMA
+ * @__reserved2: 0
+ * @out_fault: the fault, with NESTIOMMU_OUT_FAULT
+ *
+ * The device translates each page and moves the data between @user_va
+ * and the pinned pages the translation reaches. A fault stops the DMA:
+ * the ioctl still returns 0, with @out_bytes_done bytes moved and the
+ * fault in @out_fault. A bad @user_va is EFAULT; a signal ends a long
+ * DMA with EINTR (the out_ fields are written).
+ */
+struct nestiommu_dma {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 access;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 user_va;
+	__aligned_u64 out_bytes_done;
+	__u32 out_flags;
+	__u32 __reserved2;
+	struct nestiommu_fault_info out_fault;
+};
+#define NESTIOMMU_DMA _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DMA)
+
+/**
+ * enum nestiommu_xlate_source - where a translation came from
+ * @NESTIOMMU_XLATE_WALK: a page-table walk
+ * @NESTIOMMU_XLATE_IOTLB: an IOTLB hit
+ * @NESTIOMMU_XLATE_DEVTLB: a device-TLB hit
+ */
+enum nestiommu_xlate_source {
+	NESTIOMMU_XLATE_WALK = 0,
+	NESTIOMMU_XLATE_IOTLB = 1,
+	NESTIOMMU_XLATE_DEVTLB = 2,
+};
+
+/* Flags of struct nestiommu_walk_step (stage-2 steps) */
+#define NESTIOMMU_STEP_PRESENT	(1 << 0)
+#define NESTIOMMU_STEP_LEAF	(1 << 1)
+#define NESTIOMMU_STEP_READ	(1 << 2)
+#define NESTIOMMU_STEP_WRITE	(1 << 3)
+#define NESTIOMMU_STEP_DIRTY	(1 << 4)
+
+/**
+ * struct nestiommu_walk_step - one page-table entry a walk read
+ * @addr: stage 1: GPA of the PTE; stage 2: the GPA being translated
+ * @pte: stage 1: the PTE as read; stage 2: always 0 (stage-2 entries are
+ *	kernel-private and described by @flags)
+ * @stage: 1 or 2
+ * @level: level of the entry in its stage
+ * @s1_level: stage 2: the stage-1 level whose table was being fetched,
+ *	0 for the final output
+ * @flags: stage 2: NESTIOMMU_STEP_*
+ * @__reserved: 0
+ */
+struct nestiommu_walk_step {
+	__aligned_u64 addr;
+	__aligned_u64 pte;
+	__u8 stage;
+	__u8 level;
+	__u8 s1_level;
+	__u8 flags;
+	__u32 __reserved;
+};
+
+/**
+ * struct nestiommu_translate - ioctl(NESTIOMMU_TRANSLATE)
+ * @size: sizeof(struct nestiommu_translate)
+ * @flags: NESTIOMMU_DMA_PASID, NESTIOMMU_TRANSLATE_NO_CACHE
+ * @dev_id: the device
+ * @pasid: with NESTIOMMU_DMA_PASID
+ * @access: enum nestiommu_access
+ * @steps_num: in: entries at @steps_uptr; out: steps the walk made
+ *	(EMSGSIZE if more than given, the array then holds the first ones)
+ * @steps_uptr: user pointer to struct nestiommu_walk_step[], or 0 with
+ *	@steps_num 0
+ * @iova: the address to translate
+ * @out_flags: NESTIOMMU_OUT_FAULT if the translation faulted
+ * @out_source: enum nestiommu_xlate_source
+ * @out_perm: the enum nestiommu_access kinds the translation allows
+ *	(PRIV set when non-privileged requests are refused)
+ * @out_ioas_id: the IOAS the output lies in
+ * @out_page_size: size of the translation
+ * @out_gpa: the output: an IOVA of @out_ioas_id
+ * @out_user_va: the user address backing @out_gpa
+ * @out_fault: the fault, with NESTIOMMU_OUT_FAULT
+ *
+ * Translates as the device would. Without NO_CACHE it consults and fills
+ * the caches and sets A/D and dirty bits as a DMA does (a cache hit
+ * reports no steps). With NO_CACHE it walks without touching any cache or
+ * any A/D or dirty bit. Addresses reported are never kernel or physical.
+ */
+struct nestiommu_translate {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 access;
+	__u32 steps_num;
+	__aligned_u64 steps_uptr;
+	__aligned_u64 iova;
+	__u32 out_flags;
+	__u32 out_source;
+	__u32 out_perm;
+	__u32 out_ioas_id;
+	__aligned_u64 out_page_size;
+	__aligned_u64 out_gpa;
+	__aligned_u64 out_user_va;
+	struct nestiommu_fault_info out_fault;
+};
+#define NESTIOMMU_TRANSLATE _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_TRANSLATE)
+
+/**
+ * struct nestiommu_xlate_stats - statistics of a HWPT or a device
+ * @translations: pages translated (DMA and TRANSLATE)
+ * @iotlb_hits: translations served by the IOTLB
+ * @iotlb_misses: IOTLB lookups that missed
+ * @devtlb_hits: translations served by a device TLB
+ * @devtlb_misses: device-TLB lookups that missed
+ * @walks: page-table walks
+ * @walk_levels: stage-1 levels walked (stage-2 levels for a paging HWPT),
+ *	summed over @walks
+ * @walk_mem_refs: page-table entries read, summed over @walks
+ * @pasid_cache_hits: PASID-cache hits
+ * @pasid_cache_misses: PASID-cache misses
+ * @inv_iotlb: invalidation entries naming the IOTLB
+ * @inv_dev_iotlb: invalidation entries naming the device TLB
+ * @inv_pasid: invalidation entries naming the PASID cache
+ * @inv_dropped: cache entries dropped by those invalidations
+ * @dma_ops: DMA requests
+ * @dma_bytes: bytes moved by DMA
+ * @stale_translations: cache hits the stale-translation auditor found
+ *	different from a fresh walk
+ * @faults: faults by stage (index 0: stage 1, 1: stage 2) and enum
+ *	nestiommu_fault_reason
+ *
+ * A translation counts on the device and on the HWPT attached where it
+ * happened (a nested one, not its parent). Invalidations count on the
+ * HWPT only.
+ */
+struct nestiommu_xlate_stats {
+	__aligned_u64 translations;
+	__aligned_u64 iotlb_hits;
+	__aligned_u64 iotlb_misses;
+	__aligned_u64 devtlb_hits;
+	__aligned_u64 devtlb_misses;
+	__aligned_u64 walks;
+	__aligned_u64 walk_levels;
+	__aligned_u64 walk_mem_refs;
+	__aligned_u64 pasid_cache_hits;
+	__aligned_u64 pasid_cache_misses;
+	__aligned_u64 inv_iotlb;
+	__aligned_u64 inv_dev_iotlb;
+	__aligned_u64 inv_pasid;
+	__aligned_u64 inv_dropped;
+	__aligned_u64 dma_ops;
+	__aligned_u64 dma_bytes;
+	__aligned_u64 stale_translations;
+	__aligned_u64 faults[2][NESTIOMMU_FAULT_REASON_SLOTS];
+};
 
 #endif /* _UAPI_LINUX_NESTIOMMU_H */
