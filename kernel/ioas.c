@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IO address spaces: MAP, UNMAP, IOVA_RANGES and statistics.
+ * IO address spaces: MAP, COPY, UNMAP, IOVA_RANGES and statistics.
  *
- * An IOAS is a set of non-overlapping areas, each one MAP of pinned user
- * pages at [iova, last] (last inclusive). Areas live in a maple tree keyed
- * by IOVA range, which also rejects overlaps on insertion. MAP pins before
- * taking iova_rwsem so that the slow part holds no lock; UNMAP unpins under
- * it, so once UNMAP returns nothing can reach the pages.
+ * An IOAS is a set of non-overlapping areas, each one MAP (or COPY) of
+ * pinned user pages at [iova, last] (last inclusive). Areas live in a
+ * maple tree keyed by IOVA range, which also rejects overlaps on
+ * insertion. Every paging HWPT of the IOAS mirrors the areas in its
+ * stage-2 table: adding or removing an area updates them all under
+ * iova_rwsem held for write. MAP pins before taking iova_rwsem so that the
+ * slow part holds no lock; UNMAP unmaps stage 2, drops every cached
+ * translation and unpins under it, so once UNMAP returns nothing can reach
+ * the pages.
  */
 #include <linux/mm.h>
 #include <linux/sizes.h>
@@ -76,26 +80,113 @@ static int nest_ioas_find_free(struct nest_ioas *ioas, u64 length, u64 align,
 	return -ENOSPC;
 }
 
-/* Free an area's pages and the area; it must be out of the tree. */
+/* Free an area and its share of the pages; it must be out of the tree. */
 static void nest_area_free(struct nest_area *area)
 {
-	nest_pages_unpin(area);
+	nest_pin_put(area->pin);
 	kfree(area);
 }
 
-/* Remove @area from the tree, count it, trace it and free it. */
+/* Take @area out of the tree and out of every paging HWPT. */
+static void nest_ioas_area_unlink(struct nest_ioas *ioas,
+				  struct nest_area *area)
+{
+	struct nest_hwpt *hwpt;
+
+	lockdep_assert_held_write(&ioas->iova_rwsem);
+
+	list_for_each_entry(hwpt, &ioas->hwpts, ioas_node)
+		nest_hwpt_unmap_area(hwpt, area);
+	mtree_erase(&ioas->areas, area->iova);
+}
+
+/*
+ * Put @area in the tree and in every paging HWPT. On error nothing of it
+ * is left anywhere.
+ */
+static int nest_ioas_area_link(struct nest_ioas *ioas, struct nest_area *area)
+{
+	struct nest_hwpt *hwpt;
+	int rc;
+
+	lockdep_assert_held_write(&ioas->iova_rwsem);
+
+	rc = mtree_insert_range(&ioas->areas, area->iova, area->last, area,
+				GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
+	list_for_each_entry(hwpt, &ioas->hwpts, ioas_node) {
+		rc = nest_hwpt_map_area(hwpt, area);
+		if (rc)
+			goto out_unmap;
+	}
+	return 0;
+
+out_unmap:
+	list_for_each_entry_continue_reverse(hwpt, &ioas->hwpts, ioas_node)
+		nest_hwpt_unmap_area(hwpt, area);
+	mtree_erase(&ioas->areas, area->iova);
+	return rc;
+}
+
+/* Count and trace an area that was just linked for good. */
+static void nest_ioas_area_added(struct nest_ioas *ioas,
+				 struct nest_area *area)
+{
+	ioas->counters.mappings++;
+	ioas->counters.mapped_bytes += area->last - area->iova + 1;
+	if (area->pinned_here)
+		ioas->counters.pinned_pages += area->npages;
+	ioas->counters.map_ops++;
+	trace_map(ioas->obj.id, area);
+}
+
+/* Remove @area from the IOAS and its HWPTs, count it, trace it, free it. */
 static void nest_ioas_area_remove(struct nest_ioas *ioas,
 				  struct nest_area *area)
 {
-	lockdep_assert_held_write(&ioas->iova_rwsem);
-
-	mtree_erase(&ioas->areas, area->iova);
+	nest_ioas_area_unlink(ioas, area);
 	ioas->counters.mappings--;
 	ioas->counters.mapped_bytes -= area->last - area->iova + 1;
-	ioas->counters.pinned_pages -= area->npages;
+	if (area->pinned_here)
+		ioas->counters.pinned_pages -= area->npages;
 	ioas->counters.unmapped_areas++;
 	trace_unmap(ioas->obj.id, area);
 	nest_area_free(area);
+}
+
+/**
+ * nest_ioas_find_area() - the area containing @iova
+ * @ioas: the IOAS, iova_rwsem held
+ * @iova: an IOVA
+ *
+ * Return: the area or NULL.
+ */
+struct nest_area *nest_ioas_find_area(struct nest_ioas *ioas, u64 iova)
+{
+	lockdep_assert_held(&ioas->iova_rwsem);
+	return mtree_load(&ioas->areas, iova);
+}
+
+/**
+ * nest_ioas_set_huge_pages() - OPTION_HUGE_PAGES
+ * @ioas: the IOAS
+ * @on: allow 2 MiB and 1 GiB stage-2 pages
+ *
+ * Return: 0, or -EBUSY while a paging HWPT mirrors the IOAS (its table
+ * was built with the old setting).
+ */
+int nest_ioas_set_huge_pages(struct nest_ioas *ioas, bool on)
+{
+	int rc = 0;
+
+	down_write(&ioas->iova_rwsem);
+	if (!list_empty(&ioas->hwpts))
+		rc = -EBUSY;
+	else
+		ioas->no_huge_pages = !on;
+	up_write(&ioas->iova_rwsem);
+	return rc;
 }
 
 int nest_ioas_alloc_ioctl(struct nest_ucmd *ucmd)
@@ -115,6 +206,7 @@ int nest_ioas_alloc_ioctl(struct nest_ucmd *ucmd)
 	ioas->ctx = ucmd->ctx;
 	init_rwsem(&ioas->iova_rwsem);
 	mt_init(&ioas->areas);
+	INIT_LIST_HEAD(&ioas->hwpts);
 
 	cmd->out_ioas_id = obj->id;
 	rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
@@ -170,11 +262,44 @@ static int nest_ioas_map_check(const struct nestiommu_ioas_map *cmd)
  * both the user VA and the length, up to 1 GiB, so that the IOVA keeps the
  * huge-page alignment the user memory may have.
  */
-static u64 nest_ioas_map_align(const struct nestiommu_ioas_map *cmd)
+static u64 nest_ioas_align(u64 user_va, u64 length)
 {
-	u64 bits = cmd->user_va | cmd->length | SZ_1G;
+	u64 bits = user_va | length | SZ_1G;
 
 	return bits & -bits;
+}
+
+/*
+ * Place @area at the IOVA of @flags / *@iova (choosing one aligned to
+ * @align without FIXED_IOVA), link it, and answer user space; unlink it
+ * again if the answer cannot be written, so a bad buffer loses nothing.
+ */
+static int nest_ioas_area_add(struct nest_ioas *ioas, struct nest_ucmd *ucmd,
+			      struct nest_area *area, u32 flags, u64 *iova,
+			      u64 length, u64 align, size_t cmd_len)
+{
+	int rc;
+
+	down_write(&ioas->iova_rwsem);
+	if (!(flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA)) {
+		rc = nest_ioas_find_free(ioas, length, align, iova);
+		if (rc)
+			goto out_unlock;
+	}
+	area->iova = *iova;
+	area->last = *iova + length - 1;
+	rc = nest_ioas_area_link(ioas, area);
+	if (rc)
+		goto out_unlock;
+	rc = nest_ucmd_respond(ucmd, cmd_len);
+	if (rc) {
+		nest_ioas_area_unlink(ioas, area);
+		goto out_unlock;
+	}
+	nest_ioas_area_added(ioas, area);
+out_unlock:
+	up_write(&ioas->iova_rwsem);
+	return rc;
 }
 
 int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
@@ -200,46 +325,123 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	area->user_va = cmd->user_va;
 	area->prot = cmd->flags & NEST_IOAS_MAP_PROT;
 	area->npages = cmd->length >> PAGE_SHIFT;
-	rc = nest_pages_pin(area);
-	if (rc)
-		goto out_free_area;
-
-	down_write(&ioas->iova_rwsem);
-	if (!(cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA)) {
-		rc = nest_ioas_find_free(ioas, cmd->length,
-					 nest_ioas_map_align(cmd), &cmd->iova);
-		if (rc)
-			goto out_unlock;
+	area->pinned_here = true;
+	area->pin = nest_pin_create(cmd->user_va, area->npages,
+				    area->prot & NESTIOMMU_IOAS_MAP_WRITEABLE);
+	if (IS_ERR(area->pin)) {
+		rc = PTR_ERR(area->pin);
+		kfree(area);
+		goto out_put;
 	}
-	area->iova = cmd->iova;
-	area->last = cmd->iova + cmd->length - 1;
-	rc = mtree_insert_range(&ioas->areas, area->iova, area->last, area,
-				GFP_KERNEL_ACCOUNT);
+
+	rc = nest_ioas_area_add(ioas, ucmd, area, cmd->flags, &cmd->iova,
+				cmd->length, nest_ioas_align(cmd->user_va, cmd->length),
+				sizeof(*cmd));
 	if (rc)
-		goto out_unlock;
-
-	/* Answer before the map counts, so a bad buffer loses nothing. */
-	rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		mtree_erase(&ioas->areas, area->iova);
-		goto out_unlock;
-	}
-	ioas->counters.mappings++;
-	ioas->counters.mapped_bytes += cmd->length;
-	ioas->counters.pinned_pages += area->npages;
-	ioas->counters.map_ops++;
-	trace_map(ioas->obj.id, area);
-	up_write(&ioas->iova_rwsem);
-	nest_put_ioas(ioas);
-	return 0;
-
-out_unlock:
-	up_write(&ioas->iova_rwsem);
-	nest_pages_unpin(area);
-out_free_area:
-	kfree(area);
+		nest_area_free(area);
 out_put:
 	nest_put_ioas(ioas);
+	return rc;
+}
+
+/* Validate a COPY request; everything that needs no lookup or lock. */
+static int nest_ioas_copy_check(const struct nestiommu_ioas_copy *cmd)
+{
+	u64 last;
+
+	if (cmd->flags & ~NEST_IOAS_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (!(cmd->flags & NEST_IOAS_MAP_PROT) || !cmd->length)
+		return -EINVAL;
+	if (check_add_overflow(cmd->src_iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if ((cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA) &&
+	    check_add_overflow(cmd->dst_iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if (!PAGE_ALIGNED(cmd->src_iova) || !PAGE_ALIGNED(cmd->length))
+		return -EINVAL;
+	if (cmd->flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA &&
+	    (!PAGE_ALIGNED(cmd->dst_iova) ||
+	     !nest_ioas_iova_allowed(cmd->dst_iova, last)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Make @area a copy of [@iova, @iova + @length) of @src: share the pages of
+ * the one source area that holds the whole range.
+ */
+static int nest_ioas_area_copy_from(struct nest_area *area,
+				    struct nest_ioas *src, u64 iova,
+				    u64 length)
+{
+	struct nest_area *from;
+	int rc = 0;
+
+	down_read(&src->iova_rwsem);
+	from = nest_ioas_find_area(src, iova);
+	if (!from || from->last < iova + length - 1) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	if ((area->prot & ~from->prot) & NESTIOMMU_IOAS_MAP_WRITEABLE) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	area->pin = from->pin;
+	refcount_inc(&area->pin->users);
+	area->pin_first = from->pin_first + ((iova - from->iova) >> PAGE_SHIFT);
+	area->user_va = from->user_va + (iova - from->iova);
+out_unlock:
+	up_read(&src->iova_rwsem);
+	return rc;
+}
+
+int nest_ioas_copy_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_ioas_copy *cmd = ucmd->cmd;
+	struct nest_ioas *src, *dst;
+	struct nest_area *area;
+	int rc;
+
+	rc = nest_ioas_copy_check(cmd);
+	if (rc)
+		return rc;
+
+	src = nest_get_ioas(ucmd->ctx, cmd->src_ioas_id);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = nest_get_ioas(ucmd->ctx, cmd->dst_ioas_id);
+	if (IS_ERR(dst)) {
+		rc = PTR_ERR(dst);
+		goto out_put_src;
+	}
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	if (!area) {
+		rc = -ENOMEM;
+		goto out_put_dst;
+	}
+	area->prot = cmd->flags & NEST_IOAS_MAP_PROT;
+	area->npages = cmd->length >> PAGE_SHIFT;
+	/* Take the source's pages first: src and dst may be one IOAS. */
+	rc = nest_ioas_area_copy_from(area, src, cmd->src_iova, cmd->length);
+	if (rc) {
+		kfree(area);
+		goto out_put_dst;
+	}
+
+	/* Like a MAP of the same user memory: keep its alignment. */
+	rc = nest_ioas_area_add(dst, ucmd, area, cmd->flags, &cmd->dst_iova,
+				cmd->length,
+				nest_ioas_align(area->user_va, cmd->length),
+				sizeof(*cmd));
+	if (rc)
+		nest_area_free(area);
+out_put_dst:
+	nest_put_ioas(dst);
+out_put_src:
+	nest_put_ioas(src);
 	return rc;
 }
 

@@ -29,7 +29,30 @@ static const struct nest_object_ops nest_object_ops[] = {
 		.destroy = nest_ioas_destroy,
 		.get_stats = nest_ioas_get_stats,
 	},
+	[NEST_OBJ_HWPT_PAGING] = {
+		.destroy = nest_hwpt_destroy,
+		.get_stats = nest_hwpt_get_stats,
+	},
+	[NEST_OBJ_HWPT_NESTED] = {
+		.destroy = nest_hwpt_destroy,
+		.get_stats = nest_hwpt_get_stats,
+	},
+	[NEST_OBJ_DEVICE] = {
+		.destroy = nest_device_destroy,
+		.get_stats = nest_device_get_stats,
+	},
 };
+
+static bool nest_object_type_matches(const struct nest_object *obj,
+				     enum nest_object_type type)
+{
+	if (type == NEST_OBJ_ANY)
+		return true;
+	if (type == NEST_OBJ_HWPT)
+		return obj->type == NEST_OBJ_HWPT_PAGING ||
+		       obj->type == NEST_OBJ_HWPT_NESTED;
+	return obj->type == type;
+}
 
 /**
  * nest_object_alloc() - allocate an object and reserve its ID
@@ -102,7 +125,7 @@ void nest_object_abort(struct nest_ctx *ctx, struct nest_object *obj)
  * nest_get_object() - look up an object by ID and take a reference
  * @ctx: the context to search
  * @id: the object's ID
- * @type: the required type, or NEST_OBJ_ANY
+ * @type: the required type, NEST_OBJ_HWPT (either HWPT type) or NEST_OBJ_ANY
  *
  * Return: the object, or ERR_PTR(-ENOENT) if there is no finalized object
  * with that ID and type. Release it with nest_put_object().
@@ -114,7 +137,7 @@ struct nest_object *nest_get_object(struct nest_ctx *ctx, u32 id,
 
 	xa_lock(&ctx->objects);
 	obj = xa_load(&ctx->objects, id);
-	if (!obj || (type != NEST_OBJ_ANY && obj->type != type) ||
+	if (!obj || !nest_object_type_matches(obj, type) ||
 	    !refcount_inc_not_zero(&obj->users))
 		obj = ERR_PTR(-ENOENT);
 	xa_unlock(&ctx->objects);
@@ -206,11 +229,23 @@ static int nest_get_stats_ioctl(struct nest_ucmd *ucmd)
 /* Large enough for any ioctl's struct. */
 union nest_ucmd_buffer {
 	struct nestiommu_destroy destroy;
+	struct nestiommu_device_attach device_attach;
+	struct nestiommu_device_create device_create;
+	struct nestiommu_device_detach device_detach;
+	struct nestiommu_dma dma;
 	struct nestiommu_get_stats get_stats;
+	struct nestiommu_hw_info hw_info;
+	struct nestiommu_hwpt_alloc hwpt_alloc;
+	struct nestiommu_hwpt_get_dirty_bitmap hwpt_get_dirty_bitmap;
+	struct nestiommu_hwpt_invalidate hwpt_invalidate;
+	struct nestiommu_hwpt_set_dirty_tracking hwpt_set_dirty_tracking;
 	struct nestiommu_ioas_alloc ioas_alloc;
+	struct nestiommu_ioas_copy ioas_copy;
 	struct nestiommu_ioas_iova_ranges ioas_iova_ranges;
 	struct nestiommu_ioas_map ioas_map;
 	struct nestiommu_ioas_unmap ioas_unmap;
+	struct nestiommu_option option;
+	struct nestiommu_translate translate;
 };
 
 struct nest_ioctl_op {
@@ -244,6 +279,32 @@ static const struct nest_ioctl_op nest_ioctl_ops[] = {
 		 struct nestiommu_ioas_iova_ranges, out_iova_alignment),
 	IOCTL_OP(NESTIOMMU_GET_STATS, nest_get_stats_ioctl,
 		 struct nestiommu_get_stats, stats_uptr),
+	IOCTL_OP(NESTIOMMU_OPTION, nest_option_ioctl, struct nestiommu_option,
+		 val64),
+	IOCTL_OP(NESTIOMMU_IOAS_COPY, nest_ioas_copy_ioctl,
+		 struct nestiommu_ioas_copy, src_iova),
+	IOCTL_OP(NESTIOMMU_HWPT_ALLOC, nest_hwpt_alloc_ioctl,
+		 struct nestiommu_hwpt_alloc, __reserved2),
+	IOCTL_OP(NESTIOMMU_HWPT_INVALIDATE, nest_hwpt_invalidate_ioctl,
+		 struct nestiommu_hwpt_invalidate, __reserved),
+	IOCTL_OP(NESTIOMMU_HWPT_SET_DIRTY_TRACKING,
+		 nest_hwpt_set_dirty_tracking_ioctl,
+		 struct nestiommu_hwpt_set_dirty_tracking, __reserved),
+	IOCTL_OP(NESTIOMMU_HWPT_GET_DIRTY_BITMAP,
+		 nest_hwpt_get_dirty_bitmap_ioctl,
+		 struct nestiommu_hwpt_get_dirty_bitmap, data),
+	IOCTL_OP(NESTIOMMU_DEVICE_CREATE, nest_device_create_ioctl,
+		 struct nestiommu_device_create, __reserved),
+	IOCTL_OP(NESTIOMMU_DEVICE_ATTACH, nest_device_attach_ioctl,
+		 struct nestiommu_device_attach, __reserved),
+	IOCTL_OP(NESTIOMMU_DEVICE_DETACH, nest_device_detach_ioctl,
+		 struct nestiommu_device_detach, pasid),
+	IOCTL_OP(NESTIOMMU_GET_HW_INFO, nest_get_hw_info_ioctl,
+		 struct nestiommu_hw_info, __reserved),
+	IOCTL_OP(NESTIOMMU_DMA, nest_dma_ioctl, struct nestiommu_dma,
+		 out_fault),
+	IOCTL_OP(NESTIOMMU_TRANSLATE, nest_translate_ioctl,
+		 struct nestiommu_translate, out_fault),
 };
 
 static long nest_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -280,11 +341,17 @@ static long nest_fops_ioctl(struct file *filp, unsigned int cmd,
 static int nest_fops_open(struct inode *inode, struct file *filp)
 {
 	struct nest_ctx *ctx;
+	int rc;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	xa_init_flags(&ctx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	rc = nest_iommu_init(&ctx->iommu);
+	if (rc) {
+		kfree(ctx);
+		return rc;
+	}
 	filp->private_data = ctx;
 	return 0;
 }
@@ -314,6 +381,7 @@ static int nest_fops_release(struct inode *inode, struct file *filp)
 	/* Anything left is a reference leak in the driver. */
 	WARN_ON(!xa_empty(&ctx->objects));
 	xa_destroy(&ctx->objects);
+	nest_iommu_destroy(&ctx->iommu);
 	kfree(ctx);
 	return 0;
 }

@@ -6,8 +6,20 @@
  * last - iova + 1. Addresses user space sees are IOVAs and user VAs only.
  *
  * Lock order (outermost first):
- *   nest_ioas::iova_rwsem
- *     nest_ctx::objects xa_lock (never held across anything that sleeps)
+ *   nest_device::attach_mutex
+ *     nest_ioas::iova_rwsem
+ *       nest_iommu::lock (a spinlock: caches, counters, device list)
+ *         nest_device::attach xa_lock
+ *   nest_ctx::objects xa_lock (never held across anything that sleeps)
+ *
+ * Who protects what:
+ *  - a paging HWPT's stage-2 table changes only under its IOAS's
+ *    iova_rwsem held for write; walks hold it for read. So does every
+ *    use of a pinned page found through a translation: once UNMAP has the
+ *    lock for write, no DMA is using the pages it is about to unpin.
+ *  - nest_iommu::lock guards the IOTLB, every device TLB and PASID cache,
+ *    every translation counter and the device list. A translation runs
+ *    under it (it does not sleep), the data copy does not.
  *
  * Object lifetime follows iommufd: an object is reachable through the
  * context's xarray; "users" counts the xarray's own reference plus every
@@ -17,7 +29,10 @@
 #ifndef NEST_PRIV_H
 #define NEST_PRIV_H
 
+#include <linux/list.h>
 #include <linux/maple_tree.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/mm_types.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
@@ -25,17 +40,50 @@
 #include <linux/xarray.h>
 #include <uapi/linux/nestiommu.h>
 
+#include "core/cache.h"
+
 enum nest_object_type {
 	NEST_OBJ_NONE = NESTIOMMU_OBJ_NONE,
 	NEST_OBJ_IOAS = NESTIOMMU_OBJ_IOAS,
+	NEST_OBJ_HWPT_PAGING = NESTIOMMU_OBJ_HWPT_PAGING,
+	NEST_OBJ_HWPT_NESTED = NESTIOMMU_OBJ_HWPT_NESTED,
+	NEST_OBJ_DEVICE = NESTIOMMU_OBJ_DEVICE,
+	NEST_OBJ_NR,
+	/* Matches either HWPT type in nest_get_object(). */
+	NEST_OBJ_HWPT = 254,
 	/* Matches any type in nest_get_object(). */
 	NEST_OBJ_ANY = 255,
+};
+
+#define NEST_IOTLB_WAYS			4
+#define NEST_IOTLB_DEFAULT_ENTRIES	256
+#define NEST_IOTLB_MIN_ENTRIES		16
+#define NEST_IOTLB_MAX_ENTRIES		65536
+#define NEST_DEVTLB_WAYS		4
+#define NEST_DEVTLB_DEFAULT_ENTRIES	64
+#define NEST_DEVTLB_MIN_ENTRIES		4
+#define NEST_DEVTLB_MAX_ENTRIES		4096
+#define NEST_PASID_CACHE_ENTRIES	16
+
+/* The emulated IOMMU of a context: its IOTLB and who shares it. */
+struct nest_iommu {
+	spinlock_t lock;
+	struct nest_tlb iotlb;
+	/* kvcalloc'ed storage of @iotlb */
+	struct nest_tlb_entry *iotlb_entries;
+	u32 iotlb_nr;
+	bool stale_audit;
+	/* Last cache tag given to a HWPT (struct nest_hwpt::tag) */
+	u32 last_tag;
+	/* struct nest_device::node, every device of the context */
+	struct list_head devices;
 };
 
 /* The context: one per open of /dev/nestiommu. */
 struct nest_ctx {
 	/* ID -> struct nest_object; protected by its own xa_lock. */
 	struct xarray objects;
+	struct nest_iommu iommu;
 };
 
 /* Header of every object; embedded first in each object struct. */
@@ -46,8 +94,21 @@ struct nest_object {
 };
 
 /*
- * One MAP: a run of pinned user pages visible at [iova, last]. Immutable
- * once inserted; owned by the IOAS's area tree.
+ * Pinned user pages, shared by the areas of one MAP and of every COPY of
+ * it; freed (unpinned, uncharged) with the last area using them.
+ */
+struct nest_pin {
+	refcount_t users;
+	bool writeable;
+	unsigned long npages;
+	struct page **pages;
+	/* The mm whose locked_vm the pages are charged to (mmgrab'ed). */
+	struct mm_struct *mm;
+};
+
+/*
+ * One MAP or COPY: pinned pages visible at [iova, last]. Immutable once
+ * inserted; owned by the IOAS's area tree.
  */
 struct nest_area {
 	u64 iova;
@@ -55,10 +116,18 @@ struct nest_area {
 	unsigned long user_va;
 	u32 prot;		/* NESTIOMMU_IOAS_MAP_READABLE | _WRITEABLE */
 	unsigned long npages;
-	struct page **pages;
-	/* The mm whose locked_vm the pages are charged to (mmgrab'ed). */
-	struct mm_struct *mm;
+	struct nest_pin *pin;
+	/* Index in pin->pages of the area's first page. */
+	unsigned long pin_first;
+	/* This area's MAP pinned the pages (a COPY did not). */
+	bool pinned_here;
 };
+
+static inline struct page *nest_area_page(const struct nest_area *area,
+					  unsigned long i)
+{
+	return area->pin->pages[area->pin_first + i];
+}
 
 /* Statistics of an IOAS; protected by iova_rwsem (written under write). */
 struct nest_ioas_counters {
@@ -78,6 +147,60 @@ struct nest_ioas {
 	/* IOVA -> struct nest_area, one entry spanning [iova, last]. */
 	struct maple_tree areas;
 	struct nest_ioas_counters counters;
+	/* Paging HWPTs mirroring the IOAS (struct nest_hwpt::ioas_node). */
+	struct list_head hwpts;
+	/* OPTION_HUGE_PAGES is 0 */
+	bool no_huge_pages;
+};
+
+/*
+ * A HWPT. Paging: owns a stage-2 table mirroring @ioas. Nested: a stage-1
+ * descriptor over @parent's stage 2. The counters are guarded by
+ * nest_iommu::lock.
+ */
+struct nest_hwpt {
+	struct nest_object obj;
+	struct nest_ctx *ctx;
+	/* Tags the HWPT's cache entries; unique in the context. */
+	u32 tag;
+	struct nestiommu_xlate_stats stats;
+	/* Paging: itself. Nested: the parent. The owner of the stage 2. */
+	struct nest_hwpt *s2_hwpt;
+	/* The IOAS the stage 2 mirrors, whose iova_rwsem guards @s2. */
+	struct nest_ioas *ioas;
+	/* Paging only */
+	struct nest_s2 s2;
+	struct list_head ioas_node;
+	u32 flags;		/* NESTIOMMU_HWPT_ALLOC_* */
+	bool dirty_tracking;	/* enabled by SET_DIRTY_TRACKING */
+	/* Nested only */
+	struct nest_hwpt *parent;
+	struct nest_s1_desc s1;
+};
+
+/* Key of a device's attachment for requests without PASID. */
+#define NEST_ATTACH_RID		NEST_PASID_NONE
+
+/* An emulated PCIe function. */
+struct nest_device {
+	struct nest_object obj;
+	struct nest_ctx *ctx;
+	u32 rid;
+	u32 pasid_bits;
+	u32 flags;		/* NESTIOMMU_DEVICE_* */
+	/* Serialises attach, replace and detach. */
+	struct mutex attach_mutex;
+	/* PASID (or NEST_ATTACH_RID) -> struct nest_hwpt, holding a ref. */
+	struct xarray attach;
+	/* Guarded by nest_iommu::lock from here on. */
+	struct list_head node;
+	struct nestiommu_xlate_stats stats;
+	struct nest_pasid_cache pasid_cache;
+	struct nest_pasid_entry pasid_entries[NEST_PASID_CACHE_ENTRIES];
+	/* ATS only: the device TLB and its kvcalloc'ed storage */
+	struct nest_tlb devtlb;
+	struct nest_tlb_entry *devtlb_entries;
+	u32 devtlb_nr;
 };
 
 /* One ioctl call being handled. */
@@ -120,9 +243,75 @@ static inline void nest_put_ioas(struct nest_ioas *ioas)
 	nest_put_object(&ioas->obj);
 }
 
+int nest_ioas_copy_ioctl(struct nest_ucmd *ucmd);
+int nest_ioas_set_huge_pages(struct nest_ioas *ioas, bool on);
+struct nest_area *nest_ioas_find_area(struct nest_ioas *ioas, u64 iova);
+
 /* pages.c: pinning and locked-memory accounting */
-int nest_pages_pin(struct nest_area *area);
-void nest_pages_unpin(struct nest_area *area);
+struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
+				 bool writeable);
+void nest_pin_put(struct nest_pin *pin);
 u64 nest_pages_pinned_total(void);
+
+/* hwpt.c */
+int nest_hwpt_alloc_ioctl(struct nest_ucmd *ucmd);
+int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd);
+int nest_hwpt_set_dirty_tracking_ioctl(struct nest_ucmd *ucmd);
+int nest_hwpt_get_dirty_bitmap_ioctl(struct nest_ucmd *ucmd);
+void nest_hwpt_destroy(struct nest_object *obj);
+int nest_hwpt_get_stats(struct nest_object *obj, void __user *uptr, u32 *len);
+int nest_hwpt_map_area(struct nest_hwpt *hwpt, struct nest_area *area);
+void nest_hwpt_unmap_area(struct nest_hwpt *hwpt, struct nest_area *area);
+
+static inline struct nest_hwpt *nest_get_hwpt(struct nest_ctx *ctx, u32 id,
+					      enum nest_object_type type)
+{
+	struct nest_object *obj = nest_get_object(ctx, id, type);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct nest_hwpt, obj);
+}
+
+/* device.c */
+int nest_device_create_ioctl(struct nest_ucmd *ucmd);
+int nest_device_attach_ioctl(struct nest_ucmd *ucmd);
+int nest_device_detach_ioctl(struct nest_ucmd *ucmd);
+int nest_get_hw_info_ioctl(struct nest_ucmd *ucmd);
+void nest_device_destroy(struct nest_object *obj);
+int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
+			  u32 *len);
+int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr);
+struct nest_hwpt *nest_device_get_attached(struct nest_device *dev,
+					   u32 key);
+
+static inline struct nest_device *nest_get_device(struct nest_ctx *ctx, u32 id)
+{
+	struct nest_object *obj = nest_get_object(ctx, id, NEST_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct nest_device, obj);
+}
+
+/* iommu.c: the context's IOMMU, its caches and options */
+int nest_iommu_init(struct nest_iommu *iommu);
+void nest_iommu_destroy(struct nest_iommu *iommu);
+int nest_iommu_set_iotlb_entries(struct nest_iommu *iommu, u64 nr);
+u32 nest_iommu_drop_s2(struct nest_iommu *iommu, u32 s2_id, u64 gpa,
+		       u64 length);
+int nest_iommu_invalidate(struct nest_iommu *iommu, const struct nest_inv *inv,
+			  u32 *dropped);
+/* nest_iommu_forget_hwpt(): every PASID */
+#define NEST_PASID_ALL		(1ULL << 32)
+void nest_iommu_forget_hwpt(struct nest_iommu *iommu, u32 hwpt_id, u64 pasid);
+int nest_iommu_copy_stats(struct nest_iommu *iommu,
+			  const struct nestiommu_xlate_stats *stats,
+			  void __user *uptr, u32 *len);
+int nest_option_ioctl(struct nest_ucmd *ucmd);
+
+/* dma.c */
+int nest_dma_ioctl(struct nest_ucmd *ucmd);
+int nest_translate_ioctl(struct nest_ucmd *ucmd);
 
 #endif /* NEST_PRIV_H */

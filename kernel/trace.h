@@ -8,7 +8,11 @@
  * system:event and are unaffected, but BPF raw_tp/tp_btf look tracepoints
  * up by bare name, built-in ones first: BPF tools attach these two as
  * classic tracepoint programs (tracepoint/nestiommu/map), whose context is
- * the uniquely named struct trace_event_raw_nest_ioas_area.
+ * the uniquely named struct trace_event_raw_nest_ioas_area. Every other
+ * event has a name no built-in tracepoint uses, so tp_btf and raw_tp work.
+ *
+ * "pasid" in the events is the PASID, or 0xffffffff (NEST_ATTACH_RID) for
+ * requests without PASID.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM nestiommu
@@ -59,6 +63,262 @@ DEFINE_EVENT(nest_ioas_area, map,
 DEFINE_EVENT(nest_ioas_area, unmap,
 	TP_PROTO(u32 ioas_id, const struct nest_area *area),
 	TP_ARGS(ioas_id, area)
+);
+
+TRACE_DEFINE_ENUM(NEST_XLATE_WALK);
+TRACE_DEFINE_ENUM(NEST_XLATE_IOTLB);
+TRACE_DEFINE_ENUM(NEST_XLATE_DEVTLB);
+
+#define show_nest_source(source)                                               \
+	__print_symbolic(source, { NEST_XLATE_WALK, "walk" },                  \
+			 { NEST_XLATE_IOTLB, "iotlb" },                        \
+			 { NEST_XLATE_DEVTLB, "devtlb" })
+
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_UNKNOWN);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PASID_FETCH);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_BAD_PASID_ENTRY);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PASID_INVALID);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_WALK_EABT);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PTE_FETCH);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PERMISSION);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_ACCESS);
+TRACE_DEFINE_ENUM(NEST_FAULT_REASON_OOR_ADDRESS);
+
+#define show_nest_reason(reason)                                               \
+	__print_symbolic(reason, { NEST_FAULT_REASON_UNKNOWN, "none" },        \
+			 { NEST_FAULT_REASON_PASID_FETCH, "pasid_fetch" },     \
+			 { NEST_FAULT_REASON_BAD_PASID_ENTRY, "bad_pasid_entry" }, \
+			 { NEST_FAULT_REASON_PASID_INVALID, "pasid_invalid" }, \
+			 { NEST_FAULT_REASON_WALK_EABT, "walk_eabt" },         \
+			 { NEST_FAULT_REASON_PTE_FETCH, "pte_fetch" },         \
+			 { NEST_FAULT_REASON_PERMISSION, "permission" },       \
+			 { NEST_FAULT_REASON_ACCESS, "access" },               \
+			 { NEST_FAULT_REASON_OOR_ADDRESS, "oor_address" })
+
+#define show_nest_access(access)                                               \
+	__print_flags(access, "|", { NEST_ACC_READ, "R" },                     \
+		      { NEST_ACC_WRITE, "W" }, { NEST_ACC_EXEC, "X" },         \
+		      { NEST_ACC_PRIV, "P" })
+
+DECLARE_EVENT_CLASS(nest_attach_class,
+	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, rid)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, old_hwpt_id)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->rid = rid;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->old_hwpt_id = old_hwpt_id;
+	),
+	TP_printk("dev=%u rid=0x%x pasid=0x%x hwpt=%u old_hwpt=%u",
+		  __entry->dev_id, __entry->rid, __entry->pasid,
+		  __entry->hwpt_id, __entry->old_hwpt_id)
+);
+
+/* A HWPT was attached (old_hwpt != 0: it replaced that one). */
+DEFINE_EVENT(nest_attach_class, attach,
+	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id)
+);
+
+/* A HWPT was detached (DETACH, or the device was destroyed). */
+DEFINE_EVENT(nest_attach_class, detach,
+	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id)
+);
+
+/* One HWPT_INVALIDATE entry was carried out. */
+TRACE_EVENT(invalidate,
+	TP_PROTO(u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped),
+	TP_ARGS(hwpt_id, e, dropped),
+	TP_STRUCT__entry(
+		__field(u32, hwpt_id)
+		__field(u32, cache)
+		__field(u32, granularity)
+		__field(u32, flags)
+		__field(u32, pasid)
+		__field(u32, dropped)
+		__field(u64, addr)
+		__field(u64, granule_size)
+		__field(u64, nb_granules)
+	),
+	TP_fast_assign(
+		__entry->hwpt_id = hwpt_id;
+		__entry->cache = e->cache;
+		__entry->granularity = e->granularity;
+		__entry->flags = e->flags;
+		__entry->pasid = e->pasid;
+		__entry->dropped = dropped;
+		__entry->addr = e->addr;
+		__entry->granule_size = e->granule_size;
+		__entry->nb_granules = e->nb_granules;
+	),
+	TP_printk("hwpt=%u cache=%s granu=%s flags=0x%x pasid=0x%x addr=0x%llx granule=0x%llx nb=%llu dropped=%u",
+		  __entry->hwpt_id,
+		  __print_flags(__entry->cache, "|",
+				{ NESTIOMMU_INV_CACHE_IOTLB, "iotlb" },
+				{ NESTIOMMU_INV_CACHE_DEV_IOTLB, "dev_iotlb" },
+				{ NESTIOMMU_INV_CACHE_PASID, "pasid" }),
+		  __print_symbolic(__entry->granularity,
+				   { NESTIOMMU_INV_GRANU_DOMAIN, "domain" },
+				   { NESTIOMMU_INV_GRANU_PASID, "pasid" },
+				   { NESTIOMMU_INV_GRANU_ADDR, "addr" }),
+		  __entry->flags, __entry->pasid, __entry->addr,
+		  __entry->granule_size, __entry->nb_granules,
+		  __entry->dropped)
+);
+
+/* One page was translated (DMA or TRANSLATE). */
+TRACE_EVENT(translate,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
+		 const struct nest_xlate_res *res),
+	TP_ARGS(dev_id, pasid, hwpt_id, iova, access, res),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, access)
+		__field(u64, iova)
+		__field(u64, gpa)
+		__field(u8, source)
+		__field(u8, levels)
+		__field(u8, mem_refs)
+		__field(u8, page_shift)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->access = access;
+		__entry->iova = iova;
+		__entry->gpa = res->gpa;
+		__entry->source = res->source;
+		__entry->levels = res->source != NEST_XLATE_WALK ? 0 :
+				  res->s1_levels ?: 5 - res->s2_level;
+		__entry->mem_refs = res->mem_refs;
+		__entry->page_shift = res->page_shift;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx gpa=0x%llx access=%s source=%s levels=%u mem_refs=%u page_shift=%u",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, __entry->gpa, show_nest_access(__entry->access),
+		  show_nest_source(__entry->source), __entry->levels,
+		  __entry->mem_refs, __entry->page_shift)
+);
+
+/* A DMA call ended (fault: a fault stopped it). */
+TRACE_EVENT(dma,
+	TP_PROTO(u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
+		 u64 bytes_done),
+	TP_ARGS(dev_id, pasid, cmd, bytes_done),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, access)
+		__field(u32, fault)
+		__field(u64, iova)
+		__field(u64, length)
+		__field(u64, bytes_done)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->access = cmd->access;
+		__entry->fault = cmd->out_flags & NESTIOMMU_OUT_FAULT;
+		__entry->iova = cmd->iova;
+		__entry->length = cmd->length;
+		__entry->bytes_done = bytes_done;
+	),
+	TP_printk("dev=%u pasid=0x%x iova=0x%llx length=0x%llx access=%s done=0x%llx fault=%u",
+		  __entry->dev_id, __entry->pasid, __entry->iova,
+		  __entry->length, show_nest_access(__entry->access),
+		  __entry->bytes_done, __entry->fault)
+);
+
+/* An unrecoverable translation fault. */
+TRACE_EVENT(fault,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id,
+		 const struct nest_fault *fault),
+	TP_ARGS(dev_id, pasid, hwpt_id, fault),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, reason)
+		__field(u32, access)
+		__field(u8, stage)
+		__field(u8, level)
+		__field(u8, s1_level)
+		__field(u8, flags)
+		__field(u64, iova)
+		__field(u64, fetch_addr)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->reason = fault->reason;
+		__entry->access = fault->access;
+		__entry->stage = fault->stage;
+		__entry->level = fault->level;
+		__entry->s1_level = fault->s1_level;
+		__entry->flags = fault->flags;
+		__entry->iova = fault->addr;
+		__entry->fetch_addr = fault->gpa;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx access=%s stage=%u level=%u reason=%s s1_level=%u flags=0x%x fetch_addr=0x%llx",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, show_nest_access(__entry->access),
+		  __entry->stage, __entry->level,
+		  show_nest_reason(__entry->reason), __entry->s1_level,
+		  __entry->flags, __entry->fetch_addr)
+);
+
+/*
+ * The stale-translation auditor found a cache hit that a fresh walk
+ * disagrees with (walk == NULL: the walk faults with @reason).
+ */
+TRACE_EVENT(stale_translation,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
+		 const struct nest_xlate_res *cached,
+		 const struct nest_walk_res *walk, u32 reason),
+	TP_ARGS(dev_id, pasid, hwpt_id, iova, cached, walk, reason),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, reason)
+		__field(u64, iova)
+		__field(u64, cached_gpa)
+		__field(u64, walk_gpa)
+		__field(u8, cached_perm)
+		__field(u8, walk_perm)
+		__field(u8, source)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->reason = reason;
+		__entry->iova = iova;
+		__entry->cached_gpa = cached->gpa;
+		__entry->walk_gpa = walk ? walk->gpa : 0;
+		__entry->cached_perm = cached->perm;
+		__entry->walk_perm = walk ? walk->perm : 0;
+		__entry->source = cached->source;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx source=%s cached_gpa=0x%llx walk_gpa=0x%llx cached_perm=0x%x walk_perm=0x%x walk_fault=%s",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, show_nest_source(__entry->source),
+		  __entry->cached_gpa, __entry->walk_gpa,
+		  __entry->cached_perm, __entry->walk_perm,
+		  show_nest_reason(__entry->reason))
 );
 
 #endif /* _NEST_TRACE_H */

@@ -441,10 +441,13 @@ static void xlate_hit(struct nest_xlate_res *res, const struct nest_tlb_entry *e
 		      u64 iova, u8 source)
 {
 	res->ofn = e->ofn + ((iova - e->iova) >> NEST_PAGE_SHIFT);
+	res->gpa = e->gpa + (iova - e->iova);
 	res->perm = e->perm;
 	res->source = source;
 	res->page_shift = e->shift;
 	res->mem_refs = 0;
+	res->s1_levels = 0;
+	res->s2_level = 0;
 }
 
 /**
@@ -459,8 +462,9 @@ static void xlate_hit(struct nest_xlate_res *res, const struct nest_tlb_entry *e
  * Order: the device TLB (if @x->devtlb), the IOTLB, then a walk (nested if
  * @x->s1, else stage 2 only) whose result fills the IOTLB and the device
  * TLB. A hit that does not allow @access is dropped and the next level
- * tried (see cache.h). Caller holds both TLBs exclusively and @x->s2
- * shared.
+ * tried (see cache.h). With NEST_WALK_F_NO_UPDATE in @x->walk_flags only
+ * the walk is made, and it writes nothing (see struct nest_xlate). Caller
+ * holds both TLBs exclusively and @x->s2 shared.
  *
  * Return: 0 or -EFAULT.
  */
@@ -473,6 +477,13 @@ int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 	struct nest_walk_res w;
 	int ret;
 
+	/* one test for both: the common translation has neither */
+	if (unlikely(x->walk_flags || x->trace)) {
+		if (x->walk_flags & NEST_WALK_F_NO_UPDATE)
+			goto walk;
+		if (x->trace)
+			x->trace->nr = 0;	/* stays 0 on a hit */
+	}
 	if (x->devtlb) {
 		e = nest_tlb_lookup(x->devtlb, x->hwpt_id, pasid, iova);
 		if (e) {
@@ -494,12 +505,27 @@ int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 		nest_tlb_drop_entry(x->iotlb, e);
 	}
 
+walk:
 	if (x->s1)
-		ret = nest_s1_walk(x->s2, x->s1, iova, access, &w, fault);
+		ret = nest_s1_walk_ext(x->s2, x->s1, iova, access,
+				       x->walk_flags, &w, fault, x->trace);
 	else
-		ret = nest_s2_translate(x->s2, iova, access, &w, fault);
+		ret = nest_s2_translate_ext(x->s2, iova, access, x->walk_flags,
+					    &w, fault, x->trace);
 	if (ret)
 		return ret;
+
+	res->ofn = w.ofn;
+	res->gpa = w.gpa;
+	res->perm = w.perm;
+	res->source = NEST_XLATE_WALK;
+	res->page_shift = w.page_shift;
+	res->mem_refs = w.mem_refs;
+	res->s1_levels = w.s1_levels;
+	res->s2_level = w.s2_level;
+	/* no A/D or dirty bit was set: nothing a later request may reuse */
+	if (x->walk_flags & NEST_WALK_F_NO_UPDATE)
+		return 0;
 
 	memset(&ne, 0, sizeof(ne));
 	ne.iova = iova & ~(BIT_ULL(w.page_shift) - 1);
@@ -516,11 +542,5 @@ int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 	nest_tlb_insert(x->iotlb, &ne);
 	if (x->devtlb)
 		nest_tlb_insert(x->devtlb, &ne);
-
-	res->ofn = w.ofn;
-	res->perm = w.perm;
-	res->source = NEST_XLATE_WALK;
-	res->page_shift = w.page_shift;
-	res->mem_refs = w.mem_refs;
 	return 0;
 }

@@ -51,6 +51,87 @@ static void s1_s2_fault(struct nest_fault *fault, int s1_level, u64 iova,
 	fault->addr = iova;
 }
 
+/*
+ * Trace steps: only reached with a trace (an unlikely() branch per PTE
+ * fetch of the walk). NEST_WALK_TRACE_MAX covers the longest walk
+ * (walk.h); the bound check only keeps a broken invariant from writing
+ * past the array.
+ */
+static struct nest_walk_step *trace_step(struct nest_walk_trace *trace)
+{
+	struct nest_walk_step *step;
+
+	if (trace->nr >= NEST_WALK_TRACE_MAX)
+		return NULL;
+	step = &trace->step[trace->nr++];
+	/* padding too: a caller may copy the steps out as they are */
+	memset(step, 0, sizeof(*step));
+	return step;
+}
+
+static void trace_s1(struct nest_walk_trace *trace, u64 pte_gpa, u64 pte,
+		     int level)
+{
+	struct nest_walk_step *step = trace_step(trace);
+
+	if (!step)
+		return;
+	step->addr = pte_gpa;
+	step->pte = pte;
+	step->stage = 1;
+	step->level = level;
+	step->s1_level = level;
+}
+
+/*
+ * The stage-2 steps of one nest_s2_lookup() of @gpa that returned @ret,
+ * rebuilt afterwards so that the lookup itself stays as it is: it read the
+ * PTEs from the root down, each but the last a table, and stopped at the
+ * leaf (@s2r on success) or at the level of its fault. A leaf that denied
+ * the access is looked up again with no access asked, which changes
+ * nothing and describes it; the caller's shared access to @s2 keeps the
+ * table as it was. No stage-2 PTE value is exported, only what it says.
+ */
+static void trace_s2(struct nest_walk_trace *trace, struct nest_s2 *s2,
+		     u64 gpa, int s1_level, int ret,
+		     const struct nest_s2_walk_res *s2r,
+		     const struct nest_fault *fault)
+{
+	struct nest_s2_walk_res leaf;
+	struct nest_fault unused;
+	u8 last = 0;
+	int i, n;
+
+	if (!ret) {
+		leaf = *s2r;
+	} else if (fault->reason == NEST_FAULT_REASON_PERMISSION) {
+		if (nest_s2_lookup(s2, gpa, 0, &leaf, &unused, NULL))
+			return;
+	} else {
+		/* not present at fault->level, or out of range: no read */
+		leaf.mem_refs = fault->reason == NEST_FAULT_REASON_PTE_FETCH ?
+				NEST_S2_LEVELS - fault->level + 1 : 0;
+		leaf.prot = 0;
+	}
+	if (!ret || fault->reason == NEST_FAULT_REASON_PERMISSION)
+		last = NEST_STEP_F_PRESENT | NEST_STEP_F_LEAF |
+		       (leaf.prot & NEST_PROT_READ ? NEST_STEP_F_READ : 0) |
+		       (leaf.prot & NEST_PROT_WRITE ? NEST_STEP_F_WRITE : 0) |
+		       (leaf.dirty ? NEST_STEP_F_DIRTY : 0);
+	n = min_t(int, leaf.mem_refs, NEST_S2_LEVELS);
+	for (i = 0; i < n; i++) {
+		struct nest_walk_step *step = trace_step(trace);
+
+		if (!step)
+			return;
+		step->addr = gpa;
+		step->stage = 2;
+		step->level = NEST_S2_LEVELS - i;
+		step->s1_level = s1_level;
+		step->flags = i < n - 1 ? NEST_STEP_F_PRESENT : last;
+	}
+}
+
 /**
  * nest_s1_desc_check() - validate a stage-1 descriptor
  * @desc: the descriptor
@@ -80,8 +161,9 @@ static bool s1_canonical(u64 iova, unsigned int levels)
 
 /* 1: restart the walk (a PTE changed), 0: done, < 0: fault. */
 static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
-			u64 iova, u32 access, struct nest_walk_res *res,
-			struct nest_fault *fault)
+			u64 iova, u32 access, u32 walk_flags,
+			struct nest_walk_res *res, struct nest_fault *fault,
+			struct nest_walk_trace *trace)
 {
 	struct s1_level lv[NEST_S1_MAX_LEVELS + 1];
 	const struct nest_mem_ops *ops = s2->ops;
@@ -94,6 +176,9 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	u8 refs = 0;
 	int ret;
 
+	/* a restarted walk traces again from the start */
+	if (unlikely(trace))
+		trace->nr = 0;
 	res->nr_tables = 0;
 	for (level = top; level >= 1; level--) {
 		struct s1_level *l = &lv[level];
@@ -102,6 +187,9 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		l->pte_gpa = table_gpa + ((iova >> s1_shift(level)) & 511) * 8;
 		ret = nest_s2_lookup(s2, l->pte_gpa, NEST_ACC_READ, &s2r,
 				     fault, &l->s2_leaf);
+		if (unlikely(trace))
+			trace_s2(trace, s2, l->pte_gpa, level, ret, &s2r,
+				 fault);
 		if (ret) {
 			s1_s2_fault(fault, level, iova, access,
 				    NEST_FAULT_F_TABLE_FETCH);
@@ -114,7 +202,10 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		res->table_gpa[res->nr_tables++] = table_gpa;
 		off = l->pte_gpa & (NEST_PAGE_SIZE - 1);
 		refs++;
-		if (ops->read_u64(s2->priv, l->ofn, off, &l->pte)) {
+		ret = ops->read_u64(s2->priv, l->ofn, off, &l->pte);
+		if (unlikely(trace))
+			trace_s1(trace, l->pte_gpa, ret ? 0 : l->pte, level);
+		if (ret) {
 			s1_fault(fault, NEST_FAULT_REASON_WALK_EABT, level,
 				 iova, access);
 			goto pte_fault;
@@ -152,7 +243,8 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		table_gpa = l->pte & S1_ADDR;
 	}
 
-	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE)) ||
+	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE) &&
+	     !((access & NEST_ACC_PRIV) && (desc->flags & NEST_S1_F_WPD))) ||
 	    (!(access & NEST_ACC_PRIV) && !(perm & NEST_PERM_USER)) ||
 	    ((access & NEST_ACC_EXEC) && !(perm & NEST_PERM_EXEC))) {
 		s1_fault(fault, NEST_FAULT_REASON_PERMISSION, leaf, iova,
@@ -163,6 +255,8 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	gpa = (lv[leaf].pte & S1_ADDR & ~(BIT_ULL(shift) - 1)) |
 	      (iova & (BIT_ULL(shift) - 1));
 	ret = nest_s2_lookup(s2, gpa, access, &s2r, fault, &out_leaf);
+	if (unlikely(trace))
+		trace_s2(trace, s2, gpa, 0, ret, &s2r, fault);
 	if (ret) {
 		s1_s2_fault(fault, 0, iova, access, 0);
 		return ret;
@@ -190,6 +284,11 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 				return -EFAULT;
 			}
 		}
+	}
+	/* a query has made every check the updates would; it writes nothing */
+	if (walk_flags & NEST_WALK_F_NO_UPDATE)
+		goto done;
+	if (desc->flags & NEST_S1_F_AD) {
 		for (level = top; level >= leaf; level--) {
 			struct s1_level *l = &lv[level];
 			u64 cur;
@@ -212,6 +311,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	if (access & NEST_ACC_WRITE)
 		nest_s2_pte_set_dirty(out_leaf);
 
+done:
 	if (!(s2r.prot & NEST_PROT_READ))
 		perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
 	if (!(s2r.prot & NEST_PROT_WRITE))
@@ -231,25 +331,19 @@ pte_fault:
 	return -EFAULT;
 }
 
-/**
- * nest_s1_walk() - translate @iova through stage 1 nested over stage 2
- * @s2: the parent stage-2 table (shared access); its ops read guest memory
- * @desc: the stage-1 descriptor
- * @iova: the input address
- * @access: NEST_ACC_* (READ, WRITE or EXEC, maybe PRIV)
- * @res: out, on success
- * @fault: out, on -EFAULT
- *
- * No cache is consulted or filled. See walk.h for the rules.
- *
- * Return: 0 or -EFAULT.
+/*
+ * The walk with its retries. Both entry points expand it, so that a plain
+ * nest_s1_walk() costs no extra call with arguments on the stack.
  */
-int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
-		 u64 iova, u32 access, struct nest_walk_res *res,
-		 struct nest_fault *fault)
+static inline int s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+			  u64 iova, u32 access, u32 walk_flags,
+			  struct nest_walk_res *res, struct nest_fault *fault,
+			  struct nest_walk_trace *trace)
 {
 	int ret, tries;
 
+	if (unlikely(trace))
+		trace->nr = 0;
 	if (nest_s1_desc_check(desc, fault))
 		return -EFAULT;
 	if (!s1_canonical(iova, desc->levels)) {
@@ -261,7 +355,8 @@ int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		return -EFAULT;
 	}
 	for (tries = 0; tries < NEST_S1_AD_RETRIES; tries++) {
-		ret = s1_walk_once(s2, desc, iova, access, res, fault);
+		ret = s1_walk_once(s2, desc, iova, access, walk_flags, res,
+				   fault, trace);
 		if (ret <= 0)
 			return ret;
 	}
@@ -271,24 +366,80 @@ int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 }
 
 /**
- * nest_s2_translate() - translate @iova (a GPA) through stage 2 only
- * @s2: the stage-2 table of a paging HWPT (shared access)
+ * nest_s1_walk_ext() - translate @iova through stage 1 nested over stage 2
+ * @s2: the parent stage-2 table (shared access); its ops read guest memory
+ * @desc: the stage-1 descriptor
  * @iova: the input address
- * @access: NEST_ACC_*; a WRITE marks the leaf dirty. PRIV is ignored.
- * @res: out, on success (s1_levels = 0, nr_tables = 0)
- * @fault: out, on -EFAULT (stage 2)
+ * @access: NEST_ACC_* (READ, WRITE or EXEC, maybe PRIV)
+ * @walk_flags: NEST_WALK_F_*; NEST_WALK_F_NO_UPDATE: check and fault as
+ *	usual but write nothing (no A/D bit, no stage-2 dirty bit)
+ * @res: out, on success
+ * @fault: out, on -EFAULT
+ * @trace: NULL, or out: the memory references made, in order (the steps
+ *	up to the faulting one on -EFAULT)
+ *
+ * No cache is consulted or filled. See walk.h for the rules.
  *
  * Return: 0 or -EFAULT.
  */
-int nest_s2_translate(struct nest_s2 *s2, u64 iova, u32 access,
-		      struct nest_walk_res *res, struct nest_fault *fault)
+int nest_s1_walk_ext(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+		     u64 iova, u32 access, u32 walk_flags,
+		     struct nest_walk_res *res, struct nest_fault *fault,
+		     struct nest_walk_trace *trace)
+{
+	return s1_walk(s2, desc, iova, access, walk_flags, res, fault, trace);
+}
+
+/**
+ * nest_s1_walk() - nest_s1_walk_ext() without flags or trace
+ * @s2: the parent stage-2 table (shared access)
+ * @desc: the stage-1 descriptor
+ * @iova: the input address
+ * @access: NEST_ACC_*
+ * @res: out, on success
+ * @fault: out, on -EFAULT
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+		 u64 iova, u32 access, struct nest_walk_res *res,
+		 struct nest_fault *fault)
+{
+	return s1_walk(s2, desc, iova, access, 0, res, fault, NULL);
+}
+
+/**
+ * nest_s2_translate_ext() - translate @iova (a GPA) through stage 2 only
+ * @s2: the stage-2 table of a paging HWPT (shared access)
+ * @iova: the input address
+ * @access: NEST_ACC_*; a WRITE marks the leaf dirty. PRIV is ignored.
+ * @walk_flags: NEST_WALK_F_*; NEST_WALK_F_NO_UPDATE: a WRITE does not mark
+ *	the leaf dirty
+ * @res: out, on success (s1_levels = 0, nr_tables = 0)
+ * @fault: out, on -EFAULT (stage 2)
+ * @trace: NULL, or out: the stage-2 PTE reads (s1_level 0)
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s2_translate_ext(struct nest_s2 *s2, u64 iova, u32 access,
+			  u32 walk_flags, struct nest_walk_res *res,
+			  struct nest_fault *fault,
+			  struct nest_walk_trace *trace)
 {
 	struct nest_s2_walk_res s2r;
+	u64 *leaf;
 	int ret;
 
-	ret = nest_s2_walk(s2, iova, access, &s2r, fault);
+	ret = nest_s2_lookup(s2, iova, access, &s2r, fault, &leaf);
+	if (unlikely(trace)) {
+		trace->nr = 0;
+		trace_s2(trace, s2, iova, 0, ret, &s2r, fault);
+	}
 	if (ret)
 		return ret;
+	if ((access & NEST_ACC_WRITE) &&
+	    !(walk_flags & NEST_WALK_F_NO_UPDATE))
+		nest_s2_pte_set_dirty(leaf);
 	res->ofn = s2r.ofn;
 	res->gpa = iova;
 	res->page_shift = s2r.page_shift;
@@ -301,4 +452,20 @@ int nest_s2_translate(struct nest_s2 *s2, u64 iova, u32 access,
 	res->mem_refs = s2r.mem_refs;
 	res->nr_tables = 0;
 	return 0;
+}
+
+/**
+ * nest_s2_translate() - nest_s2_translate_ext() without flags or trace
+ * @s2: the stage-2 table of a paging HWPT (shared access)
+ * @iova: the input address
+ * @access: NEST_ACC_*; a WRITE marks the leaf dirty
+ * @res: out, on success
+ * @fault: out, on -EFAULT (stage 2)
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_s2_translate(struct nest_s2 *s2, u64 iova, u32 access,
+		      struct nest_walk_res *res, struct nest_fault *fault)
+{
+	return nest_s2_translate_ext(s2, iova, access, 0, res, fault, NULL);
 }

@@ -17,8 +17,9 @@
  * and D/PS/PAT at levels where they mean nothing are ignored. A
  * non-canonical IOVA faults OUT-OF-RANGE at level 0.
  *
- * Permissions AND across levels: RW=0 anywhere denies writes (always, as
- * with CR0.WP=1), US=0 anywhere denies non-privileged requests, XD=1
+ * Permissions AND across levels: RW=0 anywhere denies writes (privileged
+ * ones too, as with CR0.WP=1, unless NEST_S1_F_WPD: then privileged writes
+ * ignore RW), US=0 anywhere denies non-privileged requests, XD=1
  * anywhere denies exec requests. Privileged requests may use user pages
  * (no SMAP/SMEP) and need NEST_S1_F_SRE in the descriptor (else ACCESS
  * fault). Stage 2 grants R (needed for reads, execs and every stage-1 table
@@ -45,6 +46,24 @@
  * read; a 4-level-over-4-level walk with 4 KiB pages makes
  * 4 * (4 + 1) + 4 = 24 = (4 + 1) * (4 + 1) - 1.
  *
+ * NEST_WALK_F_NO_UPDATE answers "what would this translation do" without
+ * doing it: every check is made and every fault reported as in a normal
+ * walk (the A/D-update stage-2 PERMISSION fault included), but no memory
+ * is written: no stage-1 A/D bit, no stage-2 dirty bit of a table page or
+ * of the output. Only what the writes themselves could meet is left out:
+ * an external abort of the cmpxchg, a restart (and its WALK_EABT bound).
+ *
+ * Trace: given a struct nest_walk_trace, the walk appends one step per
+ * memory reference, in the order made: a successful walk ends with
+ * trace->nr == res->mem_refs, a faulting one with the steps up to and
+ * including the faulting PTE read (none for a fault at level 0; every
+ * stage-1 read for a stage-1 PERMISSION fault; every read for a fault of
+ * the A/D update). A restarted walk starts its trace again. Stage-1 steps
+ * carry the PTE as read (user data, 0 if the read aborted); stage-2 steps
+ * never carry a stage-2 PTE (kernel pointers, physical frames), only
+ * NEST_STEP_F_* flags decoded from it. Without a trace the walk pays a
+ * predictable branch or two per stage-1 level.
+ *
  * Locking: shared access to the stage-2 table (see s2.h); no lock for the
  * guest memory (user space may write it concurrently).
  */
@@ -56,10 +75,19 @@
 #define NEST_S1_MAX_LEVELS	5
 #define NEST_S1_AD_RETRIES	8
 
+/*
+ * walk_flags of nest_s1_walk_ext() and nest_s2_translate_ext().
+ * NEST_WALK_F_NO_UPDATE: set no A/D bit and no stage-2 dirty bit.
+ */
+#define NEST_WALK_F_NO_UPDATE	BIT(0)
+#define NEST_WALK_F_MASK	NEST_WALK_F_NO_UPDATE
+
 /* struct nest_s1_desc.flags */
 #define NEST_S1_F_AD		BIT(0)	/* set A/D bits in stage-1 PTEs */
 #define NEST_S1_F_SRE		BIT(1)	/* privileged requests allowed */
-#define NEST_S1_F_MASK		(NEST_S1_F_AD | NEST_S1_F_SRE)
+/* privileged writes may write read-only pages (VT-d WPE = 0, CR0.WP = 0) */
+#define NEST_S1_F_WPD		BIT(2)
+#define NEST_S1_F_MASK		(NEST_S1_F_AD | NEST_S1_F_SRE | NEST_S1_F_WPD)
 
 /**
  * struct nest_s1_desc - a stage-1 descriptor (what a PASID entry holds)
@@ -99,12 +127,62 @@ struct nest_walk_res {
 	u64 table_gpa[NEST_S1_MAX_LEVELS];
 };
 
+#define NEST_WALK_TRACE_MAX	32
+
+/* The longest walk: every stage-1 level and the output through stage 2. */
+static_assert(NEST_WALK_TRACE_MAX >=
+	      NEST_S1_MAX_LEVELS * (NEST_S2_LEVELS + 1) + NEST_S2_LEVELS);
+
+/* struct nest_walk_step.flags */
+#define NEST_STEP_F_PRESENT	BIT(0)	/* stage 2: the PTE is valid */
+#define NEST_STEP_F_LEAF	BIT(1)	/* stage 2: a leaf */
+#define NEST_STEP_F_READ	BIT(2)	/* stage 2 leaf: NEST_PROT_READ */
+#define NEST_STEP_F_WRITE	BIT(3)	/* stage 2 leaf: NEST_PROT_WRITE */
+#define NEST_STEP_F_DIRTY	BIT(4)	/* stage 2 leaf: dirty bit as read */
+
+/**
+ * struct nest_walk_step - one memory reference of a walk
+ * @addr: stage 1: GPA of the PTE read; stage 2: the GPA being translated
+ * @pte: stage 1: the PTE as read (0 if the read aborted); stage 2: always 0
+ * @stage: 1 or 2
+ * @level: level of the PTE read in its stage
+ * @s1_level: stage 1: @level; stage 2: the stage-1 level whose table is
+ *	being fetched, 0 for the output GPA (and for a stage-2-only walk)
+ * @flags: stage 2: NEST_STEP_F_*; stage 1: 0
+ */
+struct nest_walk_step {
+	u64 addr;
+	u64 pte;
+	u8 stage;
+	u8 level;
+	u8 s1_level;
+	u8 flags;
+};
+
+/**
+ * struct nest_walk_trace - the memory references of one walk, in order
+ * @nr: steps used in @step
+ * @step: the steps; entries from @nr on are not written
+ */
+struct nest_walk_trace {
+	u32 nr;
+	struct nest_walk_step step[NEST_WALK_TRACE_MAX];
+};
+
 int nest_s1_desc_check(const struct nest_s1_desc *desc,
 		       struct nest_fault *fault);
 int nest_s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
-		     u64 iova, u32 access, struct nest_walk_res *res,
-		     struct nest_fault *fault);
+		 u64 iova, u32 access, struct nest_walk_res *res,
+		 struct nest_fault *fault);
 int nest_s2_translate(struct nest_s2 *s2, u64 iova, u32 access,
 		      struct nest_walk_res *res, struct nest_fault *fault);
+int nest_s1_walk_ext(struct nest_s2 *s2, const struct nest_s1_desc *desc,
+		     u64 iova, u32 access, u32 walk_flags,
+		     struct nest_walk_res *res, struct nest_fault *fault,
+		     struct nest_walk_trace *trace);
+int nest_s2_translate_ext(struct nest_s2 *s2, u64 iova, u32 access,
+			  u32 walk_flags, struct nest_walk_res *res,
+			  struct nest_fault *fault,
+			  struct nest_walk_trace *trace);
 
 #endif /* _NEST_CORE_WALK_H */

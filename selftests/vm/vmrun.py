@@ -428,6 +428,7 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, help="seconds before the guest is killed (default: 600; shell: none)")
     p.add_argument("--mem", default="1G")
     p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--cmdline", default="", help="extra guest kernel command line, e.g. hugepages=64")
     p.add_argument("--shell", action="store_true",
                    help="interactive shell; a COMMAND given too is sourced by the shell first (setup)")
     p.add_argument("command", nargs=argparse.REMAINDER, help="the command (words joined by spaces)")
@@ -437,7 +438,7 @@ def main(argv=None):
         p.error("give --shell or a COMMAND")
     try:
         kernel_dir = args.kernel_dir or ensure_kernel()
-        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, "")
+        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline)
         if args.shell:
             return _cli_shell(vm, args.timeout, " ".join(command))
         return _cli_run(vm, " ".join(command), args.timeout or 600)

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The devices' DMA engine and the TRANSLATE query: one translation path,
+ * its statistics, its tracepoints and the stale-translation auditor.
+ *
+ * A DMA moves at most one 4 KiB page per step. Each step finds the HWPT
+ * attached to the PASID, takes its IOAS's iova_rwsem for read, translates
+ * under the IOMMU lock and copies between a kernel bounce buffer and the
+ * pinned page before releasing iova_rwsem: UNMAP, which takes it for write,
+ * therefore never unpins a page a DMA is copying to, and no DMA reaches a
+ * page once UNMAP has returned. User memory is only touched with no lock
+ * held (the bounce buffer), so a faulting user buffer blocks nobody.
+ */
+#include <linux/highmem.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "nest_priv.h"
+#include "trace.h"
+
+#define NEST_ACCESS_ALL \
+	(NESTIOMMU_ACCESS_READ | NESTIOMMU_ACCESS_WRITE | \
+	 NESTIOMMU_ACCESS_EXEC | NESTIOMMU_ACCESS_PRIV)
+
+/* One translation being made for a device. */
+struct nest_xlate_req {
+	struct nest_device *dev;
+	struct nest_hwpt *hwpt;		/* attached at @key, referenced */
+	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u64 iova;
+	u32 access;			/* NEST_ACC_* */
+	bool no_cache;			/* TRANSLATE with NO_CACHE */
+	struct nest_walk_trace *trace;	/* TRANSLATE only, or NULL */
+};
+
+/* uAPI access flags are the core's NEST_ACC_* flags. */
+static int nest_access_check(u32 access)
+{
+	BUILD_BUG_ON(NESTIOMMU_ACCESS_READ != NEST_ACC_READ ||
+		     NESTIOMMU_ACCESS_WRITE != NEST_ACC_WRITE ||
+		     NESTIOMMU_ACCESS_EXEC != NEST_ACC_EXEC ||
+		     NESTIOMMU_ACCESS_PRIV != NEST_ACC_PRIV);
+	if (access & ~NEST_ACCESS_ALL)
+		return -EOPNOTSUPP;
+	/* Exactly one direction; an instruction fetch is a read. */
+	if (!(access & NESTIOMMU_ACCESS_READ) ==
+	    !(access & NESTIOMMU_ACCESS_WRITE))
+		return -EINVAL;
+	if ((access & NESTIOMMU_ACCESS_EXEC) &&
+	    !(access & NESTIOMMU_ACCESS_READ))
+		return -EINVAL;
+	return 0;
+}
+
+static void nest_fault_to_user(struct nestiommu_fault_info *info,
+			       const struct nest_fault *fault)
+{
+	BUILD_BUG_ON(NESTIOMMU_FAULT_F_GPA_VALID != NEST_FAULT_F_GPA_VALID ||
+		     NESTIOMMU_FAULT_F_TABLE_FETCH != NEST_FAULT_F_TABLE_FETCH ||
+		     NESTIOMMU_FAULT_F_RSVD != NEST_FAULT_F_RSVD ||
+		     NESTIOMMU_FAULT_F_AD_UPDATE != NEST_FAULT_F_AD_UPDATE);
+	BUILD_BUG_ON((int)NESTIOMMU_FAULT_REASON_PTE_FETCH !=
+		     NEST_FAULT_REASON_PTE_FETCH ||
+		     (int)NESTIOMMU_FAULT_REASON_OOR_ADDRESS !=
+		     NEST_FAULT_REASON_OOR_ADDRESS);
+	*info = (struct nestiommu_fault_info) {
+		.addr = fault->addr,
+		.fetch_addr = fault->gpa,
+		.reason = fault->reason,
+		.stage = fault->stage,
+		.level = fault->level,
+		.s1_level = fault->s1_level,
+		.flags = fault->flags,
+		.access = fault->access,
+	};
+}
+
+/* Count a fault on @stats; reasons and stages come from the core. */
+static void nest_stats_fault(struct nestiommu_xlate_stats *stats,
+			     const struct nest_fault *fault)
+{
+	if (fault->stage >= 1 && fault->stage <= 2 &&
+	    fault->reason < NESTIOMMU_FAULT_REASON_SLOTS)
+		stats->faults[fault->stage - 1][fault->reason]++;
+}
+
+/*
+ * A fault nothing was attached to translate with: count it on the device
+ * and trace it. IOMMU lock not held.
+ */
+static void nest_fault_pasid_invalid(struct nest_device *dev, u32 key,
+				     u64 iova, u32 access,
+				     struct nest_fault *fault)
+{
+	struct nest_iommu *iommu = &dev->ctx->iommu;
+
+	nest_fault_init(fault, 1, NEST_FAULT_REASON_PASID_INVALID, 0, iova,
+			access);
+	spin_lock(&iommu->lock);
+	dev->stats.translations++;
+	nest_stats_fault(&dev->stats, fault);
+	spin_unlock(&iommu->lock);
+	trace_fault(dev->obj.id, key, 0, fault);
+}
+
+/* The stage-1 descriptor of a nested HWPT, through the PASID cache. */
+static const struct nest_s1_desc *nest_pasid_desc(struct nest_xlate_req *req)
+{
+	struct nest_device *dev = req->dev;
+	struct nest_hwpt *hwpt = req->hwpt;
+	const struct nest_pasid_entry *pe;
+
+	if (req->no_cache)
+		return &hwpt->s1;
+	pe = nest_pasid_cache_lookup(&dev->pasid_cache, req->key);
+	if (pe && pe->hwpt_id == hwpt->tag) {
+		dev->stats.pasid_cache_hits++;
+		hwpt->stats.pasid_cache_hits++;
+		return &pe->desc;
+	}
+	dev->stats.pasid_cache_misses++;
+	hwpt->stats.pasid_cache_misses++;
+	nest_pasid_cache_insert(&dev->pasid_cache, req->key, hwpt->tag,
+				&hwpt->s1);
+	return &hwpt->s1;
+}
+
+/* A walk that changes nothing: no cache, no A/D bit, no dirty bit. */
+static int nest_walk_quiet(struct nest_xlate_req *req,
+			   const struct nest_s1_desc *s1,
+			   struct nest_walk_res *w, struct nest_fault *fault)
+{
+	struct nest_s2 *s2 = &req->hwpt->s2_hwpt->s2;
+
+	if (s1)
+		return nest_s1_walk_ext(s2, s1, req->iova, req->access,
+					NEST_WALK_F_NO_UPDATE, w, fault,
+					req->trace);
+	return nest_s2_translate_ext(s2, req->iova, req->access,
+				     NEST_WALK_F_NO_UPDATE, w, fault,
+				     req->trace);
+}
+
+/*
+ * The stale-translation auditor: after a cache hit, walk again without
+ * side effects and compare. A difference means user space changed a
+ * table and did not invalidate.
+ */
+static void nest_audit_hit(struct nest_xlate_req *req,
+			   const struct nest_s1_desc *s1,
+			   const struct nest_xlate_res *res)
+{
+	struct nest_xlate_req quiet = *req;
+	struct nest_fault fault;
+	struct nest_walk_res w;
+	int rc;
+
+	quiet.trace = NULL;	/* a TRANSLATE reports the hit, not this */
+	rc = nest_walk_quiet(&quiet, s1, &w, &fault);
+	if (!rc && w.gpa == res->gpa && w.perm == res->perm)
+		return;
+	req->dev->stats.stale_translations++;
+	req->hwpt->stats.stale_translations++;
+	trace_stale_translation(req->dev->obj.id, req->key, req->hwpt->obj.id,
+				req->iova, res, rc ? NULL : &w,
+				rc ? fault.reason : 0);
+}
+
+static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
+			     const struct nest_xlate_res *res)
+{
+	stats->translations++;
+	switch (res->source) {
+	case NEST_XLATE_DEVTLB:
+		stats->devtlb_hits++;
+		return;
+	case NEST_XLATE_IOTLB:
+		stats->devtlb_misses += ats;
+		stats->iotlb_hits++;
+		return;
+	}
+	stats->devtlb_misses += ats;
+	stats->iotlb_misses++;
+	stats->walks++;
+	stats->walk_levels += res->s1_levels ?: 5 - res->s2_level;
+	stats->walk_mem_refs += res->mem_refs;
+}
+
+/*
+ * Translate @req. Caller holds the IOAS's iova_rwsem for read and the
+ * IOMMU lock. Counts and traces the translation (and the fault).
+ *
+ * Return: 0 or -EFAULT with @fault filled.
+ */
+static int nest_xlate_locked(struct nest_xlate_req *req,
+			     struct nest_xlate_res *res,
+			     struct nest_fault *fault)
+{
+	struct nest_iommu *iommu = &req->dev->ctx->iommu;
+	struct nest_device *dev = req->dev;
+	struct nest_hwpt *hwpt = req->hwpt;
+	bool ats = dev->devtlb_entries;
+	const struct nest_s1_desc *s1;
+	struct nest_xlate x = {
+		.iotlb = &iommu->iotlb,
+		.devtlb = ats ? &dev->devtlb : NULL,
+		.s2 = &hwpt->s2_hwpt->s2,
+		.hwpt_id = hwpt->tag,
+		.s2_id = hwpt->s2_hwpt->tag,
+		.trace = req->trace,
+	};
+	int rc;
+
+	lockdep_assert_held(&iommu->lock);
+	s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
+	x.s1 = s1;
+
+	if (req->no_cache) {
+		struct nest_walk_res w;
+
+		rc = nest_walk_quiet(req, s1, &w, fault);
+		if (!rc)
+			*res = (struct nest_xlate_res) {
+				.ofn = w.ofn,
+				.gpa = w.gpa,
+				.perm = w.perm,
+				.source = NEST_XLATE_WALK,
+				.page_shift = w.page_shift,
+				.mem_refs = w.mem_refs,
+				.s1_levels = w.s1_levels,
+				.s2_level = w.s2_level,
+			};
+	} else {
+		rc = nest_translate(&x, req->key, req->iova, req->access, res,
+				    fault);
+		if (!rc && res->source != NEST_XLATE_WALK &&
+		    READ_ONCE(iommu->stale_audit))
+			nest_audit_hit(req, s1, res);
+	}
+
+	if (rc) {
+		dev->stats.translations++;
+		hwpt->stats.translations++;
+		nest_stats_fault(&dev->stats, fault);
+		nest_stats_fault(&hwpt->stats, fault);
+		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		return rc;
+	}
+	if (req->no_cache) {
+		/* A query: count the walk, leave the cache counters alone. */
+		dev->stats.translations++;
+		hwpt->stats.translations++;
+	} else {
+		nest_stats_xlate(&dev->stats, ats, res);
+		nest_stats_xlate(&hwpt->stats, ats, res);
+	}
+	trace_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
+			req->access, res);
+	return 0;
+}
+
+/* The attachment key of a request, or false: PASID beyond the width. */
+static bool nest_request_key(struct nest_device *dev, u32 flags, u32 pasid,
+			     u32 *key)
+{
+	if (!(flags & NESTIOMMU_DMA_PASID)) {
+		*key = NEST_ATTACH_RID;
+		return true;
+	}
+	*key = pasid;
+	return pasid < BIT_ULL(dev->pasid_bits);
+}
+
+/* The state of one DMA call. */
+struct nest_dma {
+	struct nest_device *dev;
+	u32 key;
+	bool key_valid;
+	u32 access;
+	void *bounce;			/* one page */
+	struct nest_hwpt *last_hwpt;	/* counts dma_ops once per HWPT */
+	struct nest_fault fault;
+};
+
+/*
+ * Move @len bytes (inside one page) between the bounce buffer and the
+ * memory @iova translates to.
+ *
+ * Return: 0, or -EFAULT with dma->fault filled.
+ */
+static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
+{
+	struct nest_iommu *iommu = &dma->dev->ctx->iommu;
+	struct nest_xlate_req req = {
+		.dev = dma->dev,
+		.key = dma->key,
+		.iova = iova,
+		.access = dma->access,
+	};
+	struct nest_xlate_res res;
+	struct nest_ioas *ioas;
+	void *va;
+	int rc;
+
+	req.hwpt = dma->key_valid ?
+		   nest_device_get_attached(dma->dev, dma->key) : NULL;
+	if (!req.hwpt) {
+		nest_fault_pasid_invalid(dma->dev, dma->key, iova, dma->access,
+					 &dma->fault);
+		return -EFAULT;
+	}
+	ioas = req.hwpt->ioas;
+
+	down_read(&ioas->iova_rwsem);
+	spin_lock(&iommu->lock);
+	rc = nest_xlate_locked(&req, &res, &dma->fault);
+	if (!rc) {
+		dma->dev->stats.dma_bytes += len;
+		req.hwpt->stats.dma_bytes += len;
+		if (req.hwpt != dma->last_hwpt)
+			req.hwpt->stats.dma_ops++;
+	}
+	spin_unlock(&iommu->lock);
+	if (!rc) {
+		/* A pinned page: iova_rwsem keeps it pinned until up_read. */
+		va = kmap_local_pfn(res.ofn) + offset_in_page(iova);
+		if (dma->access & NESTIOMMU_ACCESS_WRITE)
+			memcpy(va, dma->bounce, len);
+		else
+			memcpy(dma->bounce, va, len);
+		kunmap_local(va);
+	}
+	up_read(&ioas->iova_rwsem);
+	dma->last_hwpt = req.hwpt;
+	nest_put_object(&req.hwpt->obj);
+	return rc;
+}
+
+static int nest_dma_check(const struct nestiommu_dma *cmd)
+{
+	u64 last;
+	int rc;
+
+	if (cmd->__reserved || cmd->__reserved2 ||
+	    (cmd->flags & ~NESTIOMMU_DMA_PASID))
+		return -EOPNOTSUPP;
+	rc = nest_access_check(cmd->access);
+	if (rc)
+		return rc;
+	if (!cmd->length || cmd->length > NESTIOMMU_DMA_MAX_LENGTH)
+		return -EINVAL;
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
+	    check_add_overflow(cmd->user_va, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	return 0;
+}
+
+int nest_dma_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_dma *cmd = ucmd->cmd;
+	void __user *ubuf = u64_to_user_ptr(cmd->user_va);
+	struct nest_iommu *iommu = &ucmd->ctx->iommu;
+	struct nest_dma dma = { .access = cmd->access };
+	u64 done = 0;
+	int rc;
+
+	rc = nest_dma_check(cmd);
+	if (rc)
+		return rc;
+	dma.dev = nest_get_device(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(dma.dev))
+		return PTR_ERR(dma.dev);
+	dma.key_valid = nest_request_key(dma.dev, cmd->flags, cmd->pasid,
+					 &dma.key);
+	dma.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!dma.bounce) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+
+	cmd->out_flags = 0;
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	while (done < cmd->length) {
+		u64 iova = cmd->iova + done;
+		size_t len = min_t(u64, cmd->length - done,
+				   PAGE_SIZE - offset_in_page(iova));
+
+		if ((cmd->access & NESTIOMMU_ACCESS_WRITE) &&
+		    copy_from_user(dma.bounce, ubuf + done, len)) {
+			rc = -EFAULT;
+			break;
+		}
+		if (nest_dma_step(&dma, iova, len)) {
+			cmd->out_flags = NESTIOMMU_OUT_FAULT;
+			nest_fault_to_user(&cmd->out_fault, &dma.fault);
+			break;
+		}
+		if ((cmd->access & NESTIOMMU_ACCESS_READ) &&
+		    copy_to_user(ubuf + done, dma.bounce, len)) {
+			rc = -EFAULT;
+			break;
+		}
+		done += len;
+		if (signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	kfree(dma.bounce);
+
+	spin_lock(&iommu->lock);
+	dma.dev->stats.dma_ops++;
+	spin_unlock(&iommu->lock);
+	trace_dma(dma.dev->obj.id, dma.key, cmd, done);
+	cmd->out_bytes_done = done;
+	rc = nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
+out_put:
+	nest_put_object(&dma.dev->obj);
+	return rc;
+}
+
+/* NEST_PERM_* -> the nestiommu_access kinds a translation allows */
+static u32 nest_perm_to_access(u32 perm)
+{
+	return (perm & NEST_PERM_READ ? NESTIOMMU_ACCESS_READ : 0) |
+	       (perm & NEST_PERM_WRITE ? NESTIOMMU_ACCESS_WRITE : 0) |
+	       (perm & NEST_PERM_EXEC ? NESTIOMMU_ACCESS_EXEC : 0) |
+	       (perm & NEST_PERM_USER ? 0 : NESTIOMMU_ACCESS_PRIV);
+}
+
+/* Translate for TRANSLATE and fill its out_ fields; 0 or -EFAULT. */
+static int nest_translate_query(struct nest_xlate_req *req,
+				struct nestiommu_translate *cmd,
+				struct nest_fault *fault)
+{
+	struct nest_iommu *iommu = &req->dev->ctx->iommu;
+	struct nest_ioas *ioas = req->hwpt->ioas;
+	struct nest_xlate_res res;
+	struct nest_area *area;
+	int rc;
+
+	down_read(&ioas->iova_rwsem);
+	spin_lock(&iommu->lock);
+	rc = nest_xlate_locked(req, &res, fault);
+	spin_unlock(&iommu->lock);
+	if (!rc) {
+		cmd->out_source = res.source;
+		cmd->out_perm = nest_perm_to_access(res.perm);
+		cmd->out_ioas_id = ioas->obj.id;
+		cmd->out_page_size = BIT_ULL(res.page_shift);
+		cmd->out_gpa = res.gpa;
+		/* Stage 2 only maps areas, so the area is there. */
+		area = nest_ioas_find_area(ioas, res.gpa);
+		if (area)
+			cmd->out_user_va = area->user_va + (res.gpa - area->iova);
+	}
+	up_read(&ioas->iova_rwsem);
+	return rc;
+}
+
+static int nest_translate_copy_steps(struct nestiommu_translate *cmd,
+				     const struct nest_walk_trace *trace)
+{
+	struct nestiommu_walk_step __user *usteps =
+		u64_to_user_ptr(cmd->steps_uptr);
+	u32 i, n = min(cmd->steps_num, trace->nr);
+
+	for (i = 0; i < n; i++) {
+		const struct nest_walk_step *s = &trace->step[i];
+		struct nestiommu_walk_step step = {
+			.addr = s->addr,
+			.pte = s->pte,
+			.stage = s->stage,
+			.level = s->level,
+			.s1_level = s->s1_level,
+			.flags = s->flags,
+		};
+
+		if (copy_to_user(&usteps[i], &step, sizeof(step)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int nest_translate_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_translate *cmd = ucmd->cmd;
+	struct nest_xlate_req req = {
+		.iova = cmd->iova,
+		.access = cmd->access,
+		.no_cache = cmd->flags & NESTIOMMU_TRANSLATE_NO_CACHE,
+	};
+	struct nest_walk_trace *trace;
+	struct nest_fault fault;
+	u32 steps_in = cmd->steps_num;
+	int rc;
+
+	if (cmd->flags & ~(NESTIOMMU_DMA_PASID | NESTIOMMU_TRANSLATE_NO_CACHE))
+		return -EOPNOTSUPP;
+	rc = nest_access_check(cmd->access);
+	if (rc)
+		return rc;
+	req.dev = nest_get_device(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(req.dev))
+		return PTR_ERR(req.dev);
+	trace = kzalloc(sizeof(*trace), GFP_KERNEL);
+	if (!trace) {
+		rc = -ENOMEM;
+		goto out_put_dev;
+	}
+	req.trace = trace;
+
+	cmd->out_flags = 0;
+	cmd->out_source = 0;
+	cmd->out_perm = 0;
+	cmd->out_ioas_id = 0;
+	cmd->out_page_size = 0;
+	cmd->out_gpa = 0;
+	cmd->out_user_va = 0;
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	req.hwpt = nest_request_key(req.dev, cmd->flags, cmd->pasid, &req.key) ?
+		   nest_device_get_attached(req.dev, req.key) : NULL;
+	if (!req.hwpt) {
+		nest_fault_pasid_invalid(req.dev, req.key, cmd->iova,
+					 cmd->access, &fault);
+		rc = -EFAULT;
+	} else {
+		rc = nest_translate_query(&req, cmd, &fault);
+		nest_put_object(&req.hwpt->obj);
+	}
+	if (rc) {
+		cmd->out_flags = NESTIOMMU_OUT_FAULT;
+		nest_fault_to_user(&cmd->out_fault, &fault);
+	}
+
+	rc = nest_translate_copy_steps(cmd, trace);
+	cmd->steps_num = trace->nr;
+	if (!rc)
+		rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
+	if (!rc && trace->nr > steps_in)
+		rc = -EMSGSIZE;
+	kfree(trace);
+out_put_dev:
+	nest_put_object(&req.dev->obj);
+	return rc;
+}
