@@ -14,6 +14,7 @@
  * reuse as soon as DESTROY removes it, before the caches are flushed.
  */
 #include <linux/highmem.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -419,6 +420,10 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 
 	uentry = u64_to_user_ptr(cmd->data_uptr);
 	for (done = 0; done < cmd->entry_num; done++) {
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
 		rc = copy_struct_from_user(&entry, sizeof(entry), uentry,
 					   cmd->entry_len);
 		if (!rc)
@@ -612,6 +617,11 @@ int nest_hwpt_get_dirty_bitmap_ioctl(struct nest_ucmd *ucmd)
 		rc = nest_dirty_bitmap_merge(ubitmap, w0, out, nr_words);
 		if (rc)
 			break;
+		/* A range of 256 TiB is 2^18 windows: let a kill end it. */
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
 out_free:
