@@ -21,4 +21,15 @@ step "10000 map/unmap cycles of 64 KiB while perf counts the tracepoints"
 perf stat -e nestiommu:map -e nestiommu:unmap -- \
 	build/selftests/maploop -n 10000 -l 0x10000
 
+step "a device DMAs through a nested HWPT: the translation events of a short run"
+echo 1 > $tracefs/events/nestiommu/enable
+build/selftests/dmaloop -n 4 -p 2 -i 2 -s
+echo 0 > $tracefs/events/nestiommu/enable
+grep -E ' (attach|translate|invalidate|stale_translation|fault|detach):' \
+	$tracefs/trace | sed 's/^ *//' | tail -n 16
+
+step "100000 DMAs over 64 pages while perf counts the translation events"
+perf stat -e nestiommu:translate -e nestiommu:dma -e nestiommu:invalidate \
+	-e nestiommu:fault -- build/selftests/dmaloop -n 100000 -p 64 -i 1000
+
 step "pages still pinned by nestiommu: $(cat /sys/kernel/debug/nestiommu/pinned_pages)"
