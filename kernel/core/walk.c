@@ -52,10 +52,12 @@ static void s1_s2_fault(struct nest_fault *fault, int s1_level, u64 iova,
 }
 
 /*
- * Trace steps: only reached with a trace (an unlikely() branch per PTE
- * fetch of the walk). NEST_WALK_TRACE_MAX covers the longest walk
- * (walk.h); the bound check only keeps a broken invariant from writing
- * past the array.
+ * Trace steps. The walk does not record them as it goes, which would put
+ * a branch after every read of its loop: it rebuilds them once, where it
+ * faults or once the output is translated (before any A/D or dirty bit is
+ * written, so the bits reported are those read), from what it keeps of
+ * each level. NEST_WALK_TRACE_MAX covers the longest walk (walk.h); the
+ * bound check only keeps a broken invariant from writing past the array.
  */
 static struct nest_walk_step *trace_step(struct nest_walk_trace *trace)
 {
@@ -69,56 +71,31 @@ static struct nest_walk_step *trace_step(struct nest_walk_trace *trace)
 	return step;
 }
 
-static void trace_s1(struct nest_walk_trace *trace, u64 pte_gpa, u64 pte,
-		     int level)
-{
-	struct nest_walk_step *step = trace_step(trace);
-
-	if (!step)
-		return;
-	step->addr = pte_gpa;
-	step->pte = pte;
-	step->stage = 1;
-	step->level = level;
-	step->s1_level = level;
-}
-
 /*
- * The stage-2 steps of one nest_s2_lookup() of @gpa that returned @ret,
- * rebuilt afterwards so that the lookup itself stays as it is: it read the
- * PTEs from the root down, each but the last a table, and stopped at the
- * leaf (@s2r on success) or at the level of its fault. A leaf that denied
- * the access is looked up again with no access asked, which changes
- * nothing and describes it; the caller's shared access to @s2 keeps the
- * table as it was. No stage-2 PTE value is exported, only what it says.
+ * The stage-2 steps of translating @gpa, from a second lookup that asks
+ * for no access: it changes nothing and, the caller's shared access to
+ * @s2 keeping the table as it was, reads the PTEs the walk's lookup read
+ * and stops at the same leaf or invalid PTE. The PTE values are not
+ * exported, only what they say.
  */
 static void trace_s2(struct nest_walk_trace *trace, struct nest_s2 *s2,
-		     u64 gpa, int s1_level, int ret,
-		     const struct nest_s2_walk_res *s2r,
-		     const struct nest_fault *fault)
+		     u64 gpa, int s1_level)
 {
 	struct nest_s2_walk_res leaf;
-	struct nest_fault unused;
+	struct nest_fault fault;
 	u8 last = 0;
-	int i, n;
+	int i, n = 0;
 
-	if (!ret) {
-		leaf = *s2r;
-	} else if (fault->reason == NEST_FAULT_REASON_PERMISSION) {
-		if (nest_s2_lookup(s2, gpa, 0, &leaf, &unused, NULL))
-			return;
-	} else {
-		/* not present at fault->level, or out of range: no read */
-		leaf.mem_refs = fault->reason == NEST_FAULT_REASON_PTE_FETCH ?
-				NEST_S2_LEVELS - fault->level + 1 : 0;
-		leaf.prot = 0;
-	}
-	if (!ret || fault->reason == NEST_FAULT_REASON_PERMISSION)
+	if (!nest_s2_lookup(s2, gpa, 0, &leaf, &fault, NULL)) {
+		n = leaf.mem_refs;
 		last = NEST_STEP_F_PRESENT | NEST_STEP_F_LEAF |
 		       (leaf.prot & NEST_PROT_READ ? NEST_STEP_F_READ : 0) |
 		       (leaf.prot & NEST_PROT_WRITE ? NEST_STEP_F_WRITE : 0) |
 		       (leaf.dirty ? NEST_STEP_F_DIRTY : 0);
-	n = min_t(int, leaf.mem_refs, NEST_S2_LEVELS);
+	} else if (fault.reason == NEST_FAULT_REASON_PTE_FETCH) {
+		n = NEST_S2_LEVELS - fault.level + 1;
+	}	/* else out of range: nothing read */
+	n = min_t(int, n, NEST_S2_LEVELS);
 	for (i = 0; i < n; i++) {
 		struct nest_walk_step *step = trace_step(trace);
 
@@ -129,6 +106,34 @@ static void trace_s2(struct nest_walk_trace *trace, struct nest_s2 *s2,
 		step->level = NEST_S2_LEVELS - i;
 		step->s1_level = s1_level;
 		step->flags = i < n - 1 ? NEST_STEP_F_PRESENT : last;
+	}
+}
+
+/*
+ * Start the trace again with stage-1 levels @top down to @last of @lv:
+ * for each, the stage-2 steps of its PTE's GPA, then the PTE as read (0
+ * if @aborted: the read of @last failed).
+ */
+static void trace_s1(struct nest_walk_trace *trace, struct nest_s2 *s2,
+		     const struct s1_level *lv, int top, int last,
+		     bool aborted)
+{
+	int level;
+
+	trace->nr = 0;
+	for (level = top; level >= last; level--) {
+		const struct s1_level *l = &lv[level];
+		struct nest_walk_step *step;
+
+		trace_s2(trace, s2, l->pte_gpa, level);
+		step = trace_step(trace);
+		if (!step)
+			return;
+		step->addr = l->pte_gpa;
+		step->pte = aborted && level == last ? 0 : l->pte;
+		step->stage = 1;
+		step->level = level;
+		step->s1_level = level;
 	}
 }
 
@@ -176,9 +181,6 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	u8 refs = 0;
 	int ret;
 
-	/* a restarted walk traces again from the start */
-	if (unlikely(trace))
-		trace->nr = 0;
 	res->nr_tables = 0;
 	for (level = top; level >= 1; level--) {
 		struct s1_level *l = &lv[level];
@@ -187,10 +189,11 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		l->pte_gpa = table_gpa + ((iova >> s1_shift(level)) & 511) * 8;
 		ret = nest_s2_lookup(s2, l->pte_gpa, NEST_ACC_READ, &s2r,
 				     fault, &l->s2_leaf);
-		if (unlikely(trace))
-			trace_s2(trace, s2, l->pte_gpa, level, ret, &s2r,
-				 fault);
 		if (ret) {
+			if (unlikely(trace)) {
+				trace_s1(trace, s2, lv, top, level + 1, false);
+				trace_s2(trace, s2, l->pte_gpa, level);
+			}
 			s1_s2_fault(fault, level, iova, access,
 				    NEST_FAULT_F_TABLE_FETCH);
 			return ret;
@@ -202,10 +205,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		res->table_gpa[res->nr_tables++] = table_gpa;
 		off = l->pte_gpa & (NEST_PAGE_SIZE - 1);
 		refs++;
-		ret = ops->read_u64(s2->priv, l->ofn, off, &l->pte);
-		if (unlikely(trace))
-			trace_s1(trace, l->pte_gpa, ret ? 0 : l->pte, level);
-		if (ret) {
+		if (ops->read_u64(s2->priv, l->ofn, off, &l->pte)) {
 			s1_fault(fault, NEST_FAULT_REASON_WALK_EABT, level,
 				 iova, access);
 			goto pte_fault;
@@ -247,6 +247,8 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	     !((access & NEST_ACC_PRIV) && (desc->flags & NEST_S1_F_WPD))) ||
 	    (!(access & NEST_ACC_PRIV) && !(perm & NEST_PERM_USER)) ||
 	    ((access & NEST_ACC_EXEC) && !(perm & NEST_PERM_EXEC))) {
+		if (unlikely(trace))
+			trace_s1(trace, s2, lv, top, leaf, false);
 		s1_fault(fault, NEST_FAULT_REASON_PERMISSION, leaf, iova,
 			 access);
 		return -EFAULT;
@@ -255,8 +257,10 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	gpa = (lv[leaf].pte & S1_ADDR & ~(BIT_ULL(shift) - 1)) |
 	      (iova & (BIT_ULL(shift) - 1));
 	ret = nest_s2_lookup(s2, gpa, access, &s2r, fault, &out_leaf);
-	if (unlikely(trace))
-		trace_s2(trace, s2, gpa, 0, ret, &s2r, fault);
+	if (unlikely(trace)) {
+		trace_s1(trace, s2, lv, top, leaf, false);
+		trace_s2(trace, s2, gpa, 0);
+	}
 	if (ret) {
 		s1_s2_fault(fault, 0, iova, access, 0);
 		return ret;
@@ -326,6 +330,10 @@ done:
 	return 0;
 
 pte_fault:
+	/* a fault of the A/D update comes after the whole walk was traced */
+	if (unlikely(trace) && !(fault->flags & NEST_FAULT_F_AD_UPDATE))
+		trace_s1(trace, s2, lv, top, level,
+			 fault->reason == NEST_FAULT_REASON_WALK_EABT);
 	fault->gpa = lv[level].pte_gpa;
 	fault->flags |= NEST_FAULT_F_GPA_VALID;
 	return -EFAULT;
@@ -433,7 +441,7 @@ int nest_s2_translate_ext(struct nest_s2 *s2, u64 iova, u32 access,
 	ret = nest_s2_lookup(s2, iova, access, &s2r, fault, &leaf);
 	if (unlikely(trace)) {
 		trace->nr = 0;
-		trace_s2(trace, s2, iova, 0, ret, &s2r, fault);
+		trace_s2(trace, s2, iova, 0);
 	}
 	if (ret)
 		return ret;

@@ -61,8 +61,10 @@
  * the A/D update). A restarted walk starts its trace again. Stage-1 steps
  * carry the PTE as read (user data, 0 if the read aborted); stage-2 steps
  * never carry a stage-2 PTE (kernel pointers, physical frames), only
- * NEST_STEP_F_* flags decoded from it. Without a trace the walk pays a
- * predictable branch or two per stage-1 level.
+ * NEST_STEP_F_* flags decoded from it (the dirty bit as it was before the
+ * walk's own updates). The steps are rebuilt where the walk ends or
+ * faults, not recorded in its loop: without a trace the walk pays one
+ * predictable branch, plus one on each fault path.
  *
  * Locking: shared access to the stage-2 table (see s2.h); no lock for the
  * guest memory (user space may write it concurrently).

@@ -49,9 +49,26 @@ static void mark_dirty(struct ref_ctx *c, u64 gpa)
 	}
 }
 
+/* Clear the result, keeping the PTEs read so far. */
+static void out_clear(struct ref_out *o)
+{
+	struct ref_pte ptes[5];
+	u32 n = o->nr_ptes;
+
+	memcpy(ptes, o->ptes, sizeof(ptes));
+	memset(o, 0, sizeof(*o));
+	o->nr_ptes = n;
+	memcpy(o->ptes, ptes, sizeof(ptes));
+}
+
+static void log_pte(struct ref_out *o, u64 gpa, u64 pte, int level)
+{
+	o->ptes[o->nr_ptes++] = (struct ref_pte){ gpa, pte, level };
+}
+
 static void fault(struct ref_out *o, u32 reason, u32 stage, u32 level)
 {
-	memset(o, 0, sizeof(*o));
+	out_clear(o);
 	o->reason = reason;
 	o->stage = stage;
 	o->level = level;
@@ -99,10 +116,12 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 	st->ofn = p->ofn;
 	st->s2w = p->w;
 	if (c->abort_map && c->abort_map[p->ofn]) {
+		log_pte(o, pte_gpa, 0, level);
 		fault(o, NEST_FAULT_REASON_WALK_EABT, 1, level);
 		goto pte_gpa;
 	}
 	pte = mem_get(c, p->ofn, pte_gpa % 4096);
+	log_pte(o, pte_gpa, pte, level);
 	st->pte = pte;
 	if (!(pte & RP)) {
 		fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
@@ -140,7 +159,8 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 	}
 
 	/* leaf */
-	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE)) ||
+	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE) &&
+	     !((access & NEST_ACC_PRIV) && (d->flags & 4))) ||
 	    (!(access & NEST_ACC_PRIV) && !(perm & NEST_PERM_USER)) ||
 	    ((access & NEST_ACC_EXEC) && !(perm & NEST_PERM_EXEC))) {
 		fault(o, NEST_FAULT_REASON_PERMISSION, 1, level);
@@ -174,13 +194,21 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 				return;
 			}
 		}
+		/*
+		 * Against the PTE as it is now: when two levels read the same
+		 * word (tables that alias, maybe through two GPAs), the first
+		 * update makes the walk restart and the second level then
+		 * needs nothing, so only the first GPA page is marked dirty.
+		 */
 		for (l = d->levels; l >= level; l--) {
+			u64 now = mem_get(c, path[l].ofn,
+					  path[l].pte_gpa % 4096);
 			u64 bits = 0;
 
-			if (!(path[l].pte & RA))
+			if (!(now & RA))
 				bits |= RA;
 			if (l == level && (access & NEST_ACC_WRITE) &&
-			    !(path[l].pte & RD))
+			    !(now & RD))
 				bits |= RD;
 			if (bits) {
 				mem_or(c, path[l].ofn, path[l].pte_gpa % 4096,
@@ -192,7 +220,7 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 	if (access & NEST_ACC_WRITE)
 		mark_dirty(c, gpa);
 
-	memset(o, 0, sizeof(*o));
+	out_clear(o);
 	o->ok = true;
 	o->ofn = p->ofn;
 	o->perm = perm;
@@ -228,8 +256,10 @@ void ref_walk(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 	unsigned int vbits;
 	s64 sx;
 
+	o->nr_ptes = 0;
+
 	if ((d->levels != 4 && d->levels != 5) || (d->root % 4096) ||
-	    d->root >= (1ULL << 48) || (d->flags & ~3U)) {
+	    d->root >= (1ULL << 48) || (d->flags & ~7U)) {
 		fault(o, NEST_FAULT_REASON_BAD_PASID_ENTRY, 1, 0);
 		return;
 	}

@@ -29,7 +29,14 @@ struct ref_ctx {
 struct ref_desc {
 	u64 root;
 	u32 levels;
-	u32 flags;	/* bit 0 AD, bit 1 SRE */
+	u32 flags;	/* bit 0 AD, bit 1 SRE, bit 2 WPD */
+};
+
+/* One stage-1 PTE the reference read. */
+struct ref_pte {
+	u64 gpa;
+	u64 pte;	/* 0 if the read aborted */
+	u32 level;
 };
 
 struct ref_out {
@@ -46,6 +53,9 @@ struct ref_out {
 	u32 s1_level;
 	u32 flags;
 	u64 gpa;
+	/* both: every stage-1 PTE read, top-down, the faulting one last */
+	u32 nr_ptes;
+	struct ref_pte ptes[5];
 };
 
 void ref_walk(struct ref_ctx *c, const struct ref_desc *d, u64 iova,

@@ -5,13 +5,14 @@
  * The tests use the shared KTAP harness, selftests/lib/harness.h: each runs
  * in its own child process. `test_core --list` prints the test names, one a
  * line; `test_core [--seed N] [--layouts N] [-t NAME]...` runs all or the
- * named tests (-h lists the options). --seed and --layouts drive
- * ref_random_layouts, which prints them as a diagnostic so that a failing
+ * named tests (-h lists the options). --seed and --layouts drive the
+ * random-layout tests (ref_random_layouts, walk_no_update_random,
+ * walk_trace_random), which print them as a diagnostic so that a failing
  * run can be repeated.
  *
  * "env": a small guest memory (ENV_FRAMES frames) whose GPA space is mapped
  * 1:1 (gpa = ofn * 4096) read-write in stage 2 with 4 KiB leaves, so tests
- * can write stage-1 tables by GPA. The random-layout test builds its own.
+ * can write stage-1 tables by GPA. The random-layout tests build their own.
  */
 #include <inttypes.h>
 #include "harness.h"
@@ -31,13 +32,14 @@
 static u64 opt_seed = 1;
 static long opt_layouts = 3000;
 
-HARNESS_OPTION(seed, "--seed", "N", "seed of ref_random_layouts (default 1)")
+HARNESS_OPTION(seed, "--seed", "N",
+	       "seed of the random-layout tests (default 1)")
 {
 	return harness_parse_u64(arg, &opt_seed);
 }
 
 HARNESS_OPTION(layouts, "--layouts", "N",
-	       "layouts ref_random_layouts checks (default 3000)")
+	       "layouts each random-layout test checks (default 3000)")
 {
 	uint64_t n;
 
@@ -637,6 +639,431 @@ TEST(s1_ad_race)
 	env_fini(&e);
 }
 
+/* ------------------------------------------------ no-update walks, traces */
+
+/* The GPAs and values of the stage-1 PTEs a walk of @iova reads. */
+static void s1_path(struct env *e, const struct nest_s1_desc *d, u64 iova,
+		    u64 *pte_gpa, u64 *pte)
+{
+	u64 table = d->root_gpa;
+	int l;
+
+	for (l = d->levels; l >= 1; l--) {
+		pte_gpa[l] = table + ((iova >> (12 + 9 * (l - 1))) & 511) * 8;
+		pte[l] = *env_pte(e, pte_gpa[l]);
+		table = pte[l] & GENMASK_ULL(47, 12);
+	}
+}
+
+/* Two walk results are the same translation (or the same fault). */
+static bool walk_same(int rc1, const struct nest_walk_res *r1,
+		      const struct nest_fault *f1, int rc2,
+		      const struct nest_walk_res *r2,
+		      const struct nest_fault *f2)
+{
+	if (rc1 != rc2)
+		return false;
+	if (rc1)
+		return f1->reason == f2->reason && f1->stage == f2->stage &&
+		       f1->level == f2->level &&
+		       f1->s1_level == f2->s1_level &&
+		       f1->flags == f2->flags && f1->access == f2->access &&
+		       f1->addr == f2->addr && f1->gpa == f2->gpa;
+	return r1->ofn == r2->ofn && r1->gpa == r2->gpa &&
+	       r1->page_shift == r2->page_shift && r1->perm == r2->perm &&
+	       r1->s1_levels == r2->s1_levels &&
+	       r1->s2_level == r2->s2_level &&
+	       r1->mem_refs == r2->mem_refs &&
+	       r1->nr_tables == r2->nr_tables &&
+	       !memcmp(r1->table_gpa, r2->table_gpa,
+		       r1->nr_tables * sizeof(r1->table_gpa[0]));
+}
+
+/* Two traces are the same, step by step, field by field. */
+static bool trace_same(const struct nest_walk_trace *a,
+		       const struct nest_walk_trace *b)
+{
+	u32 i;
+
+	if (a->nr != b->nr)
+		return false;
+	for (i = 0; i < a->nr; i++) {
+		const struct nest_walk_step *x = &a->step[i], *y = &b->step[i];
+
+		if (x->addr != y->addr || x->pte != y->pte ||
+		    x->stage != y->stage || x->level != y->level ||
+		    x->s1_level != y->s1_level || x->flags != y->flags)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Counts the A/D updates a walk tries, and those that found the PTE
+ * changed: a walk whose update of one PTE changed another PTE it had read
+ * (tables that alias) restarts, and its second try sees the bits the first
+ * one set.
+ */
+static long cmpxchg_calls, cmpxchg_races;
+
+static int counting_cmpxchg(void *priv, u64 ofn, u32 off, u64 old, u64 new,
+			    u64 *cur)
+{
+	int ret = tm_cmpxchg_u64(priv, ofn, off, old, new, cur);
+
+	cmpxchg_calls++;
+	if (!ret && *cur != old)
+		cmpxchg_races++;
+	return ret;
+}
+
+TEST(walk_no_update)
+{
+	struct nest_s1_desc d = { .levels = 4,
+				  .flags = NEST_S1_F_AD | NEST_S1_F_SRE };
+	u64 iova = 0x7654321000ULL, bm[1], n, un, pte_gpa[6], pte[6];
+	struct nest_walk_res r, rq;
+	struct nest_fault f, fq;
+	struct nest_walk_trace tq, tn;
+	struct nest_mem_ops ops = tm_ops;
+	u8 *snap;
+	struct env e;
+	int l, rc, rcq;
+
+	env_init(&e);
+	e.s2.ops = &ops;
+	ops.cmpxchg_u64 = counting_cmpxchg;
+	snap = malloc(ENV_FRAMES * 4096);
+	ASSERT_TRUE(snap);
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 60 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	s1_path(&e, &d, iova, pte_gpa, pte);
+	/* a dirty page the queries must leave dirty */
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_OK(nest_s2_translate(&e.s2, 33 * 4096, NEST_ACC_WRITE, &r, &f));
+
+	/* every access, with and without PRIV: nothing written */
+	for (l = 0; l < 8; l++) {
+		u32 acc = (BIT(l % 3)) | (l >= 4 ? NEST_ACC_PRIV : 0);
+
+		TH_CONTEXT("access %#x", acc);
+		memcpy(snap, e.tm.mem, ENV_FRAMES * 4096);
+		cmpxchg_calls = 0;
+		memset(&fq, 0, sizeof(fq));
+		rcq = nest_s1_walk_ext(&e.s2, &d, iova + 8, acc,
+				       NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq);
+		ASSERT_OK(rcq);
+		ASSERT_EQ(0, cmpxchg_calls);
+		ASSERT_EQ(0, memcmp(snap, e.tm.mem, ENV_FRAMES * 4096));
+		bm[0] = 0;
+		ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, false,
+					     &n));
+		ASSERT_EQ(BIT_ULL(33), bm[0]);
+		ASSERT_EQ(24, tq.nr);
+	}
+	/* the same write normally: same result and trace, and the updates */
+	memset(&fq, 0, sizeof(fq));
+	rcq = nest_s1_walk_ext(&e.s2, &d, iova + 8, NEST_ACC_WRITE,
+			       NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq);
+	memset(&f, 0, sizeof(f));
+	rc = nest_s1_walk_ext(&e.s2, &d, iova + 8, NEST_ACC_WRITE, 0, &r, &f,
+			      &tn);
+	ASSERT_OK(rc);
+	ASSERT_TRUE(walk_same(rcq, &rq, &fq, rc, &r, &f));
+	ASSERT_TRUE(trace_same(&tq, &tn));
+	ASSERT_EQ(60, r.ofn);
+	ASSERT_EQ(4, cmpxchg_calls);
+	for (l = 4; l >= 1; l--)
+		ASSERT_EQ(l == 1 ? A | D : A,
+			  *env_pte(&e, pte_gpa[l]) & (A | D));
+	bm[0] = 0;
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(0x1eULL | BIT_ULL(33) | BIT_ULL(60), bm[0]);
+
+	/* stage 2 only: a write query does not mark the page dirty */
+	ASSERT_OK(nest_s2_translate_ext(&e.s2, 34 * 4096, NEST_ACC_WRITE,
+					NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq));
+	ASSERT_EQ(34, rq.ofn);
+	ASSERT_EQ(4, tq.nr);
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(0, n);
+	ASSERT_OK(nest_s2_translate_ext(&e.s2, 34 * 4096, NEST_ACC_WRITE, 0,
+					&r, &f, &tn));
+	ASSERT_TRUE(walk_same(0, &rq, &fq, 0, &r, &f));
+	ASSERT_TRUE(trace_same(&tq, &tn));
+	bm[0] = 0;
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, true, &n));
+	ASSERT_EQ(BIT_ULL(34), bm[0]);
+
+	/*
+	 * A/D update on a table page stage 2 maps read-only: the query
+	 * reports the same stage-2 PERMISSION fault, and writes nothing.
+	 */
+	*env_pte(&e, pte_gpa[3]) &= ~A;
+	ASSERT_OK(nest_s2_unmap(&e.s2, 2 * 4096, 4096, &un));
+	ASSERT_OK(nest_s2_map(&e.s2, 2 * 4096, 4096, 2, NEST_PROT_READ, false));
+	memcpy(snap, e.tm.mem, ENV_FRAMES * 4096);
+	cmpxchg_calls = 0;
+	memset(&fq, 0, sizeof(fq));
+	rcq = nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ,
+			       NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq);
+	ASSERT_ERR(EFAULT, rcq);
+	ASSERT_EQ(2, fq.stage);
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, fq.reason);
+	ASSERT_EQ(NEST_FAULT_F_AD_UPDATE, fq.flags & NEST_FAULT_F_AD_UPDATE);
+	ASSERT_EQ(3, fq.s1_level);
+	ASSERT_EQ(pte_gpa[3], fq.gpa);
+	ASSERT_EQ(24, tq.nr);	/* the whole walk was made */
+	memset(&f, 0, sizeof(f));
+	rc = nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0, &r, &f, &tn);
+	ASSERT_TRUE(walk_same(rcq, &rq, &fq, rc, &r, &f));
+	ASSERT_TRUE(trace_same(&tq, &tn));
+	ASSERT_EQ(0, cmpxchg_calls);
+	ASSERT_EQ(0, memcmp(snap, e.tm.mem, ENV_FRAMES * 4096));
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(0, n);
+	/* without A/D nothing needs W: the query succeeds like the walk */
+	d.flags = NEST_S1_F_SRE;
+	ASSERT_OK(nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_WRITE,
+				   NEST_WALK_F_NO_UPDATE, &rq, &fq, NULL));
+	ASSERT_EQ(0, memcmp(snap, e.tm.mem, ENV_FRAMES * 4096));
+	ASSERT_OK(nest_s2_read_dirty(&e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(0, n);
+	/* other faults: the same as a normal walk */
+	*env_pte(&e, pte_gpa[1]) &= ~P;
+	rcq = nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ,
+			       NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq);
+	rc = nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0, &r, &f, &tn);
+	ASSERT_ERR(EFAULT, rc);
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_TRUE(walk_same(rcq, &rq, &fq, rc, &r, &f));
+	ASSERT_TRUE(trace_same(&tq, &tn));
+	free(snap);
+	env_fini(&e);
+}
+
+/* Check step @i: a stage-2 read of @gpa at @level for @s1_level. */
+#define ASSERT_S2_STEP(tr, i, gpa, lvl, s1l, fl) do {			\
+	TH_CONTEXT("step %d", (int)(i));				\
+	ASSERT_EQ(2, (tr)->step[i].stage);				\
+	ASSERT_EQ((u64)(gpa), (tr)->step[i].addr);			\
+	ASSERT_EQ(0, (tr)->step[i].pte);				\
+	ASSERT_EQ(lvl, (tr)->step[i].level);				\
+	ASSERT_EQ(s1l, (tr)->step[i].s1_level);				\
+	ASSERT_EQ(fl, (tr)->step[i].flags);				\
+} while (0)
+
+#define LEAF_RW	(NEST_STEP_F_PRESENT | NEST_STEP_F_LEAF | NEST_STEP_F_READ | \
+		 NEST_STEP_F_WRITE)
+
+/* The padding of a step is zeroed: it may be copied out as it is. */
+static bool step_pad_zero(const struct nest_walk_step *s)
+{
+	const u8 *p = (const u8 *)s;
+	size_t i;
+
+	for (i = offsetof(struct nest_walk_step, flags) + 1; i < sizeof(*s);
+	     i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* 5-level stage 1 over 4-level stage 2: the longest walk, 29 steps. */
+TEST(walk_trace_5_over_4)
+{
+	struct nest_s1_desc d = { .levels = 5, .flags = NEST_S1_F_SRE };
+	u64 iova = 0x00ff7f1234567000ULL, pte_gpa[6], pte[6], out;
+	struct nest_walk_trace tr;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+	int l, j, i;
+
+	env_init(&e);
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 5, iova, 41 * 4096, 1, P | RW | US, P | RW | US);
+	s1_path(&e, &d, iova, pte_gpa, pte);
+	out = 41 * 4096 + 0x123;
+	memset(&tr, 0xff, sizeof(tr));
+	ASSERT_OK(nest_s1_walk_ext(&e.s2, &d, iova + 0x123, NEST_ACC_WRITE, 0,
+				   &r, &f, &tr));
+	ASSERT_EQ(29, r.mem_refs);
+	ASSERT_EQ(29, tr.nr);
+	ASSERT_GE(NEST_WALK_TRACE_MAX, tr.nr);
+	for (l = 5, i = 0; l >= 1; l--) {
+		for (j = 0; j < 4; j++, i++)
+			ASSERT_S2_STEP(&tr, i, pte_gpa[l], 4 - j, l,
+				       j < 3 ? NEST_STEP_F_PRESENT : LEAF_RW);
+		TH_CONTEXT("step %d", i);
+		ASSERT_EQ(1, tr.step[i].stage);
+		ASSERT_EQ(pte_gpa[l], tr.step[i].addr);
+		ASSERT_EQ(pte[l], tr.step[i].pte);
+		ASSERT_EQ(l, tr.step[i].level);
+		ASSERT_EQ(l, tr.step[i].s1_level);
+		ASSERT_EQ(0, tr.step[i].flags);
+		i++;
+	}
+	for (j = 0; j < 4; j++, i++)
+		ASSERT_S2_STEP(&tr, i, out, 4 - j, 0,
+			       j < 3 ? NEST_STEP_F_PRESENT : LEAF_RW);
+	for (i = 0; i < 29; i++)
+		ASSERT_TRUE(step_pad_zero(&tr.step[i]));
+	/* the write set the output dirty: the next trace shows it */
+	ASSERT_OK(nest_s1_walk_ext(&e.s2, &d, iova + 0x123, NEST_ACC_READ,
+				   NEST_WALK_F_NO_UPDATE, &r, &f, &tr));
+	ASSERT_EQ(29, tr.nr);
+	ASSERT_S2_STEP(&tr, 28, out, 1, 0, LEAF_RW | NEST_STEP_F_DIRTY);
+	ASSERT_S2_STEP(&tr, 3, pte_gpa[5], 1, 5, LEAF_RW);
+
+	/* faults: the trace ends with the faulting read */
+	*env_pte(&e, pte_gpa[2]) &= ~P;
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0,
+					    &r, &f, &tr));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(4 * 5, tr.nr);
+	ASSERT_EQ(1, tr.step[19].stage);
+	ASSERT_EQ(2, tr.step[19].level);
+	ASSERT_EQ(pte_gpa[2], tr.step[19].addr);
+	ASSERT_EQ(0, tr.step[19].pte & P);
+	*env_pte(&e, pte_gpa[2]) |= P;
+	/* a stage-1 table outside stage 2: the stage-2 PTE_FETCH is last */
+	*env_pte(&e, pte_gpa[4]) = (pte[4] & ~GENMASK_ULL(47, 12)) |
+				   (1ULL << 40);
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0,
+					    &r, &f, &tr));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(3, f.s1_level);
+	ASSERT_EQ(4, f.level);
+	ASSERT_EQ(2 * 5 + 1, tr.nr);
+	ASSERT_S2_STEP(&tr, 10, f.gpa, 4, 3, 0);
+	*env_pte(&e, pte_gpa[4]) = pte[4];
+	/* an output outside stage 2 */
+	*env_pte(&e, pte_gpa[1]) = (pte[1] & ~GENMASK_ULL(47, 12)) |
+				   (ENV_FRAMES * 4096);
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0,
+					    &r, &f, &tr));
+	ASSERT_EQ(2, f.stage);
+	ASSERT_EQ(0, f.s1_level);
+	ASSERT_EQ(1, f.level);
+	ASSERT_EQ(29, tr.nr);
+	ASSERT_S2_STEP(&tr, 28, ENV_FRAMES * 4096, 1, 0, 0);
+	*env_pte(&e, pte_gpa[1]) = pte[1];
+	/* a stage-1 permission fault: every stage-1 read, no output */
+	*env_pte(&e, pte_gpa[1]) &= ~RW;
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_WRITE, 0,
+					    &r, &f, &tr));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_EQ(1, f.stage);
+	ASSERT_EQ(5 * 5, tr.nr);
+	ASSERT_EQ(1, tr.step[24].stage);
+	ASSERT_EQ(1, tr.step[24].level);
+	*env_pte(&e, pte_gpa[1]) = pte[1];
+	/* level-0 faults read nothing */
+	tr.nr = 7;
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, 1ULL << 60,
+					    NEST_ACC_READ, 0, &r, &f, &tr));
+	ASSERT_EQ(0, tr.nr);
+	d.levels = 3;
+	tr.nr = 7;
+	ASSERT_ERR(EFAULT, nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_READ, 0,
+					    &r, &f, &tr));
+	ASSERT_EQ(0, tr.nr);
+	env_fini(&e);
+}
+
+/* A paging (stage-2 only) walk: s1_level 0 throughout. */
+TEST(walk_trace_s2_only)
+{
+	struct nest_walk_trace tr;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+	u64 un;
+	int j;
+
+	env_init(&e);
+	memset(&tr, 0xff, sizeof(tr));
+	ASSERT_OK(nest_s2_translate_ext(&e.s2, 7 * 4096 + 5, NEST_ACC_WRITE, 0,
+					&r, &f, &tr));
+	ASSERT_EQ(7, r.ofn);
+	ASSERT_EQ(4, r.mem_refs);
+	ASSERT_EQ(4, tr.nr);
+	for (j = 0; j < 4; j++) {
+		ASSERT_S2_STEP(&tr, j, 7 * 4096 + 5, 4 - j, 0,
+			       j < 3 ? NEST_STEP_F_PRESENT : LEAF_RW);
+		ASSERT_TRUE(step_pad_zero(&tr.step[j]));
+	}
+	ASSERT_OK(nest_s2_translate_ext(&e.s2, 7 * 4096, NEST_ACC_READ, 0, &r,
+					&f, &tr));
+	ASSERT_S2_STEP(&tr, 3, 7 * 4096, 1, 0, LEAF_RW | NEST_STEP_F_DIRTY);
+	/* not present at level 1, at level 4; out of range: no read */
+	ASSERT_ERR(EFAULT, nest_s2_translate_ext(&e.s2, ENV_FRAMES * 4096,
+						 NEST_ACC_READ, 0, &r, &f,
+						 &tr));
+	ASSERT_EQ(1, f.level);
+	ASSERT_EQ(4, tr.nr);
+	ASSERT_S2_STEP(&tr, 2, ENV_FRAMES * 4096, 2, 0, NEST_STEP_F_PRESENT);
+	ASSERT_S2_STEP(&tr, 3, ENV_FRAMES * 4096, 1, 0, 0);
+	ASSERT_ERR(EFAULT, nest_s2_translate_ext(&e.s2, 1ULL << 40,
+						 NEST_ACC_READ, 0, &r, &f,
+						 &tr));
+	ASSERT_EQ(1, tr.nr);
+	ASSERT_S2_STEP(&tr, 0, 1ULL << 40, 4, 0, 0);
+	ASSERT_ERR(EFAULT, nest_s2_translate_ext(&e.s2, 1ULL << 48,
+						 NEST_ACC_READ, 0, &r, &f,
+						 &tr));
+	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
+	ASSERT_EQ(0, tr.nr);
+	/* a permission fault: the leaf, without WRITE */
+	ASSERT_OK(nest_s2_unmap(&e.s2, 63 * 4096, 4096, &un));
+	ASSERT_OK(nest_s2_map(&e.s2, 63 * 4096, 4096, 63, NEST_PROT_READ,
+			      false));
+	ASSERT_ERR(EFAULT, nest_s2_translate_ext(&e.s2, 63 * 4096,
+						 NEST_ACC_WRITE, 0, &r, &f,
+						 &tr));
+	ASSERT_EQ(NEST_FAULT_REASON_PERMISSION, f.reason);
+	ASSERT_EQ(4, tr.nr);
+	ASSERT_S2_STEP(&tr, 3, 63 * 4096, 1, 0,
+		       NEST_STEP_F_PRESENT | NEST_STEP_F_LEAF |
+		       NEST_STEP_F_READ);
+	env_fini(&e);
+}
+
+/* A walk restarted by an A/D race traces the last attempt only. */
+TEST(walk_trace_ad_restart)
+{
+	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
+	struct nest_mem_ops ops = tm_ops;
+	u64 iova = 0x1000, written;
+	struct nest_walk_trace tr;
+	struct nest_walk_res r;
+	struct nest_fault f;
+	struct env e;
+
+	env_init(&e);
+	e.s2.ops = &ops;
+	ops.cmpxchg_u64 = racy_cmpxchg;
+	d.root_gpa = env_table(&e);
+	s1_map(&e, d.root_gpa, 4, iova, 61 * 4096, 1, P | RW | US | A,
+	       P | RW | US | A);
+	race_left = 1;
+	race_new = 62 * 4096 | P | RW | US | A;
+	written = race_new;
+	ASSERT_OK(nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_WRITE, 0, &r, &f,
+				   &tr));
+	ASSERT_EQ(62, r.ofn);
+	ASSERT_EQ(24, r.mem_refs);
+	ASSERT_EQ(24, tr.nr);
+	ASSERT_EQ(1, tr.step[19].stage);
+	ASSERT_EQ(1, tr.step[19].level);
+	ASSERT_EQ(written, tr.step[19].pte);	/* the value re-read */
+	ASSERT_S2_STEP(&tr, 23, 62 * 4096, 1, 0, LEAF_RW);
+	race_left = 0;
+	env_fini(&e);
+}
+
 /* ------------------------------------------- random layouts vs reference */
 
 #define RL_FRAMES	1024		/* 4 MiB of memory, GPA [0, 4M) */
@@ -980,6 +1407,431 @@ TEST(ref_random_layouts)
 	free(t);
 	/* a mismatch with the reference: the diagnostics above say which */
 	ASSERT_FALSE(mismatch);
+}
+
+/* ------------------------------- random layouts: no-update walks, traces */
+
+static const u32 rl_accesses[] = {
+	NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_EXEC,
+	NEST_ACC_READ | NEST_ACC_PRIV, NEST_ACC_WRITE | NEST_ACC_PRIV,
+	NEST_ACC_EXEC | NEST_ACC_PRIV,
+};
+
+static struct rl *rl_alloc(struct ref_ctx *c)
+{
+	struct rl *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		abort();
+	t->tm.nr_frames = RL_FRAMES;
+	t->tm.mem = calloc(RL_FRAMES, 4096);
+	t->tm.abort_map = t->aborts;
+	t->ref_mem = calloc(RL_FRAMES, 4096);
+	if (!t->tm.mem || !t->ref_mem)
+		abort();
+	*c = (struct ref_ctx){
+		.mem = t->ref_mem, .nr_frames = RL_FRAMES,
+		.abort_map = t->aborts, .s2 = t->model,
+		.nr_gpa_pages = RL_FRAMES, .dirty = t->ref_dirty,
+	};
+	return t;
+}
+
+static void rl_free(struct rl *t)
+{
+	free(t->tm.mem);
+	free(t->ref_mem);
+	free(t);
+}
+
+/* The stage-2 dirty bits of GPA [0, 4M), read without clearing. */
+static void rl_dirty_bits(struct rl *t, u64 *bm)
+{
+	u64 n;
+
+	memset(bm, 0, RL_FRAMES / 8);
+	if (nest_s2_read_dirty(&t->s2, 0, RL_FRAMES * 4096ULL, bm, false, &n))
+		abort();
+}
+
+/* The stage-2 dirty bits agree with the reference's. */
+static bool rl_dirty_match(struct rl *t)
+{
+	u64 bm[RL_FRAMES / 64], i;
+
+	rl_dirty_bits(t, bm);
+	for (i = 0; i < RL_FRAMES; i++)
+		if (!!(bm[i / 64] & BIT_ULL(i % 64)) != t->ref_dirty[i])
+			return false;
+	return true;
+}
+
+/* DMA-write a few mapped writable pages, in the core and the model. */
+static void rl_predirty(struct rl *t)
+{
+	struct nest_walk_res r;
+	struct nest_fault f;
+	int k;
+
+	for (k = 0; k < 6; k++) {
+		u64 pg = rnd_below(RL_FRAMES), i;
+
+		if (!t->model[pg].mapped || !t->model[pg].w)
+			continue;
+		if (nest_s2_translate(&t->s2, pg * 4096, NEST_ACC_WRITE, &r,
+				      &f))
+			abort();
+		if (t->model[pg].level == 2)
+			for (i = pg & ~511ULL; i < (pg & ~511ULL) + 512; i++)
+				t->ref_dirty[i] = 1;
+		else
+			t->ref_dirty[pg] = 1;
+	}
+}
+
+static void rl_log_mismatch(long layout, u64 iova, u32 access,
+			    const struct nest_s1_desc *d, const char *what)
+{
+	TH_LOG("layout %ld iova 0x%" PRIx64 " access %u levels %u flags %u: %s",
+	       layout, iova, access, d->levels, d->flags, what);
+}
+
+/*
+ * Over random layouts (A/D on in half of them, some stage-1 tables on
+ * read-only stage-2 pages, some pages already dirty): a NO_UPDATE walk
+ * tries no cmpxchg, leaves the whole memory and every stage-2 dirty bit as
+ * they were, and gives the result, fault and trace of the normal walk that
+ * follows it; the normal walk still agrees with the reference, A/D bits
+ * and dirty bits included.
+ */
+TEST(walk_no_update_random)
+{
+	struct nest_mem_ops ops = tm_ops;
+	u64 bm0[RL_FRAMES / 64], bm1[RL_FRAMES / 64];
+	long layout, layouts = opt_layouts, queries = 0, ad_faults = 0;
+	long updated = 0, ok = 0, restarted = 0;
+	struct ref_ctx c;
+	const char *bad = NULL;
+	struct rl *t;
+	int k, a;
+	u64 i;
+
+	rng_state = opt_seed ^ 0xad0;
+	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, layouts);
+	t = rl_alloc(&c);
+	ops.cmpxchg_u64 = counting_cmpxchg;
+
+	for (layout = 0; layout < layouts && !bad; layout++) {
+		struct nest_s1_desc d;
+		struct ref_desc rd;
+
+		if (rl_layout(t, &d))
+			abort();
+		t->s2.ops = &ops;
+		rl_predirty(t);
+		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
+		for (k = 0; k < 16 && !bad; k++) {
+			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
+
+			for (a = 0; a < (int)ARRAY_SIZE(rl_accesses) && !bad;
+			     a++) {
+				u32 acc = rl_accesses[a];
+				struct nest_walk_trace tq, tn;
+				struct nest_walk_res rq, rn;
+				struct nest_fault fq, fn;
+				struct ref_out o;
+				int rcq, rcn;
+
+				rl_dirty_bits(t, bm0);
+				cmpxchg_calls = cmpxchg_races = 0;
+				memset(&fq, 0, sizeof(fq));
+				rcq = nest_s1_walk_ext(&t->s2, &d, iova, acc,
+						       NEST_WALK_F_NO_UPDATE,
+						       &rq, &fq, &tq);
+				queries++;
+				rl_dirty_bits(t, bm1);
+				if (cmpxchg_calls)
+					bad = "the query tried a cmpxchg";
+				else if (memcmp(bm0, bm1, sizeof(bm0)))
+					bad = "the query changed dirty bits";
+				for (i = 0; i < RL_TABLES && !bad; i++) {
+					u64 off = t->written[i] * 4096;
+
+					if (memcmp(t->tm.mem + off,
+						   t->ref_mem + off, 4096))
+						bad = "the query wrote a table";
+				}
+				if (!bad && rcq && fq.stage == 2 &&
+				    (fq.flags & NEST_FAULT_F_AD_UPDATE))
+					ad_faults++;
+
+				memset(&fn, 0, sizeof(fn));
+				rcn = nest_s1_walk_ext(&t->s2, &d, iova, acc,
+						       0, &rn, &fn, &tn);
+				if (!rcn)
+					ok++;
+				if (cmpxchg_calls)
+					updated++;
+				restarted += !!cmpxchg_races;
+				ref_walk(&c, &rd, iova, acc, &o);
+				if (!bad && !walk_same(rcq, &rq, &fq, rcn, &rn,
+						       &fn))
+					bad = "query and walk differ";
+				if (!bad && !cmpxchg_races &&
+				    !trace_same(&tq, &tn))
+					bad = "query and walk traces differ";
+				if (!bad && rl_compare(rcn, &rn, &fn, &o))
+					bad = "the walk differs from the ref";
+				if (bad)
+					rl_log_mismatch(layout, iova, acc, &d,
+							bad);
+			}
+			for (i = 0; i < RL_TABLES && !bad; i++) {
+				u64 off = t->written[i] * 4096;
+
+				if (memcmp(t->tm.mem + off, t->ref_mem + off,
+					   4096)) {
+					bad = "A/D bits differ from the ref";
+					TH_LOG("layout %ld: frame %" PRIu64
+					       ": %s", layout, t->written[i],
+					       bad);
+				}
+			}
+		}
+		/* the whole memory, not only the tables, and dirty bits */
+		if (!bad && memcmp(t->tm.mem, t->ref_mem, RL_FRAMES * 4096)) {
+			bad = "memory differs from the ref";
+			TH_LOG("layout %ld: %s", layout, bad);
+		}
+		if (!bad && !rl_dirty_match(t)) {
+			bad = "dirty bits differ from the ref";
+			TH_LOG("layout %ld: %s", layout, bad);
+		}
+		nest_s2_destroy(&t->s2);
+	}
+	TH_LOG("%ld queries: %ld A/D-update faults; of the walks after them "
+	       "%ld ok, %ld set A/D bits, %ld restarted (aliased tables: "
+	       "traces not compared)", queries, ad_faults, ok, updated,
+	       restarted);
+	ASSERT_EQ(0, t->tm.tables);
+	if (!bad && layouts >= 1000) {
+		/* the layouts must reach the interesting cases */
+		ASSERT_TRUE(ad_faults);
+		ASSERT_TRUE(updated);
+	}
+	rl_free(t);
+	ASSERT_FALSE(bad);
+}
+
+/*
+ * The stage-2 steps of one lookup of @gpa (for @s1_level) from step *@i:
+ * levels from the top down, tables present, then the leaf the model maps
+ * @gpa with (its R, W and, from @dirty, the dirty bit as it was before the
+ * walk), or a not-present PTE if the model does not map it. *@last: the
+ * final step.
+ */
+static const char *tr_s2_lookup(const struct rl *t, const u8 *dirty,
+				const struct nest_walk_trace *tr, u32 *i,
+				u64 gpa, int s1_level,
+				const struct nest_walk_step **last)
+{
+	u64 pg = gpa / 4096;
+	bool mapped = pg < RL_FRAMES && t->model[pg].mapped;
+	const struct nest_walk_step *s;
+	int j;
+
+	for (j = 0;; j++, (*i)++) {
+		if (*i >= tr->nr)
+			return "stage-2 step missing";
+		s = &tr->step[*i];
+		if (s->stage != 2 || s->addr != gpa || s->pte ||
+		    s->s1_level != s1_level || s->level != NEST_S2_LEVELS - j)
+			return "stage-2 step out of place";
+		if (s->flags != NEST_STEP_F_PRESENT)
+			break;
+		if (s->level == 1)
+			return "stage-2 table at level 1";
+	}
+	(*i)++;
+	*last = s;
+	if (!mapped)
+		return s->flags ? "stage-2 leaf the model lacks" : NULL;
+	if (s->level != t->model[pg].level)
+		return "stage-2 leaf at the wrong level";
+	if (s->flags != (NEST_STEP_F_PRESENT | NEST_STEP_F_LEAF |
+			 (t->model[pg].r ? NEST_STEP_F_READ : 0) |
+			 (t->model[pg].w ? NEST_STEP_F_WRITE : 0) |
+			 (dirty[pg] ? NEST_STEP_F_DIRTY : 0)))
+		return "stage-2 leaf flags differ from the model";
+	return NULL;
+}
+
+/*
+ * A trace against the reference: per stage-1 PTE the reference read, the
+ * stage-2 lookup of its GPA then the PTE itself (GPA, value, level); then
+ * the lookup of the output, or the faulting read last.
+ */
+static const char *tr_check(const struct rl *t, const u8 *dirty,
+			    const struct nest_walk_trace *tr, int rc,
+			    const struct nest_walk_res *r,
+			    const struct nest_fault *f,
+			    const struct ref_out *o, u64 iova)
+{
+	const struct nest_walk_step *s, *last = NULL;
+	const char *err;
+	u32 i = 0, k;
+
+	if (tr->nr > NEST_WALK_TRACE_MAX)
+		return "too many steps";
+	if (!rc && tr->nr != r->mem_refs)
+		return "nr != mem_refs";
+	if (rc && f->stage == 1 && f->level == 0)
+		return tr->nr ? "steps before a level-0 fault" : NULL;
+	for (k = 0; k < o->nr_ptes; k++) {
+		const struct ref_pte *p = &o->ptes[k];
+
+		err = tr_s2_lookup(t, dirty, tr, &i, p->gpa, p->level, &last);
+		if (err)
+			return err;
+		if (!(last->flags & NEST_STEP_F_LEAF))
+			return "stage-1 table not mapped";
+		if (i >= tr->nr)
+			return "stage-1 step missing";
+		s = &tr->step[i++];
+		if (s->stage != 1 || s->addr != p->gpa || s->pte != p->pte ||
+		    s->level != p->level || s->s1_level != p->level ||
+		    s->flags)
+			return "stage-1 step differs from the reference";
+		last = s;
+	}
+	if (!rc) {
+		err = tr_s2_lookup(t, dirty, tr, &i, r->gpa, 0, &last);
+	} else if (f->stage == 2 && (f->flags & NEST_FAULT_F_AD_UPDATE)) {
+		/* the whole walk was made: the output lookup is last */
+		const struct ref_pte *p = &o->ptes[o->nr_ptes - 1];
+		u64 size = BIT_ULL(12 + 9 * (p->level - 1));
+		u64 gpa = (p->pte & GENMASK_ULL(47, 12) & ~(size - 1)) |
+			  (iova & (size - 1));
+
+		err = tr_s2_lookup(t, dirty, tr, &i, gpa, 0, &last);
+		if (!err && !(last->flags & NEST_STEP_F_LEAF))
+			err = "no output leaf before an A/D fault";
+	} else if (f->stage == 2) {
+		err = tr_s2_lookup(t, dirty, tr, &i, f->gpa,
+				   (f->flags & NEST_FAULT_F_TABLE_FETCH) ?
+				   f->s1_level : 0, &last);
+		if (!err && last->level != f->level)
+			err = "last stage-2 step not at the fault level";
+		if (!err && !!(last->flags & NEST_STEP_F_LEAF) !=
+		    (f->reason == NEST_FAULT_REASON_PERMISSION))
+			err = "last stage-2 step does not match the fault";
+	} else {
+		err = NULL;
+		if (!last || last->stage != 1 || last->level != f->level)
+			err = "the faulting stage-1 read is not last";
+		else if (f->reason == NEST_FAULT_REASON_PTE_FETCH &&
+			 !(f->flags & NEST_FAULT_F_RSVD) && (last->pte & P))
+			err = "PTE_FETCH on a present PTE";
+	}
+	if (err)
+		return err;
+	return i == tr->nr ? NULL : "extra steps";
+}
+
+/*
+ * Over random layouts, every walk's trace (normal walks and queries
+ * alike) against the reference walker and the stage-2 model.
+ */
+TEST(walk_trace_random)
+{
+	u8 dirty[RL_FRAMES];
+	long layout, walks = 0, ok = 0, faults = 0, s2_faults = 0;
+	long restarted = 0;
+	struct nest_mem_ops ops = tm_ops;
+	const char *bad = NULL;
+	struct ref_ctx c;
+	struct rl *t;
+	u32 max_nr = 0;
+	int k, a;
+
+	rng_state = opt_seed ^ 0x7ace;
+	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
+	t = rl_alloc(&c);
+	ops.cmpxchg_u64 = counting_cmpxchg;
+	for (layout = 0; layout < opt_layouts && !bad; layout++) {
+		struct nest_s1_desc d;
+		struct ref_desc rd;
+
+		if (rl_layout(t, &d))
+			abort();
+		t->s2.ops = &ops;
+		rl_predirty(t);
+		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
+		for (k = 0; k < 16 && !bad; k++) {
+			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
+
+			for (a = 0; a < (int)ARRAY_SIZE(rl_accesses) && !bad;
+			     a++) {
+				u32 acc = rl_accesses[a];
+				u32 wf = (k & 1) ? NEST_WALK_F_NO_UPDATE : 0;
+				struct nest_walk_trace tr;
+				struct nest_walk_res r, rn;
+				struct nest_fault f, fn;
+				struct ref_out o;
+				int rc;
+
+				memcpy(dirty, t->ref_dirty, sizeof(dirty));
+				memset(&f, 0, sizeof(f));
+				memset(&tr, 0xa5, sizeof(tr));
+				cmpxchg_races = 0;
+				rc = nest_s1_walk_ext(&t->s2, &d, iova, acc, wf,
+						      &r, &f, &tr);
+				ref_walk(&c, &rd, iova, acc, &o);
+				/* a query set nothing: catch up with the ref */
+				if (wf)
+					nest_s1_walk(&t->s2, &d, iova, acc,
+						     &rn, &fn);
+				walks++;
+				max_nr = max(max_nr, tr.nr);
+				if (rl_compare(rc, &r, &f, &o))
+					bad = "the walk differs from the ref";
+				else if (tr.nr > NEST_WALK_TRACE_MAX ||
+					 (!rc && tr.nr != r.mem_refs))
+					bad = "trace length";
+				else if (!wf && cmpxchg_races)
+					restarted++;	/* saw its own bits */
+				else
+					bad = tr_check(t, dirty, &tr, rc, &r,
+						       &f, &o, iova);
+				if (bad) {
+					rl_log_mismatch(layout, iova, acc, &d,
+							bad);
+					TH_LOG("rc %d reason %u stage %u level "
+					       "%u s1 %u flags %#x nr %u "
+					       "refs %u", rc, f.reason,
+					       f.stage, f.level, f.s1_level,
+					       f.flags, tr.nr, r.mem_refs);
+					break;
+				}
+				if (!rc)
+					ok++;
+				else if (f.stage == 2)
+					s2_faults++;
+				else if (f.level)
+					faults++;
+			}
+		}
+		nest_s2_destroy(&t->s2);
+	}
+	TH_LOG("%ld walks: %ld ok, %ld stage-1 faults past level 0, %ld "
+	       "stage-2 faults; longest trace %u; %ld restarted (not checked "
+	       "against the reference)", walks, ok, faults, s2_faults, max_nr,
+	       restarted);
+	ASSERT_EQ(0, t->tm.tables);
+	rl_free(t);
+	ASSERT_FALSE(bad);
+	if (opt_layouts >= 1000)
+		ASSERT_TRUE(ok && faults && s2_faults);
 }
 
 /* --------------------------------------------------------------- caches */
@@ -1449,6 +2301,114 @@ TEST(dirty_with_iotlb)
 	bm[0] = 0;
 	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n));
 	ASSERT_EQ(BIT_ULL(9), bm[0]);
+	env_fini(&x.e);
+}
+
+/*
+ * nest_translate(): walk levels in the result, the walk's trace, and a
+ * NO_UPDATE translation that walks without touching any cache or bit.
+ */
+TEST(translate_levels_no_update)
+{
+	struct nest_walk_trace tr;
+	struct nest_xlate_res r;
+	struct nest_fault f;
+	struct xenv x;
+	u64 bm[1], n, hits, misses, dhits, dmisses;
+	u8 *snap;
+
+	xenv_init(&x);
+	snap = malloc(ENV_FRAMES * 4096);
+	ASSERT_TRUE(snap);
+	x.x.devtlb = &x.devtlb;
+	x.x.trace = &tr;
+	x.d.flags |= NEST_S1_F_AD;
+	s1_map(&x.e, x.d.root_gpa, 4, 0x5000, 40 * 4096, 1, P | RW | US,
+	       P | RW | US);
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, true, &n));
+
+	/* a query: a walk, nothing cached, counted or written */
+	x.x.walk_flags = NEST_WALK_F_NO_UPDATE;
+	memcpy(snap, x.e.tm.mem, ENV_FRAMES * 4096);
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5008, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_EQ(40, r.ofn);
+	ASSERT_EQ(24, r.mem_refs);
+	ASSERT_EQ(4, r.s1_levels);
+	ASSERT_EQ(1, r.s2_level);
+	ASSERT_EQ(24, tr.nr);
+	ASSERT_EQ(0, nest_tlb_count(&x.iotlb));
+	ASSERT_EQ(0, nest_tlb_count(&x.devtlb));
+	ASSERT_EQ(0, x.iotlb.hits + x.iotlb.misses + x.devtlb.hits +
+		     x.devtlb.misses);
+	ASSERT_EQ(0, memcmp(snap, x.e.tm.mem, ENV_FRAMES * 4096));
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(0, n);
+
+	/* a translation: the same walk, then cached, A/D and dirty set */
+	x.x.walk_flags = 0;
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5008, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_EQ(4, r.s1_levels);
+	ASSERT_EQ(1, r.s2_level);
+	ASSERT_EQ(24, tr.nr);
+	ASSERT_NE(0, memcmp(snap, x.e.tm.mem, ENV_FRAMES * 4096));
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(5, n);	/* 4 table pages and the output */
+	/* hits: no levels, no steps */
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5010, NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(NEST_XLATE_DEVTLB, r.source);
+	ASSERT_EQ(0, r.mem_refs);
+	ASSERT_EQ(0, r.s1_levels);
+	ASSERT_EQ(0, r.s2_level);
+	ASSERT_EQ(0, tr.nr);
+	x.x.trace = NULL;
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5010, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(0, r.s1_levels);
+	x.x.trace = &tr;
+
+	/* a query with the translation cached: still a walk, no cache use */
+	hits = x.iotlb.hits;
+	misses = x.iotlb.misses;
+	dhits = x.devtlb.hits;
+	dmisses = x.devtlb.misses;
+	x.x.walk_flags = NEST_WALK_F_NO_UPDATE;
+	ASSERT_OK(nest_translate(&x.x, 0, 0x5010, NEST_ACC_READ, &r, &f));
+	ASSERT_EQ(NEST_XLATE_WALK, r.source);
+	ASSERT_EQ(4, r.s1_levels);
+	ASSERT_EQ(24, tr.nr);
+	ASSERT_EQ(hits, x.iotlb.hits);
+	ASSERT_EQ(misses, x.iotlb.misses);
+	ASSERT_EQ(dhits, x.devtlb.hits);
+	ASSERT_EQ(dmisses, x.devtlb.misses);
+	ASSERT_EQ(1, nest_tlb_count(&x.iotlb));
+	/* a query that faults reports the fault of the translation */
+	ASSERT_ERR(EFAULT, nest_translate(&x.x, 0, 0x6000, NEST_ACC_READ, &r,
+					  &f));
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(1, f.level);
+	ASSERT_EQ(20, tr.nr);
+
+	/* a paging HWPT: stage-2 levels only */
+	x.x.s1 = NULL;
+	x.x.hwpt_id = 3;
+	x.x.walk_flags = NEST_WALK_F_NO_UPDATE;
+	ASSERT_OK(nest_translate(&x.x, NEST_PASID_NONE, 41 * 4096,
+				 NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(0, r.s1_levels);
+	ASSERT_EQ(1, r.s2_level);
+	ASSERT_EQ(4, r.mem_refs);
+	ASSERT_EQ(4, tr.nr);
+	ASSERT_EQ(1, nest_tlb_count(&x.iotlb));
+	x.x.walk_flags = 0;
+	ASSERT_OK(nest_translate(&x.x, NEST_PASID_NONE, 41 * 4096,
+				 NEST_ACC_WRITE, &r, &f));
+	ASSERT_EQ(1, r.s2_level);
+	ASSERT_EQ(2, nest_tlb_count(&x.iotlb));
+	bm[0] = 0;
+	ASSERT_OK(nest_s2_read_dirty(&x.e.s2, 0, 64 * 4096, bm, false, &n));
+	ASSERT_EQ(0x1eULL | BIT_ULL(40) | BIT_ULL(41), bm[0]);
+	free(snap);
 	env_fini(&x.e);
 }
 
