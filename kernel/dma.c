@@ -126,38 +126,25 @@ static const struct nest_s1_desc *nest_pasid_desc(struct nest_xlate_req *req)
 	return &hwpt->s1;
 }
 
-/* A walk that changes nothing: no cache, no A/D bit, no dirty bit. */
-static int nest_walk_quiet(struct nest_xlate_req *req,
-			   const struct nest_s1_desc *s1,
-			   struct nest_walk_res *w, struct nest_fault *fault)
-{
-	struct nest_s2 *s2 = &req->hwpt->s2_hwpt->s2;
-
-	if (s1)
-		return nest_s1_walk_ext(s2, s1, req->iova, req->access,
-					NEST_WALK_F_NO_UPDATE, w, fault,
-					req->trace);
-	return nest_s2_translate_ext(s2, req->iova, req->access,
-				     NEST_WALK_F_NO_UPDATE, w, fault,
-				     req->trace);
-}
-
 /*
- * The stale-translation auditor: after a cache hit, walk again without
- * side effects and compare. A difference means user space changed a
- * table and did not invalidate.
+ * The stale-translation auditor: after a cache hit, translate again with
+ * a walk that changes nothing (no cache, no A/D or dirty bit) and
+ * compare. A difference means user space changed a table and did not
+ * invalidate.
  */
-static void nest_audit_hit(struct nest_xlate_req *req,
-			   const struct nest_s1_desc *s1,
+static void nest_audit_hit(const struct nest_xlate_req *req,
+			   const struct nest_xlate *x,
 			   const struct nest_xlate_res *res)
 {
-	struct nest_xlate_req quiet = *req;
+	struct nest_xlate quiet = *x;
+	struct nest_xlate_res w;
 	struct nest_fault fault;
-	struct nest_walk_res w;
 	int rc;
 
+	quiet.walk_flags = NEST_WALK_F_NO_UPDATE;
 	quiet.trace = NULL;	/* a TRANSLATE reports the hit, not this */
-	rc = nest_walk_quiet(&quiet, s1, &w, &fault);
+	rc = nest_translate(&quiet, req->key, req->iova, req->access, &w,
+			    &fault);
 	if (!rc && w.gpa == res->gpa && w.perm == res->perm)
 		return;
 	req->dev->stats.stale_translations++;
@@ -167,22 +154,33 @@ static void nest_audit_hit(struct nest_xlate_req *req,
 				rc ? fault.reason : 0);
 }
 
+/*
+ * Count one translation on @stats: @res on success, else a walk that
+ * faulted (after both caches missed). A query (NO_CACHE) touches no cache
+ * and counts only as a translation.
+ */
 static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
-			     const struct nest_xlate_res *res)
+			     bool query, const struct nest_xlate_res *res,
+			     const struct nest_fault *fault)
 {
 	stats->translations++;
-	switch (res->source) {
-	case NEST_XLATE_DEVTLB:
-		stats->devtlb_hits++;
+	if (fault)
+		nest_stats_fault(stats, fault);
+	if (query)
 		return;
-	case NEST_XLATE_IOTLB:
-		stats->devtlb_misses += ats;
-		stats->iotlb_hits++;
+	if (!fault && res->source == NEST_XLATE_DEVTLB) {
+		stats->devtlb_hits++;
 		return;
 	}
 	stats->devtlb_misses += ats;
+	if (!fault && res->source == NEST_XLATE_IOTLB) {
+		stats->iotlb_hits++;
+		return;
+	}
 	stats->iotlb_misses++;
 	stats->walks++;
+	if (fault)
+		return;
 	stats->walk_levels += res->s1_levels ?: 5 - res->s2_level;
 	stats->walk_mem_refs += res->mem_refs;
 }
@@ -201,7 +199,6 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	struct nest_device *dev = req->dev;
 	struct nest_hwpt *hwpt = req->hwpt;
 	bool ats = dev->devtlb_entries;
-	const struct nest_s1_desc *s1;
 	struct nest_xlate x = {
 		.iotlb = &iommu->iotlb,
 		.devtlb = ats ? &dev->devtlb : NULL,
@@ -213,47 +210,23 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	int rc;
 
 	lockdep_assert_held(&iommu->lock);
-	s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
-	x.s1 = s1;
+	x.s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
 
-	if (req->no_cache) {
-		struct nest_walk_res w;
+	/* A query (NO_CACHE) neither uses nor fills a cache. */
+	if (req->no_cache)
+		x.walk_flags = NEST_WALK_F_NO_UPDATE;
+	rc = nest_translate(&x, req->key, req->iova, req->access, res, fault);
+	if (!rc && res->source != NEST_XLATE_WALK &&
+	    READ_ONCE(iommu->stale_audit))
+		nest_audit_hit(req, &x, res);
 
-		rc = nest_walk_quiet(req, s1, &w, fault);
-		if (!rc)
-			*res = (struct nest_xlate_res) {
-				.ofn = w.ofn,
-				.gpa = w.gpa,
-				.perm = w.perm,
-				.source = NEST_XLATE_WALK,
-				.page_shift = w.page_shift,
-				.mem_refs = w.mem_refs,
-				.s1_levels = w.s1_levels,
-				.s2_level = w.s2_level,
-			};
-	} else {
-		rc = nest_translate(&x, req->key, req->iova, req->access, res,
-				    fault);
-		if (!rc && res->source != NEST_XLATE_WALK &&
-		    READ_ONCE(iommu->stale_audit))
-			nest_audit_hit(req, s1, res);
-	}
-
+	nest_stats_xlate(&dev->stats, ats, req->no_cache, res,
+			 rc ? fault : NULL);
+	nest_stats_xlate(&hwpt->stats, ats, req->no_cache, res,
+			 rc ? fault : NULL);
 	if (rc) {
-		dev->stats.translations++;
-		hwpt->stats.translations++;
-		nest_stats_fault(&dev->stats, fault);
-		nest_stats_fault(&hwpt->stats, fault);
 		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
 		return rc;
-	}
-	if (req->no_cache) {
-		/* A query: count the walk, leave the cache counters alone. */
-		dev->stats.translations++;
-		hwpt->stats.translations++;
-	} else {
-		nest_stats_xlate(&dev->stats, ats, res);
-		nest_stats_xlate(&hwpt->stats, ats, res);
 	}
 	trace_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
 			req->access, res);

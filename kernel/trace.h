@@ -287,7 +287,7 @@ TRACE_EVENT(fault,
 TRACE_EVENT(stale_translation,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
 		 const struct nest_xlate_res *cached,
-		 const struct nest_walk_res *walk, u32 reason),
+		 const struct nest_xlate_res *walk, u32 reason),
 	TP_ARGS(dev_id, pasid, hwpt_id, iova, cached, walk, reason),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)

@@ -967,10 +967,11 @@ struct nestiommu_translate {
  * @iotlb_misses: IOTLB lookups that missed
  * @devtlb_hits: translations served by a device TLB
  * @devtlb_misses: device-TLB lookups that missed
- * @walks: page-table walks
+ * @walks: page-table walks after both caches missed (faulting ones too)
  * @walk_levels: stage-1 levels walked (stage-2 levels for a paging HWPT),
- *	summed over @walks
- * @walk_mem_refs: page-table entries read, summed over @walks
+ *	summed over the walks that succeeded
+ * @walk_mem_refs: page-table entries read, summed over the walks that
+ *	succeeded
  * @pasid_cache_hits: PASID-cache hits
  * @pasid_cache_misses: PASID-cache misses
  * @inv_iotlb: invalidation entries naming the IOTLB
@@ -985,7 +986,9 @@ struct nestiommu_translate {
  *	nestiommu_fault_reason
  *
  * A translation counts on the device and on the HWPT attached where it
- * happened (a nested one, not its parent). Invalidations count on the
+ * happened (a nested one, not its parent). A TRANSLATE with NO_CACHE counts
+ * in @translations (and @faults) only. A fault before any HWPT was found
+ * (PASID_INVALID) counts on the device only. Invalidations count on the
  * HWPT only.
  */
 struct nestiommu_xlate_stats {
