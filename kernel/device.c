@@ -161,7 +161,7 @@ static s64 nest_device_attach_key(struct nest_device *dev, u32 flags,
 {
 	if (!(flags & NESTIOMMU_ATTACH_PASID))
 		return NEST_ATTACH_RID;
-	if (pasid >= BIT_ULL(dev->pasid_bits))
+	if (!dev->pasid_bits || pasid >= BIT_ULL(dev->pasid_bits))
 		return -EINVAL;
 	return pasid;
 }

@@ -242,7 +242,7 @@ static bool nest_request_key(struct nest_device *dev, u32 flags, u32 pasid,
 		return true;
 	}
 	*key = pasid;
-	return pasid < BIT_ULL(dev->pasid_bits);
+	return dev->pasid_bits && pasid < BIT_ULL(dev->pasid_bits);
 }
 
 /* The state of one DMA call. */

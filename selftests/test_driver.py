@@ -25,13 +25,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build", "selftests")
 MODULE = "kernel/nestiommu.ko"  # relative to the repo root, the guest's cwd
 MAPLOOP = os.path.join(BUILD, "maploop")
+DMALOOP = os.path.join(BUILD, "dmaloop")
 
 # The C selftest binaries whose KTAP cases become pytest cases.
-SELFTESTS = ("ioas_test",)
+SELFTESTS = ("ioas_test", "hwpt_test", "s1_builder_test")
 SELFTEST_TIMEOUT = 1800  # seconds for a whole binary (its cases time out earlier)
 
 # A module type that must be in the module's BTF.
 BTF_TYPE = "nest_ioas"
+
+# The guest reserves huge pages so the selftests can back IOAS mappings
+# with 2 MiB and 1 GiB pages (stage-2 huge leaves). A 1 GiB page needs a
+# free, aligned GiB at boot: with 4G the pc machine puts the last GiB above
+# 4 GiB where nothing else is (with 2G or 3G the reservation fails). QEMU
+# allocates guest memory lazily, so the host pays only for what is touched.
+GUEST_MEM = "4G"
+GUEST_CMDLINE = "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64"
 
 
 
@@ -77,7 +86,8 @@ def guest(guest_kernel_dir):
     if not os.path.exists(os.path.join(REPO, MODULE)):
         pytest.fail(f"{MODULE} is not built (make -C /lib/modules/KREL/build M={REPO}/kernel modules)")
     # workdir None: the runner makes one below .cache/vm/ (the guest sees it).
-    with vmrun.Guest(guest_kernel_dir, None, REPO) as g:
+    with vmrun.Guest(guest_kernel_dir, None, REPO, mem=GUEST_MEM,
+                     extra_cmdline=GUEST_CMDLINE) as g:
         load_module(g)
         yield g
 
@@ -173,6 +183,57 @@ def test_bpftrace_sees_map_args(guest):
     assert f"maps={count} unmaps={count}" in r.output
 
 
+# The translation events dmaloop fires, as (event, count for dmaloop -n N -i
+# EVERY -s): see the comment at the top of selftests/guest/dmaloop.c.
+def dmaloop_expected(n, every):
+    return {
+        "translate": n + 2,       # n DMAs + 2 to page 0 (fill, then stale hit)
+        "dma": n + 3,             # ... + the faulting one
+        "fault": 1,
+        "invalidate": n // every,
+        "attach": 1,
+        "detach": 1,
+        "stale_translation": 1,
+    }
+
+
+def test_perf_counts_translation_events(guest):
+    n, every = 500, 50
+    expected = dmaloop_expected(n, every)
+    events = " ".join(f"-e nestiommu:{e}" for e in expected)
+    r = run(guest, f"perf stat {events} -x, -- {DMALOOP} -n {n} -i {every} -s")
+    assert r.rc == 0, f"perf stat failed (rc {r.rc}):\n{r.output}"
+    counts = {}
+    for line in r.output.splitlines():
+        m = re.match(r"^(\d+|<not counted>|<not supported>),[^,]*,nestiommu:(\w+)", line)
+        if m:
+            counts[m.group(2)] = int(m.group(1)) if m.group(1).isdigit() else m.group(1)
+    assert counts == expected, f"perf stat counts {counts}, expected {expected}:\n{r.output}"
+    assert f"dmas={n + 3} invalidations={n // every} faults=1 stale=1" in r.output
+
+
+def test_bpftrace_sees_translation_args(guest):
+    # dmaloop's page 0 is at IOVA 0x10000000; the faulting DMA goes 512 pages
+    # further, where stage 1 has no level-1 table (a fault at level 2).
+    prog = (
+        'tracepoint:nestiommu:translate /args->iova == 0x10000000/ { @src[args->source] = count(); }'
+        ' tracepoint:nestiommu:fault { printf("fault iova=%lx stage=%u level=%u reason=%u\\n",'
+        ' args->iova, args->stage, args->level, args->reason); }'
+        ' tracepoint:nestiommu:stale_translation { printf("stale iova=%lx\\n", args->iova); }'
+        ' tracepoint:nestiommu:attach { printf("attach pasid=%u\\n", args->pasid); }'
+        ' tracepoint:nestiommu:invalidate { @dropped = sum(args->dropped); }'
+    )
+    r = run(guest, f"bpftrace -e '{prog}' -c '{DMALOOP} -n 64 -p 16 -i 0 -s'")
+    assert r.rc == 0, f"bpftrace failed (rc {r.rc}):\n{r.output}"
+    lines = r.output.splitlines()
+    assert "attach pasid=1" in lines, r.output
+    assert "stale iova=10000000" in lines, r.output
+    assert f"fault iova={0x10000000 + 512 * 4096:x} stage=1 level=2 reason=5" in lines, r.output
+    # Page 0 is DMAed 4 + 2 times: the first walks, the rest hit the device
+    # TLB (an ATS device; no invalidation with -i 0).
+    assert "@src[0]: 1" in lines and "@src[2]: 5" in lines, r.output
+
+
 # ---- the module ----------------------------------------------------------------
 
 
@@ -206,26 +267,34 @@ def test_rmmod_refused_while_open(guest):
     assert out.get("UNLOADED") == "yes", r.output
 
 
-# ---- maploop's own argument checks (on the host: no device needed) ------------
+# ---- the workloads' own argument checks (on the host: no device needed) -------
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-n", "abc"], "-n: 'abc' is not a number"),
-    (["-n", "-5"], "-n: '-5' is not a number"),
-    (["-n", "99999999999999999999999"], "is not a number"),
-    (["-n", "10x"], "-n: '10x' is not a number"),
-    (["-n"], "option -n needs an argument"),
-    (["-l", "100"], "-l: '100' is not a non-zero multiple of the page size"),
-    (["-l", "0"], "is not a non-zero multiple of the page size"),
-    (["-i", "0x1001"], "-i: '0x1001' is not page aligned"),
-    (["-x"], "unknown option -x"),
-    (["stray"], "unexpected argument 'stray'"),
-], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
-def test_maploop_bad_options(args, message):
-    if not os.access(MAPLOOP, os.X_OK):
-        pytest.fail(f"{MAPLOOP} is not built: run make -C selftests/guest")
-    r = subprocess.run([MAPLOOP, *args], capture_output=True, text=True, timeout=30)
+@pytest.mark.parametrize("tool, args, message", [
+    ("maploop", ["-n", "abc"], "-n: 'abc' is not a number"),
+    ("maploop", ["-n", "-5"], "-n: '-5' is not a number"),
+    ("maploop", ["-n", "99999999999999999999999"], "is not a number"),
+    ("maploop", ["-n", "10x"], "-n: '10x' is not a number"),
+    ("maploop", ["-n"], "option -n needs an argument"),
+    ("maploop", ["-l", "100"], "-l: '100' is not a non-zero multiple of the page size"),
+    ("maploop", ["-l", "0"], "is not a non-zero multiple of the page size"),
+    ("maploop", ["-i", "0x1001"], "-i: '0x1001' is not page aligned"),
+    ("maploop", ["-x"], "unknown option -x"),
+    ("maploop", ["stray"], "unexpected argument 'stray'"),
+    ("dmaloop", ["-n", "x"], "-n: 'x' is not a number"),
+    ("dmaloop", ["-p", "0"], "-p: '0' is not a number from 1 to 512"),
+    ("dmaloop", ["-p", "513"], "-p: '513' is not a number from 1 to 512"),
+    ("dmaloop", ["-i", "-1"], "-i: '-1' is not a number"),
+    ("dmaloop", ["-i"], "option -i needs an argument"),
+    ("dmaloop", ["-q"], "unknown option -q"),
+    ("dmaloop", ["stray"], "unexpected argument 'stray'"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_workload_bad_options(tool, args, message):
+    path = os.path.join(BUILD, tool)
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is not built: run make -C selftests/guest")
+    r = subprocess.run([path, *args], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2, f"exit status {r.returncode}; stderr: {r.stderr}"
-    assert r.stderr.startswith("maploop: ") and message in r.stderr, r.stderr
-    assert "usage: maploop" in r.stderr
-    assert "maps=" not in r.stdout  # nothing ran
+    assert r.stderr.startswith(f"{tool}: ") and message in r.stderr, r.stderr
+    assert f"usage: {tool}" in r.stderr
+    assert r.stdout == ""  # nothing ran

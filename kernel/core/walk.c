@@ -352,8 +352,12 @@ static inline int s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 
 	if (unlikely(trace))
 		trace->nr = 0;
-	if (nest_s1_desc_check(desc, fault))
+	if (nest_s1_desc_check(desc, fault)) {
+		/* the request that met the bad descriptor */
+		fault->addr = iova;
+		fault->access = access;
 		return -EFAULT;
+	}
 	if (!s1_canonical(iova, desc->levels)) {
 		s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, 0, iova, access);
 		return -EFAULT;
