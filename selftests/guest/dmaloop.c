@@ -105,7 +105,7 @@ static int parse_args(int argc, char **argv, struct dmaloop_opts *o)
 			usage(stdout);
 			exit(0);
 		case ':':
-			return bad_option("option -%s needs a value",
+			return bad_option("option -%s needs an argument",
 					  (char[]){ (char)optopt, 0 });
 		default:
 			return bad_option("unknown option -%s",

@@ -231,4 +231,371 @@ static inline __u64 expected_map_alignment(__u64 uva, __u64 len)
 	return align > SZ_1G ? SZ_1G : align;
 }
 
+/* ---- OPTION ---- */
+
+#define do_option_set(fd, opt, obj, val) \
+	ASSERT_OK(nest_option_set(fd, opt, obj, val))
+#define do_option_set_err(err, fd, opt, obj, val) \
+	ASSERT_ERR(err, nest_option_set(fd, opt, obj, val))
+#define do_option_get(fd, opt, obj, val_p) \
+	ASSERT_OK(nest_option_get(fd, opt, obj, val_p))
+#define do_option_get_err(err, fd, opt, obj) do {			\
+	__u64 __val;							\
+									\
+	ASSERT_ERR(err, nest_option_get(fd, opt, obj, &__val));		\
+} while (0)
+/* Option @opt of @obj reads back as @expect. */
+#define check_option(fd, opt, obj, expect) do {				\
+	__u64 __val = ~0ULL;						\
+									\
+	do_option_get(fd, opt, obj, &__val);				\
+	ASSERT_EQ((__u64)(expect), __val);				\
+} while (0)
+
+/* ---- IOAS_COPY ---- */
+
+#define do_ioas_copy(fd, dst, flags, dst_iova_p, src, src_iova, len) \
+	ASSERT_OK(nest_ioas_copy(fd, dst, flags, dst_iova_p, src, src_iova, len))
+#define do_ioas_copy_err(err, fd, dst, flags, dst_iova, src, src_iova, len) do { \
+	__u64 __dst_iova = (dst_iova);					\
+									\
+	ASSERT_ERR(err, nest_ioas_copy(fd, dst, flags, &__dst_iova, src, \
+				       src_iova, len));			\
+} while (0)
+
+/* ---- HWPT_ALLOC ---- */
+
+#define do_hwpt_alloc_paging(fd, ioas, flags, id_p) \
+	ASSERT_OK(nest_hwpt_alloc_paging(fd, ioas, flags, id_p))
+#define do_hwpt_alloc_paging_err(err, fd, ioas, flags) do {		\
+	__u32 __id;							\
+									\
+	ASSERT_ERR(err, nest_hwpt_alloc_paging(fd, ioas, flags, &__id)); \
+} while (0)
+#define do_hwpt_alloc_nested(fd, parent, desc_p, id_p) \
+	ASSERT_OK(nest_hwpt_alloc_nested(fd, parent, desc_p, id_p))
+#define do_hwpt_alloc_nested_err(err, fd, parent, desc_p) do {		\
+	__u32 __id;							\
+									\
+	ASSERT_ERR(err, nest_hwpt_alloc_nested(fd, parent, desc_p, &__id)); \
+} while (0)
+
+/* ---- HWPT_INVALIDATE ---- */
+
+/* Invalidate with @n entries: all of them are handled. */
+#define do_hwpt_invalidate(fd, hwpt, entries, n) do {			\
+	__u32 __num = (n);						\
+									\
+	ASSERT_OK(nest_hwpt_invalidate(fd, hwpt, entries,		\
+				       sizeof(struct nestiommu_inv_entry), &__num)); \
+	ASSERT_EQ((__u32)(n), __num);					\
+} while (0)
+/* Invalidate with @n entries: fails with @err after handling @handled. */
+#define do_hwpt_invalidate_err(err, fd, hwpt, entries, n, handled) do { \
+	__u32 __num = (n);						\
+									\
+	ASSERT_ERR(err, nest_hwpt_invalidate(fd, hwpt, entries,		\
+					     sizeof(struct nestiommu_inv_entry), &__num)); \
+	ASSERT_EQ((__u32)(handled), __num);				\
+} while (0)
+
+/* ---- dirty tracking ---- */
+
+#define do_hwpt_set_dirty_tracking(fd, hwpt, enable) \
+	ASSERT_OK(nest_hwpt_set_dirty_tracking(fd, hwpt, enable))
+#define do_hwpt_set_dirty_tracking_err(err, fd, hwpt, enable) \
+	ASSERT_ERR(err, nest_hwpt_set_dirty_tracking(fd, hwpt, enable))
+#define do_hwpt_get_dirty_bitmap(fd, hwpt, flags, iova, len, pgsize, bitmap) \
+	ASSERT_OK(nest_hwpt_get_dirty_bitmap(fd, hwpt, flags, iova, len, pgsize, bitmap))
+#define do_hwpt_get_dirty_bitmap_err(err, fd, hwpt, flags, iova, len, pgsize, bitmap) \
+	ASSERT_ERR(err, nest_hwpt_get_dirty_bitmap(fd, hwpt, flags, iova, len, pgsize, bitmap))
+
+/* ---- devices ---- */
+
+#define do_device_create(fd, flags, rid, pasid_bits, id_p) \
+	ASSERT_OK(nest_device_create(fd, flags, rid, pasid_bits, id_p))
+#define do_device_create_err(err, fd, flags, rid, pasid_bits) do {	\
+	__u32 __id;							\
+									\
+	ASSERT_ERR(err, nest_device_create(fd, flags, rid, pasid_bits, &__id)); \
+} while (0)
+#define do_device_attach(fd, dev, flags, pasid, hwpt) \
+	ASSERT_OK(nest_device_attach(fd, dev, flags, pasid, hwpt))
+#define do_device_attach_err(err, fd, dev, flags, pasid, hwpt) \
+	ASSERT_ERR(err, nest_device_attach(fd, dev, flags, pasid, hwpt))
+#define do_device_detach(fd, dev, flags, pasid) \
+	ASSERT_OK(nest_device_detach(fd, dev, flags, pasid))
+#define do_device_detach_err(err, fd, dev, flags, pasid) \
+	ASSERT_ERR(err, nest_device_detach(fd, dev, flags, pasid))
+
+/* ---- GET_HW_INFO ---- */
+
+#define do_hw_info(fd, dev, info_p) ASSERT_OK(nest_hw_info(fd, dev, info_p))
+#define do_hw_info_err(err, fd, dev) do {				\
+	struct nestiommu_hw_info __info;				\
+									\
+	ASSERT_ERR(err, nest_hw_info(fd, dev, &__info));		\
+} while (0)
+
+/* ---- GET_STATS of HWPTs and devices ---- */
+
+/* Read the translation stats of @id, which must be of type @type. */
+#define do_xlate_stats(fd, id, type, stats_p) do {			\
+	__u32 __type = NESTIOMMU_OBJ_NONE;				\
+	__u32 __len = sizeof(*(stats_p));				\
+									\
+	ASSERT_OK(nest_get_stats(fd, id, &__type, stats_p, &__len));	\
+	ASSERT_EQ((__u32)(type), __type);				\
+	ASSERT_EQ(sizeof(struct nestiommu_xlate_stats), __len);		\
+} while (0)
+
+/* ---- faults ---- */
+
+static inline const char *fault_reason_name(__u32 reason)
+{
+	static const char *const names[] = {
+		[NESTIOMMU_FAULT_REASON_UNKNOWN] = "UNKNOWN",
+		[NESTIOMMU_FAULT_REASON_PASID_FETCH] = "PASID_FETCH",
+		[NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY] = "BAD_PASID_ENTRY",
+		[NESTIOMMU_FAULT_REASON_PASID_INVALID] = "PASID_INVALID",
+		[NESTIOMMU_FAULT_REASON_WALK_EABT] = "WALK_EABT",
+		[NESTIOMMU_FAULT_REASON_PTE_FETCH] = "PTE_FETCH",
+		[NESTIOMMU_FAULT_REASON_PERMISSION] = "PERMISSION",
+		[NESTIOMMU_FAULT_REASON_ACCESS] = "ACCESS",
+		[NESTIOMMU_FAULT_REASON_OOR_ADDRESS] = "OOR_ADDRESS",
+	};
+
+	return reason < NESTIOMMU_FAULT_REASON_NR ? names[reason] : "?";
+}
+
+static inline void log_fault(const char *what, const struct nestiommu_fault_info *f)
+{
+	TH_LOG("%s: addr 0x%llx fetch_addr 0x%llx reason %s stage %u level %u s1_level %u flags 0x%x access 0x%x",
+	       what, (unsigned long long)f->addr, (unsigned long long)f->fetch_addr,
+	       fault_reason_name(f->reason), f->stage, f->level, f->s1_level,
+	       f->flags, f->access);
+}
+
+/* An expected field that check_fault() does not compare. */
+#define ANY (-1LL)
+
+/*
+ * The fault @f_p is exactly: @addr (the faulting IOVA), @reason, @stage,
+ * @level, @s1_level, @flags (enum nestiommu_fault_flags) and @fetch (the
+ * fetch_addr). Any of them may be ANY.
+ */
+#define check_fault(f_p, _addr, _reason, _stage, _level, _s1_level, _flags, _fetch) do { \
+	const struct nestiommu_fault_info *__f = (f_p);			\
+	const long long __want[6] = { (long long)(_addr), (_reason), (_stage), \
+				      (_level), (_s1_level), (_flags) }; \
+	const long long __got[6] = { (long long)__f->addr, __f->reason,	\
+				     __f->stage, __f->level, __f->s1_level, \
+				     __f->flags };			\
+	const long long __fetch = (long long)(_fetch);			\
+	bool __ok = __fetch == ANY || (__u64)__fetch == __f->fetch_addr; \
+	int __i;							\
+									\
+	for (__i = 0; __i < 6; __i++)					\
+		__ok &= __want[__i] == ANY || __want[__i] == __got[__i]; \
+	if (!__ok) {							\
+		log_fault("got ", __f);					\
+		TH_LOG("want: addr 0x%llx fetch_addr 0x%llx reason %s stage %lld level %lld s1_level %lld flags 0x%llx (-1: any)", \
+		       (unsigned long long)__want[0], (unsigned long long)__fetch, \
+		       __want[1] == ANY ? "any" : fault_reason_name((__u32)__want[1]), \
+		       __want[2], __want[3], __want[4], (unsigned long long)__want[5]); \
+	}								\
+	ASSERT_TRUE(__ok);						\
+} while (0)
+
+/* ---- DMA ---- */
+
+/* Fill *@dma for one DMA and issue it. Return: the ioctl's 0 or -errno. */
+static inline int _do_dma(int fd, __u32 dev_id, __u32 flags, __u32 pasid,
+			  __u32 access, __u64 iova, __u64 length, void *buf,
+			  struct nestiommu_dma *dma)
+{
+	*dma = (struct nestiommu_dma){
+		.flags = flags,
+		.dev_id = dev_id,
+		.pasid = pasid,
+		.access = access,
+		.iova = iova,
+		.length = length,
+		.user_va = NEST_PTR(buf),
+	};
+	return nest_dma(fd, dma);
+}
+
+/* The DMA moves all @len bytes without a fault. */
+#define do_dma(fd, dev, flags, pasid, access, iova, len, buf) do {	\
+	struct nestiommu_dma __dma;					\
+									\
+	ASSERT_OK(_do_dma(fd, dev, flags, pasid, access, iova, len, buf, &__dma)); \
+	if (__dma.out_flags & NESTIOMMU_OUT_FAULT)			\
+		log_fault("unexpected DMA fault", &__dma.out_fault);	\
+	ASSERT_EQ(0, __dma.out_flags);					\
+	ASSERT_EQ((__u64)(len), __dma.out_bytes_done);			\
+} while (0)
+/* The DMA faults (the ioctl succeeds); *@dma_p holds the result. */
+#define do_dma_fault(fd, dev, flags, pasid, access, iova, len, buf, dma_p) do { \
+	ASSERT_OK(_do_dma(fd, dev, flags, pasid, access, iova, len, buf, dma_p)); \
+	ASSERT_EQ(NESTIOMMU_OUT_FAULT, (dma_p)->out_flags);		\
+} while (0)
+/* The DMA ioctl itself fails with @err. */
+#define do_dma_err(err, fd, dev, flags, pasid, access, iova, len, buf) do { \
+	struct nestiommu_dma __dma;					\
+									\
+	ASSERT_ERR(err, _do_dma(fd, dev, flags, pasid, access, iova, len, buf, &__dma)); \
+} while (0)
+
+/* ---- TRANSLATE ---- */
+
+/* Fill *@xl for one TRANSLATE and issue it. Return: 0 or -errno. */
+static inline int _do_translate(int fd, __u32 dev_id, __u32 flags, __u32 pasid,
+				__u32 access, __u64 iova,
+				struct nestiommu_walk_step *steps, __u32 nsteps,
+				struct nestiommu_translate *xl)
+{
+	*xl = (struct nestiommu_translate){
+		.flags = flags,
+		.dev_id = dev_id,
+		.pasid = pasid,
+		.access = access,
+		.steps_num = nsteps,
+		.steps_uptr = NEST_PTR(steps),
+		.iova = iova,
+	};
+	return nest_translate(fd, xl);
+}
+
+#define do_translate(fd, dev, flags, pasid, access, iova, steps, nsteps, xl_p) do { \
+	ASSERT_OK(_do_translate(fd, dev, flags, pasid, access, iova, steps, nsteps, xl_p)); \
+	if ((xl_p)->out_flags & NESTIOMMU_OUT_FAULT)			\
+		log_fault("unexpected TRANSLATE fault", &(xl_p)->out_fault); \
+	ASSERT_EQ(0, (xl_p)->out_flags);				\
+} while (0)
+#define do_translate_fault(fd, dev, flags, pasid, access, iova, steps, nsteps, xl_p) do { \
+	ASSERT_OK(_do_translate(fd, dev, flags, pasid, access, iova, steps, nsteps, xl_p)); \
+	ASSERT_EQ(NESTIOMMU_OUT_FAULT, (xl_p)->out_flags);		\
+} while (0)
+#define do_translate_err(err, fd, dev, flags, pasid, access, iova, steps, nsteps) do { \
+	struct nestiommu_translate __xl;				\
+									\
+	ASSERT_ERR(err, _do_translate(fd, dev, flags, pasid, access, iova, steps, nsteps, &__xl)); \
+} while (0)
+
+/* ---- more memory ---- */
+
+/*
+ * Like alloc_buffer(), but never backed by transparent huge pages, so the
+ * kernel maps it with 4 KiB stage-2 pages whatever HUGE_PAGES says.
+ */
+static inline void *alloc_buffer_4k(size_t len, size_t align)
+{
+	char *p, *start;
+
+	p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)p);
+	start = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (start != p)
+		ASSERT_EQ(0, munmap(p, start - p));
+	if (start + len != p + len + align)
+		ASSERT_EQ(0, munmap(start + len, p + len + align - (start + len)));
+	ASSERT_EQ(0, madvise(start, len, MADV_NOHUGEPAGE));
+	memset(start, 0x5a, len);
+	return start;
+}
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB (30 << MAP_HUGE_SHIFT)
+#endif
+
+/*
+ * @len bytes of populated hugetlb memory in @huge (SZ_2M or SZ_1G) pages,
+ * the first 16 MiB (at most) filled with 0x5a. Fails (never skips) when the
+ * pages are missing: the test guest boots with hugepagesz=1G hugepages=1
+ * hugepagesz=2M hugepages=64.
+ */
+static inline void *alloc_hugetlb(size_t len, __u64 huge)
+{
+	int flag = huge == SZ_1G ? MAP_HUGE_1GB : MAP_HUGE_2MB;
+	char *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | flag, -1, 0);
+	if (p == MAP_FAILED)
+		TH_LOG("no %s hugetlb pages for %zu bytes (%s): boot the guest with "
+		       "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64",
+		       huge == SZ_1G ? "1 GiB" : "2 MiB", len, strerror(errno));
+	ASSERT_NE(MAP_FAILED, (void *)p);
+	memset(p, 0x5a, len < 16 * SZ_1M ? len : 16 * SZ_1M);
+	return p;
+}
+
+/* A small deterministic PRNG (xorshift64*), so failures reproduce. */
+static inline __u64 prng_next(__u64 *state)
+{
+	__u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Fill @len bytes at @p with a pattern derived from @seed. */
+static inline void fill_pattern(void *p, size_t len, __u64 seed)
+{
+	unsigned char *b = p;
+	__u64 st = seed | 1, v = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!(i % 8))
+			v = prng_next(&st);
+		b[i] = (unsigned char)(v >> (8 * (i % 8)));
+	}
+}
+
+/* Index of the first byte where @a and @b differ, or -1. */
+static inline long first_diff(const void *a, const void *b, size_t len)
+{
+	const unsigned char *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return (long)i;
+	return -1;
+}
+
+/* The @len bytes at @a equal those at @b; else name the first difference. */
+#define ASSERT_MEM_EQ(a, b, len) do {					\
+	long __d = first_diff(a, b, len);				\
+									\
+	if (__d >= 0)							\
+		TH_LOG("memory differs at byte %ld of %zu: 0x%02x vs 0x%02x", \
+		       __d, (size_t)(len), ((const unsigned char *)(a))[__d], \
+		       ((const unsigned char *)(b))[__d]);		\
+	ASSERT_EQ(-1, __d);						\
+} while (0)
+
+/* Every one of the @len bytes at @p is @byte. */
+#define ASSERT_MEM_BYTE(p, byte, len) do {				\
+	const unsigned char *__p = (const void *)(p);			\
+	size_t __i, __n = (len);					\
+									\
+	for (__i = 0; __i < __n && __p[__i] == (unsigned char)(byte); __i++) \
+		;							\
+	if (__i < __n)							\
+		TH_LOG("byte %zu of %zu is 0x%02x, not 0x%02x", __i, __n, \
+		       __p[__i], (unsigned char)(byte));		\
+	ASSERT_EQ(__n, __i);						\
+} while (0)
+
 #endif /* NEST_HELPERS_H */

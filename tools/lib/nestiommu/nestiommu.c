@@ -211,3 +211,349 @@ int nest_get_stats(int fd, __u32 id, __u32 *type, void *buf, __u32 *len)
 	}
 	return rc;
 }
+
+/**
+ * nest_option_set() - set an option
+ * @fd: context from nest_open()
+ * @option_id: enum nestiommu_option_id
+ * @object_id: the object the option belongs to, 0 for the context
+ * @val: the new value
+ *
+ * Return: 0, or -errno (ENOENT: wrong object type, EOPNOTSUPP: unknown
+ * option, EINVAL: value out of range, EBUSY: cannot change now).
+ */
+int nest_option_set(int fd, __u32 option_id, __u32 object_id, __u64 val)
+{
+	struct nestiommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option_id,
+		.op = NESTIOMMU_OPTION_OP_SET,
+		.object_id = object_id,
+		.val64 = val,
+	};
+
+	return nest_ioctl(fd, NESTIOMMU_OPTION, &cmd);
+}
+
+/**
+ * nest_option_get() - read an option
+ * @fd: context from nest_open()
+ * @option_id: enum nestiommu_option_id
+ * @object_id: the object the option belongs to, 0 for the context
+ * @val: set to the option's value on success
+ *
+ * Return: 0, or -errno (as nest_option_set()).
+ */
+int nest_option_get(int fd, __u32 option_id, __u32 object_id, __u64 *val)
+{
+	struct nestiommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option_id,
+		.op = NESTIOMMU_OPTION_OP_GET,
+		.object_id = object_id,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_OPTION, &cmd);
+	if (!rc)
+		*val = cmd.val64;
+	return rc;
+}
+
+/**
+ * nest_ioas_copy() - map pages already pinned in one IOAS into another
+ * @fd: context from nest_open()
+ * @dst_ioas_id: IOAS to map into
+ * @flags: enum nestiommu_ioas_map_flags
+ * @dst_iova: in: the IOVA to map at when @flags has FIXED_IOVA (ignored
+ *	otherwise); out: the IOVA of the new mapping
+ * @src_ioas_id: IOAS holding the pages (may be @dst_ioas_id)
+ * @src_iova: first IOVA of the source range, inside one mapping
+ * @length: bytes, page aligned, not 0
+ *
+ * Return: 0, or -errno (see struct nestiommu_ioas_copy).
+ */
+int nest_ioas_copy(int fd, __u32 dst_ioas_id, __u32 flags, __u64 *dst_iova,
+		   __u32 src_ioas_id, __u64 src_iova, __u64 length)
+{
+	struct nestiommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst_ioas_id,
+		.src_ioas_id = src_ioas_id,
+		.length = length,
+		.dst_iova = (flags & NESTIOMMU_IOAS_MAP_FIXED_IOVA) ? *dst_iova : 0,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_IOAS_COPY, &cmd);
+	if (!rc)
+		*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+/**
+ * nest_hwpt_alloc_paging() - allocate a paging (stage-2) HWPT of an IOAS
+ * @fd: context from nest_open()
+ * @ioas_id: the IOAS the HWPT mirrors
+ * @flags: enum nestiommu_hwpt_alloc_flags (NEST_PARENT, DIRTY_TRACKING)
+ * @hwpt_id: set to the new HWPT's ID on success
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hwpt_alloc_paging(int fd, __u32 ioas_id, __u32 flags, __u32 *hwpt_id)
+{
+	struct nestiommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.pt_id = ioas_id,
+		.data_type = NESTIOMMU_HWPT_DATA_NONE,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_HWPT_ALLOC, &cmd);
+	if (!rc)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+/**
+ * nest_hwpt_alloc_nested() - allocate a nested (stage-1) HWPT
+ * @fd: context from nest_open()
+ * @parent_id: a paging HWPT allocated with NEST_PARENT: the stage 2
+ * @desc: the stage-1 descriptor (nest_s1_desc() builds one)
+ * @hwpt_id: set to the new HWPT's ID on success
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hwpt_alloc_nested(int fd, __u32 parent_id,
+			   const struct nestiommu_hwpt_s1_x86 *desc,
+			   __u32 *hwpt_id)
+{
+	struct nestiommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.pt_id = parent_id,
+		.data_type = NESTIOMMU_HWPT_DATA_S1_X86,
+		.data_len = sizeof(*desc),
+		.data_uptr = NEST_PTR(desc),
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_HWPT_ALLOC, &cmd);
+	if (!rc)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+/**
+ * nest_hwpt_invalidate() - drop cached translations of a HWPT
+ * @fd: context from nest_open()
+ * @hwpt_id: the HWPT
+ * @entries: array of *@entry_num entries of @entry_len bytes each (struct
+ *	nestiommu_inv_entry, data type NESTIOMMU_HWPT_INVALIDATE_DATA_NEST)
+ * @entry_len: size of one entry (sizeof(struct nestiommu_inv_entry))
+ * @entry_num: in: number of entries; out: number of entries handled. Set
+ *	on success AND on failure (the bad entry is at that index), unless
+ *	the call failed before handling any entry for another reason (then
+ *	the kernel reports 0 or leaves it as it was).
+ *
+ * Return: 0, or -errno of the first bad entry (or of the call).
+ */
+int nest_hwpt_invalidate(int fd, __u32 hwpt_id, const void *entries,
+			 __u32 entry_len, __u32 *entry_num)
+{
+	struct nestiommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.data_uptr = NEST_PTR(entries),
+		.data_type = NESTIOMMU_HWPT_INVALIDATE_DATA_NEST,
+		.entry_len = entry_len,
+		.entry_num = *entry_num,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_HWPT_INVALIDATE, &cmd);
+	*entry_num = cmd.entry_num;
+	return rc;
+}
+
+/**
+ * nest_hwpt_set_dirty_tracking() - start or stop dirty tracking
+ * @fd: context from nest_open()
+ * @hwpt_id: a paging HWPT allocated with DIRTY_TRACKING
+ * @enable: true to enable (clears every dirty bit), false to disable
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hwpt_set_dirty_tracking(int fd, __u32 hwpt_id, bool enable)
+{
+	struct nestiommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = enable ? NESTIOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+		.hwpt_id = hwpt_id,
+	};
+
+	return nest_ioctl(fd, NESTIOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+/**
+ * nest_hwpt_get_dirty_bitmap() - read (and clear) dirty bits of a range
+ * @fd: context from nest_open()
+ * @hwpt_id: a paging HWPT with dirty tracking enabled
+ * @flags: NESTIOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR or 0
+ * @iova: first IOVA, aligned to @page_size
+ * @length: bytes, a non-zero multiple of @page_size
+ * @page_size: bytes one bit stands for, a power of two, at least 4 KiB
+ * @bitmap: length / page_size bits (rounded up to u64 words); the kernel
+ *	sets the bits of dirty pages and leaves the others as they were
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hwpt_get_dirty_bitmap(int fd, __u32 hwpt_id, __u32 flags, __u64 iova,
+			       __u64 length, __u64 page_size, __u64 *bitmap)
+{
+	struct nestiommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.data = NEST_PTR(bitmap),
+	};
+
+	return nest_ioctl(fd, NESTIOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+/**
+ * nest_device_create() - create an emulated device
+ * @fd: context from nest_open()
+ * @flags: enum nestiommu_device_flags (ATS, PRI)
+ * @rid: PCIe requester ID, below 0x10000, unique in the context
+ * @pasid_bits: PASID width, 0 to NESTIOMMU_MAX_PASID_BITS
+ * @dev_id: set to the new device's ID on success
+ *
+ * Return: 0, or -errno (EEXIST: the RID is taken).
+ */
+int nest_device_create(int fd, __u32 flags, __u32 rid, __u32 pasid_bits,
+		       __u32 *dev_id)
+{
+	struct nestiommu_device_create cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.rid = rid,
+		.pasid_bits = pasid_bits,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_DEVICE_CREATE, &cmd);
+	if (!rc)
+		*dev_id = cmd.out_dev_id;
+	return rc;
+}
+
+/**
+ * nest_device_attach() - attach a HWPT to a device's RID or one PASID
+ * @fd: context from nest_open()
+ * @dev_id: the device
+ * @flags: enum nestiommu_attach_flags (PASID, REPLACE)
+ * @pasid: the PASID, with NESTIOMMU_ATTACH_PASID
+ * @hwpt_id: a paging or nested HWPT
+ *
+ * Return: 0, or -errno (EBUSY: already attached there, ENOENT: REPLACE of
+ * nothing).
+ */
+int nest_device_attach(int fd, __u32 dev_id, __u32 flags, __u32 pasid,
+		       __u32 hwpt_id)
+{
+	struct nestiommu_device_attach cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pasid = pasid,
+		.hwpt_id = hwpt_id,
+	};
+
+	return nest_ioctl(fd, NESTIOMMU_DEVICE_ATTACH, &cmd);
+}
+
+/**
+ * nest_device_detach() - detach what is attached to a RID or a PASID
+ * @fd: context from nest_open()
+ * @dev_id: the device
+ * @flags: NESTIOMMU_ATTACH_PASID or 0 (the RID)
+ * @pasid: the PASID, with NESTIOMMU_ATTACH_PASID
+ *
+ * Return: 0, or -errno (ENOENT: nothing attached there).
+ */
+int nest_device_detach(int fd, __u32 dev_id, __u32 flags, __u32 pasid)
+{
+	struct nestiommu_device_detach cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pasid = pasid,
+	};
+
+	return nest_ioctl(fd, NESTIOMMU_DEVICE_DETACH, &cmd);
+}
+
+/**
+ * nest_hw_info() - read the IOMMU's (and a device's) capabilities
+ * @fd: context from nest_open()
+ * @dev_id: 0, or a device whose out_dev_ fields are to be filled in
+ * @info: set to the kernel's answer on success (size and dev_id included)
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hw_info(int fd, __u32 dev_id, struct nestiommu_hw_info *info)
+{
+	struct nestiommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_GET_HW_INFO, &cmd);
+	if (!rc)
+		*info = cmd;
+	return rc;
+}
+
+/**
+ * nest_dma() - let a device DMA to or from a user buffer
+ * @fd: context from nest_open()
+ * @dma: filled in by the caller (flags, dev_id, pasid, access, iova,
+ *	length, user_va; the size field is set here); the kernel writes the
+ *	out_ fields on success and on EINTR
+ *
+ * A fault is not an error: the call returns 0 with NESTIOMMU_OUT_FAULT in
+ * @dma->out_flags, the fault in @dma->out_fault and the bytes moved before
+ * it in @dma->out_bytes_done.
+ *
+ * Return: 0, or -errno (EINTR: a signal stopped a long DMA).
+ */
+int nest_dma(int fd, struct nestiommu_dma *dma)
+{
+	dma->size = sizeof(*dma);
+	return nest_ioctl(fd, NESTIOMMU_DMA, dma);
+}
+
+/**
+ * nest_translate() - translate one address as a device would
+ * @fd: context from nest_open()
+ * @xlate: filled in by the caller (flags, dev_id, pasid, access, iova,
+ *	steps_num, steps_uptr; the size field is set here); the kernel writes
+ *	the out_ fields, and steps_num also on EMSGSIZE
+ *
+ * A fault is not an error: NESTIOMMU_OUT_FAULT in @xlate->out_flags.
+ *
+ * Return: 0, or -errno (EMSGSIZE: the steps array is too short,
+ * @xlate->steps_num is the count needed).
+ */
+int nest_translate(int fd, struct nestiommu_translate *xlate)
+{
+	xlate->size = sizeof(*xlate);
+	return nest_ioctl(fd, NESTIOMMU_TRANSLATE, xlate);
+}
