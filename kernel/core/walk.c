@@ -27,6 +27,7 @@ struct s1_level {
 	u64 ofn;	/* frame holding the PTE */
 	u64 *s2_leaf;	/* stage-2 leaf of that frame */
 	u32 s2_prot;
+	u8 s2_level;	/* level of that leaf */
 	u64 set;	/* A/D bits to set */
 };
 
@@ -201,6 +202,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		refs += s2r.mem_refs;
 		l->ofn = s2r.ofn;
 		l->s2_prot = s2r.prot;
+		l->s2_level = s2r.level;
 		l->set = 0;
 		res->table_gpa[res->nr_tables++] = table_gpa;
 		off = l->pte_gpa & (NEST_PAGE_SIZE - 1);
@@ -279,7 +281,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 			if (l->set && !(l->s2_prot & NEST_PROT_WRITE)) {
 				fault->reason = NEST_FAULT_REASON_PERMISSION;
 				fault->stage = 2;
-				fault->level = 0;
+				fault->level = l->s2_level;
 				fault->gpa = l->pte_gpa;
 				fault->flags = NEST_FAULT_F_GPA_VALID;
 				s1_s2_fault(fault, level, iova, access,

@@ -17,7 +17,9 @@
  * errno values have one meaning each:
  *  ENOTTY     unknown ioctl
  *  E2BIG      the struct is longer than the kernel's and its tail is not 0
- *  EOPNOTSUPP unknown flag, or a non-zero __reserved field
+ *  EOPNOTSUPP unknown flag or enum value (data_type, option, granularity,
+ *             cache or access bit), a flag the object kind does not
+ *             take, or a non-zero __reserved field
  *  EINVAL     a field has a bad value (also: size below the minimum)
  *  ENOENT     no object with that ID and type / no mapping in that range
  *  ENOMEM     out of memory, or RLIMIT_MEMLOCK exceeded
