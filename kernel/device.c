@@ -39,25 +39,10 @@ static bool nest_rid_in_use(struct nest_iommu *iommu, u32 rid)
  */
 int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr)
 {
-	struct nest_iommu *iommu = &dev->ctx->iommu;
-	struct nest_tlb_entry *entries, *old;
-
-	if (nr < NEST_DEVTLB_MIN_ENTRIES || nr > NEST_DEVTLB_MAX_ENTRIES ||
-	    !is_power_of_2(nr))
-		return -EINVAL;
-	entries = kvcalloc(nr, sizeof(*entries), GFP_KERNEL_ACCOUNT);
-	if (!entries)
-		return -ENOMEM;
-
-	spin_lock(&iommu->lock);
-	old = dev->devtlb_entries;
-	dev->devtlb_entries = entries;
-	dev->devtlb_nr = nr;
-	/* Cannot fail: @nr / NEST_DEVTLB_WAYS is a power of two. */
-	nest_tlb_init(&dev->devtlb, entries, nr, NEST_DEVTLB_WAYS);
-	spin_unlock(&iommu->lock);
-	kvfree(old);
-	return 0;
+	return nest_iommu_resize_tlb(&dev->ctx->iommu, &dev->devtlb,
+				     &dev->devtlb_entries, &dev->devtlb_nr, nr,
+				     NEST_DEVTLB_MIN_ENTRIES,
+				     NEST_DEVTLB_MAX_ENTRIES, NEST_DEVTLB_WAYS);
 }
 
 int nest_device_create_ioctl(struct nest_ucmd *ucmd)

@@ -13,11 +13,6 @@
 
 #include "nest_priv.h"
 
-static bool nest_entries_valid(u64 nr, u64 min, u64 max)
-{
-	return nr >= min && nr <= max && is_power_of_2(nr);
-}
-
 /**
  * nest_iommu_init() - set up a context's IOMMU with default cache sizes
  * @iommu: embedded in the new context
@@ -41,6 +36,42 @@ void nest_iommu_destroy(struct nest_iommu *iommu)
 }
 
 /**
+ * nest_iommu_resize_tlb() - give a TLB new storage, which empties it
+ * @iommu: the context's IOMMU, whose lock guards the TLB
+ * @tlb: the IOTLB or a device TLB
+ * @storage: where the TLB's kvcalloc'ed storage is kept
+ * @nr: where its number of entries is kept
+ * @nr_new: entries, a power of two in [@min, @max]
+ * @min: smallest size allowed
+ * @max: largest size allowed
+ * @ways: associativity (@min / @ways is a power of two)
+ *
+ * Return: 0, -EINVAL or -ENOMEM (the TLB is then unchanged).
+ */
+int nest_iommu_resize_tlb(struct nest_iommu *iommu, struct nest_tlb *tlb,
+			  struct nest_tlb_entry **storage, u32 *nr, u64 nr_new,
+			  u32 min, u32 max, u32 ways)
+{
+	struct nest_tlb_entry *entries, *old;
+
+	if (nr_new < min || nr_new > max || !is_power_of_2(nr_new))
+		return -EINVAL;
+	entries = kvcalloc(nr_new, sizeof(*entries), GFP_KERNEL_ACCOUNT);
+	if (!entries)
+		return -ENOMEM;
+
+	spin_lock(&iommu->lock);
+	old = *storage;
+	*storage = entries;
+	*nr = nr_new;
+	/* Cannot fail: @nr_new / @ways is a power of two. */
+	nest_tlb_init(tlb, entries, nr_new, ways);
+	spin_unlock(&iommu->lock);
+	kvfree(old);
+	return 0;
+}
+
+/**
  * nest_iommu_set_iotlb_entries() - resize (and so empty) the IOTLB
  * @iommu: the context's IOMMU
  * @nr: entries, a power of two in [NEST_IOTLB_MIN_ENTRIES,
@@ -50,24 +81,10 @@ void nest_iommu_destroy(struct nest_iommu *iommu)
  */
 int nest_iommu_set_iotlb_entries(struct nest_iommu *iommu, u64 nr)
 {
-	struct nest_tlb_entry *entries, *old;
-
-	if (!nest_entries_valid(nr, NEST_IOTLB_MIN_ENTRIES,
-				NEST_IOTLB_MAX_ENTRIES))
-		return -EINVAL;
-	entries = kvcalloc(nr, sizeof(*entries), GFP_KERNEL_ACCOUNT);
-	if (!entries)
-		return -ENOMEM;
-
-	spin_lock(&iommu->lock);
-	old = iommu->iotlb_entries;
-	iommu->iotlb_entries = entries;
-	iommu->iotlb_nr = nr;
-	/* Cannot fail: @nr / NEST_IOTLB_WAYS is a power of two. */
-	nest_tlb_init(&iommu->iotlb, entries, nr, NEST_IOTLB_WAYS);
-	spin_unlock(&iommu->lock);
-	kvfree(old);
-	return 0;
+	return nest_iommu_resize_tlb(iommu, &iommu->iotlb,
+				     &iommu->iotlb_entries, &iommu->iotlb_nr,
+				     nr, NEST_IOTLB_MIN_ENTRIES,
+				     NEST_IOTLB_MAX_ENTRIES, NEST_IOTLB_WAYS);
 }
 
 /**

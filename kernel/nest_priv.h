@@ -297,6 +297,9 @@ static inline struct nest_device *nest_get_device(struct nest_ctx *ctx, u32 id)
 /* iommu.c: the context's IOMMU, its caches and options */
 int nest_iommu_init(struct nest_iommu *iommu);
 void nest_iommu_destroy(struct nest_iommu *iommu);
+int nest_iommu_resize_tlb(struct nest_iommu *iommu, struct nest_tlb *tlb,
+			  struct nest_tlb_entry **storage, u32 *nr, u64 nr_new,
+			  u32 min, u32 max, u32 ways);
 int nest_iommu_set_iotlb_entries(struct nest_iommu *iommu, u64 nr);
 u32 nest_iommu_drop_s2(struct nest_iommu *iommu, u32 s2_id, u64 gpa,
 		       u64 length);
