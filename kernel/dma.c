@@ -32,6 +32,8 @@ struct nest_xlate_req {
 	u32 access;			/* NEST_ACC_* */
 	bool no_cache;			/* TRANSLATE with NO_CACHE */
 	struct nest_walk_trace *trace;	/* TRANSLATE only, or NULL */
+	size_t dma_len;			/* DMA only: bytes to count */
+	struct nest_hwpt *last_hwpt;	/* DMA only: of the previous step */
 };
 
 /* uAPI access flags are the core's NEST_ACC_* flags. */
@@ -189,7 +191,8 @@ static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
  * Translate @req. Caller holds the IOAS's iova_rwsem for read and the
  * IOMMU lock. Counts and traces the translation (and the fault).
  *
- * Return: 0 or -EFAULT with @fault filled.
+ * Return: 0, -EFAULT with @fault filled, or -EAGAIN (nothing counted) if
+ * req->hwpt is no longer attached at req->key.
  */
 static int nest_xlate_locked(struct nest_xlate_req *req,
 			     struct nest_xlate_res *res,
@@ -210,6 +213,12 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	int rc;
 
 	lockdep_assert_held(&iommu->lock);
+	/*
+	 * A DETACH or REPLACE since the HWPT was looked up may have flushed
+	 * the caches already: filling them now would outlive that flush.
+	 */
+	if (xa_load(&dev->attach, req->key) != hwpt)
+		return -EAGAIN;
 	x.s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
 
 	/* A query (NO_CACHE) neither uses nor fills a cache. */
@@ -227,6 +236,13 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	if (rc) {
 		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
 		return rc;
+	}
+	if (req->dma_len) {
+		dev->stats.dma_bytes += req->dma_len;
+		hwpt->stats.dma_bytes += req->dma_len;
+		/* A DMA counts once on each HWPT it went through. */
+		if (hwpt != req->last_hwpt)
+			hwpt->stats.dma_ops++;
 	}
 	trace_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
 			req->access, res);
@@ -257,6 +273,49 @@ struct nest_dma {
 };
 
 /*
+ * Translate @req through the HWPT attached at req->key now (none if
+ * !@key_valid). On 0 or -EFAULT with req->hwpt set, the HWPT is referenced
+ * and its IOAS's iova_rwsem held for read, so the pages the translation
+ * reached stay pinned: end with nest_xlate_end(). With req->hwpt NULL
+ * (nothing attached: a PASID_INVALID fault) nothing is held.
+ */
+static int nest_xlate_begin(struct nest_xlate_req *req, bool key_valid,
+			    struct nest_xlate_res *res,
+			    struct nest_fault *fault)
+{
+	struct nest_iommu *iommu = &req->dev->ctx->iommu;
+	int rc;
+
+	for (;;) {
+		req->hwpt = key_valid ?
+			    nest_device_get_attached(req->dev, req->key) : NULL;
+		if (!req->hwpt) {
+			nest_fault_pasid_invalid(req->dev, req->key, req->iova,
+						 req->access, fault);
+			return -EFAULT;
+		}
+		down_read(&req->hwpt->ioas->iova_rwsem);
+		spin_lock(&iommu->lock);
+		rc = nest_xlate_locked(req, res, fault);
+		spin_unlock(&iommu->lock);
+		if (rc != -EAGAIN)
+			return rc;
+		/* Attached elsewhere meanwhile: look it up again. */
+		up_read(&req->hwpt->ioas->iova_rwsem);
+		nest_put_object(&req->hwpt->obj);
+		cond_resched();
+	}
+}
+
+static void nest_xlate_end(struct nest_xlate_req *req)
+{
+	if (!req->hwpt)
+		return;
+	up_read(&req->hwpt->ioas->iova_rwsem);
+	nest_put_object(&req->hwpt->obj);
+}
+
+/*
  * Move @len bytes (inside one page) between the bounce buffer and the
  * memory @iova translates to.
  *
@@ -264,39 +323,21 @@ struct nest_dma {
  */
 static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
 {
-	struct nest_iommu *iommu = &dma->dev->ctx->iommu;
 	struct nest_xlate_req req = {
 		.dev = dma->dev,
 		.key = dma->key,
 		.iova = iova,
 		.access = dma->access,
+		.dma_len = len,
+		.last_hwpt = dma->last_hwpt,
 	};
 	struct nest_xlate_res res;
-	struct nest_ioas *ioas;
 	void *va;
 	int rc;
 
-	req.hwpt = dma->key_valid ?
-		   nest_device_get_attached(dma->dev, dma->key) : NULL;
-	if (!req.hwpt) {
-		nest_fault_pasid_invalid(dma->dev, dma->key, iova, dma->access,
-					 &dma->fault);
-		return -EFAULT;
-	}
-	ioas = req.hwpt->ioas;
-
-	down_read(&ioas->iova_rwsem);
-	spin_lock(&iommu->lock);
-	rc = nest_xlate_locked(&req, &res, &dma->fault);
+	rc = nest_xlate_begin(&req, dma->key_valid, &res, &dma->fault);
 	if (!rc) {
-		dma->dev->stats.dma_bytes += len;
-		req.hwpt->stats.dma_bytes += len;
-		if (req.hwpt != dma->last_hwpt)
-			req.hwpt->stats.dma_ops++;
-	}
-	spin_unlock(&iommu->lock);
-	if (!rc) {
-		/* A pinned page: iova_rwsem keeps it pinned until up_read. */
+		/* A pinned page: iova_rwsem keeps it pinned until the end. */
 		va = kmap_local_pfn(res.ofn) + offset_in_page(iova);
 		if (dma->access & NESTIOMMU_ACCESS_WRITE)
 			memcpy(va, dma->bounce, len);
@@ -304,9 +345,8 @@ static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
 			memcpy(dma->bounce, va, len);
 		kunmap_local(va);
 	}
-	up_read(&ioas->iova_rwsem);
 	dma->last_hwpt = req.hwpt;
-	nest_put_object(&req.hwpt->obj);
+	nest_xlate_end(&req);
 	return rc;
 }
 
@@ -404,21 +444,18 @@ static u32 nest_perm_to_access(u32 perm)
 }
 
 /* Translate for TRANSLATE and fill its out_ fields; 0 or -EFAULT. */
-static int nest_translate_query(struct nest_xlate_req *req,
+static int nest_translate_query(struct nest_xlate_req *req, bool key_valid,
 				struct nestiommu_translate *cmd,
 				struct nest_fault *fault)
 {
-	struct nest_iommu *iommu = &req->dev->ctx->iommu;
-	struct nest_ioas *ioas = req->hwpt->ioas;
 	struct nest_xlate_res res;
 	struct nest_area *area;
+	struct nest_ioas *ioas;
 	int rc;
 
-	down_read(&ioas->iova_rwsem);
-	spin_lock(&iommu->lock);
-	rc = nest_xlate_locked(req, &res, fault);
-	spin_unlock(&iommu->lock);
+	rc = nest_xlate_begin(req, key_valid, &res, fault);
 	if (!rc) {
+		ioas = req->hwpt->ioas;
 		cmd->out_source = res.source;
 		cmd->out_perm = nest_perm_to_access(res.perm);
 		cmd->out_ioas_id = ioas->obj.id;
@@ -429,7 +466,7 @@ static int nest_translate_query(struct nest_xlate_req *req,
 		if (area)
 			cmd->out_user_va = area->user_va + (res.gpa - area->iova);
 	}
-	up_read(&ioas->iova_rwsem);
+	nest_xlate_end(req);
 	return rc;
 }
 
@@ -468,6 +505,7 @@ int nest_translate_ioctl(struct nest_ucmd *ucmd)
 	struct nest_walk_trace *trace;
 	struct nest_fault fault;
 	u32 steps_in = cmd->steps_num;
+	bool key_valid;
 	int rc;
 
 	if (cmd->flags & ~(NESTIOMMU_DMA_PASID | NESTIOMMU_TRANSLATE_NO_CACHE))
@@ -493,16 +531,8 @@ int nest_translate_ioctl(struct nest_ucmd *ucmd)
 	cmd->out_gpa = 0;
 	cmd->out_user_va = 0;
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
-	req.hwpt = nest_request_key(req.dev, cmd->flags, cmd->pasid, &req.key) ?
-		   nest_device_get_attached(req.dev, req.key) : NULL;
-	if (!req.hwpt) {
-		nest_fault_pasid_invalid(req.dev, req.key, cmd->iova,
-					 cmd->access, &fault);
-		rc = -EFAULT;
-	} else {
-		rc = nest_translate_query(&req, cmd, &fault);
-		nest_put_object(&req.hwpt->obj);
-	}
+	key_valid = nest_request_key(req.dev, cmd->flags, cmd->pasid, &req.key);
+	rc = nest_translate_query(&req, key_valid, cmd, &fault);
 	if (rc) {
 		cmd->out_flags = NESTIOMMU_OUT_FAULT;
 		nest_fault_to_user(&cmd->out_fault, &fault);

@@ -9,9 +9,9 @@
  * (see nest_priv.h), and every change that removes a translation drops
  * the cached copies before the lock is released.
  *
- * Caches are tagged with hwpt->tag, a per-context number never reused
- * while the context lives, not with the object ID: an ID is free for
- * reuse as soon as DESTROY removes it, before the caches are flushed.
+ * Caches are tagged with hwpt->tag, not with the object ID: an ID is free
+ * for reuse as soon as DESTROY removes it, before the caches are flushed,
+ * while a tag is freed only after the flush.
  */
 #include <linux/highmem.h>
 #include <linux/sched/signal.h>
@@ -141,16 +141,21 @@ static struct nest_hwpt *nest_hwpt_new(struct nest_ucmd *ucmd,
 	struct nest_iommu *iommu = &ucmd->ctx->iommu;
 	struct nest_object *obj;
 	struct nest_hwpt *hwpt;
+	int tag;
 
+	/* Tag 0 is never given: a zeroed cache entry matches nothing. */
+	tag = ida_alloc_min(&iommu->tags, 1, GFP_KERNEL_ACCOUNT);
+	if (tag < 0)
+		return ERR_PTR(tag);
 	obj = nest_object_alloc(ucmd->ctx, sizeof(*hwpt), type);
-	if (IS_ERR(obj))
+	if (IS_ERR(obj)) {
+		ida_free(&iommu->tags, tag);
 		return ERR_CAST(obj);
+	}
 	hwpt = container_of(obj, struct nest_hwpt, obj);
 	hwpt->ctx = ucmd->ctx;
+	hwpt->tag = tag;
 	INIT_LIST_HEAD(&hwpt->ioas_node);
-	spin_lock(&iommu->lock);
-	hwpt->tag = ++iommu->last_tag;
-	spin_unlock(&iommu->lock);
 	return hwpt;
 }
 
@@ -304,11 +309,14 @@ void nest_hwpt_destroy(struct nest_object *obj)
 		spin_lock(&iommu->lock);
 		nest_iommu_forget_hwpt(iommu, hwpt->tag, NEST_PASID_ALL);
 		spin_unlock(&iommu->lock);
+		ida_free(&iommu->tags, hwpt->tag);
 		nest_put_object(&hwpt->parent->obj);
 		return;
 	}
-	if (!hwpt->ioas)
+	if (!hwpt->ioas) {
+		ida_free(&iommu->tags, hwpt->tag);
 		return;
+	}
 	down_write(&hwpt->ioas->iova_rwsem);
 	list_del(&hwpt->ioas_node);
 	spin_lock(&iommu->lock);
@@ -318,6 +326,7 @@ void nest_hwpt_destroy(struct nest_object *obj)
 	if (hwpt->s2.root)
 		nest_s2_destroy(&hwpt->s2);
 	up_write(&hwpt->ioas->iova_rwsem);
+	ida_free(&iommu->tags, hwpt->tag);
 	nest_put_ioas(hwpt->ioas);
 }
 
@@ -445,7 +454,8 @@ static struct nest_hwpt *nest_get_dirty_hwpt(struct nest_ctx *ctx, u32 id)
 {
 	struct nest_hwpt *hwpt;
 
-	hwpt = nest_get_hwpt(ctx, id, NEST_OBJ_HWPT_PAGING);
+	hwpt = nest_get_hwpt(ctx, id, NEST_OBJ_HWPT);
+	/* Nested HWPTs have no flags: their dirty bits are the parent's. */
 	if (!IS_ERR(hwpt) &&
 	    !(hwpt->flags & NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
 		nest_put_object(&hwpt->obj);

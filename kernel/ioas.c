@@ -229,8 +229,10 @@ void nest_ioas_destroy(struct nest_object *obj)
 	unsigned long index = 0;
 
 	down_write(&ioas->iova_rwsem);
-	mt_for_each(&ioas->areas, area, index, ULONG_MAX)
+	mt_for_each(&ioas->areas, area, index, ULONG_MAX) {
 		nest_ioas_area_remove(ioas, area);
+		cond_resched();
+	}
 	up_write(&ioas->iova_rwsem);
 	mtree_destroy(&ioas->areas);
 }
@@ -491,6 +493,8 @@ int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd)
 	mt_for_each(&ioas->areas, area, index, last) {
 		unmapped += area->last - area->iova + 1;
 		nest_ioas_area_remove(ioas, area);
+		/* Each removal scans every TLB: many areas take a while. */
+		cond_resched();
 	}
 	if (!unmapped && !unmap_all)
 		rc = -ENOENT;

@@ -23,6 +23,7 @@ int nest_iommu_init(struct nest_iommu *iommu)
 {
 	spin_lock_init(&iommu->lock);
 	INIT_LIST_HEAD(&iommu->devices);
+	ida_init(&iommu->tags);
 	return nest_iommu_set_iotlb_entries(iommu, NEST_IOTLB_DEFAULT_ENTRIES);
 }
 
@@ -32,6 +33,7 @@ int nest_iommu_init(struct nest_iommu *iommu)
  */
 void nest_iommu_destroy(struct nest_iommu *iommu)
 {
+	ida_destroy(&iommu->tags);
 	kvfree(iommu->iotlb_entries);
 }
 

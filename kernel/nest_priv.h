@@ -29,6 +29,7 @@
 #ifndef NEST_PRIV_H
 #define NEST_PRIV_H
 
+#include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
 #include <linux/mutex.h>
@@ -73,8 +74,11 @@ struct nest_iommu {
 	struct nest_tlb_entry *iotlb_entries;
 	u32 iotlb_nr;
 	bool stale_audit;
-	/* Last cache tag given to a HWPT (struct nest_hwpt::tag) */
-	u32 last_tag;
+	/*
+	 * Cache tags of live HWPTs (struct nest_hwpt::tag). A tag is freed
+	 * only after the caches forgot it, so no entry outlives its HWPT.
+	 */
+	struct ida tags;
 	/* struct nest_device::node, every device of the context */
 	struct list_head devices;
 };
@@ -161,7 +165,7 @@ struct nest_ioas {
 struct nest_hwpt {
 	struct nest_object obj;
 	struct nest_ctx *ctx;
-	/* Tags the HWPT's cache entries; unique in the context. */
+	/* Tags the HWPT's cache entries; unique among live HWPTs. */
 	u32 tag;
 	struct nestiommu_xlate_stats stats;
 	/* Paging: itself. Nested: the parent. The owner of the stage 2. */

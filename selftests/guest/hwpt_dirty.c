@@ -311,6 +311,10 @@ TEST_F(dirty, hwpt_without_dirty_tracking_einval)
 	do_hwpt_set_dirty_tracking_err(EINVAL, self->e.fd, plain, true);
 	do_hwpt_get_dirty_bitmap_err(EINVAL, self->e.fd, plain, 0, DATA_GPA, DIRTY_LEN,
 				     SZ_4K, bitmap);
+	/* A nested HWPT is a HWPT, but its dirty bits are its parent's. */
+	do_hwpt_set_dirty_tracking_err(EINVAL, self->e.fd, self->e.nested_id, true);
+	do_hwpt_get_dirty_bitmap_err(EINVAL, self->e.fd, self->e.nested_id, 0, DATA_GPA,
+				     DIRTY_LEN, SZ_4K, bitmap);
 	do_hwpt_set_dirty_tracking_err(ENOENT, self->e.fd, self->e.ioas_id, true);
 	do_hwpt_set_dirty_tracking_err(ENOENT, self->e.fd, self->e.dev_id, true);
 	do_hwpt_get_dirty_bitmap_err(ENOENT, self->e.fd, self->e.ioas_id, 0, DATA_GPA,

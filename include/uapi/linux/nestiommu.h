@@ -225,7 +225,8 @@ enum nestiommu_object_type {
  * struct nestiommu_ioas_stats - statistics of an IOAS (NESTIOMMU_OBJ_IOAS)
  * @mappings: mappings present now
  * @mapped_bytes: bytes mapped now
- * @pinned_pages: pages pinned now for this IOAS
+ * @pinned_pages: pages this IOAS's MAPs pinned and still map (a COPY
+ *	shares the pins of its source and adds nothing)
  * @map_ops: successful MAPs since allocation
  * @unmapped_areas: mappings removed since allocation
  */
