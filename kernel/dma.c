@@ -55,8 +55,8 @@ static int nest_access_check(u32 access)
 	return 0;
 }
 
-static void nest_fault_to_user(struct nestiommu_fault_info *info,
-			       const struct nest_fault *fault)
+void nest_fault_to_user(struct nestiommu_fault_info *info,
+			const struct nest_fault *fault)
 {
 	BUILD_BUG_ON(NESTIOMMU_FAULT_F_GPA_VALID != NEST_FAULT_F_GPA_VALID ||
 		     NESTIOMMU_FAULT_F_TABLE_FETCH != NEST_FAULT_F_TABLE_FETCH ||
@@ -235,6 +235,14 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 			 rc ? fault : NULL);
 	if (rc) {
 		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		/* A TRANSLATE answers itself: only DMA faults are queued. */
+		if (hwpt->fault_queue && req->dma_len) {
+			struct nestiommu_fault_info info;
+
+			nest_fault_to_user(&info, fault);
+			nest_fault_queue_report(hwpt->fault_queue, dev->obj.id,
+						req->key, hwpt->obj.id, &info);
+		}
 		return rc;
 	}
 	if (req->dma_len) {

@@ -138,25 +138,41 @@ void nest_hwpt_unmap_area(struct nest_hwpt *hwpt, struct nest_area *area)
 static struct nest_hwpt *nest_hwpt_new(struct nest_ucmd *ucmd,
 				       enum nest_object_type type)
 {
+	struct nestiommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct nest_iommu *iommu = &ucmd->ctx->iommu;
+	struct nest_fault_queue *q = NULL;
 	struct nest_object *obj;
 	struct nest_hwpt *hwpt;
 	int tag;
 
+	if (cmd->flags & NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID) {
+		q = nest_get_fault_queue(ucmd->ctx, cmd->fault_id);
+		if (IS_ERR(q))
+			return ERR_CAST(q);
+	}
 	/* Tag 0 is never given: a zeroed cache entry matches nothing. */
 	tag = ida_alloc_min(&iommu->tags, 1, GFP_KERNEL_ACCOUNT);
-	if (tag < 0)
-		return ERR_PTR(tag);
+	if (tag < 0) {
+		obj = ERR_PTR(tag);
+		goto out_put_queue;
+	}
 	obj = nest_object_alloc(ucmd->ctx, sizeof(*hwpt), type);
 	if (IS_ERR(obj)) {
 		ida_free(&iommu->tags, tag);
-		return ERR_CAST(obj);
+		goto out_put_queue;
 	}
 	hwpt = container_of(obj, struct nest_hwpt, obj);
 	hwpt->ctx = ucmd->ctx;
 	hwpt->tag = tag;
+	/* The HWPT keeps the reference on its queue. */
+	hwpt->fault_queue = q;
 	INIT_LIST_HEAD(&hwpt->ioas_node);
 	return hwpt;
+
+out_put_queue:
+	if (q)
+		nest_put_object(nest_fault_queue_obj(q));
+	return ERR_CAST(obj);
 }
 
 static int nest_hwpt_alloc_paging(struct nest_ucmd *ucmd)
@@ -169,7 +185,8 @@ static int nest_hwpt_alloc_paging(struct nest_ucmd *ucmd)
 	int rc;
 
 	if (cmd->flags & ~(NESTIOMMU_HWPT_ALLOC_NEST_PARENT |
-			   NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+			   NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+			   NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID))
 		return -EOPNOTSUPP;
 	if (cmd->data_len || cmd->data_uptr)
 		return -EINVAL;
@@ -228,7 +245,7 @@ static int nest_hwpt_alloc_nested(struct nest_ucmd *ucmd)
 	struct nest_hwpt *hwpt, *parent;
 	int rc;
 
-	if (cmd->flags)
+	if (cmd->flags & ~NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID)
 		return -EOPNOTSUPP;
 	if (cmd->data_len < sizeof(data))
 		return -EINVAL;
@@ -285,8 +302,10 @@ int nest_hwpt_alloc_ioctl(struct nest_ucmd *ucmd)
 {
 	struct nestiommu_hwpt_alloc *cmd = ucmd->cmd;
 
-	if (cmd->__reserved || cmd->__reserved2)
+	if (cmd->__reserved2)
 		return -EOPNOTSUPP;
+	if (!(cmd->flags & NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID) && cmd->fault_id)
+		return -EINVAL;
 	switch (cmd->data_type) {
 	case NESTIOMMU_HWPT_DATA_NONE:
 		return nest_hwpt_alloc_paging(ucmd);
@@ -305,6 +324,9 @@ void nest_hwpt_destroy(struct nest_object *obj)
 	struct nest_hwpt *hwpt = container_of(obj, struct nest_hwpt, obj);
 	struct nest_iommu *iommu = &hwpt->ctx->iommu;
 
+	/* Nothing translates through the HWPT any more: no fault to queue. */
+	if (hwpt->fault_queue)
+		nest_put_object(nest_fault_queue_obj(hwpt->fault_queue));
 	if (hwpt->parent) {
 		spin_lock(&iommu->lock);
 		nest_iommu_forget_hwpt(iommu, hwpt->tag, NEST_PASID_ALL);

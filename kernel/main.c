@@ -41,6 +41,10 @@ static const struct nest_object_ops nest_object_ops[] = {
 		.destroy = nest_device_destroy,
 		.get_stats = nest_device_get_stats,
 	},
+	[NEST_OBJ_FAULT_QUEUE] = {
+		.destroy = nest_fault_queue_destroy,
+		.get_stats = nest_fault_queue_get_stats,
+	},
 };
 
 static bool nest_object_type_matches(const struct nest_object *obj,
@@ -233,6 +237,7 @@ union nest_ucmd_buffer {
 	struct nestiommu_device_create device_create;
 	struct nestiommu_device_detach device_detach;
 	struct nestiommu_dma dma;
+	struct nestiommu_fault_queue_alloc fault_queue_alloc;
 	struct nestiommu_get_stats get_stats;
 	struct nestiommu_hw_info hw_info;
 	struct nestiommu_hwpt_alloc hwpt_alloc;
@@ -305,6 +310,8 @@ static const struct nest_ioctl_op nest_ioctl_ops[] = {
 		 out_fault),
 	IOCTL_OP(NESTIOMMU_TRANSLATE, nest_translate_ioctl,
 		 struct nestiommu_translate, out_fault),
+	IOCTL_OP(NESTIOMMU_FAULT_QUEUE_ALLOC, nest_fault_queue_alloc_ioctl,
+		 struct nestiommu_fault_queue_alloc, out_fault_fd),
 };
 
 static long nest_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -49,6 +49,7 @@ enum nest_object_type {
 	NEST_OBJ_HWPT_PAGING = NESTIOMMU_OBJ_HWPT_PAGING,
 	NEST_OBJ_HWPT_NESTED = NESTIOMMU_OBJ_HWPT_NESTED,
 	NEST_OBJ_DEVICE = NESTIOMMU_OBJ_DEVICE,
+	NEST_OBJ_FAULT_QUEUE = NESTIOMMU_OBJ_FAULT_QUEUE,
 	NEST_OBJ_NR,
 	/* Matches either HWPT type in nest_get_object(). */
 	NEST_OBJ_HWPT = 254,
@@ -177,6 +178,8 @@ struct nest_hwpt {
 	struct list_head ioas_node;
 	u32 flags;		/* NESTIOMMU_HWPT_ALLOC_* */
 	bool dirty_tracking;	/* enabled by SET_DIRTY_TRACKING */
+	/* FAULT_ID_VALID: where faults are reported (referenced), or NULL */
+	struct nest_fault_queue *fault_queue;
 	/* Nested only */
 	struct nest_hwpt *parent;
 	struct nest_s1_desc s1;
@@ -317,7 +320,21 @@ int nest_iommu_copy_stats(struct nest_iommu *iommu,
 			  void __user *uptr, u32 *len);
 int nest_option_ioctl(struct nest_ucmd *ucmd);
 
+/* fault.c */
+struct nest_fault_queue;
+int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd);
+void nest_fault_queue_destroy(struct nest_object *obj);
+int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
+			       u32 *len);
+struct nest_fault_queue *nest_get_fault_queue(struct nest_ctx *ctx, u32 id);
+struct nest_object *nest_fault_queue_obj(struct nest_fault_queue *q);
+void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
+			     u32 hwpt_id,
+			     const struct nestiommu_fault_info *info);
+
 /* dma.c */
+void nest_fault_to_user(struct nestiommu_fault_info *info,
+			const struct nest_fault *fault);
 int nest_dma_ioctl(struct nest_ucmd *ucmd);
 int nest_translate_ioctl(struct nest_ucmd *ucmd);
 

@@ -321,6 +321,21 @@ TRACE_EVENT(stale_translation,
 		  show_nest_reason(__entry->reason))
 );
 
+/* A full fault queue dropped a record (dropped: the queue's total so far). */
+TRACE_EVENT(fault_queue_overflow,
+	TP_PROTO(u32 queue_id, u64 dropped),
+	TP_ARGS(queue_id, dropped),
+	TP_STRUCT__entry(
+		__field(u32, queue_id)
+		__field(u64, dropped)
+	),
+	TP_fast_assign(
+		__entry->queue_id = queue_id;
+		__entry->dropped = dropped;
+	),
+	TP_printk("queue=%u dropped=%llu", __entry->queue_id, __entry->dropped)
+);
+
 #endif /* _NEST_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

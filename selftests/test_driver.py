@@ -234,6 +234,17 @@ def test_bpftrace_sees_translation_args(guest):
     assert "@src[0]: 1" in lines and "@src[2]: 5" in lines, r.output
 
 
+def test_perf_counts_fault_queue_overflow(guest):
+    # The case fills a queue of depth 2 with 5 faults: 3 are dropped.
+    case = "fq.depth2.overflow_is_counted_and_flagged"
+    r = run(guest, f"perf stat -x, -e nestiommu:fault_queue_overflow -e nestiommu:fault -- "
+                   f"{os.path.join(BUILD, 'hwpt_test')} -t {case}")
+    assert r.rc == 0, f"perf stat or the case failed (rc {r.rc}):\n{r.output}"
+    counts = dict((m.group(2), int(m.group(1))) for m in
+                  re.finditer(r"^(\d+),[^,]*,nestiommu:(\w+)", r.output, re.M))
+    assert counts == {"fault_queue_overflow": 3, "fault": 5}, f"counts {counts}:\n{r.output}"
+
+
 # ---- the module ----------------------------------------------------------------
 
 

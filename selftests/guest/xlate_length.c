@@ -45,6 +45,7 @@ FIXTURE(length) {
 		struct nestiommu_hw_info hw_info;
 		struct nestiommu_dma dma;
 		struct nestiommu_translate translate;
+		struct nestiommu_fault_queue_alloc fault_queue_alloc;
 	} arg;
 };
 
@@ -429,6 +430,30 @@ static void translate_done(FIXTURE_DATA(length) *self)
 	ASSERT_EQ(SZ_4K, self->arg.translate.out_page_size);
 }
 
+/* ---- FAULT_QUEUE_ALLOC ---- */
+
+static void fault_queue_alloc_prepare(FIXTURE_DATA(length) *self)
+{
+	self->arg.fault_queue_alloc = (struct nestiommu_fault_queue_alloc){
+		.size = sizeof(self->arg.fault_queue_alloc),
+		.depth = 4,
+	};
+}
+
+static void fault_queue_alloc_done(FIXTURE_DATA(length) *self)
+{
+	struct nestiommu_fault_queue_alloc *cmd = &self->arg.fault_queue_alloc;
+	struct nestiommu_fault_queue_stats st;
+	__u32 type, len = sizeof(st);
+
+	ASSERT_LE(0, cmd->out_fault_fd);
+	ASSERT_OK(nest_get_stats(self->e.fd, cmd->out_fault_id, &type, &st, &len));
+	ASSERT_EQ(NESTIOMMU_OBJ_FAULT_QUEUE, type);
+	ASSERT_EQ(4, st.depth);
+	ASSERT_EQ(0, close(cmd->out_fault_fd));
+	do_destroy(self->e.fd, cmd->out_fault_id);
+}
+
 #define RSV(_struct, field) \
 	{ offsetof(struct nestiommu_##_struct, field), \
 	  sizeof(((struct nestiommu_##_struct *)0)->field) }
@@ -453,8 +478,9 @@ LENGTH_VARIANT(option, option, OPTION, val64, option_not_done, NO_FIELD, 0,
 	       RSV(option, __reserved));
 LENGTH_VARIANT(ioas_copy, ioas_copy, IOAS_COPY, src_iova, ioas_copy_not_done,
 	       FLAGS(ioas_copy), 0x7);
+/* fault_id is checked with FAULT_ID_VALID: see hwpt_fault_queue.c */
 LENGTH_VARIANT(hwpt_alloc, hwpt_alloc, HWPT_ALLOC, out_hwpt_id, NULL, FLAGS(hwpt_alloc),
-	       0x3, RSV(hwpt_alloc, __reserved), RSV(hwpt_alloc, __reserved2));
+	       0x7, RSV(hwpt_alloc, __reserved2));
 LENGTH_VARIANT(hwpt_invalidate, hwpt_invalidate, HWPT_INVALIDATE, entry_num,
 	       hwpt_invalidate_not_done, NO_FIELD, 0, RSV(hwpt_invalidate, __reserved));
 LENGTH_VARIANT(hwpt_set_dirty_tracking, hwpt_set_dirty_tracking, HWPT_SET_DIRTY_TRACKING,
@@ -475,6 +501,8 @@ LENGTH_VARIANT(hw_info, hw_info, GET_HW_INFO, out_dev_devtlb_entries, NULL, NO_F
 LENGTH_VARIANT(dma, dma, DMA, out_fault, dma_not_done, FLAGS(dma), 0x1,
 	       RSV(dma, __reserved), RSV(dma, __reserved2));
 LENGTH_VARIANT(translate, translate, TRANSLATE, out_fault, NULL, FLAGS(translate), 0x3);
+LENGTH_VARIANT(fault_queue_alloc, fault_queue_alloc, FAULT_QUEUE_ALLOC, out_fault_fd, NULL,
+	       FLAGS(fault_queue_alloc), 0, RSV(fault_queue_alloc, __reserved));
 
 #define LENGTH_FD(self) ((self)->e.fd)
 #include "length_cases.h"
@@ -513,6 +541,7 @@ LENGTH_SUBSET_VARIANT(length_reserved, device_create);
 LENGTH_SUBSET_VARIANT(length_reserved, device_attach);
 LENGTH_SUBSET_VARIANT(length_reserved, hw_info);
 LENGTH_SUBSET_VARIANT(length_reserved, dma);
+LENGTH_SUBSET_VARIANT(length_reserved, fault_queue_alloc);
 
 TEST_F(length_reserved, nonzero_eopnotsupp)
 {
@@ -548,6 +577,7 @@ LENGTH_SUBSET_VARIANT(length_flags, device_attach);
 LENGTH_SUBSET_VARIANT(length_flags, device_detach);
 LENGTH_SUBSET_VARIANT(length_flags, dma);
 LENGTH_SUBSET_VARIANT(length_flags, translate);
+LENGTH_SUBSET_VARIANT(length_flags, fault_queue_alloc);
 
 TEST_F(length_flags, unknown_flags_eopnotsupp)
 {

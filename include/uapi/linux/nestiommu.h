@@ -63,6 +63,7 @@ enum {
 	NESTIOMMU_CMD_GET_HW_INFO,
 	NESTIOMMU_CMD_DMA,
 	NESTIOMMU_CMD_TRANSLATE,
+	NESTIOMMU_CMD_FAULT_QUEUE_ALLOC,
 };
 
 /**
@@ -212,6 +213,7 @@ struct nestiommu_ioas_iova_ranges {
  * @NESTIOMMU_OBJ_HWPT_PAGING: a paging (stage-2) HWPT
  * @NESTIOMMU_OBJ_HWPT_NESTED: a nested (stage-1) HWPT
  * @NESTIOMMU_OBJ_DEVICE: an emulated device
+ * @NESTIOMMU_OBJ_FAULT_QUEUE: a fault queue
  */
 enum nestiommu_object_type {
 	NESTIOMMU_OBJ_NONE = 0,
@@ -219,6 +221,7 @@ enum nestiommu_object_type {
 	NESTIOMMU_OBJ_HWPT_PAGING = 2,
 	NESTIOMMU_OBJ_HWPT_NESTED = 3,
 	NESTIOMMU_OBJ_DEVICE = 4,
+	NESTIOMMU_OBJ_FAULT_QUEUE = 5,
 };
 
 /**
@@ -244,7 +247,8 @@ struct nestiommu_ioas_stats {
  * @id: object to read the statistics of
  * @out_type: enum nestiommu_object_type of the object; it names the
  *	struct written to @stats_uptr: struct nestiommu_ioas_stats for an
- *	IOAS, struct nestiommu_xlate_stats for a HWPT or a device
+ *	IOAS, struct nestiommu_xlate_stats for a HWPT or a device, struct
+ *	nestiommu_fault_queue_stats for a fault queue
  * @stats_len: in: bytes available at @stats_uptr; out: size of the
  *	kernel's statistics struct for that type
  * @stats_uptr: user pointer the statistics are written to; the kernel
@@ -452,10 +456,13 @@ struct nestiommu_ioas_copy {
  *	use as their stage 2
  * @NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING: a paging HWPT that supports
  *	SET_DIRTY_TRACKING and GET_DIRTY_BITMAP
+ * @NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID: @fault_id names the fault queue
+ *	the HWPT reports its faults to (paging and nested HWPTs)
  */
 enum nestiommu_hwpt_alloc_flags {
 	NESTIOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
 	NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+	NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID = 1 << 2,
 };
 
 /**
@@ -513,17 +520,22 @@ struct nestiommu_hwpt_s1_x86 {
 /**
  * struct nestiommu_hwpt_alloc - ioctl(NESTIOMMU_HWPT_ALLOC)
  * @size: sizeof(struct nestiommu_hwpt_alloc)
- * @flags: enum nestiommu_hwpt_alloc_flags (paging HWPTs only)
+ * @flags: enum nestiommu_hwpt_alloc_flags (NEST_PARENT and
+ *	DIRTY_TRACKING: paging HWPTs only)
  * @pt_id: the IOAS (paging) or the NEST_PARENT paging HWPT (nested)
  * @data_type: enum nestiommu_hwpt_data_type
  * @data_len: bytes at @data_uptr (0 with DATA_NONE)
+ * @fault_id: with NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID, the fault queue of
+ *	the HWPT; must be 0 without it (EINVAL)
  * @data_uptr: user pointer to the type's data
  * @out_hwpt_id: ID of the new HWPT
- * @__reserved: must be 0
+ * @__reserved2: must be 0
  *
  * A paging HWPT mirrors its IOAS: every MAP, COPY and UNMAP of the IOAS
  * updates it. It holds the IOAS (DESTROY of the IOAS fails with EBUSY);
- * a nested HWPT holds its parent.
+ * a nested HWPT holds its parent, a HWPT holds its fault queue. Every
+ * unrecoverable fault of a translation through the HWPT (the HWPT attached
+ * where the request arrived) is also queued there.
  */
 struct nestiommu_hwpt_alloc {
 	__u32 size;
@@ -531,7 +543,7 @@ struct nestiommu_hwpt_alloc {
 	__u32 pt_id;
 	__u32 data_type;
 	__u32 data_len;
-	__u32 __reserved;
+	__u32 fault_id;
 	__aligned_u64 data_uptr;
 	__u32 out_hwpt_id;
 	__u32 __reserved2;
@@ -1013,6 +1025,106 @@ struct nestiommu_xlate_stats {
 	__aligned_u64 dma_bytes;
 	__aligned_u64 stale_translations;
 	__aligned_u64 faults[2][NESTIOMMU_FAULT_REASON_SLOTS];
+};
+
+/* The default and the largest depth of a fault queue, in records. */
+#define NESTIOMMU_FAULT_QUEUE_DEFAULT_DEPTH 256
+#define NESTIOMMU_FAULT_QUEUE_MAX_DEPTH 65536
+
+/**
+ * struct nestiommu_fault_queue_alloc - ioctl(NESTIOMMU_FAULT_QUEUE_ALLOC)
+ * @size: sizeof(struct nestiommu_fault_queue_alloc)
+ * @flags: must be 0
+ * @depth: records the queue holds, 1 to NESTIOMMU_FAULT_QUEUE_MAX_DEPTH,
+ *	or 0 for NESTIOMMU_FAULT_QUEUE_DEFAULT_DEPTH
+ * @out_fault_id: ID of the queue object (for HWPT_ALLOC's fault_id)
+ * @out_fault_fd: a new file descriptor (close-on-exec) to read records from
+ *
+ * read() of the fd returns whole struct nestiommu_fault_record, oldest
+ * first: at least one and at most as many as fit (EINVAL if not even one
+ * fits, EFAULT for a bad buffer: nothing is taken then);
+ * it blocks while the queue is empty unless the fd is O_NONBLOCK (then
+ * EAGAIN). poll(), select() and epoll report EPOLLIN while a record is
+ * queued. A full queue drops new records; the next record read carries
+ * NESTIOMMU_RECORD_F_OVERFLOW and how many were dropped. The fd keeps
+ * working after DESTROY of the object or close of the /dev/nestiommu fd
+ * (no new records arrive then). DESTROY fails with EBUSY while a HWPT uses
+ * the queue.
+ */
+struct nestiommu_fault_queue_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 depth;
+	__u32 out_fault_id;
+	__s32 out_fault_fd;
+	__u32 __reserved;
+};
+#define NESTIOMMU_FAULT_QUEUE_ALLOC _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_FAULT_QUEUE_ALLOC)
+
+/**
+ * struct nestiommu_fault_queue_stats - statistics of a fault queue
+ *	(NESTIOMMU_OBJ_FAULT_QUEUE)
+ * @depth: records the queue holds
+ * @pending: records queued and not read yet
+ * @queued: records queued since allocation
+ * @read: records read since allocation
+ * @dropped: records dropped because the queue was full
+ *
+ * queued = read + pending; every record reported is queued or dropped.
+ */
+struct nestiommu_fault_queue_stats {
+	__aligned_u64 depth;
+	__aligned_u64 pending;
+	__aligned_u64 queued;
+	__aligned_u64 read;
+	__aligned_u64 dropped;
+};
+
+/* The record format read() returns; bumped only for incompatible changes. */
+#define NESTIOMMU_FAULT_RECORD_V1 1
+
+/**
+ * enum nestiommu_record_type - what a fault record reports
+ * @NESTIOMMU_RECORD_FAULT: an unrecoverable fault (@fault is valid)
+ */
+enum nestiommu_record_type {
+	NESTIOMMU_RECORD_FAULT = 1,
+};
+
+/**
+ * enum nestiommu_record_flags - flags of struct nestiommu_fault_record
+ * @NESTIOMMU_RECORD_F_PASID_VALID: the request had a PASID (@pasid)
+ * @NESTIOMMU_RECORD_F_OVERFLOW: the queue was full and dropped @dropped
+ *	records since the previous record read
+ */
+enum nestiommu_record_flags {
+	NESTIOMMU_RECORD_F_PASID_VALID = 1 << 0,
+	NESTIOMMU_RECORD_F_OVERFLOW = 1 << 1,
+};
+
+/**
+ * struct nestiommu_fault_record - one record read from a fault queue
+ * @version: NESTIOMMU_FAULT_RECORD_V1
+ * @type: enum nestiommu_record_type
+ * @flags: enum nestiommu_record_flags
+ * @dev_id: the device whose request faulted
+ * @pasid: the request's PASID, with NESTIOMMU_RECORD_F_PASID_VALID
+ * @hwpt_id: the HWPT attached where the request arrived
+ * @dropped: with NESTIOMMU_RECORD_F_OVERFLOW, records dropped
+ * @timestamp_ns: CLOCK_MONOTONIC time the record was queued
+ * @fault: the fault (NESTIOMMU_RECORD_FAULT): IOVA, stage, reason, level,
+ *	access and, where it applies, the fetch address
+ */
+struct nestiommu_fault_record {
+	__u32 version;
+	__u16 type;
+	__u16 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 hwpt_id;
+	__u32 dropped;
+	__aligned_u64 timestamp_ns;
+	struct nestiommu_fault_info fault;
 };
 
 #endif /* _UAPI_LINUX_NESTIOMMU_H */

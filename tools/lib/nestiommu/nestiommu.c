@@ -294,6 +294,47 @@ int nest_ioas_copy(int fd, __u32 dst_ioas_id, __u32 flags, __u64 *dst_iova,
 }
 
 /**
+ * nest_hwpt_alloc() - HWPT_ALLOC with every field the caller's
+ * @fd: context from nest_open()
+ * @cmd: filled by the caller but for @size; out_hwpt_id set on success
+ *
+ * For what the two helpers below do not cover, e.g. a fault queue.
+ *
+ * Return: 0, or -errno.
+ */
+int nest_hwpt_alloc(int fd, struct nestiommu_hwpt_alloc *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return nest_ioctl(fd, NESTIOMMU_HWPT_ALLOC, cmd);
+}
+
+/**
+ * nest_fault_queue_alloc() - allocate a fault queue and its fd
+ * @fd: context from nest_open()
+ * @depth: records it holds, 0 for the default
+ * @fault_id: set to the queue's object ID on success
+ * @fault_fd: set to the queue's new fd on success
+ *
+ * Return: 0, or -errno.
+ */
+int nest_fault_queue_alloc(int fd, __u32 depth, __u32 *fault_id,
+			   int *fault_fd)
+{
+	struct nestiommu_fault_queue_alloc cmd = {
+		.size = sizeof(cmd),
+		.depth = depth,
+	};
+	int rc;
+
+	rc = nest_ioctl(fd, NESTIOMMU_FAULT_QUEUE_ALLOC, &cmd);
+	if (!rc) {
+		*fault_id = cmd.out_fault_id;
+		*fault_fd = cmd.out_fault_fd;
+	}
+	return rc;
+}
+
+/**
  * nest_hwpt_alloc_paging() - allocate a paging (stage-2) HWPT of an IOAS
  * @fd: context from nest_open()
  * @ioas_id: the IOAS the HWPT mirrors

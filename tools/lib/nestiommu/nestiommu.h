@@ -42,6 +42,9 @@ int nest_option_get(int fd, __u32 option_id, __u32 object_id, __u64 *val);
 int nest_ioas_copy(int fd, __u32 dst_ioas_id, __u32 flags, __u64 *dst_iova,
 		   __u32 src_ioas_id, __u64 src_iova, __u64 length);
 
+int nest_hwpt_alloc(int fd, struct nestiommu_hwpt_alloc *cmd);
+int nest_fault_queue_alloc(int fd, __u32 depth, __u32 *fault_id,
+			   int *fault_fd);
 int nest_hwpt_alloc_paging(int fd, __u32 ioas_id, __u32 flags, __u32 *hwpt_id);
 int nest_hwpt_alloc_nested(int fd, __u32 parent_id,
 			   const struct nestiommu_hwpt_s1_x86 *desc,
