@@ -188,6 +188,39 @@ static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
 }
 
 /*
+ * The hook_translate hook point: a BPF program may force a fault instead
+ * of the translation. Return: true (and @fault filled) if it did.
+ */
+static bool nest_xlate_hook(struct nest_xlate_req *req,
+			    struct nest_fault *fault)
+{
+	struct nest_hook_translate d = {
+		.dev_id = req->dev->obj.id,
+		.pasid = req->key,
+		.hwpt_id = req->hwpt->obj.id,
+		.access = req->access,
+		.iova = req->iova,
+	};
+
+	trace_hook_translate(&d);
+	if (!d.fault_reason && !d.fault_stage)
+		return false;
+	if (d.fault_reason < NEST_FAULT_REASON_PASID_FETCH ||
+	    d.fault_reason > NEST_FAULT_REASON_OOR_ADDRESS ||
+	    (d.fault_stage != 1 && d.fault_stage != 2)) {
+		req->dev->stats.hook_rejected++;
+		req->hwpt->stats.hook_rejected++;
+		return false;
+	}
+	nest_fault_init(fault, d.fault_stage, d.fault_reason, 0, req->iova,
+			req->access);
+	fault->flags = NEST_FAULT_F_INJECTED;
+	req->dev->stats.injected_faults++;
+	req->hwpt->stats.injected_faults++;
+	return true;
+}
+
+/*
  * Translate @req. Caller holds the IOAS's iova_rwsem for read and the
  * IOMMU lock. Counts and traces the translation (and the fault).
  *
@@ -210,6 +243,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 		.s2_id = hwpt->s2_hwpt->tag,
 		.trace = req->trace,
 	};
+	bool injected = false;
 	int rc;
 
 	lockdep_assert_held(&iommu->lock);
@@ -219,19 +253,27 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	 */
 	if (xa_load(&dev->attach, req->key) != hwpt)
 		return -EAGAIN;
-	x.s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
 
-	/* A query (NO_CACHE) neither uses nor fills a cache. */
-	if (req->no_cache)
-		x.walk_flags = NEST_WALK_F_NO_UPDATE;
-	rc = nest_translate(&x, req->key, req->iova, req->access, res, fault);
-	if (!rc && res->source != NEST_XLATE_WALK &&
-	    READ_ONCE(iommu->stale_audit))
-		nest_audit_hit(req, &x, res);
+	if (trace_hook_translate_enabled())
+		injected = nest_xlate_hook(req, fault);
+	if (injected) {
+		rc = -EFAULT;
+	} else {
+		x.s1 = hwpt->parent ? nest_pasid_desc(req) : NULL;
+		/* A query (NO_CACHE) neither uses nor fills a cache. */
+		if (req->no_cache)
+			x.walk_flags = NEST_WALK_F_NO_UPDATE;
+		rc = nest_translate(&x, req->key, req->iova, req->access, res,
+				    fault);
+		if (!rc && res->source != NEST_XLATE_WALK &&
+		    READ_ONCE(iommu->stale_audit))
+			nest_audit_hit(req, &x, res);
+	}
 
-	nest_stats_xlate(&dev->stats, ats, req->no_cache, res,
+	/* An injected fault consulted no cache: count it like a query. */
+	nest_stats_xlate(&dev->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
-	nest_stats_xlate(&hwpt->stats, ats, req->no_cache, res,
+	nest_stats_xlate(&hwpt->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
 	if (rc) {
 		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);

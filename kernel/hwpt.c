@@ -404,6 +404,43 @@ static int nest_inv_from_user(struct nest_inv *inv,
 	return 0;
 }
 
+/*
+ * The hook_invalidate hook point: a BPF program may drop a valid entry
+ * (report it done, drop nothing) or fail it. Return: 0, 1 (drop), or the
+ * negative errno to fail with.
+ */
+static int nest_hwpt_invalidate_hook(struct nest_hwpt *hwpt,
+				     const struct nestiommu_inv_entry *e)
+{
+	struct nest_hook_invalidate d = {
+		.hwpt_id = hwpt->obj.id,
+		.cache = e->cache,
+		.granularity = e->granularity,
+		.flags = e->flags,
+		.pasid = e->pasid,
+		.addr = e->addr,
+		.granule_size = e->granule_size,
+		.nb_granules = e->nb_granules,
+	};
+	int rc = 0;
+
+	trace_hook_invalidate(&d);
+	if (!d.error && !d.drop)
+		return 0;
+	spin_lock(&hwpt->ctx->iommu.lock);
+	if (d.error && d.error <= NEST_HOOK_MAX_ERRNO) {
+		hwpt->stats.injected_inv_errors++;
+		rc = -d.error;
+	} else if (!d.error && d.drop == 1) {
+		hwpt->stats.injected_inv_drops++;
+		rc = 1;
+	} else {
+		hwpt->stats.hook_rejected++;
+	}
+	spin_unlock(&hwpt->ctx->iommu.lock);
+	return rc;
+}
+
 static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 				    const struct nestiommu_inv_entry *e)
 {
@@ -413,8 +450,18 @@ static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 	int rc;
 
 	rc = nest_inv_from_user(&inv, e, hwpt->tag);
+	if (!rc)
+		rc = nest_inv_check(&inv);
 	if (rc)
 		return rc;
+	if (trace_hook_invalidate_enabled()) {
+		rc = nest_hwpt_invalidate_hook(hwpt, e);
+		if (rc) {
+			trace_invalidate(hwpt->obj.id, e, 0, rc > 0,
+					 rc < 0 ? -rc : 0);
+			return rc < 0 ? rc : 0;
+		}
+	}
 	spin_lock(&iommu->lock);
 	rc = nest_iommu_invalidate(iommu, &inv, &dropped);
 	if (!rc) {
@@ -426,7 +473,7 @@ static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 	}
 	spin_unlock(&iommu->lock);
 	if (!rc)
-		trace_invalidate(hwpt->obj.id, e, dropped);
+		trace_invalidate(hwpt->obj.id, e, dropped, false, 0);
 	return rc;
 }
 

@@ -304,6 +304,36 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * The hook_map hook point: a BPF program may fail the MAP with an errno.
+ * Return: 0, or the negative errno to fail with.
+ */
+static int nest_ioas_map_hook(struct nest_ioas *ioas,
+			      const struct nestiommu_ioas_map *cmd)
+{
+	struct nest_hook_map d = {
+		.ioas_id = ioas->obj.id,
+		.flags = cmd->flags,
+		.iova = cmd->iova,
+		.length = cmd->length,
+		.user_va = cmd->user_va,
+	};
+	int rc = 0;
+
+	trace_hook_map(&d);
+	if (!d.error)
+		return 0;
+	down_write(&ioas->iova_rwsem);
+	if (d.error <= NEST_HOOK_MAX_ERRNO) {
+		ioas->counters.injected_map_errors++;
+		rc = -d.error;
+	} else {
+		ioas->counters.hook_rejected++;
+	}
+	up_write(&ioas->iova_rwsem);
+	return rc;
+}
+
 int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 {
 	struct nestiommu_ioas_map *cmd = ucmd->cmd;
@@ -318,6 +348,11 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	if (trace_hook_map_enabled()) {
+		rc = nest_ioas_map_hook(ioas, cmd);
+		if (rc)
+			goto out_put;
+	}
 
 	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area) {
@@ -557,6 +592,8 @@ int nest_ioas_get_stats(struct nest_object *obj, void __user *uptr, u32 *len)
 		.pinned_pages = ioas->counters.pinned_pages,
 		.map_ops = ioas->counters.map_ops,
 		.unmapped_areas = ioas->counters.unmapped_areas,
+		.injected_map_errors = ioas->counters.injected_map_errors,
+		.hook_rejected = ioas->counters.hook_rejected,
 	};
 	up_read(&ioas->iova_rwsem);
 

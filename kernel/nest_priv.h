@@ -141,6 +141,8 @@ struct nest_ioas_counters {
 	u64 pinned_pages;
 	u64 map_ops;
 	u64 unmapped_areas;
+	u64 injected_map_errors;
+	u64 hook_rejected;
 };
 
 /* An IO address space: the stage-2 (guest-physical) view. */

@@ -22,6 +22,7 @@
 
 #include <linux/tracepoint.h>
 
+#include "hooks.h"
 #include "nest_priv.h"
 
 TRACE_DEFINE_ENUM(NESTIOMMU_IOAS_MAP_READABLE);
@@ -134,10 +135,15 @@ DEFINE_EVENT(nest_attach_class, detach,
 	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id)
 );
 
-/* One HWPT_INVALIDATE entry was carried out. */
+/*
+ * One HWPT_INVALIDATE entry was carried out, or a BPF program at
+ * hook_invalidate dropped it (injected_drop: nothing dropped) or failed it
+ * (injected_error: the errno).
+ */
 TRACE_EVENT(invalidate,
-	TP_PROTO(u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped),
-	TP_ARGS(hwpt_id, e, dropped),
+	TP_PROTO(u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped,
+		 bool injected_drop, u32 injected_error),
+	TP_ARGS(hwpt_id, e, dropped, injected_drop, injected_error),
 	TP_STRUCT__entry(
 		__field(u32, hwpt_id)
 		__field(u32, cache)
@@ -145,6 +151,8 @@ TRACE_EVENT(invalidate,
 		__field(u32, flags)
 		__field(u32, pasid)
 		__field(u32, dropped)
+		__field(u32, injected_error)
+		__field(bool, injected_drop)
 		__field(u64, addr)
 		__field(u64, granule_size)
 		__field(u64, nb_granules)
@@ -156,11 +164,13 @@ TRACE_EVENT(invalidate,
 		__entry->flags = e->flags;
 		__entry->pasid = e->pasid;
 		__entry->dropped = dropped;
+		__entry->injected_error = injected_error;
+		__entry->injected_drop = injected_drop;
 		__entry->addr = e->addr;
 		__entry->granule_size = e->granule_size;
 		__entry->nb_granules = e->nb_granules;
 	),
-	TP_printk("hwpt=%u cache=%s granu=%s flags=0x%x pasid=0x%x addr=0x%llx granule=0x%llx nb=%llu dropped=%u",
+	TP_printk("hwpt=%u cache=%s granu=%s flags=0x%x pasid=0x%x addr=0x%llx granule=0x%llx nb=%llu dropped=%u injected_drop=%u injected_error=%u",
 		  __entry->hwpt_id,
 		  __print_flags(__entry->cache, "|",
 				{ NESTIOMMU_INV_CACHE_IOTLB, "iotlb" },
@@ -172,7 +182,8 @@ TRACE_EVENT(invalidate,
 				   { NESTIOMMU_INV_GRANU_ADDR, "addr" }),
 		  __entry->flags, __entry->pasid, __entry->addr,
 		  __entry->granule_size, __entry->nb_granules,
-		  __entry->dropped)
+		  __entry->dropped, __entry->injected_drop,
+		  __entry->injected_error)
 );
 
 /* One page was translated (DMA or TRANSLATE). */
@@ -334,6 +345,104 @@ TRACE_EVENT(fault_queue_overflow,
 		__entry->dropped = dropped;
 	),
 	TP_printk("queue=%u dropped=%llu", __entry->queue_id, __entry->dropped)
+);
+
+/*
+ * BPF hook points (see hooks.h): writable tracepoints whose first argument
+ * is a decision struct a raw_tp.w program may change. Without writable
+ * tracepoint support they are ordinary events.
+ */
+#ifdef DEFINE_EVENT_WRITABLE
+#undef NEST_DEFINE_HOOK
+#define NEST_DEFINE_HOOK(template, call, proto, args, size)		\
+	DEFINE_EVENT_WRITABLE(template, call, PARAMS(proto),		\
+			      PARAMS(args), size)
+#else
+#undef NEST_DEFINE_HOOK
+#define NEST_DEFINE_HOOK(template, call, proto, args, size)		\
+	DEFINE_EVENT(template, call, PARAMS(proto), PARAMS(args))
+#endif
+
+DECLARE_EVENT_CLASS(nest_hook_translate_class,
+	TP_PROTO(struct nest_hook_translate *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, access)
+		__field(u64, iova)
+	),
+	TP_fast_assign(
+		__entry->dev_id = d->dev_id;
+		__entry->pasid = d->pasid;
+		__entry->hwpt_id = d->hwpt_id;
+		__entry->access = d->access;
+		__entry->iova = d->iova;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx access=%s",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, show_nest_access(__entry->access))
+);
+
+NEST_DEFINE_HOOK(nest_hook_translate_class, hook_translate,
+	TP_PROTO(struct nest_hook_translate *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_translate)
+);
+
+DECLARE_EVENT_CLASS(nest_hook_invalidate_class,
+	TP_PROTO(struct nest_hook_invalidate *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, hwpt_id)
+		__field(u32, cache)
+		__field(u32, granularity)
+		__field(u32, pasid)
+		__field(u64, addr)
+	),
+	TP_fast_assign(
+		__entry->hwpt_id = d->hwpt_id;
+		__entry->cache = d->cache;
+		__entry->granularity = d->granularity;
+		__entry->pasid = d->pasid;
+		__entry->addr = d->addr;
+	),
+	TP_printk("hwpt=%u cache=0x%x granu=%u pasid=0x%x addr=0x%llx",
+		  __entry->hwpt_id, __entry->cache, __entry->granularity,
+		  __entry->pasid, __entry->addr)
+);
+
+NEST_DEFINE_HOOK(nest_hook_invalidate_class, hook_invalidate,
+	TP_PROTO(struct nest_hook_invalidate *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_invalidate)
+);
+
+DECLARE_EVENT_CLASS(nest_hook_map_class,
+	TP_PROTO(struct nest_hook_map *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, ioas_id)
+		__field(u32, flags)
+		__field(u64, iova)
+		__field(u64, length)
+	),
+	TP_fast_assign(
+		__entry->ioas_id = d->ioas_id;
+		__entry->flags = d->flags;
+		__entry->iova = d->iova;
+		__entry->length = d->length;
+	),
+	TP_printk("ioas=%u flags=0x%x iova=0x%llx length=0x%llx",
+		  __entry->ioas_id, __entry->flags, __entry->iova,
+		  __entry->length)
+);
+
+NEST_DEFINE_HOOK(nest_hook_map_class, hook_map,
+	TP_PROTO(struct nest_hook_map *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_map)
 );
 
 #endif /* _NEST_TRACE_H */

@@ -89,6 +89,7 @@ enum nest_fault_reason {
 #define NEST_FAULT_F_TABLE_FETCH BIT(1)	/* stage 2 faulted on a s1 table */
 #define NEST_FAULT_F_RSVD	BIT(2)	/* reserved bits set in a PTE */
 #define NEST_FAULT_F_AD_UPDATE	BIT(3)	/* while setting A/D bits */
+#define NEST_FAULT_F_INJECTED	BIT(4)	/* forced by the driver, not the core */
 
 /**
  * struct nest_fault - an unrecoverable translation fault

@@ -232,6 +232,8 @@ enum nestiommu_object_type {
  *	shares the pins of its source and adds nothing)
  * @map_ops: successful MAPs since allocation
  * @unmapped_areas: mappings removed since allocation
+ * @injected_map_errors: MAPs a BPF program at hook_map failed
+ * @hook_rejected: hook_map decisions ignored as out of range
  */
 struct nestiommu_ioas_stats {
 	__aligned_u64 mappings;
@@ -239,6 +241,8 @@ struct nestiommu_ioas_stats {
 	__aligned_u64 pinned_pages;
 	__aligned_u64 map_ops;
 	__aligned_u64 unmapped_areas;
+	__aligned_u64 injected_map_errors;
+	__aligned_u64 hook_rejected;
 };
 
 /**
@@ -331,12 +335,15 @@ enum nestiommu_access {
  *	stage-1 table (@s1_level names which)
  * @NESTIOMMU_FAULT_F_RSVD: a PTE had reserved bits set
  * @NESTIOMMU_FAULT_F_AD_UPDATE: the fault happened setting A/D bits
+ * @NESTIOMMU_FAULT_F_INJECTED: a BPF program at the hook_translate hook
+ *	point forced this fault (the tables were not walked)
  */
 enum nestiommu_fault_flags {
 	NESTIOMMU_FAULT_F_GPA_VALID = 1 << 0,
 	NESTIOMMU_FAULT_F_TABLE_FETCH = 1 << 1,
 	NESTIOMMU_FAULT_F_RSVD = 1 << 2,
 	NESTIOMMU_FAULT_F_AD_UPDATE = 1 << 3,
+	NESTIOMMU_FAULT_F_INJECTED = 1 << 4,
 };
 
 /**
@@ -998,7 +1005,13 @@ struct nestiommu_translate {
  * @stale_translations: cache hits the stale-translation auditor found
  *	different from a fresh walk
  * @faults: faults by stage (index 0: stage 1, 1: stage 2) and enum
- *	nestiommu_fault_reason
+ *	nestiommu_fault_reason, injected ones included
+ * @injected_faults: faults a BPF program at hook_translate forced
+ * @injected_inv_drops: invalidation entries a BPF program at
+ *	hook_invalidate dropped (reported done, nothing dropped)
+ * @injected_inv_errors: invalidation entries a BPF program at
+ *	hook_invalidate failed
+ * @hook_rejected: hook decisions ignored as out of range
  *
  * A translation counts on the device and on the HWPT attached where it
  * happened (a nested one, not its parent). A TRANSLATE with NO_CACHE counts
@@ -1025,6 +1038,10 @@ struct nestiommu_xlate_stats {
 	__aligned_u64 dma_bytes;
 	__aligned_u64 stale_translations;
 	__aligned_u64 faults[2][NESTIOMMU_FAULT_REASON_SLOTS];
+	__aligned_u64 injected_faults;
+	__aligned_u64 injected_inv_drops;
+	__aligned_u64 injected_inv_errors;
+	__aligned_u64 hook_rejected;
 };
 
 /* The default and the largest depth of a fault queue, in records. */
