@@ -43,7 +43,7 @@ BTF_BASE ?= $(GUEST_DIR)/vmlinux
 endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
-.PHONY: all deps module selftests guest-kernel test demo shell bench fuzz \
+.PHONY: all deps module bpf selftests guest-kernel test demo shell bench fuzz \
 	install dkms-install dkms-remove clean help
 
 all: module selftests
@@ -82,7 +82,12 @@ if ! readelf -S $(MODULE) | grep -q '\.BTF'; then \
 fi
 endef
 
-selftests: $(DEPS_STAMP)
+# CO-RE BPF objects and their skeletons (build/bpf/), compiled against the
+# guest kernel's BTF; bpf/Makefile holds the rules.
+bpf: $(DEPS_STAMP) guest-kernel
+	$(Q)$(MAKE) -C $(ROOT)/bpf O=$(O) VMLINUX=$(GUEST_DIR)/vmlinux
+
+selftests: $(DEPS_STAMP) bpf
 	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host
 
@@ -131,7 +136,8 @@ clean:
 	$(Q)rm -rf $(O) $(CACHE)/vm
 
 help:
-	@echo "make            build the module (with BTF), libraries and selftests"
+	@echo "make            build the module (with BTF), BPF skeletons, libraries and selftests"
+	@echo "make bpf        build the BPF objects and skeletons (build/bpf/)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make test       run host tests and the in-guest selftests (pytest)"
 	@echo "make demo       boot a guest, load the module, run a traced workload"

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hook_inject.h - the control blocks of hook_inject.bpf.c, shared by the
+ * BPF programs and user space (include after <linux/types.h> or vmlinux.h,
+ * and before hook_inject.skel.h).
+ *
+ * Each hook has one control block, a global of the BPF object (in .bss, so
+ * user space reads and writes it through the skeleton: skel->bss->translate
+ * ...). User space sets the filter and the values, then sets @enabled; the
+ * program counts every call, and for every call that matches the filter
+ * writes the values into the driver's decision struct, whatever they are
+ * (out-of-range values included: the driver must reject those).
+ *
+ * Filters: a field that is 0 matches anything. @nth picks one matching call
+ * (1: the first matching call after @matched was last reset) instead of all.
+ */
+#ifndef HOOK_INJECT_H
+#define HOOK_INJECT_H
+
+/* nestiommu:hook_translate */
+struct hook_translate_ctl {
+	/* set by user space */
+	__u32 enabled;
+	__u32 tgid;		/* only calls made by this process */
+	__u32 dev_id;
+	__u32 hwpt_id;
+	__u64 iova_lo;		/* only IOVAs in [iova_lo, iova_hi) ... */
+	__u64 iova_hi;		/* ... unless iova_hi is 0 */
+	__u32 nth;
+	__u32 fault_reason;	/* written to the decision */
+	__u32 fault_stage;	/* written to the decision */
+	__u32 __pad;
+	/* counted by the program */
+	__u64 calls;		/* every call of the hook */
+	__u64 matched;		/* calls that matched the filter (enabled) */
+	__u64 written;		/* decisions written */
+	__u64 dirty;		/* calls whose decision was not 0 on entry */
+	/* the last matching call, as the hook saw it */
+	__u32 last_dev_id;
+	__u32 last_pasid;
+	__u32 last_hwpt_id;
+	__u32 last_access;
+	__u64 last_iova;
+};
+
+/* nestiommu:hook_invalidate */
+struct hook_invalidate_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 hwpt_id;
+	__u32 nth;
+	__u32 error;		/* written to the decision */
+	__u32 drop;		/* written to the decision */
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+	__u32 last_hwpt_id;
+	__u32 last_cache;
+	__u32 last_granularity;
+	__u32 last_flags;
+	__u32 last_pasid;
+	__u32 __pad;
+	__u64 last_addr;
+	__u64 last_granule_size;
+	__u64 last_nb_granules;
+};
+
+/* nestiommu:hook_map */
+struct hook_map_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 ioas_id;
+	__u32 nth;
+	__u32 error;		/* written to the decision */
+	__u32 __pad;
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+	__u32 last_ioas_id;
+	__u32 last_flags;
+	__u64 last_iova;
+	__u64 last_length;
+	__u64 last_user_va;
+};
+
+/*
+ * The marks of injected outcomes in the ordinary events, counted by the
+ * optional tp_btf programs fault_mark_prog and inv_mark_prog (not loaded
+ * unless user space turns their autoload on).
+ */
+
+/* nestiommu:fault: faults of device @dev_id (0: any). */
+struct fault_mark_ctl {
+	__u32 dev_id;
+	__u32 last_flags;	/* enum nestiommu_fault_flags */
+	__u64 faults;
+	__u64 injected;		/* with NESTIOMMU_FAULT_F_INJECTED */
+};
+
+/* nestiommu:invalidate: entries of HWPT @hwpt_id (0: any). */
+struct inv_mark_ctl {
+	__u32 hwpt_id;
+	__u32 last_error;	/* injected_error of the last event */
+	__u64 events;
+	__u64 dropped;		/* sum of the cache entries dropped */
+	__u64 injected_drops;	/* events with injected_drop */
+	__u64 injected_errors;	/* events with an injected_error */
+};
+
+#endif /* HOOK_INJECT_H */

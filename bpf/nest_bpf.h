@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nest_bpf.h - the nestiommu driver's own types, for BPF programs.
+ *
+ * vmlinux.h has the kernel's types only; the driver's are in the module's
+ * BTF (/sys/kernel/btf/nestiommu). They are declared here with
+ * preserve_access_index, so every field access is a CO-RE relocation that
+ * libbpf resolves against the module BTF at load time: only the fields a
+ * program uses must exist, with these names, and the driver may add or
+ * move fields. Keep the names in step with kernel/hooks.h and
+ * kernel/core/core.h; the layouts below are only what the programs were
+ * compiled with.
+ *
+ * Include after vmlinux.h.
+ */
+#ifndef NEST_BPF_H
+#define NEST_BPF_H
+
+#define NEST_PAI __attribute__((preserve_access_index))
+
+/* kernel/hooks.h: the decision of nestiommu:hook_translate. */
+struct nest_hook_translate {
+	u32 dev_id;
+	u32 pasid;
+	u32 hwpt_id;
+	u32 access;
+	u64 iova;
+	u32 fault_reason;	/* BPF writes */
+	u32 fault_stage;	/* BPF writes */
+} NEST_PAI;
+
+/* kernel/hooks.h: the decision of nestiommu:hook_invalidate. */
+struct nest_hook_invalidate {
+	u32 hwpt_id;
+	u32 cache;
+	u32 granularity;
+	u32 flags;
+	u32 pasid;
+	u32 drop;		/* BPF writes */
+	u64 addr;
+	u64 granule_size;
+	u64 nb_granules;
+	u32 error;		/* BPF writes */
+} NEST_PAI;
+
+/* kernel/hooks.h: the decision of nestiommu:hook_map. */
+struct nest_hook_map {
+	u32 ioas_id;
+	u32 flags;
+	u64 iova;
+	u64 length;
+	u64 user_va;
+	u32 error;		/* BPF writes */
+} NEST_PAI;
+
+/* kernel/core/core.h: a translation fault (nestiommu:fault's argument). */
+struct nest_fault {
+	u32 reason;
+	u8 stage;
+	u8 level;
+	u8 s1_level;
+	u8 flags;
+	u32 access;
+	u64 addr;
+	u64 gpa;
+} NEST_PAI;
+
+/* include/uapi/linux/nestiommu.h: an invalidation entry (opaque here). */
+struct nestiommu_inv_entry;
+
+/* The largest errno a hook may inject (kernel/hooks.h). */
+#define NEST_HOOK_MAX_ERRNO	133
+
+/* kernel/core/core.h: NEST_FAULT_F_INJECTED (= NESTIOMMU_FAULT_F_INJECTED). */
+#define NEST_FAULT_F_INJECTED	(1U << 4)
+
+#endif /* NEST_BPF_H */
