@@ -64,6 +64,7 @@ enum {
 	NESTIOMMU_CMD_DMA,
 	NESTIOMMU_CMD_TRANSLATE,
 	NESTIOMMU_CMD_FAULT_QUEUE_ALLOC,
+	NESTIOMMU_CMD_DEVICE_RESET,
 };
 
 /**
@@ -389,12 +390,21 @@ struct nestiommu_fault_info {
  * @NESTIOMMU_OPTION_STALE_AUDIT: object 0. 1: on every cache hit walk
  *	again and compare; a mismatch fires nestiommu:stale_translation and
  *	counts in stale_translations. 0 (default): off.
+ * @NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING: object: a PRI device. Page
+ *	requests it may have outstanding, 1 to 512 (default 32); a DMA whose
+ *	group would exceed it waits for credit.
+ * @NESTIOMMU_OPTION_PRI_TIMEOUT_MS: object: a PRI device. 0 (default):
+ *	page requests stay pending until answered, as the PCIe spec says;
+ *	N (up to 3600000): a group not answered N ms after it was sent is
+ *	answered INVALID and nestiommu:page_request_timeout fires.
  */
 enum nestiommu_option_id {
 	NESTIOMMU_OPTION_HUGE_PAGES = 1,
 	NESTIOMMU_OPTION_IOTLB_ENTRIES = 2,
 	NESTIOMMU_OPTION_DEVTLB_ENTRIES = 3,
 	NESTIOMMU_OPTION_STALE_AUDIT = 4,
+	NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING = 5,
+	NESTIOMMU_OPTION_PRI_TIMEOUT_MS = 6,
 };
 
 /**
@@ -876,6 +886,14 @@ struct nestiommu_hw_info {
  * the ioctl still returns 0, with @out_bytes_done bytes moved and the
  * fault in @out_fault. A bad @user_va is EFAULT; a signal ends a long
  * DMA with EINTR (the out_ fields are written).
+ *
+ * Page requests: on a device with NESTIOMMU_DEVICE_PRI (not disabled by a
+ * FAILURE), a stage-1 not-present (PTE_FETCH without RSVD) or PERMISSION
+ * fault through a HWPT that has a fault queue does not stop the DMA: the
+ * device sends a page request group to the queue and waits for the
+ * response (interruptibly: a signal ends the DMA with EINTR, the group
+ * stays pending and its response is still accepted). See enum
+ * nestiommu_page_response_code for what each answer does.
  */
 struct nestiommu_dma {
 	__u32 size;
@@ -1012,6 +1030,18 @@ struct nestiommu_translate {
  * @injected_inv_errors: invalidation entries a BPF program at
  *	hook_invalidate failed
  * @hook_rejected: hook decisions ignored as out of range
+ * @pri_page_requests: page requests sent (device only, as all pri_*)
+ * @pri_groups: page request groups sent
+ * @pri_success: groups answered SUCCESS by user space
+ * @pri_invalid: groups answered INVALID by user space
+ * @pri_failure: groups answered FAILURE by user space
+ * @pri_auto_invalid: groups the driver answered INVALID: detach, replace,
+ *	reset, device destroy, fault fd closed or queue full, timeout
+ * @pri_timeouts: of those, groups that timed out (OPTION_PRI_TIMEOUT_MS)
+ * @pri_outstanding: page requests sent and not answered now
+ *
+ * pri_groups = pri_success + pri_invalid + pri_failure + pri_auto_invalid
+ * + groups outstanding.
  *
  * A translation counts on the device and on the HWPT attached where it
  * happened (a nested one, not its parent). A TRANSLATE with NO_CACHE counts
@@ -1042,6 +1072,14 @@ struct nestiommu_xlate_stats {
 	__aligned_u64 injected_inv_drops;
 	__aligned_u64 injected_inv_errors;
 	__aligned_u64 hook_rejected;
+	__aligned_u64 pri_page_requests;
+	__aligned_u64 pri_groups;
+	__aligned_u64 pri_success;
+	__aligned_u64 pri_invalid;
+	__aligned_u64 pri_failure;
+	__aligned_u64 pri_auto_invalid;
+	__aligned_u64 pri_timeouts;
+	__aligned_u64 pri_outstanding;
 };
 
 /* The default and the largest depth of a fault queue, in records. */
@@ -1103,9 +1141,12 @@ struct nestiommu_fault_queue_stats {
 /**
  * enum nestiommu_record_type - what a fault record reports
  * @NESTIOMMU_RECORD_FAULT: an unrecoverable fault (@fault is valid)
+ * @NESTIOMMU_RECORD_PAGE_REQUEST: a page request (@cookie, @addr, @grpid,
+ *	@perm; @fault says what faulted)
  */
 enum nestiommu_record_type {
 	NESTIOMMU_RECORD_FAULT = 1,
+	NESTIOMMU_RECORD_PAGE_REQUEST = 2,
 };
 
 /**
@@ -1113,10 +1154,12 @@ enum nestiommu_record_type {
  * @NESTIOMMU_RECORD_F_PASID_VALID: the request had a PASID (@pasid)
  * @NESTIOMMU_RECORD_F_OVERFLOW: the queue was full and dropped @dropped
  *	records since the previous record read
+ * @NESTIOMMU_RECORD_F_LAST_PAGE: the last page request of its group
  */
 enum nestiommu_record_flags {
 	NESTIOMMU_RECORD_F_PASID_VALID = 1 << 0,
 	NESTIOMMU_RECORD_F_OVERFLOW = 1 << 1,
+	NESTIOMMU_RECORD_F_LAST_PAGE = 1 << 2,
 };
 
 /**
@@ -1129,8 +1172,18 @@ enum nestiommu_record_flags {
  * @hwpt_id: the HWPT attached where the request arrived
  * @dropped: with NESTIOMMU_RECORD_F_OVERFLOW, records dropped
  * @timestamp_ns: CLOCK_MONOTONIC time the record was queued
- * @fault: the fault (NESTIOMMU_RECORD_FAULT): IOVA, stage, reason, level,
- *	access and, where it applies, the fetch address
+ * @fault: the fault: IOVA, stage, reason, level, access and, where it
+ *	applies, the fetch address (for a page request: the fault that made
+ *	the device ask)
+ * @cookie: page request: names the group in the page response
+ * @addr: page request: the page asked for (an IOVA, 4 KiB aligned)
+ * @grpid: page request: the PCIe page request group index (9 bits)
+ * @perm: page request: enum nestiommu_access the device needs
+ *
+ * A page request group is the pages one DMA still needs from the page that
+ * faulted on (at most PRI_MAX_OUTSTANDING of them); every record of a
+ * group has the same @cookie and @grpid, the last one LAST_PAGE. Answer a
+ * group once, with struct nestiommu_page_response.
  */
 struct nestiommu_fault_record {
 	__u32 version;
@@ -1142,6 +1195,64 @@ struct nestiommu_fault_record {
 	__u32 dropped;
 	__aligned_u64 timestamp_ns;
 	struct nestiommu_fault_info fault;
+	__aligned_u64 cookie;
+	__aligned_u64 addr;
+	__u32 grpid;
+	__u32 perm;
 };
+
+/**
+ * enum nestiommu_page_response_code - PCIe PRG response codes
+ * @NESTIOMMU_PAGE_RESP_SUCCESS: the pages are there: the DMA translates
+ *	again and continues (and asks again, up to NESTIOMMU_PRI_RETRIES
+ *	times, if it still faults)
+ * @NESTIOMMU_PAGE_RESP_INVALID: the request cannot be served: the DMA
+ *	stops with the fault
+ * @NESTIOMMU_PAGE_RESP_FAILURE: a catastrophic error: the DMA stops with
+ *	the fault and PRI is disabled on the device (its later faults are
+ *	unrecoverable) until DEVICE_RESET
+ */
+enum nestiommu_page_response_code {
+	NESTIOMMU_PAGE_RESP_SUCCESS = 0,
+	NESTIOMMU_PAGE_RESP_INVALID = 1,
+	NESTIOMMU_PAGE_RESP_FAILURE = 0xf,
+};
+
+/* Page requests one DMA sends for the same page before it gives up. */
+#define NESTIOMMU_PRI_RETRIES 3
+
+/**
+ * struct nestiommu_page_response - written to a fault queue's fd
+ * @cookie: the group, from its page request records
+ * @code: enum nestiommu_page_response_code
+ * @__reserved: must be 0
+ *
+ * write() takes whole responses (EINVAL otherwise) and handles them in
+ * order; it stops at the first bad one: an unknown code or a non-zero
+ * __reserved (EOPNOTSUPP), a cookie this queue has no pending group for:
+ * unknown, answered already, or another queue's (EINVAL). It returns the
+ * bytes of the responses handled, or the error if that is none; a bad
+ * response changes nothing.
+ */
+struct nestiommu_page_response {
+	__aligned_u64 cookie;
+	__u32 code;
+	__u32 __reserved;
+};
+
+/**
+ * struct nestiommu_device_reset - ioctl(NESTIOMMU_DEVICE_RESET)
+ * @size: sizeof(struct nestiommu_device_reset)
+ * @dev_id: the device
+ *
+ * Answers every outstanding page request group of the device INVALID
+ * (their DMAs stop with their fault), empties its device TLB and PASID
+ * cache, and enables PRI again after a FAILURE response. Attachments stay.
+ */
+struct nestiommu_device_reset {
+	__u32 size;
+	__u32 dev_id;
+};
+#define NESTIOMMU_DEVICE_RESET _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DEVICE_RESET)
 
 #endif /* _UAPI_LINUX_NESTIOMMU_H */
