@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 
 #include "nest_priv.h"
+#include "pri.h"
 #include "trace.h"
 
 #define NEST_DEVICE_FLAGS	(NESTIOMMU_DEVICE_ATS | NESTIOMMU_DEVICE_PRI)
@@ -78,6 +79,13 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 		if (rc)
 			goto out_abort;
 	}
+	if (dev->flags & NESTIOMMU_DEVICE_PRI) {
+		dev->pri = nest_pri_alloc(obj->id);
+		if (!dev->pri) {
+			rc = -ENOMEM;
+			goto out_abort;
+		}
+	}
 
 	spin_lock(&iommu->lock);
 	if (nest_rid_in_use(iommu, dev->rid)) {
@@ -113,6 +121,9 @@ static void nest_device_flush_key(struct nest_device *dev,
 	spin_lock(&iommu->lock);
 	nest_iommu_forget_hwpt(iommu, old->tag, key);
 	spin_unlock(&iommu->lock);
+	/* Nobody may wait for an answer through the old HWPT. */
+	if (dev->pri)
+		nest_pri_cancel(dev->pri, key);
 }
 
 /**
@@ -136,6 +147,10 @@ void nest_device_destroy(struct nest_object *obj)
 	spin_lock(&iommu->lock);
 	list_del(&dev->node);
 	spin_unlock(&iommu->lock);
+	if (dev->pri) {
+		nest_pri_cancel(dev->pri, NEST_PASID_ALL);
+		nest_pri_put(dev->pri);
+	}
 	kvfree(dev->devtlb_entries);
 	mutex_destroy(&dev->attach_mutex);
 }
@@ -276,8 +291,86 @@ int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
 			  u32 *len)
 {
 	struct nest_device *dev = container_of(obj, struct nest_device, obj);
+	struct nest_iommu *iommu = &dev->ctx->iommu;
+	struct nestiommu_xlate_stats st;
+	struct nest_pri *pri = dev->pri;
 
-	return nest_iommu_copy_stats(&dev->ctx->iommu, &dev->stats, uptr, len);
+	spin_lock(&iommu->lock);
+	st = dev->stats;
+	spin_unlock(&iommu->lock);
+	if (pri) {
+		spin_lock(&pri->lock);
+		st.pri_page_requests = pri->stats.pri_page_requests;
+		st.pri_groups = pri->stats.pri_groups;
+		st.pri_success = pri->stats.pri_success;
+		st.pri_invalid = pri->stats.pri_invalid;
+		st.pri_failure = pri->stats.pri_failure;
+		st.pri_auto_invalid = pri->stats.pri_auto_invalid;
+		st.pri_timeouts = pri->stats.pri_timeouts;
+		st.pri_outstanding = pri->outstanding;
+		spin_unlock(&pri->lock);
+	}
+	return nest_stats_to_user(&st, sizeof(st), uptr, len);
+}
+
+int nest_device_reset_ioctl(struct nest_ucmd *ucmd)
+{
+	struct nestiommu_device_reset *cmd = ucmd->cmd;
+	struct nest_iommu *iommu = &ucmd->ctx->iommu;
+	struct nest_device *dev;
+
+	dev = nest_get_device(ucmd->ctx, cmd->dev_id);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	if (dev->pri)
+		nest_pri_reset(dev->pri);
+	spin_lock(&iommu->lock);
+	if (dev->devtlb_entries)
+		nest_tlb_init(&dev->devtlb, dev->devtlb_entries,
+			      dev->devtlb_nr, NEST_DEVTLB_WAYS);
+	nest_pasid_cache_init(&dev->pasid_cache, dev->pasid_entries,
+			      ARRAY_SIZE(dev->pasid_entries));
+	spin_unlock(&iommu->lock);
+	nest_put_object(&dev->obj);
+	return 0;
+}
+
+/**
+ * nest_device_pri_option() - OPTION_PRI_MAX_OUTSTANDING / PRI_TIMEOUT_MS
+ * @dev: the device
+ * @cmd: the option call (op checked)
+ *
+ * Return: 0, or -EINVAL (no PRI, value out of range).
+ */
+int nest_device_pri_option(struct nest_device *dev,
+			   struct nestiommu_option *cmd)
+{
+	struct nest_pri *pri = dev->pri;
+	bool get = cmd->op == NESTIOMMU_OPTION_OP_GET;
+	u32 *field;
+	u64 min, max;
+
+	if (!pri)
+		return -EINVAL;
+	if (cmd->option_id == NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING) {
+		field = &pri->max_outstanding;
+		min = 1;
+		max = NEST_PRI_MAX_OUTSTANDING;
+	} else {
+		field = &pri->timeout_ms;
+		min = 0;
+		max = NEST_PRI_MAX_TIMEOUT_MS;
+	}
+	if (get) {
+		cmd->val64 = READ_ONCE(*field);
+		return 0;
+	}
+	if (cmd->val64 < min || cmd->val64 > max)
+		return -EINVAL;
+	WRITE_ONCE(*field, cmd->val64);
+	/* A larger limit may let waiting DMAs go. */
+	wake_up(&pri->credit_wait);
+	return 0;
 }
 
 int nest_get_hw_info_ioctl(struct nest_ucmd *ucmd)

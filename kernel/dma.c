@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "nest_priv.h"
+#include "pri.h"
 #include "trace.h"
 
 #define NEST_ACCESS_ALL \
@@ -34,6 +35,12 @@ struct nest_xlate_req {
 	struct nest_walk_trace *trace;	/* TRANSLATE only, or NULL */
 	size_t dma_len;			/* DMA only: bytes to count */
 	struct nest_hwpt *last_hwpt;	/* DMA only: of the previous step */
+	/*
+	 * DMA only, set on a fault the device may ask a page for: the
+	 * queue to ask (referenced) and the record to send.
+	 */
+	struct nest_fault_ring *pr_ring;
+	struct nestiommu_fault_record pr_tmpl;
 };
 
 /* uAPI access flags are the core's NEST_ACC_* flags. */
@@ -188,6 +195,43 @@ static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
 }
 
 /*
+ * May the device send a page request for @fault instead of failing? A
+ * PRI device whose PRI is on, a stage-1 fault page requests can fix (not
+ * present, or not allowed), not an injected one.
+ */
+static bool nest_fault_wants_page(const struct nest_device *dev,
+				  const struct nest_fault *fault)
+{
+	if (!dev->pri || READ_ONCE(dev->pri->disabled) || fault->stage != 1 ||
+	    (fault->flags & (NEST_FAULT_F_RSVD | NEST_FAULT_F_INJECTED)))
+		return false;
+	return fault->reason == NEST_FAULT_REASON_PTE_FETCH ||
+	       fault->reason == NEST_FAULT_REASON_PERMISSION;
+}
+
+/*
+ * A DMA fault through a HWPT with a fault queue: set up a page request
+ * (sent by the DMA loop, which may sleep) or queue the fault record.
+ */
+static void nest_dma_fault_report(struct nest_xlate_req *req,
+				  const struct nest_fault *fault)
+{
+	struct nest_fault_queue *q = req->hwpt->fault_queue;
+	struct nestiommu_fault_info info;
+
+	nest_fault_to_user(&info, fault);
+	if (nest_fault_wants_page(req->dev, fault)) {
+		nest_fault_record_init(&req->pr_tmpl, req->dev->obj.id,
+				       req->key, req->hwpt->obj.id, &info);
+		req->pr_ring = nest_fault_queue_ring(q);
+		nest_fault_ring_get(req->pr_ring);
+		return;
+	}
+	nest_fault_queue_report(q, req->dev->obj.id, req->key,
+				req->hwpt->obj.id, &info);
+}
+
+/*
  * The hook_translate hook point: a BPF program may force a fault instead
  * of the translation. Return: true (and @fault filled) if it did.
  */
@@ -278,13 +322,8 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	if (rc) {
 		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
 		/* A TRANSLATE answers itself: only DMA faults are queued. */
-		if (hwpt->fault_queue && req->dma_len) {
-			struct nestiommu_fault_info info;
-
-			nest_fault_to_user(&info, fault);
-			nest_fault_queue_report(hwpt->fault_queue, dev->obj.id,
-						req->key, hwpt->obj.id, &info);
-		}
+		if (hwpt->fault_queue && req->dma_len)
+			nest_dma_fault_report(req, fault);
 		return rc;
 	}
 	if (req->dma_len) {
@@ -320,6 +359,9 @@ struct nest_dma {
 	void *bounce;			/* one page */
 	struct nest_hwpt *last_hwpt;	/* counts dma_ops once per HWPT */
 	struct nest_fault fault;
+	/* The last step's fault may be fixed by a page request (pri.h). */
+	struct nest_fault_ring *pr_ring;
+	struct nestiommu_fault_record pr_tmpl;
 };
 
 /*
@@ -386,6 +428,8 @@ static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
 	int rc;
 
 	rc = nest_xlate_begin(&req, dma->key_valid, &res, &dma->fault);
+	dma->pr_ring = req.pr_ring;
+	dma->pr_tmpl = req.pr_tmpl;
 	if (!rc) {
 		/* A pinned page: iova_rwsem keeps it pinned until the end. */
 		va = kmap_local_pfn(res.ofn) + offset_in_page(iova);
@@ -398,6 +442,39 @@ static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
 	dma->last_hwpt = req.hwpt;
 	nest_xlate_end(&req);
 	return rc;
+}
+
+/*
+ * The last step faulted: if the fault allows, send a page request group
+ * for the pages from @iova's to the end of the DMA and wait for it.
+ * @asked counts the groups sent for this page.
+ *
+ * Return: 1 to translate again (SUCCESS), 0 to stop with the fault, or
+ * -EINTR (a signal; the group stays pending).
+ */
+static int nest_dma_ask(struct nest_dma *dma, u64 iova, u64 end,
+			unsigned int *asked)
+{
+	struct nest_fault_ring *ring = dma->pr_ring;
+	u64 page = iova & PAGE_MASK;
+	u32 npages, code;
+	int rc;
+
+	if (!ring)
+		return 0;
+	dma->pr_ring = NULL;
+	if (++*asked > NESTIOMMU_PRI_RETRIES) {
+		nest_fault_ring_put(ring);
+		return 0;
+	}
+	npages = min_t(u64, DIV_ROUND_UP(end - page, PAGE_SIZE),
+		       NEST_PRI_MAX_OUTSTANDING);
+	rc = nest_pri_request(dma->dev->pri, ring, dma->key, &dma->pr_tmpl,
+			      page, npages, &code);
+	nest_fault_ring_put(ring);
+	if (rc == -EINTR)
+		return rc;
+	return !rc && code == NESTIOMMU_PAGE_RESP_SUCCESS;
 }
 
 static int nest_dma_check(const struct nestiommu_dma *cmd)
@@ -425,6 +502,7 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 	void __user *ubuf = u64_to_user_ptr(cmd->user_va);
 	struct nest_iommu *iommu = &ucmd->ctx->iommu;
 	struct nest_dma dma = { .access = cmd->access };
+	unsigned int asked = 0;	/* page requests for the current page */
 	u64 done = 0;
 	int rc;
 
@@ -455,10 +533,19 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 			break;
 		}
 		if (nest_dma_step(&dma, iova, len)) {
+			/* SUCCESS: translate the same page again. */
+			rc = nest_dma_ask(&dma, iova, cmd->iova + cmd->length,
+					  &asked);
+			if (rc == 1)
+				continue;
+			if (rc == -EINTR)
+				break;
+			rc = 0;
 			cmd->out_flags = NESTIOMMU_OUT_FAULT;
 			nest_fault_to_user(&cmd->out_fault, &dma.fault);
 			break;
 		}
+		asked = 0;
 		if ((cmd->access & NESTIOMMU_ACCESS_READ) &&
 		    copy_to_user(ubuf + done, dma.bounce, len)) {
 			rc = -EFAULT;

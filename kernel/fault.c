@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fault queues: an object with its own file descriptor that unrecoverable
- * faults are reported to, read() as struct nestiommu_fault_record.
+ * faults and page requests are reported to, read() as struct
+ * nestiommu_fault_record; page responses are write()n to it.
  *
  * The records live in a ring shared by the object and the file, each
  * holding a reference, so the fd keeps working after DESTROY or close of
@@ -12,6 +13,9 @@
  * Readers are serialised by read_mutex; a reader copies records out with
  * the ring lock dropped and removes them only once the copy succeeded, so
  * a bad buffer loses nothing.
+ *
+ * Page request groups waiting for their response are on the ring's
+ * pending list (see pri.h); closing the fd answers them all INVALID.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -20,6 +24,7 @@
 #include <linux/uaccess.h>
 
 #include "nest_priv.h"
+#include "pri.h"
 #include "trace.h"
 
 /* Records one read() takes at most (it may return fewer than fit). */
@@ -36,6 +41,9 @@ struct nest_fault_ring {
 	u32 head;		/* index of the oldest record */
 	u32 count;		/* records queued */
 	u32 dropped;		/* dropped since the last record read */
+	bool closed;		/* the fd is gone: nobody answers */
+	u64 last_cookie;
+	struct list_head pending;	/* struct nest_prg::ring_node */
 	struct nestiommu_fault_queue_stats stats;
 	struct nestiommu_fault_record records[];
 };
@@ -45,10 +53,135 @@ struct nest_fault_queue {
 	struct nest_fault_ring *ring;
 };
 
-static void nest_fault_ring_put(struct nest_fault_ring *ring)
+void nest_fault_ring_get(struct nest_fault_ring *ring)
+{
+	refcount_inc(&ring->users);
+}
+
+void nest_fault_ring_put(struct nest_fault_ring *ring)
 {
 	if (refcount_dec_and_test(&ring->users))
 		kvfree(ring);
+}
+
+struct nest_fault_ring *nest_fault_queue_ring(struct nest_fault_queue *q)
+{
+	return q->ring;
+}
+
+u32 nest_fault_ring_id(struct nest_fault_ring *ring)
+{
+	return ring->id;
+}
+
+/* Append @r; the caller checked there is room. Ring lock held. */
+static void nest_fault_ring_push(struct nest_fault_ring *ring,
+				 const struct nestiommu_fault_record *r)
+{
+	ring->records[(ring->head + ring->count) % ring->depth] = *r;
+	ring->count++;
+	ring->stats.queued++;
+}
+
+/* Count @n records dropped for lack of room. Ring lock held. */
+static u64 nest_fault_ring_drop(struct nest_fault_ring *ring, u32 n)
+{
+	ring->dropped += n;
+	ring->stats.dropped += n;
+	return ring->stats.dropped;
+}
+
+/**
+ * nest_fault_record_init() - a FAULT record (page requests start from one)
+ * @r: the record
+ * @dev_id: the device
+ * @key: the request's PASID, or NEST_ATTACH_RID
+ * @hwpt_id: the HWPT attached where the request arrived
+ * @info: the fault
+ */
+void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
+			    u32 key, u32 hwpt_id,
+			    const struct nestiommu_fault_info *info)
+{
+	*r = (struct nestiommu_fault_record) {
+		.version = NESTIOMMU_FAULT_RECORD_V1,
+		.type = NESTIOMMU_RECORD_FAULT,
+		.flags = key == NEST_ATTACH_RID ? 0 :
+			 NESTIOMMU_RECORD_F_PASID_VALID,
+		.dev_id = dev_id,
+		.pasid = key == NEST_ATTACH_RID ? 0 : key,
+		.hwpt_id = hwpt_id,
+		.timestamp_ns = ktime_get_ns(),
+		.fault = *info,
+	};
+}
+
+/**
+ * nest_fault_ring_send() - queue the page requests of a group
+ * @ring: the queue's ring
+ * @g: the group (npages, grpid and key set); gets its cookie here
+ * @tmpl: a FAULT record of the fault that made the device ask
+ * @addr: the first page
+ *
+ * All the group's records or none: a ring without room for all of them
+ * drops them (counted and flagged like any record) and so does a ring
+ * whose fd is closed, since nobody could answer.
+ *
+ * Return: 0 (the group is pending), or -ENOSPC.
+ */
+int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
+			 const struct nestiommu_fault_record *tmpl, u64 addr)
+{
+	struct nestiommu_fault_record r = *tmpl;
+	u64 dropped = 0;
+	u32 i;
+
+	r.type = NESTIOMMU_RECORD_PAGE_REQUEST;
+	r.grpid = g->grpid;
+	r.perm = tmpl->fault.access;
+	spin_lock_irq(&ring->lock);
+	if (ring->closed || ring->depth - ring->count < g->npages) {
+		if (!ring->closed)
+			dropped = nest_fault_ring_drop(ring, g->npages);
+		spin_unlock_irq(&ring->lock);
+		if (dropped)
+			trace_fault_queue_overflow(ring->id, dropped);
+		return -ENOSPC;
+	}
+	g->cookie = ++ring->last_cookie;
+	r.cookie = g->cookie;
+	for (i = 0; i < g->npages; i++) {
+		r.addr = addr + ((u64)i << PAGE_SHIFT);
+		if (i == g->npages - 1)
+			r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
+		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
+				   r.addr, r.perm,
+				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE);
+		nest_fault_ring_push(ring, &r);
+	}
+	list_add_tail(&g->ring_node, &ring->pending);
+	spin_unlock_irq(&ring->lock);
+	wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+/**
+ * nest_fault_ring_claim() - take a group off the pending list to answer it
+ * @ring: its ring
+ * @g: the group
+ *
+ * Return: true if the caller must now answer it (nest_prg_answer()),
+ * false if it is not pending (answered, or not sent yet).
+ */
+bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g)
+{
+	bool claimed;
+
+	spin_lock_irq(&ring->lock);
+	claimed = !list_empty(&g->ring_node);
+	list_del_init(&g->ring_node);
+	spin_unlock_irq(&ring->lock);
+	return claimed;
 }
 
 /**
@@ -65,31 +198,16 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 			     u32 hwpt_id, const struct nestiommu_fault_info *info)
 {
 	struct nest_fault_ring *ring = q->ring;
-	struct nestiommu_fault_record *r;
+	struct nestiommu_fault_record r;
 	unsigned long flags;
 	u64 dropped = 0;
 
+	nest_fault_record_init(&r, dev_id, key, hwpt_id, info);
 	spin_lock_irqsave(&ring->lock, flags);
-	if (ring->count == ring->depth) {
-		ring->dropped++;
-		dropped = ++ring->stats.dropped;
-		goto out_unlock;
-	}
-	r = &ring->records[(ring->head + ring->count) % ring->depth];
-	*r = (struct nestiommu_fault_record) {
-		.version = NESTIOMMU_FAULT_RECORD_V1,
-		.type = NESTIOMMU_RECORD_FAULT,
-		.flags = key == NEST_ATTACH_RID ? 0 :
-			 NESTIOMMU_RECORD_F_PASID_VALID,
-		.dev_id = dev_id,
-		.pasid = key == NEST_ATTACH_RID ? 0 : key,
-		.hwpt_id = hwpt_id,
-		.timestamp_ns = ktime_get_ns(),
-		.fault = *info,
-	};
-	ring->count++;
-	ring->stats.queued++;
-out_unlock:
+	if (ring->count == ring->depth)
+		dropped = nest_fault_ring_drop(ring, 1);
+	else
+		nest_fault_ring_push(ring, &r);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	if (dropped)
 		trace_fault_queue_overflow(ring->id, dropped);
@@ -183,15 +301,95 @@ static __poll_t nest_fault_fops_poll(struct file *filp,
 	return READ_ONCE(ring->count) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
+static int nest_page_response_check(const struct nestiommu_page_response *resp)
+{
+	if (resp->__reserved)
+		return -EOPNOTSUPP;
+	switch (resp->code) {
+	case NESTIOMMU_PAGE_RESP_SUCCESS:
+	case NESTIOMMU_PAGE_RESP_INVALID:
+	case NESTIOMMU_PAGE_RESP_FAILURE:
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/* Answer the pending group named by @resp; 0 or -EINVAL if there is none. */
+static int nest_fault_ring_respond(struct nest_fault_ring *ring,
+				   const struct nestiommu_page_response *resp)
+{
+	struct nest_prg *g, *found = NULL;
+
+	spin_lock_irq(&ring->lock);
+	list_for_each_entry(g, &ring->pending, ring_node) {
+		if (g->cookie == resp->cookie) {
+			list_del_init(&g->ring_node);
+			found = g;
+			break;
+		}
+	}
+	spin_unlock_irq(&ring->lock);
+	if (!found)
+		return -EINVAL;
+	nest_prg_answer(found, resp->code, NEST_PRG_USER);
+	return 0;
+}
+
+static ssize_t nest_fault_fops_write(struct file *filp,
+				     const char __user *ubuf, size_t count,
+				     loff_t *ppos)
+{
+	const size_t rsize = sizeof(struct nestiommu_page_response);
+	struct nest_fault_ring *ring = filp->private_data;
+	struct nestiommu_page_response resp;
+	size_t done;
+	int rc = 0;
+
+	if (!count || count % rsize)
+		return -EINVAL;
+	for (done = 0; done < count; done += rsize) {
+		if (copy_from_user(&resp, ubuf + done, rsize)) {
+			rc = -EFAULT;
+			break;
+		}
+		rc = nest_page_response_check(&resp);
+		if (!rc)
+			rc = nest_fault_ring_respond(ring, &resp);
+		if (rc)
+			break;
+	}
+	return done ? done : rc;
+}
+
 static int nest_fault_fops_release(struct inode *inode, struct file *filp)
 {
-	nest_fault_ring_put(filp->private_data);
+	struct nest_fault_ring *ring = filp->private_data;
+	struct nest_prg *g;
+
+	/*
+	 * Nobody can answer any more: refuse new groups and answer the
+	 * pending ones, claiming each like any answerer.
+	 */
+	for (;;) {
+		spin_lock_irq(&ring->lock);
+		ring->closed = true;
+		g = list_first_entry_or_null(&ring->pending, struct nest_prg,
+					     ring_node);
+		if (g)
+			list_del_init(&g->ring_node);
+		spin_unlock_irq(&ring->lock);
+		if (!g)
+			break;
+		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
+	}
+	nest_fault_ring_put(ring);
 	return 0;
 }
 
 static const struct file_operations nest_fault_fops = {
 	.owner = THIS_MODULE,
 	.read = nest_fault_fops_read,
+	.write = nest_fault_fops_write,
 	.poll = nest_fault_fops_poll,
 	.release = nest_fault_fops_release,
 	.llseek = noop_llseek,
@@ -225,6 +423,7 @@ int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd)
 	spin_lock_init(&ring->lock);
 	init_waitqueue_head(&ring->wait);
 	mutex_init(&ring->read_mutex);
+	INIT_LIST_HEAD(&ring->pending);
 	ring->id = obj->id;
 	ring->depth = depth;
 	ring->stats.depth = depth;
@@ -236,7 +435,7 @@ int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd)
 		goto out_abort;
 	}
 	file = anon_inode_getfile("[nestiommu-fault]", &nest_fault_fops, ring,
-				  O_RDONLY);
+				  O_RDWR);
 	if (IS_ERR(file)) {
 		rc = PTR_ERR(file);
 		goto out_put_fd;
@@ -298,10 +497,7 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 	stats = ring->stats;
 	stats.pending = ring->count;
 	spin_unlock_irq(&ring->lock);
-	if (copy_to_user(uptr, &stats, min_t(size_t, *len, sizeof(stats))))
-		return -EFAULT;
-	*len = sizeof(stats);
-	return 0;
+	return nest_stats_to_user(&stats, sizeof(stats), uptr, len);
 }
 
 /**

@@ -596,9 +596,5 @@ int nest_ioas_get_stats(struct nest_object *obj, void __user *uptr, u32 *len)
 		.hook_rejected = ioas->counters.hook_rejected,
 	};
 	up_read(&ioas->iova_rwsem);
-
-	if (copy_to_user(uptr, &stats, min_t(size_t, *len, sizeof(stats))))
-		return -EFAULT;
-	*len = sizeof(stats);
-	return 0;
+	return nest_stats_to_user(&stats, sizeof(stats), uptr, len);
 }

@@ -196,9 +196,24 @@ int nest_iommu_copy_stats(struct nest_iommu *iommu,
 	spin_lock(&iommu->lock);
 	copy = *stats;
 	spin_unlock(&iommu->lock);
-	if (copy_to_user(uptr, &copy, min_t(size_t, *len, sizeof(copy))))
+	return nest_stats_to_user(&copy, sizeof(copy), uptr, len);
+}
+
+/**
+ * nest_stats_to_user() - the GET_STATS answer of any object type
+ * @stats: a snapshot of the object's statistics struct
+ * @size: its size
+ * @uptr: where to write it
+ * @len: in: bytes available at @uptr; out: @size
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_stats_to_user(const void *stats, size_t size, void __user *uptr,
+		       u32 *len)
+{
+	if (copy_to_user(uptr, stats, min_t(size_t, *len, size)))
 		return -EFAULT;
-	*len = sizeof(copy);
+	*len = size;
 	return 0;
 }
 
@@ -254,7 +269,9 @@ static int nest_option_device(struct nest_ctx *ctx,
 	dev = nest_get_device(ctx, cmd->object_id);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	if (!(dev->flags & NESTIOMMU_DEVICE_ATS))
+	if (cmd->option_id != NESTIOMMU_OPTION_DEVTLB_ENTRIES)
+		rc = nest_device_pri_option(dev, cmd);
+	else if (!(dev->flags & NESTIOMMU_DEVICE_ATS))
 		rc = -EINVAL;
 	else if (cmd->op == NESTIOMMU_OPTION_OP_GET)
 		cmd->val64 = READ_ONCE(dev->devtlb_nr);
@@ -286,6 +303,8 @@ int nest_option_ioctl(struct nest_ucmd *ucmd)
 		rc = nest_option_ioas(ucmd->ctx, cmd);
 		break;
 	case NESTIOMMU_OPTION_DEVTLB_ENTRIES:
+	case NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING:
+	case NESTIOMMU_OPTION_PRI_TIMEOUT_MS:
 		rc = nest_option_device(ucmd->ctx, cmd);
 		break;
 	default:

@@ -236,6 +236,7 @@ union nest_ucmd_buffer {
 	struct nestiommu_device_attach device_attach;
 	struct nestiommu_device_create device_create;
 	struct nestiommu_device_detach device_detach;
+	struct nestiommu_device_reset device_reset;
 	struct nestiommu_dma dma;
 	struct nestiommu_fault_queue_alloc fault_queue_alloc;
 	struct nestiommu_get_stats get_stats;
@@ -312,6 +313,8 @@ static const struct nest_ioctl_op nest_ioctl_ops[] = {
 		 struct nestiommu_translate, out_fault),
 	IOCTL_OP(NESTIOMMU_FAULT_QUEUE_ALLOC, nest_fault_queue_alloc_ioctl,
 		 struct nestiommu_fault_queue_alloc, out_fault_fd),
+	IOCTL_OP(NESTIOMMU_DEVICE_RESET, nest_device_reset_ioctl,
+		 struct nestiommu_device_reset, dev_id),
 };
 
 static long nest_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -206,6 +206,8 @@ struct nest_device {
 	struct nestiommu_xlate_stats stats;
 	struct nest_pasid_cache pasid_cache;
 	struct nest_pasid_entry pasid_entries[NEST_PASID_CACHE_ENTRIES];
+	/* PRI only: page request state (pri.h), or NULL */
+	struct nest_pri *pri;
 	/* ATS only: the device TLB and its kvcalloc'ed storage */
 	struct nest_tlb devtlb;
 	struct nest_tlb_entry *devtlb_entries;
@@ -291,6 +293,9 @@ void nest_device_destroy(struct nest_object *obj);
 int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
 			  u32 *len);
 int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr);
+int nest_device_reset_ioctl(struct nest_ucmd *ucmd);
+int nest_device_pri_option(struct nest_device *dev,
+			   struct nestiommu_option *cmd);
 struct nest_hwpt *nest_device_get_attached(struct nest_device *dev,
 					   u32 key);
 
@@ -320,6 +325,8 @@ void nest_iommu_forget_hwpt(struct nest_iommu *iommu, u32 hwpt_id, u64 pasid);
 int nest_iommu_copy_stats(struct nest_iommu *iommu,
 			  const struct nestiommu_xlate_stats *stats,
 			  void __user *uptr, u32 *len);
+int nest_stats_to_user(const void *stats, size_t size, void __user *uptr,
+		       u32 *len);
 int nest_option_ioctl(struct nest_ucmd *ucmd);
 
 /* fault.c */
@@ -330,6 +337,9 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 			       u32 *len);
 struct nest_fault_queue *nest_get_fault_queue(struct nest_ctx *ctx, u32 id);
 struct nest_object *nest_fault_queue_obj(struct nest_fault_queue *q);
+void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
+			    u32 key, u32 hwpt_id,
+			    const struct nestiommu_fault_info *info);
 void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 			     u32 hwpt_id,
 			     const struct nestiommu_fault_info *info);

@@ -347,6 +347,91 @@ TRACE_EVENT(fault_queue_overflow,
 	TP_printk("queue=%u dropped=%llu", __entry->queue_id, __entry->dropped)
 );
 
+/* One page request of a group was queued (last: LAST_PAGE). */
+TRACE_EVENT(page_request,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
+		 u32 perm, bool last),
+	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u32, perm)
+		__field(u64, cookie)
+		__field(u64, addr)
+		__field(bool, last)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->grpid = grpid;
+		__entry->perm = perm;
+		__entry->cookie = cookie;
+		__entry->addr = addr;
+		__entry->last = last;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx perm=%s last=%u",
+		  __entry->dev_id, __entry->pasid, __entry->grpid,
+		  __entry->cookie, __entry->addr,
+		  show_nest_access(__entry->perm), __entry->last)
+);
+
+/*
+ * A page request group was answered, by user space or (auto) by the
+ * driver; latency_ns: since the group was sent.
+ */
+TRACE_EVENT(page_response,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
+		 bool automatic, u64 latency_ns),
+	TP_ARGS(dev_id, pasid, grpid, cookie, code, automatic, latency_ns),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u32, code)
+		__field(u64, cookie)
+		__field(u64, latency_ns)
+		__field(bool, automatic)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->grpid = grpid;
+		__entry->code = code;
+		__entry->cookie = cookie;
+		__entry->latency_ns = latency_ns;
+		__entry->automatic = automatic;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu",
+		  __entry->dev_id, __entry->pasid, __entry->grpid,
+		  __entry->cookie,
+		  __print_symbolic(__entry->code,
+				   { NESTIOMMU_PAGE_RESP_SUCCESS, "success" },
+				   { NESTIOMMU_PAGE_RESP_INVALID, "invalid" },
+				   { NESTIOMMU_PAGE_RESP_FAILURE, "failure" }),
+		  __entry->automatic, __entry->latency_ns)
+);
+
+/* A group was not answered within OPTION_PRI_TIMEOUT_MS: INVALID. */
+TRACE_EVENT(page_request_timeout,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
+	TP_ARGS(dev_id, pasid, grpid, cookie),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u64, cookie)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->grpid = grpid;
+		__entry->cookie = cookie;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu", __entry->dev_id,
+		  __entry->pasid, __entry->grpid, __entry->cookie)
+);
+
 /*
  * BPF hook points (see hooks.h): writable tracepoints whose first argument
  * is a decision struct a raw_tp.w program may change. Without writable

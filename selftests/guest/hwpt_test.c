@@ -645,7 +645,7 @@ TEST_F(hwpt, option_stale_audit)
 
 TEST_F(hwpt, option_unknown_option_or_op_eopnotsupp)
 {
-	const __u32 bad_ids[] = { 0, 5, 99, 0xffffffff };
+	const __u32 bad_ids[] = { 0, NESTIOMMU_OPTION_PRI_TIMEOUT_MS + 1, 99, 0xffffffff };
 	struct nestiommu_option cmd;
 	size_t i;
 
