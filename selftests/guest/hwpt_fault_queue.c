@@ -332,10 +332,12 @@ TEST(fault_queue_alloc_bad_values)
 	cmd.depth = NESTIOMMU_FAULT_QUEUE_MAX_DEPTH;
 	ASSERT_OK(nest_ioctl(fd, NESTIOMMU_FAULT_QUEUE_ALLOC, &cmd));
 	ASSERT_LE(0, cmd.out_fault_fd);
-	/* Close-on-exec, read-only. */
+	/* Close-on-exec; read for records, write for page responses. */
 	ASSERT_EQ(FD_CLOEXEC, fcntl(cmd.out_fault_fd, F_GETFD) & FD_CLOEXEC);
-	ASSERT_EQ(O_RDONLY, fcntl(cmd.out_fault_fd, F_GETFL) & O_ACCMODE);
+	ASSERT_EQ(O_RDWR, fcntl(cmd.out_fault_fd, F_GETFL) & O_ACCMODE);
+	/* Not a whole page response. */
 	ASSERT_EQ(-1, write(cmd.out_fault_fd, "x", 1));
+	ASSERT_EQ(EINVAL, errno);
 	close(cmd.out_fault_fd);
 	close(fd);
 }
