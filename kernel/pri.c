@@ -91,23 +91,31 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 	nest_prg_put(g);
 }
 
+/*
+ * Is there credit for @n more page requests? With none outstanding there
+ * always is, so a limit lowered below a waiting group cannot block it.
+ */
+static bool nest_pri_has_credit(struct nest_pri *pri, u32 n)
+{
+	u32 outstanding = READ_ONCE(pri->outstanding);
+
+	return !outstanding ||
+	       outstanding + n <= READ_ONCE(pri->max_outstanding);
+}
+
 /* Take credit for @n page requests; 0 or -EINTR. */
 static int nest_pri_take_credit(struct nest_pri *pri, u32 n)
 {
-	int rc;
-
 	for (;;) {
 		spin_lock(&pri->lock);
-		if (pri->outstanding + n <= pri->max_outstanding) {
+		if (nest_pri_has_credit(pri, n)) {
 			pri->outstanding += n;
 			spin_unlock(&pri->lock);
 			return 0;
 		}
 		spin_unlock(&pri->lock);
-		rc = wait_event_interruptible(pri->credit_wait,
-			READ_ONCE(pri->outstanding) + n <=
-			READ_ONCE(pri->max_outstanding));
-		if (rc)
+		if (wait_event_interruptible(pri->credit_wait,
+					     nest_pri_has_credit(pri, n)))
 			return -EINTR;
 	}
 }
