@@ -92,8 +92,10 @@ selftests: $(DEPS_STAMP) bpf
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host
 
 # Native figures of kernel/core built in user space.
-bench: selftests
+# The core natively on the host, then the page-request round trip in a guest.
+bench: all guest-kernel
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
+	$(Q)$(VMRUN) --timeout 600 -- 'insmod kernel/nestiommu.ko && $(O)/selftests/pri_bench'
 
 # A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).
 fuzz: selftests
