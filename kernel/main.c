@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 
 #include "nest_priv.h"
+#include "pri.h"
 
 /* What each object type does; indexed by enum nest_object_type. */
 struct nest_object_ops {
@@ -426,9 +427,14 @@ static int __init nest_init(void)
 {
 	int rc;
 
-	rc = misc_register(&nest_misc_dev);
+	rc = nest_pri_init();
 	if (rc)
 		return rc;
+	rc = misc_register(&nest_misc_dev);
+	if (rc) {
+		nest_pri_exit();
+		return rc;
+	}
 	/* debugfs is optional: failures here are not errors. */
 	nest_debugfs_root = debugfs_create_dir("nestiommu", NULL);
 	debugfs_create_file_unsafe("pinned_pages", 0400, nest_debugfs_root,
@@ -440,6 +446,7 @@ static void __exit nest_exit(void)
 {
 	debugfs_remove_recursive(nest_debugfs_root);
 	misc_deregister(&nest_misc_dev);
+	nest_pri_exit();
 }
 
 module_init(nest_init);

@@ -15,10 +15,25 @@
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "nest_priv.h"
 #include "pri.h"
 #include "trace.h"
+
+/* Runs the groups' timeouts; flushed when the module goes. */
+static struct workqueue_struct *nest_pri_wq;
+
+int nest_pri_init(void)
+{
+	nest_pri_wq = alloc_workqueue("nestiommu_pri", 0, 0);
+	return nest_pri_wq ? 0 : -ENOMEM;
+}
+
+void nest_pri_exit(void)
+{
+	destroy_workqueue(nest_pri_wq);
+}
 
 struct nest_pri *nest_pri_alloc(u32 dev_id)
 {
@@ -88,6 +103,11 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 			    ktime_get_ns() - g->sent_ns);
 	g->code = code;
 	complete_all(&g->done);
+	smp_mb();
+	/* A timer that will not run now drops its reference here. */
+	if (READ_ONCE(g->timeout_armed) &&
+	    cancel_delayed_work(&g->timeout_work))
+		nest_prg_put(g);
 	nest_prg_put(g);
 }
 
@@ -103,21 +123,63 @@ static bool nest_pri_has_credit(struct nest_pri *pri, u32 n)
 	       outstanding + n <= READ_ONCE(pri->max_outstanding);
 }
 
-/* Take credit for @n page requests; 0 or -EINTR. */
-static int nest_pri_take_credit(struct nest_pri *pri, u32 n)
+/* May the group still be sent? Not once cancelled or PRI disabled. */
+static bool nest_prg_sendable(struct nest_prg *g)
 {
+	return !READ_ONCE(g->cancelled) && !READ_ONCE(g->pri->disabled);
+}
+
+/*
+ * Wait until @g has credit (0), is cancelled or PRI is disabled (1: do
+ * not send it), or a signal arrives (-EINTR).
+ */
+static int nest_prg_take_credit(struct nest_prg *g)
+{
+	struct nest_pri *pri = g->pri;
+	int rc;
+
 	for (;;) {
 		spin_lock(&pri->lock);
-		if (nest_pri_has_credit(pri, n)) {
-			pri->outstanding += n;
-			spin_unlock(&pri->lock);
-			return 0;
+		if (!nest_prg_sendable(g)) {
+			rc = 1;
+		} else if (nest_pri_has_credit(pri, g->npages)) {
+			pri->outstanding += g->npages;
+			pri->stats.pri_groups++;
+			pri->stats.pri_page_requests += g->npages;
+			rc = 0;
+		} else {
+			rc = -EAGAIN;
 		}
 		spin_unlock(&pri->lock);
+		if (rc != -EAGAIN)
+			return rc;
 		if (wait_event_interruptible(pri->credit_wait,
-					     nest_pri_has_credit(pri, n)))
+					     nest_pri_has_credit(pri, g->npages) ||
+					     !nest_prg_sendable(g)))
 			return -EINTR;
 	}
+}
+
+/* Take a group that was never sent off the device's list. */
+static void nest_prg_unlist(struct nest_prg *g)
+{
+	spin_lock(&g->pri->lock);
+	list_del_init(&g->dev_node);
+	spin_unlock(&g->pri->lock);
+}
+
+static void nest_prg_timeout_fn(struct work_struct *work)
+{
+	struct nest_prg *g = container_of(to_delayed_work(work),
+					  struct nest_prg, timeout_work);
+
+	if (nest_fault_ring_claim(g->ring, g)) {
+		trace_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
+					   g->cookie);
+		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
+				NEST_PRG_TIMEOUT);
+	}
+	nest_prg_put(g);	/* the timer's reference */
 }
 
 /**
@@ -130,78 +192,84 @@ static int nest_pri_take_credit(struct nest_pri *pri, u32 n)
  * @npages: pages the DMA still needs from @addr
  * @code: out, the answer
  *
- * Return: 0 (@code set), -EINTR on a signal (the group stays pending and
- * may still be answered), -EOPNOTSUPP if PRI is disabled, or -ENOMEM.
+ * The group is on the device's list from the start, so a detach, replace,
+ * reset or FAILURE while it waits for credit stops it before it is sent.
+ * A timeout (OPTION_PRI_TIMEOUT_MS) is a timer of the group, so it fires
+ * even when the DMA has given up waiting.
+ *
+ * Return: 0 (@code set), -EINTR on a signal (a group already sent stays
+ * pending and may still be answered), -EOPNOTSUPP if the group was not
+ * sent (PRI disabled, or the PASID's attachment changed), or -ENOMEM.
  */
 int nest_pri_request(struct nest_pri *pri, struct nest_fault_ring *ring,
 		     u32 key, const struct nestiommu_fault_record *tmpl,
 		     u64 addr, u32 npages, u32 *code)
 {
+	u32 timeout_ms = READ_ONCE(pri->timeout_ms);
 	struct nest_prg *g;
 	bool cancelled;
-	long left;
 	int rc;
 
 	if (READ_ONCE(pri->disabled))
 		return -EOPNOTSUPP;
-	npages = clamp_t(u32, npages, 1, READ_ONCE(pri->max_outstanding));
-	rc = nest_pri_take_credit(pri, npages);
-	if (rc)
-		return rc;
 	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
-	if (!g) {
-		spin_lock(&pri->lock);
-		pri->outstanding -= npages;
-		spin_unlock(&pri->lock);
-		wake_up(&pri->credit_wait);
+	if (!g)
 		return -ENOMEM;
-	}
 	/* One reference for the waiter, one while pending. */
 	refcount_set(&g->users, 2);
 	INIT_LIST_HEAD(&g->ring_node);
+	INIT_DELAYED_WORK(&g->timeout_work, nest_prg_timeout_fn);
 	init_completion(&g->done);
 	nest_fault_ring_get(ring);
 	g->ring = ring;
 	refcount_inc(&pri->users);
 	g->pri = pri;
 	g->key = key;
-	g->npages = npages;
+	g->npages = clamp_t(u32, npages, 1, READ_ONCE(pri->max_outstanding));
 
 	spin_lock(&pri->lock);
 	g->grpid = pri->next_grpid++ & 0x1ff;
 	list_add_tail(&g->dev_node, &pri->groups);
-	pri->stats.pri_groups++;
-	pri->stats.pri_page_requests += npages;
 	spin_unlock(&pri->lock);
+
+	rc = nest_prg_take_credit(g);
+	if (rc) {
+		nest_prg_unlist(g);
+		nest_prg_put(g);	/* never pending */
+		nest_prg_put(g);
+		return rc < 0 ? rc : -EOPNOTSUPP;
+	}
 
 	g->sent_ns = ktime_get_ns();
 	if (nest_fault_ring_send(ring, g, tmpl, addr)) {
 		/* Fd closed or queue full: nobody would answer. */
 		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
-		goto out_wait;
-	}
-	spin_lock(&pri->lock);
-	cancelled = g->cancelled;
-	spin_unlock(&pri->lock);
-	if (cancelled && nest_fault_ring_claim(ring, g))
-		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
-
-out_wait:
-	if (READ_ONCE(pri->timeout_ms)) {
-		left = wait_for_completion_interruptible_timeout(&g->done,
-				msecs_to_jiffies(READ_ONCE(pri->timeout_ms)));
-		if (!left && nest_fault_ring_claim(ring, g)) {
-			trace_page_request_timeout(pri->dev_id, key, g->grpid,
-						   g->cookie);
-			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
-					NEST_PRG_TIMEOUT);
-		}
-		rc = left < 0 ? -EINTR : 0;
-		if (!rc)
-			wait_for_completion(&g->done);
 	} else {
-		rc = wait_for_completion_interruptible(&g->done) ? -EINTR : 0;
+		/*
+		 * An answer that beats the arming finds the timer unarmed:
+		 * then the check below cancels it, so no timer outlives its
+		 * group's answer (nor the module).
+		 */
+		if (timeout_ms) {
+			refcount_inc(&g->users);
+			WRITE_ONCE(g->timeout_armed, true);
+			queue_delayed_work(nest_pri_wq, &g->timeout_work,
+					   msecs_to_jiffies(timeout_ms));
+			/* Pairs with nest_prg_answer(): one of us cancels. */
+			smp_mb();
+			if (completion_done(&g->done) &&
+			    cancel_delayed_work(&g->timeout_work))
+				nest_prg_put(g);
+		}
+		spin_lock(&pri->lock);
+		cancelled = g->cancelled;
+		spin_unlock(&pri->lock);
+		if (cancelled && nest_fault_ring_claim(ring, g))
+			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
+					NEST_PRG_AUTO);
 	}
+
+	rc = wait_for_completion_interruptible(&g->done) ? -EINTR : 0;
 	if (!rc)
 		*code = g->code;
 	nest_prg_put(g);
@@ -231,6 +299,8 @@ void nest_pri_cancel(struct nest_pri *pri, u64 key)
 		list_add_tail(&g->cancel_node, &todo);
 	}
 	spin_unlock(&pri->lock);
+	/* Groups waiting for credit give up (nest_prg_sendable()). */
+	wake_up(&pri->credit_wait);
 
 	list_for_each_entry_safe(g, next, &todo, cancel_node) {
 		list_del(&g->cancel_node);

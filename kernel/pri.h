@@ -20,6 +20,7 @@
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/nestiommu.h>
 
 struct nest_fault_ring;
@@ -71,6 +72,8 @@ struct nest_prg {
 	u32 key;			/* PASID or NEST_ATTACH_RID */
 	u32 npages;
 	u32 code;			/* valid once @done */
+	bool timeout_armed;		/* @timeout_work holds a reference */
+	struct delayed_work timeout_work;
 	struct completion done;
 };
 
@@ -84,6 +87,8 @@ bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g);
 u32 nest_fault_ring_id(struct nest_fault_ring *ring);
 
 /* pri.c */
+int nest_pri_init(void);
+void nest_pri_exit(void);
 struct nest_pri *nest_pri_alloc(u32 dev_id);
 void nest_pri_put(struct nest_pri *pri);
 void nest_prg_answer(struct nest_prg *g, u32 code,

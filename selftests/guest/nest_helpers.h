@@ -598,4 +598,9 @@ static inline long first_diff(const void *a, const void *b, size_t len)
 	ASSERT_EQ(__n, __i);						\
 } while (0)
 
+/* ---- DEVICE_RESET ---- */
+
+#define do_device_reset(fd, dev) ASSERT_OK(nest_device_reset(fd, dev))
+#define do_device_reset_err(err, fd, dev) ASSERT_ERR(err, nest_device_reset(fd, dev))
+
 #endif /* NEST_HELPERS_H */

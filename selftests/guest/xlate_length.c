@@ -46,6 +46,7 @@ FIXTURE(length) {
 		struct nestiommu_dma dma;
 		struct nestiommu_translate translate;
 		struct nestiommu_fault_queue_alloc fault_queue_alloc;
+		struct nestiommu_device_reset device_reset;
 	} arg;
 };
 
@@ -454,6 +455,43 @@ static void fault_queue_alloc_done(FIXTURE_DATA(length) *self)
 	do_destroy(self->e.fd, cmd->out_fault_id);
 }
 
+/* ---- DEVICE_RESET ---- */
+
+/* PASID-cache misses of the env's device so far. */
+static __u64 pasid_cache_misses(FIXTURE_DATA(length) *self)
+{
+	struct nestiommu_xlate_stats st;
+
+	do_xlate_stats(self->e.fd, self->e.dev_id, NESTIOMMU_OBJ_DEVICE, &st);
+	return st.pasid_cache_misses;
+}
+
+/* A reset empties the PASID cache: the next DMA on ENV_PASID misses it. */
+static void device_reset_prepare(FIXTURE_DATA(length) *self)
+{
+	do_dma(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, self->e.pasid, ACC_R, ENV_IOVA,
+	       1, self->buf);
+	self->base = pasid_cache_misses(self);
+	self->arg.device_reset = (struct nestiommu_device_reset){
+		.size = sizeof(self->arg.device_reset),
+		.dev_id = self->e.dev_id,
+	};
+}
+
+static void device_reset_done(FIXTURE_DATA(length) *self)
+{
+	do_dma(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, self->e.pasid, ACC_R, ENV_IOVA,
+	       1, self->buf);
+	ASSERT_EQ(self->base + 1, pasid_cache_misses(self));
+}
+
+static void device_reset_not_done(FIXTURE_DATA(length) *self)
+{
+	do_dma(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, self->e.pasid, ACC_R, ENV_IOVA,
+	       1, self->buf);
+	ASSERT_EQ(self->base, pasid_cache_misses(self));
+}
+
 #define RSV(_struct, field) \
 	{ offsetof(struct nestiommu_##_struct, field), \
 	  sizeof(((struct nestiommu_##_struct *)0)->field) }
@@ -503,6 +541,8 @@ LENGTH_VARIANT(dma, dma, DMA, out_fault, dma_not_done, FLAGS(dma), 0x1,
 LENGTH_VARIANT(translate, translate, TRANSLATE, out_fault, NULL, FLAGS(translate), 0x3);
 LENGTH_VARIANT(fault_queue_alloc, fault_queue_alloc, FAULT_QUEUE_ALLOC, out_fault_fd, NULL,
 	       FLAGS(fault_queue_alloc), 0, RSV(fault_queue_alloc, __reserved));
+LENGTH_VARIANT(device_reset, device_reset, DEVICE_RESET, dev_id, device_reset_not_done,
+	       NO_FIELD, 0);
 
 #define LENGTH_FD(self) ((self)->e.fd)
 #include "length_cases.h"

@@ -18,6 +18,7 @@
 #include <linux/nestiommu.h>
 
 #include "s1.h"
+#include "pri.h"
 
 #define NEST_DEV_PATH "/dev/" NESTIOMMU_DEVICE_NAME
 
