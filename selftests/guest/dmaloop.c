@@ -20,7 +20,6 @@
  * Prints what it did as key=value on one line. Exit status: 0 on success,
  * 1 if an ioctl or a check fails, 2 on bad options.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "nestiommu.h"
+#include "tool_opts.h"
 #include "s1.h"
 
 #define DMALOOP_IOVA	0x10000000ULL	/* stage-1 input of page 0 */
@@ -57,24 +57,9 @@ static void usage(FILE *f)
 		"  -s        turn the stale-translation auditor on and cause one stale hit\n");
 }
 
-static bool parse_u64(const char *s, unsigned long long *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return !errno && !*end;
-}
-
 static int bad_option(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "dmaloop: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
+	return tool_bad_option("dmaloop", usage, fmt, arg);
 }
 
 static int parse_args(int argc, char **argv, struct dmaloop_opts *o)
@@ -86,16 +71,16 @@ static int parse_args(int argc, char **argv, struct dmaloop_opts *o)
 	while ((c = getopt(argc, argv, ":n:p:i:sh")) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_u64(optarg, &o->count))
+			if (!tool_parse_u64(optarg, &o->count))
 				return bad_option("-n: '%s' is not a number", optarg);
 			break;
 		case 'p':
-			if (!parse_u64(optarg, &o->pages) || !o->pages ||
+			if (!tool_parse_u64(optarg, &o->pages) || !o->pages ||
 			    o->pages > 512)
 				return bad_option("-p: '%s' is not a number from 1 to 512", optarg);
 			break;
 		case 'i':
-			if (!parse_u64(optarg, &o->every))
+			if (!tool_parse_u64(optarg, &o->every))
 				return bad_option("-i: '%s' is not a number", optarg);
 			break;
 		case 's':

@@ -37,21 +37,6 @@ FIXTURE_VARIANT_ADD(fq, pasid) { .rid = false };
 FIXTURE_VARIANT_ADD(fq, rid) { .rid = true };
 FIXTURE_VARIANT_ADD(fq, depth2) { .depth = 2 };
 
-static __u32 fq_alloc_nested(struct nest_env *e, __u32 flags, __u32 fault_id)
-{
-	struct nestiommu_hwpt_alloc cmd = {
-		.flags = flags,
-		.pt_id = e->parent_id,
-		.data_type = NESTIOMMU_HWPT_DATA_S1_X86,
-		.data_len = sizeof(e->desc),
-		.fault_id = fault_id,
-		.data_uptr = NEST_PTR(&e->desc),
-	};
-
-	ASSERT_OK(nest_hwpt_alloc(e->fd, &cmd));
-	return cmd.out_hwpt_id;
-}
-
 FIXTURE_SETUP(fq)
 {
 	struct nest_env_opts o = { .rid = variant->rid, .no_nested = true };
@@ -59,8 +44,7 @@ FIXTURE_SETUP(fq)
 	env_setup(&self->e, &o);
 	ASSERT_OK(nest_fault_queue_alloc(self->e.fd, variant->depth, &self->fault_id,
 					 &self->qfd));
-	self->hwpt_id = fq_alloc_nested(&self->e, NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID,
-					self->fault_id);
+	self->hwpt_id = env_alloc_nested(&self->e, self->fault_id);
 	do_device_attach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid,
 			 self->hwpt_id);
 }
@@ -280,7 +264,7 @@ TEST_F(fq, translate_faults_are_not_queued)
 /* Faults of other HWPTs go to their queues (or none). */
 TEST_F(fq, other_hwpt_faults_not_queued_here)
 {
-	__u32 other = fq_alloc_nested(&self->e, 0, 0);
+	__u32 other = env_alloc_nested(&self->e, 0);
 
 	do_device_attach(self->e.fd, self->e.dev_id,
 			 self->e.attach_flags | NESTIOMMU_ATTACH_REPLACE, self->e.pasid, other);

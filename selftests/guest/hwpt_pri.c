@@ -260,22 +260,6 @@ static struct nestiommu_fault_queue_stats queue_stats(int fd, __u32 fault_id)
 
 /* ---- set-up ---- */
 
-/* A nested HWPT over the env's stage-1 tree, reporting to @fault_id (0: none). */
-static __u32 pri_alloc_nested(struct nest_env *e, __u32 fault_id)
-{
-	struct nestiommu_hwpt_alloc cmd = {
-		.flags = fault_id ? NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID : 0,
-		.pt_id = e->parent_id,
-		.data_type = NESTIOMMU_HWPT_DATA_S1_X86,
-		.data_len = sizeof(e->desc),
-		.fault_id = fault_id,
-		.data_uptr = NEST_PTR(&e->desc),
-	};
-
-	ASSERT_OK(nest_hwpt_alloc(e->fd, &cmd));
-	return cmd.out_hwpt_id;
-}
-
 /* Map pages [first, first + n) to their data pages. */
 static void map_pages(struct nest_env *e, int first, int n, __u64 flags)
 {
@@ -325,7 +309,7 @@ FIXTURE_SETUP(pri)
 
 	env_setup(&self->e, &o);
 	ASSERT_OK(nest_fault_queue_alloc(self->e.fd, 0, &self->fault_id, &self->qfd));
-	self->hwpt_id = pri_alloc_nested(&self->e, self->fault_id);
+	self->hwpt_id = env_alloc_nested(&self->e, self->fault_id);
 	do_device_attach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid,
 			 self->hwpt_id);
 }
@@ -647,7 +631,7 @@ TEST_F(pri, unrecoverable_faults_not_page_requests)
 	ASSERT_EQ(plain_dev, r.dev_id);
 
 	/* A PRI device on a HWPT without a queue. */
-	noq_hwpt = pri_alloc_nested(&self->e, 0);
+	noq_hwpt = env_alloc_nested(&self->e, 0);
 	do_device_create(self->e.fd, NESTIOMMU_DEVICE_PRI, ENV_RID + 2, ENV_PASID_BITS,
 			 &pri_dev2);
 	do_device_attach(self->e.fd, pri_dev2, self->e.attach_flags, self->e.pasid, noq_hwpt);
@@ -840,7 +824,7 @@ TEST_F(pri, replace_answers_invalid)
 {
 	struct pri_job *j = &self->job[0];
 	__u64 cookie = pending_group(self, j, 0);
-	__u32 other = pri_alloc_nested(&self->e, self->fault_id);
+	__u32 other = env_alloc_nested(&self->e, self->fault_id);
 
 	job_waiting(j);
 	do_device_attach(self->e.fd, self->e.dev_id,
@@ -978,8 +962,8 @@ static void credit_waiter_loses_hwpt(FIXTURE_DATA(pri) *self, bool replace)
 	__u32 hwpt2, hwpt3;
 	__u64 cookie;
 
-	hwpt2 = pri_alloc_nested(&self->e, self->fault_id);
-	hwpt3 = pri_alloc_nested(&self->e, self->fault_id);
+	hwpt2 = env_alloc_nested(&self->e, self->fault_id);
+	hwpt3 = env_alloc_nested(&self->e, self->fault_id);
 	do_device_attach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, OTHER_PASID, hwpt2);
 	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 1);
 	cookie = pending_group(self, a, 0);
@@ -1141,7 +1125,7 @@ TEST_F(pri, other_queue_cookie_einval)
 	int qfd2;
 
 	ASSERT_OK(nest_fault_queue_alloc(self->e.fd, 0, &fault_id2, &qfd2));
-	hwpt2 = pri_alloc_nested(&self->e, fault_id2);
+	hwpt2 = env_alloc_nested(&self->e, fault_id2);
 	do_device_attach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, OTHER_PASID, hwpt2);
 	/* One group answered on this queue first, so the cookies differ if per queue. */
 	respond(self->qfd, pending_group(self, a, 2), R_INVALID);
@@ -1265,7 +1249,7 @@ TEST_F(pri, queue_too_small_answers_invalid_at_once)
 	int qfd2;
 
 	ASSERT_OK(nest_fault_queue_alloc(self->e.fd, 2, &fault2, &qfd2));
-	hwpt2 = pri_alloc_nested(&self->e, fault2);
+	hwpt2 = env_alloc_nested(&self->e, fault2);
 	do_device_attach(self->e.fd, self->e.dev_id,
 			 self->e.attach_flags | NESTIOMMU_ATTACH_REPLACE, self->e.pasid, hwpt2);
 	/* 4 pages cannot go into 2 slots: INVALID at once, nothing waits. */
@@ -1765,7 +1749,7 @@ TEST_TIMEOUT(pri_stress_accounting, 90)
 	nest_s1_desc(&tree1, 0, &desc1);
 	st.tree[0] = &e.s1;
 	st.tree[1] = &tree1;
-	st.hwpt[0] = pri_alloc_nested(&e, st.fault_id);
+	st.hwpt[0] = env_alloc_nested(&e, st.fault_id);
 	cmd = (struct nestiommu_hwpt_alloc){
 		.flags = NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID,
 		.pt_id = e.parent_id,

@@ -8,7 +8,6 @@
  * Numbers may be decimal or 0x-prefixed hex. Exit status: 0 on success,
  * 1 if an ioctl fails, 2 on bad options.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "nestiommu.h"
+#include "tool_opts.h"
 
 struct maploop_opts {
 	unsigned long long count;
@@ -39,25 +39,9 @@ static void usage(FILE *f)
 		"  -v             print one line per map\n");
 }
 
-/* Parse a whole decimal or 0x-hex number; false if @s is anything else. */
-static bool parse_u64(const char *s, unsigned long long *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))	/* no sign, no blanks */
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return !errno && !*end;
-}
-
 static int bad_option(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "maploop: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
+	return tool_bad_option("maploop", usage, fmt, arg);
 }
 
 /* Return 0, or the exit status for bad options (after saying why). */
@@ -71,18 +55,18 @@ static int parse_args(int argc, char **argv, struct maploop_opts *o)
 	while ((c = getopt(argc, argv, ":n:l:i:vh")) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_u64(optarg, &o->count))
+			if (!tool_parse_u64(optarg, &o->count))
 				return bad_option("-n: '%s' is not a number", optarg);
 			break;
 		case 'l':
-			if (!parse_u64(optarg, &o->length))
+			if (!tool_parse_u64(optarg, &o->length))
 				return bad_option("-l: '%s' is not a number", optarg);
 			if (!o->length || o->length % page)
 				return bad_option("-l: '%s' is not a non-zero multiple of the page size",
 						  optarg);
 			break;
 		case 'i':
-			if (!parse_u64(optarg, &o->iova))
+			if (!tool_parse_u64(optarg, &o->iova))
 				return bad_option("-i: '%s' is not a number", optarg);
 			if (o->iova % page)
 				return bad_option("-i: '%s' is not page aligned", optarg);

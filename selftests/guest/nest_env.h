@@ -108,6 +108,25 @@ static inline void env_setup(struct nest_env *e, const struct nest_env_opts *o)
 				 e->nested_id);
 }
 
+/*
+ * Another nested HWPT over the env's stage-1 tree and parent, reporting
+ * its faults to the fault queue @fault_id (0: none).
+ */
+static inline __u32 env_alloc_nested(struct nest_env *e, __u32 fault_id)
+{
+	struct nestiommu_hwpt_alloc cmd = {
+		.flags = fault_id ? NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID : 0,
+		.pt_id = e->parent_id,
+		.data_type = NESTIOMMU_HWPT_DATA_S1_X86,
+		.data_len = sizeof(e->desc),
+		.fault_id = fault_id,
+		.data_uptr = NEST_PTR(&e->desc),
+	};
+
+	ASSERT_OK(nest_hwpt_alloc(e->fd, &cmd));
+	return cmd.out_hwpt_id;
+}
+
 static inline void env_teardown(struct nest_env *e)
 {
 	close(e->fd);

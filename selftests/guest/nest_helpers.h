@@ -160,8 +160,11 @@ static inline int _do_ioctl_sized(int fd, unsigned long cmd, void *arg,
 
 /* ---- memory ---- */
 
-/* @len bytes of populated read-write anonymous memory, @align aligned. */
-static inline void *alloc_buffer(size_t len, size_t align)
+/*
+ * @len bytes of populated read-write anonymous memory, @align aligned;
+ * with @no_thp never backed by transparent huge pages.
+ */
+static inline void *_alloc_buffer(size_t len, size_t align, bool no_thp)
 {
 	char *p, *start;
 
@@ -173,8 +176,16 @@ static inline void *alloc_buffer(size_t len, size_t align)
 		ASSERT_EQ(0, munmap(p, start - p));
 	if (start + len != p + len + align)
 		ASSERT_EQ(0, munmap(start + len, p + len + align - (start + len)));
+	if (no_thp)
+		ASSERT_EQ(0, madvise(start, len, MADV_NOHUGEPAGE));
 	memset(start, 0x5a, len);
 	return start;
+}
+
+/* @len bytes of populated read-write anonymous memory, @align aligned. */
+static inline void *alloc_buffer(size_t len, size_t align)
+{
+	return _alloc_buffer(len, align, false);
 }
 
 /* VmLck of this process, in bytes (the driver charges mm->locked_vm). */
@@ -492,19 +503,7 @@ static inline int _do_translate(int fd, __u32 dev_id, __u32 flags, __u32 pasid,
  */
 static inline void *alloc_buffer_4k(size_t len, size_t align)
 {
-	char *p, *start;
-
-	p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, (void *)p);
-	start = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-	if (start != p)
-		ASSERT_EQ(0, munmap(p, start - p));
-	if (start + len != p + len + align)
-		ASSERT_EQ(0, munmap(start + len, p + len + align - (start + len)));
-	ASSERT_EQ(0, madvise(start, len, MADV_NOHUGEPAGE));
-	memset(start, 0x5a, len);
-	return start;
+	return _alloc_buffer(len, align, true);
 }
 
 #ifndef MAP_HUGE_2MB

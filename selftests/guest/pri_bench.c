@@ -20,7 +20,6 @@
  *
  * Exit status: 0, 1 if something fails, 2 on bad options.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "nestiommu.h"
+#include "tool_opts.h"
 #include "s1.h"
 
 #define PAGE		4096ULL
@@ -200,6 +200,11 @@ static void usage(FILE *f)
 		   "  -n COUNT  page-request round trips to time, 10..1000000 (default 2000)\n");
 }
 
+static int bad_option(const char *fmt, const char *arg)
+{
+	return tool_bad_option("pri_bench", usage, fmt, arg);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b = { .n = 2000 };
@@ -207,38 +212,32 @@ int main(int argc, char **argv)
 	struct nestiommu_dma d;
 	unsigned long i;
 	char buf[64] = { 0 };
+	unsigned long long n;
 	pthread_t th;
-	char *end;
 	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt(argc, argv, ":n:h")) != -1) {
 		switch (c) {
 		case 'n':
-			errno = 0;
-			b.n = isdigit((unsigned char)*optarg) ?
-			      strtoul(optarg, &end, 0) : 0;
-			if (errno || *end || b.n < 10 || b.n > 1000000) {
-				fprintf(stderr, "pri_bench: -n: '%s' is not a number from 10 to 1000000\n",
-					optarg);
-				usage(stderr);
-				return 2;
-			}
+			if (!tool_parse_u64(optarg, &n) || n < 10 || n > 1000000)
+				return bad_option("-n: '%s' is not a number from 10 to 1000000",
+						  optarg);
+			b.n = n;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
+		case ':':
+			return bad_option("option -%s needs an argument",
+					  (char[]){ (char)optopt, 0 });
 		default:
-			fprintf(stderr, "pri_bench: bad option or missing argument\n");
-			usage(stderr);
-			return 2;
+			return bad_option("unknown option -%s",
+					  (char[]){ (char)optopt, 0 });
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "pri_bench: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc)
+		return bad_option("unexpected argument '%s'", argv[optind]);
 
 	rt = calloc(b.n, sizeof(*rt));
 	mapped = calloc(b.n, sizeof(*mapped));
