@@ -69,11 +69,6 @@ struct nest_fault_ring *nest_fault_queue_ring(struct nest_fault_queue *q)
 	return q->ring;
 }
 
-u32 nest_fault_ring_id(struct nest_fault_ring *ring)
-{
-	return ring->id;
-}
-
 /* Append @r; the caller checked there is room. Ring lock held. */
 static void nest_fault_ring_push(struct nest_fault_ring *ring,
 				 const struct nestiommu_fault_record *r)

@@ -84,7 +84,6 @@ void nest_fault_ring_put(struct nest_fault_ring *ring);
 int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 			 const struct nestiommu_fault_record *tmpl, u64 addr);
 bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g);
-u32 nest_fault_ring_id(struct nest_fault_ring *ring);
 
 /* pri.c */
 int nest_pri_init(void);
