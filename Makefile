@@ -43,10 +43,10 @@ BTF_BASE ?= $(GUEST_DIR)/vmlinux
 endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
-.PHONY: all deps module bpf selftests guest-kernel test demo shell bench fuzz \
-	install dkms-install dkms-remove clean help
+.PHONY: all deps module bpf selftests tools guest-kernel test demo shell bench \
+	fuzz install dkms-install dkms-remove clean help
 
-all: module selftests
+all: module selftests tools
 
 deps: $(DEPS_STAMP)
 
@@ -91,7 +91,15 @@ selftests: $(DEPS_STAMP) bpf
 	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host
 
-# Native figures of kernel/core built in user space.
+# The user-space tools (build/tools/): each tools/NAME/Makefile holds its
+# rules.
+TOOLS := $(notdir $(patsubst %/Makefile,%,$(wildcard $(ROOT)/tools/*/Makefile)))
+TOOLS := $(filter-out lib scripts,$(TOOLS))
+tools: $(DEPS_STAMP) bpf
+	$(Q)for t in $(TOOLS); do \
+		$(MAKE) -C $(ROOT)/tools/$$t O=$(O) || exit 1; \
+	done
+
 # The core natively on the host, then the page-request round trip in a guest.
 bench: all guest-kernel
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
@@ -140,6 +148,7 @@ clean:
 help:
 	@echo "make            build the module (with BTF), BPF skeletons, libraries and selftests"
 	@echo "make bpf        build the BPF objects and skeletons (build/bpf/)"
+	@echo "make tools      build the user-space tools (build/tools/)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make test       run host tests and the in-guest selftests (pytest)"
 	@echo "make demo       boot a guest, load the module, run a traced workload"
