@@ -25,8 +25,10 @@ struct nest_hook_translate {
 	u32 hwpt_id;
 	u32 access;
 	u64 iova;
+	u32 pri;
 	u32 fault_reason;	/* BPF writes */
 	u32 fault_stage;	/* BPF writes */
+	u32 page_request;	/* BPF writes */
 } NEST_PAI;
 
 /* kernel/hooks.h: the decision of nestiommu:hook_invalidate. */
@@ -53,6 +55,35 @@ struct nest_hook_map {
 	u32 error;		/* BPF writes */
 } NEST_PAI;
 
+/* kernel/hooks.h: the decision of nestiommu:hook_page_request. */
+struct nest_hook_page_request {
+	u32 dev_id;
+	u32 pasid;
+	u32 hwpt_id;
+	u32 grpid;
+	u64 cookie;
+	u64 addr;
+	u32 npages;
+	u32 perm;
+	u32 drop;		/* BPF writes */
+	u32 duplicate;		/* BPF writes */
+	u32 clear_last;		/* BPF writes */
+} NEST_PAI;
+
+/* kernel/hooks.h: the decision of nestiommu:hook_page_response. */
+struct nest_hook_page_response {
+	u32 dev_id;
+	u32 pasid;
+	u32 grpid;
+	u32 code;
+	u64 cookie;
+	u64 age_ns;
+	u32 set_code;		/* BPF writes */
+	u32 new_code;		/* BPF writes */
+	u32 drop;		/* BPF writes */
+	u32 delay_us;		/* BPF writes */
+} NEST_PAI;
+
 /* kernel/core/core.h: a translation fault (nestiommu:fault's argument). */
 struct nest_fault {
 	u32 reason;
@@ -68,8 +99,17 @@ struct nest_fault {
 /* include/uapi/linux/nestiommu.h: an invalidation entry (opaque here). */
 struct nestiommu_inv_entry;
 
-/* The largest errno a hook may inject (kernel/hooks.h). */
+/* The largest errno and delay a hook may inject (kernel/hooks.h). */
 #define NEST_HOOK_MAX_ERRNO	133
+#define NEST_HOOK_MAX_DELAY_US	1000000
+
+/* kernel/hooks.h: the "injected" marks of page_request and page_response. */
+#define NEST_PR_INJ_FORCED	 (1U << 0)
+#define NEST_PR_INJ_DROPPED	 (1U << 1)
+#define NEST_PR_INJ_DUPLICATED	 (1U << 2)
+#define NEST_PR_INJ_LAST_CLEARED (1U << 3)
+#define NEST_RESP_INJ_CODE	 (1U << 0)
+#define NEST_RESP_INJ_DELAYED	 (1U << 1)
 
 /* kernel/core/core.h: NEST_FAULT_F_INJECTED (= NESTIOMMU_FAULT_F_INJECTED). */
 #define NEST_FAULT_F_INJECTED	(1U << 4)

@@ -151,7 +151,7 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 			r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
 		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
 				   r.addr, r.perm,
-				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE);
+				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE, 0);
 		nest_fault_ring_push(ring, &r);
 	}
 	list_add_tail(&g->ring_node, &ring->pending);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * BPF hook points: decision structs passed as the first argument of the
- * writable tracepoints nestiommu:hook_translate, hook_invalidate and
- * hook_map (see trace.h).
+ * writable tracepoints nestiommu:hook_translate, hook_invalidate,
+ * hook_map, hook_page_request and hook_page_response (see trace.h).
  *
  * A BPF program attached as raw_tp.w (BPF_PROG_TYPE_RAW_TRACEPOINT_
  * WRITABLE, kernels 5.2 and later) reads what the driver knows from the
@@ -32,9 +32,14 @@
  * @hwpt_id: the HWPT attached there
  * @access: enum nestiommu_access of the request
  * @iova: the address being translated
+ * @pri: 1 if the request may be fixed by a page request (a DMA from a
+ *	PRI device whose PRI is on, through a HWPT with a fault queue)
  * @fault_reason: BPF writes: enum nestiommu_fault_reason to fault with
  *	instead of translating (0: translate normally)
  * @fault_stage: BPF writes: the stage (1 or 2) of that fault
+ * @page_request: BPF writes: 1 to fault as if the stage-1 page were not
+ *	present, so the device sends a page request (only where @pri is 1;
+ *	@fault_reason wins)
  */
 struct nest_hook_translate {
 	u32 dev_id;
@@ -42,8 +47,10 @@ struct nest_hook_translate {
 	u32 hwpt_id;
 	u32 access;
 	u64 iova;
+	u32 pri;
 	u32 fault_reason;
 	u32 fault_stage;
+	u32 page_request;
 };
 
 /**
@@ -93,6 +100,82 @@ struct nest_hook_map {
 	u64 user_va;
 	u32 error;
 	u32 __pad;
+};
+
+/*
+ * The marks of injected outcomes in the page_request and page_response
+ * events (their "injected" argument).
+ */
+#define NEST_PR_INJ_FORCED	 (1U << 0) /* hook_translate forced it */
+#define NEST_PR_INJ_DROPPED	 (1U << 1) /* lost: no record queued */
+#define NEST_PR_INJ_DUPLICATED	 (1U << 2) /* its record queued twice */
+#define NEST_PR_INJ_LAST_CLEARED (1U << 3) /* sent without LAST_PAGE */
+#define NEST_RESP_INJ_CODE	 (1U << 0) /* the code was replaced */
+#define NEST_RESP_INJ_DELAYED	 (1U << 1) /* delivered late */
+
+/* The longest delay hook_page_response may put on a response. */
+#define NEST_HOOK_MAX_DELAY_US	1000000
+
+/**
+ * struct nest_hook_page_request - when a page request group is sent
+ * @dev_id: the device
+ * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @hwpt_id: the HWPT that faulted
+ * @grpid: the group index
+ * @cookie: the group's cookie
+ * @addr: the first page
+ * @npages: pages in the group
+ * @perm: enum nestiommu_access the device needs
+ * @drop: BPF writes: 1 to lose the group (no record is queued; it stays
+ *	outstanding until a timeout, detach, reset or close answers it)
+ * @duplicate: BPF writes: 1 to queue every record of the group twice
+ * @clear_last: BPF writes: 1 to send the last record without LAST_PAGE
+ */
+struct nest_hook_page_request {
+	u32 dev_id;
+	u32 pasid;
+	u32 hwpt_id;
+	u32 grpid;
+	u64 cookie;
+	u64 addr;
+	u32 npages;
+	u32 perm;
+	u32 drop;
+	u32 duplicate;
+	u32 clear_last;
+	u32 __pad;
+};
+
+/**
+ * struct nest_hook_page_response - when user space answers a group
+ * @dev_id: the device
+ * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @grpid: the group index
+ * @code: enum nestiommu_page_response_code user space wrote
+ * @cookie: the group's cookie
+ * @age_ns: since the group was sent
+ * @set_code: BPF writes: 1 to deliver @new_code instead of @code
+ * @new_code: BPF writes: with @set_code, an enum
+ *	nestiommu_page_response_code
+ * @drop: BPF writes: 1 to lose the response (write() succeeds; the group
+ *	stays outstanding)
+ * @delay_us: BPF writes: deliver the response after this many
+ *	microseconds (1 to NEST_HOOK_MAX_DELAY_US) instead of now
+ *
+ * Only responses written by user space pass here: the driver's own answers
+ * (detach, reset, close, timeout) cannot be lost or delayed.
+ */
+struct nest_hook_page_response {
+	u32 dev_id;
+	u32 pasid;
+	u32 grpid;
+	u32 code;
+	u64 cookie;
+	u64 age_ns;
+	u32 set_code;
+	u32 new_code;
+	u32 drop;
+	u32 delay_us;
 };
 
 #endif /* NEST_HOOKS_H */

@@ -100,7 +100,7 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 
 	trace_page_response(pri->dev_id, g->key, g->grpid, g->cookie, code,
 			    who != NEST_PRG_USER,
-			    ktime_get_ns() - g->sent_ns);
+			    ktime_get_ns() - g->sent_ns, 0);
 	g->code = code;
 	complete_all(&g->done);
 	smp_mb();

@@ -347,11 +347,14 @@ TRACE_EVENT(fault_queue_overflow,
 	TP_printk("queue=%u dropped=%llu", __entry->queue_id, __entry->dropped)
 );
 
-/* One page request of a group was queued (last: LAST_PAGE). */
+/*
+ * One page request of a group was sent (last: LAST_PAGE); injected: the
+ * NEST_PR_INJ_* marks of what BPF hooks did to it (hooks.h).
+ */
 TRACE_EVENT(page_request,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
-		 u32 perm, bool last),
-	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last),
+		 u32 perm, bool last, u32 injected),
+	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last, injected),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -360,6 +363,7 @@ TRACE_EVENT(page_request,
 		__field(u64, cookie)
 		__field(u64, addr)
 		__field(bool, last)
+		__field(u32, injected)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -369,21 +373,29 @@ TRACE_EVENT(page_request,
 		__entry->cookie = cookie;
 		__entry->addr = addr;
 		__entry->last = last;
+		__entry->injected = injected;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx perm=%s last=%u",
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx perm=%s last=%u injected=%s",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
 		  __entry->cookie, __entry->addr,
-		  show_nest_access(__entry->perm), __entry->last)
+		  show_nest_access(__entry->perm), __entry->last,
+		  __print_flags(__entry->injected, "|",
+				{ NEST_PR_INJ_FORCED, "forced" },
+				{ NEST_PR_INJ_DROPPED, "dropped" },
+				{ NEST_PR_INJ_DUPLICATED, "duplicated" },
+				{ NEST_PR_INJ_LAST_CLEARED, "last_cleared" }))
 );
 
 /*
  * A page request group was answered, by user space or (auto) by the
- * driver; latency_ns: since the group was sent.
+ * driver; latency_ns: since the group was sent; injected: the
+ * NEST_RESP_INJ_* marks of what hook_page_response did to it.
  */
 TRACE_EVENT(page_response,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
-		 bool automatic, u64 latency_ns),
-	TP_ARGS(dev_id, pasid, grpid, cookie, code, automatic, latency_ns),
+		 bool automatic, u64 latency_ns, u32 injected),
+	TP_ARGS(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
+		injected),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -392,6 +404,7 @@ TRACE_EVENT(page_response,
 		__field(u64, cookie)
 		__field(u64, latency_ns)
 		__field(bool, automatic)
+		__field(u32, injected)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -401,15 +414,19 @@ TRACE_EVENT(page_response,
 		__entry->cookie = cookie;
 		__entry->latency_ns = latency_ns;
 		__entry->automatic = automatic;
+		__entry->injected = injected;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu",
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu injected=%s",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
 		  __entry->cookie,
 		  __print_symbolic(__entry->code,
 				   { NESTIOMMU_PAGE_RESP_SUCCESS, "success" },
 				   { NESTIOMMU_PAGE_RESP_INVALID, "invalid" },
 				   { NESTIOMMU_PAGE_RESP_FAILURE, "failure" }),
-		  __entry->automatic, __entry->latency_ns)
+		  __entry->automatic, __entry->latency_ns,
+		  __print_flags(__entry->injected, "|",
+				{ NEST_RESP_INJ_CODE, "code" },
+				{ NEST_RESP_INJ_DELAYED, "delayed" }))
 );
 
 /* A group was not answered within OPTION_PRI_TIMEOUT_MS: INVALID. */
