@@ -149,6 +149,7 @@ void nest_device_destroy(struct nest_object *obj)
 	spin_unlock(&iommu->lock);
 	if (dev->pri) {
 		nest_pri_cancel(dev->pri, NEST_PASID_ALL);
+		nest_pri_forget_parked(dev->pri);
 		nest_pri_put(dev->pri);
 	}
 	kvfree(dev->devtlb_entries);
@@ -298,18 +299,8 @@ int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
 	spin_lock(&iommu->lock);
 	st = dev->stats;
 	spin_unlock(&iommu->lock);
-	if (pri) {
-		spin_lock(&pri->lock);
-		st.pri_page_requests = pri->stats.pri_page_requests;
-		st.pri_groups = pri->stats.pri_groups;
-		st.pri_success = pri->stats.pri_success;
-		st.pri_invalid = pri->stats.pri_invalid;
-		st.pri_failure = pri->stats.pri_failure;
-		st.pri_auto_invalid = pri->stats.pri_auto_invalid;
-		st.pri_timeouts = pri->stats.pri_timeouts;
-		st.pri_outstanding = pri->outstanding;
-		spin_unlock(&pri->lock);
-	}
+	if (pri)
+		nest_pri_stats(pri, &st);
 	return nest_stats_to_user(&st, sizeof(st), uptr, len);
 }
 

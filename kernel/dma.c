@@ -41,6 +41,7 @@ struct nest_xlate_req {
 	 */
 	struct nest_fault_ring *pr_ring;
 	struct nestiommu_fault_record pr_tmpl;
+	bool pr_forced;			/* by hook_translate */
 };
 
 /* uAPI access flags are the core's NEST_ACC_* flags. */
@@ -220,7 +221,7 @@ static void nest_dma_fault_report(struct nest_xlate_req *req,
 	struct nestiommu_fault_info info;
 
 	nest_fault_to_user(&info, fault);
-	if (nest_fault_wants_page(req->dev, fault)) {
+	if (req->pr_forced || nest_fault_wants_page(req->dev, fault)) {
 		nest_fault_record_init(&req->pr_tmpl, req->dev->obj.id,
 				       req->key, req->hwpt->obj.id, &info);
 		req->pr_ring = nest_fault_queue_ring(q);
@@ -233,34 +234,52 @@ static void nest_dma_fault_report(struct nest_xlate_req *req,
 
 /*
  * The hook_translate hook point: a BPF program may force a fault instead
- * of the translation. Return: true (and @fault filled) if it did.
+ * of the translation, or a page request where the device could send one.
+ * Return: true (and @fault filled) if it did.
  */
 static bool nest_xlate_hook(struct nest_xlate_req *req,
 			    struct nest_fault *fault)
 {
+	struct nest_device *dev = req->dev;
+	struct nest_hwpt *hwpt = req->hwpt;
 	struct nest_hook_translate d = {
-		.dev_id = req->dev->obj.id,
+		.dev_id = dev->obj.id,
 		.pasid = req->key,
-		.hwpt_id = req->hwpt->obj.id,
+		.hwpt_id = hwpt->obj.id,
 		.access = req->access,
 		.iova = req->iova,
+		.pri = req->dma_len && hwpt->fault_queue && dev->pri &&
+		       !READ_ONCE(dev->pri->disabled),
 	};
+	bool fault_set;
 
 	trace_hook_translate(&d);
-	if (!d.fault_reason && !d.fault_stage)
+	fault_set = d.fault_reason || d.fault_stage;
+	if (!fault_set && !d.page_request)
 		return false;
-	if (d.fault_reason < NEST_FAULT_REASON_PASID_FETCH ||
+	if (fault_set ?
+	    d.fault_reason < NEST_FAULT_REASON_PASID_FETCH ||
 	    d.fault_reason > NEST_FAULT_REASON_OOR_ADDRESS ||
-	    (d.fault_stage != 1 && d.fault_stage != 2)) {
-		req->dev->stats.hook_rejected++;
-		req->hwpt->stats.hook_rejected++;
+	    (d.fault_stage != 1 && d.fault_stage != 2) :
+	    d.page_request != 1 || !d.pri) {
+		dev->stats.hook_rejected++;
+		hwpt->stats.hook_rejected++;
 		return false;
 	}
-	nest_fault_init(fault, d.fault_stage, d.fault_reason, 0, req->iova,
-			req->access);
+	if (fault_set) {
+		nest_fault_init(fault, d.fault_stage, d.fault_reason, 0,
+				req->iova, req->access);
+		dev->stats.injected_faults++;
+		hwpt->stats.injected_faults++;
+	} else {
+		/* The page as if not present: nest_dma_fault_report() asks. */
+		nest_fault_init(fault, 1, NEST_FAULT_REASON_PTE_FETCH, 0,
+				req->iova, req->access);
+		req->pr_forced = true;
+		dev->stats.injected_page_requests++;
+		hwpt->stats.injected_page_requests++;
+	}
 	fault->flags = NEST_FAULT_F_INJECTED;
-	req->dev->stats.injected_faults++;
-	req->hwpt->stats.injected_faults++;
 	return true;
 }
 
@@ -362,6 +381,9 @@ struct nest_dma {
 	/* The last step's fault may be fixed by a page request (pri.h). */
 	struct nest_fault_ring *pr_ring;
 	struct nestiommu_fault_record pr_tmpl;
+	bool nonblock;			/* NESTIOMMU_DMA_NONBLOCK */
+	u32 asked;			/* page requests for the current page */
+	u64 pr_cookie;			/* the group a NONBLOCK DMA parked */
 };
 
 /*
@@ -446,45 +468,94 @@ static int nest_dma_step(struct nest_dma *dma, u64 iova, size_t len)
 
 /*
  * The last step faulted: if the fault allows, send a page request group
- * for the pages from @iova's to the end of the DMA and wait for it.
- * @asked counts the groups sent for this page.
+ * for the pages from @iova's to the end of the DMA and wait for it (or,
+ * NONBLOCK, park it).
  *
- * Return: 1 to translate again (SUCCESS), 0 to stop with the fault, or
- * -EINTR (a signal; the group stays pending).
+ * Return: 1 to translate again (SUCCESS), 0 to stop with the fault,
+ * -EINTR (a signal; the group stays pending), or NONBLOCK: -EAGAIN (the
+ * group is parked as @dma->pr_cookie, or 0 there: no credit) or -EBUSY
+ * (too many parked).
  */
-static int nest_dma_ask(struct nest_dma *dma, u64 iova, u64 end,
-			unsigned int *asked)
+static int nest_dma_ask(struct nest_dma *dma, u64 iova, u64 end)
 {
 	struct nest_fault_ring *ring = dma->pr_ring;
 	u64 page = iova & PAGE_MASK;
-	u32 npages, code;
+	struct nest_prg *g;
+	u32 npages;
 	int rc;
 
 	if (!ring)
 		return 0;
 	dma->pr_ring = NULL;
-	if (++*asked > NESTIOMMU_PRI_RETRIES) {
+	if (dma->asked >= NESTIOMMU_PRI_RETRIES) {
 		nest_fault_ring_put(ring);
 		return 0;
 	}
 	npages = min_t(u64, DIV_ROUND_UP(end - page, PAGE_SIZE),
 		       NEST_PRI_MAX_OUTSTANDING);
-	rc = nest_pri_request(dma->dev->pri, ring, dma->key, &dma->pr_tmpl,
-			      page, npages, &code);
+	rc = nest_pri_send(dma->dev->pri, ring, dma->key, &dma->pr_tmpl, page,
+			   npages, dma->asked, dma->nonblock, &g);
 	nest_fault_ring_put(ring);
-	if (rc == -EINTR)
+	if (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
 		return rc;
-	return !rc && code == NESTIOMMU_PAGE_RESP_SUCCESS;
+	if (rc)
+		return 0;
+	dma->asked = g->asked;
+	if (dma->nonblock) {
+		dma->pr_cookie = g->cookie;
+		rc = -EAGAIN;
+	} else {
+		rc = nest_prg_wait(g);
+		if (!rc)
+			rc = g->code == NESTIOMMU_PAGE_RESP_SUCCESS;
+	}
+	nest_prg_put(g);
+	return rc;
 }
 
-static int nest_dma_check(const struct nestiommu_dma *cmd)
+/*
+ * NESTIOMMU_DMA_RESUME: take back the group the DMA parked at @iova.
+ *
+ * Return: 1 to translate that page again (SUCCESS), 0 to stop with the
+ * fault (in @info), or -EINVAL, -EAGAIN (not answered, NONBLOCK) or -EINTR.
+ */
+static int nest_dma_resume(struct nest_dma *dma, u64 cookie, u64 iova,
+			   struct nestiommu_fault_info *info)
 {
+	struct nest_prg *g;
+	int rc;
+
+	if (!dma->dev->pri || !dma->key_valid)
+		return -EINVAL;
+	g = nest_pri_resume(dma->dev->pri, cookie, dma->key, iova & PAGE_MASK,
+			    dma->nonblock);
+	if (IS_ERR(g)) {
+		if (PTR_ERR(g) == -EAGAIN)
+			dma->pr_cookie = cookie;
+		return PTR_ERR(g);
+	}
+	dma->asked = g->asked;
+	rc = g->code == NESTIOMMU_PAGE_RESP_SUCCESS;
+	if (!rc)
+		*info = g->fault;
+	nest_prg_put(g);
+	return rc;
+}
+
+static int nest_dma_check(const struct nest_ucmd *ucmd)
+{
+	const struct nestiommu_dma *cmd = ucmd->cmd;
 	u64 last;
 	int rc;
 
 	if (cmd->__reserved || cmd->__reserved2 ||
-	    (cmd->flags & ~NESTIOMMU_DMA_PASID))
+	    (cmd->flags & ~(NESTIOMMU_DMA_PASID | NESTIOMMU_DMA_NONBLOCK |
+			    NESTIOMMU_DMA_RESUME)))
 		return -EOPNOTSUPP;
+	/* Their answer is @pr_cookie: user space must have room for it. */
+	if ((cmd->flags & (NESTIOMMU_DMA_NONBLOCK | NESTIOMMU_DMA_RESUME)) &&
+	    ucmd->user_size < offsetofend(struct nestiommu_dma, pr_cookie))
+		return -EINVAL;
 	rc = nest_access_check(cmd->access);
 	if (rc)
 		return rc;
@@ -501,12 +572,14 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 	struct nestiommu_dma *cmd = ucmd->cmd;
 	void __user *ubuf = u64_to_user_ptr(cmd->user_va);
 	struct nest_iommu *iommu = &ucmd->ctx->iommu;
-	struct nest_dma dma = { .access = cmd->access };
-	unsigned int asked = 0;	/* page requests for the current page */
+	struct nest_dma dma = {
+		.access = cmd->access,
+		.nonblock = cmd->flags & NESTIOMMU_DMA_NONBLOCK,
+	};
 	u64 done = 0;
 	int rc;
 
-	rc = nest_dma_check(cmd);
+	rc = nest_dma_check(ucmd);
 	if (rc)
 		return rc;
 	dma.dev = nest_get_device(ucmd->ctx, cmd->dev_id);
@@ -522,6 +595,16 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 
 	cmd->out_flags = 0;
 	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
+	if (cmd->flags & NESTIOMMU_DMA_RESUME) {
+		rc = nest_dma_resume(&dma, cmd->pr_cookie, cmd->iova,
+				     &cmd->out_fault);
+		if (!rc)
+			cmd->out_flags = NESTIOMMU_OUT_FAULT;
+		if (rc == 1)
+			rc = 0;
+		else
+			goto out_done;
+	}
 	while (done < cmd->length) {
 		u64 iova = cmd->iova + done;
 		size_t len = min_t(u64, cmd->length - done,
@@ -534,18 +617,16 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 		}
 		if (nest_dma_step(&dma, iova, len)) {
 			/* SUCCESS: translate the same page again. */
-			rc = nest_dma_ask(&dma, iova, cmd->iova + cmd->length,
-					  &asked);
+			rc = nest_dma_ask(&dma, iova, cmd->iova + cmd->length);
 			if (rc == 1)
 				continue;
-			if (rc == -EINTR)
+			if (rc < 0)
 				break;
-			rc = 0;
 			cmd->out_flags = NESTIOMMU_OUT_FAULT;
 			nest_fault_to_user(&cmd->out_fault, &dma.fault);
 			break;
 		}
-		asked = 0;
+		dma.asked = 0;
 		if ((cmd->access & NESTIOMMU_ACCESS_READ) &&
 		    copy_to_user(ubuf + done, dma.bounce, len)) {
 			rc = -EFAULT;
@@ -558,6 +639,7 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 		}
 		cond_resched();
 	}
+out_done:
 	kfree(dma.bounce);
 
 	spin_lock(&iommu->lock);
@@ -565,6 +647,9 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 	spin_unlock(&iommu->lock);
 	trace_dma(dma.dev->obj.id, dma.key, cmd, done);
 	cmd->out_bytes_done = done;
+	cmd->pr_cookie = dma.pr_cookie;
+	if (dma.pr_cookie)
+		cmd->out_flags |= NESTIOMMU_OUT_PAGE_REQUEST;
 	rc = nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
 out_put:
 	nest_put_object(&dma.dev->obj);

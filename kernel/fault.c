@@ -30,6 +30,12 @@
 /* Records one read() takes at most (it may return fewer than fit). */
 #define NEST_FAULT_READ_BATCH	32
 
+/*
+ * The last page request cookie given out: cookies are never reused while
+ * the module is loaded, so one names one group across queues and devices.
+ */
+static atomic64_t nest_fault_last_cookie = ATOMIC64_INIT(0);
+
 struct nest_fault_ring {
 	refcount_t users;
 	/* Guards everything below but @wait and @read_mutex. */
@@ -42,7 +48,6 @@ struct nest_fault_ring {
 	u32 count;		/* records queued */
 	u32 dropped;		/* dropped since the last record read */
 	bool closed;		/* the fd is gone: nobody answers */
-	u64 last_cookie;
 	struct list_head pending;	/* struct nest_prg::ring_node */
 	struct nestiommu_fault_queue_stats stats;
 	struct nestiommu_fault_record records[];
@@ -111,6 +116,46 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
 	};
 }
 
+/*
+ * The hook_page_request hook point: a BPF program may lose the group,
+ * queue its records twice or clear LAST_PAGE; @g->injected records what
+ * it did. Return: how many copies of each record to queue.
+ */
+static u32 nest_fault_ring_hook_send(struct nest_prg *g,
+				     const struct nestiommu_fault_record *tmpl,
+				     u64 addr)
+{
+	struct nest_hook_page_request d = {
+		.dev_id = tmpl->dev_id,
+		.pasid = g->key,
+		.hwpt_id = tmpl->hwpt_id,
+		.grpid = g->grpid,
+		.cookie = g->cookie,
+		.addr = addr,
+		.npages = g->npages,
+		.perm = tmpl->fault.access,
+	};
+
+	if (!trace_hook_page_request_enabled())
+		return 1;
+	trace_hook_page_request(&d);
+	if (d.drop > 1 || d.duplicate > 1 || d.clear_last > 1) {
+		g->hook_rejected = true;
+		return 1;
+	}
+	if (d.drop) {
+		g->injected |= NEST_PR_INJ_DROPPED;
+		return 0;
+	}
+	if (d.clear_last)
+		g->injected |= NEST_PR_INJ_LAST_CLEARED;
+	if (d.duplicate) {
+		g->injected |= NEST_PR_INJ_DUPLICATED;
+		return 2;
+	}
+	return 1;
+}
+
 /**
  * nest_fault_ring_send() - queue the page requests of a group
  * @ring: the queue's ring
@@ -120,7 +165,8 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
  *
  * All the group's records or none: a ring without room for all of them
  * drops them (counted and flagged like any record) and so does a ring
- * whose fd is closed, since nobody could answer.
+ * whose fd is closed, since nobody could answer. A group hook_page_request
+ * lost is pending with no record queued.
  *
  * Return: 0 (the group is pending), or -ENOSPC.
  */
@@ -128,35 +174,43 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 			 const struct nestiommu_fault_record *tmpl, u64 addr)
 {
 	struct nestiommu_fault_record r = *tmpl;
+	u32 copies, i, c;
 	u64 dropped = 0;
-	u32 i;
 
+	if (tmpl->fault.flags & NESTIOMMU_FAULT_F_INJECTED)
+		g->injected |= NEST_PR_INJ_FORCED;
+	g->cookie = atomic64_inc_return(&nest_fault_last_cookie);
+	copies = nest_fault_ring_hook_send(g, tmpl, addr);
 	r.type = NESTIOMMU_RECORD_PAGE_REQUEST;
 	r.grpid = g->grpid;
 	r.perm = tmpl->fault.access;
+	r.cookie = g->cookie;
 	spin_lock_irq(&ring->lock);
-	if (ring->closed || ring->depth - ring->count < g->npages) {
+	if (ring->closed || ring->depth - ring->count < g->npages * copies) {
 		if (!ring->closed)
-			dropped = nest_fault_ring_drop(ring, g->npages);
+			dropped = nest_fault_ring_drop(ring,
+						       g->npages * copies);
 		spin_unlock_irq(&ring->lock);
 		if (dropped)
 			trace_fault_queue_overflow(ring->id, dropped);
 		return -ENOSPC;
 	}
-	g->cookie = ++ring->last_cookie;
-	r.cookie = g->cookie;
 	for (i = 0; i < g->npages; i++) {
 		r.addr = addr + ((u64)i << PAGE_SHIFT);
-		if (i == g->npages - 1)
+		if (i == g->npages - 1 &&
+		    !(g->injected & NEST_PR_INJ_LAST_CLEARED))
 			r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
 		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
 				   r.addr, r.perm,
-				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE, 0);
-		nest_fault_ring_push(ring, &r);
+				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE,
+				   g->injected);
+		for (c = 0; c < copies; c++)
+			nest_fault_ring_push(ring, &r);
 	}
 	list_add_tail(&g->ring_node, &ring->pending);
 	spin_unlock_irq(&ring->lock);
-	wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
+	if (copies)
+		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 
@@ -296,11 +350,9 @@ static __poll_t nest_fault_fops_poll(struct file *filp,
 	return READ_ONCE(ring->count) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
-static int nest_page_response_check(const struct nestiommu_page_response *resp)
+static int nest_page_response_code_check(u32 code)
 {
-	if (resp->__reserved)
-		return -EOPNOTSUPP;
-	switch (resp->code) {
+	switch (code) {
 	case NESTIOMMU_PAGE_RESP_SUCCESS:
 	case NESTIOMMU_PAGE_RESP_INVALID:
 	case NESTIOMMU_PAGE_RESP_FAILURE:
@@ -309,24 +361,115 @@ static int nest_page_response_check(const struct nestiommu_page_response *resp)
 	return -EOPNOTSUPP;
 }
 
-/* Answer the pending group named by @resp; 0 or -EINVAL if there is none. */
+static int nest_page_response_check(const struct nestiommu_page_response *resp)
+{
+	if (resp->__reserved)
+		return -EOPNOTSUPP;
+	return nest_page_response_code_check(resp->code);
+}
+
+/* What hook_page_response decided for one response. */
+struct nest_resp_decision {
+	u32 code;		/* to deliver */
+	u32 delay_us;		/* 0: now */
+	bool drop;
+	bool code_set;
+	bool rejected;
+};
+
+/*
+ * The hook_page_response hook point, for @g named by @resp. Ring lock
+ * held: a BPF program runs there like at any tracepoint.
+ */
+static void nest_fault_ring_hook_respond(struct nest_prg *g,
+					 const struct nestiommu_page_response *resp,
+					 struct nest_resp_decision *rd)
+{
+	struct nest_hook_page_response d = {
+		.dev_id = g->pri->dev_id,
+		.pasid = g->key,
+		.grpid = g->grpid,
+		.code = resp->code,
+		.cookie = g->cookie,
+		.age_ns = ktime_get_ns() - g->sent_ns,
+	};
+
+	trace_hook_page_response(&d);
+	if (!d.set_code && !d.new_code && !d.drop && !d.delay_us)
+		return;
+	if (d.set_code > 1 || d.drop > 1 ||
+	    d.delay_us > NEST_HOOK_MAX_DELAY_US ||
+	    (d.set_code && nest_page_response_code_check(d.new_code)) ||
+	    (!d.set_code && d.new_code)) {
+		rd->rejected = true;
+		return;
+	}
+	if (d.drop) {
+		rd->drop = true;
+		return;
+	}
+	if (d.set_code) {
+		rd->code = d.new_code;
+		rd->code_set = true;
+	}
+	rd->delay_us = d.delay_us;
+}
+
+/* Count a hook's decision on the group's device. */
+static void nest_resp_decision_count(struct nest_pri *pri,
+				     const struct nest_resp_decision *rd)
+{
+	struct nestiommu_xlate_stats *st = &pri->stats;
+
+	spin_lock(&pri->lock);
+	st->injected_resp_drops += rd->drop;
+	st->injected_resp_codes += rd->code_set;
+	st->injected_resp_delays += !!rd->delay_us;
+	st->hook_rejected += rd->rejected;
+	spin_unlock(&pri->lock);
+}
+
+/*
+ * Answer the pending group named by @resp (unless a hook loses or delays
+ * the answer); 0 or -EINVAL if there is none.
+ */
 static int nest_fault_ring_respond(struct nest_fault_ring *ring,
 				   const struct nestiommu_page_response *resp)
 {
+	struct nest_resp_decision rd = { .code = resp->code };
 	struct nest_prg *g, *found = NULL;
+	struct nest_pri *pri = NULL;
 
 	spin_lock_irq(&ring->lock);
 	list_for_each_entry(g, &ring->pending, ring_node) {
 		if (g->cookie == resp->cookie) {
-			list_del_init(&g->ring_node);
 			found = g;
 			break;
 		}
 	}
+	if (found && trace_hook_page_response_enabled()) {
+		nest_fault_ring_hook_respond(found, resp, &rd);
+		/* For counting: a lost response leaves @found to others. */
+		pri = found->pri;
+		refcount_inc(&pri->users);
+	}
+	if (found && !rd.drop)
+		list_del_init(&found->ring_node);
 	spin_unlock_irq(&ring->lock);
 	if (!found)
 		return -EINVAL;
-	nest_prg_answer(found, resp->code, NEST_PRG_USER);
+	if (pri) {
+		nest_resp_decision_count(pri, &rd);
+		nest_pri_put(pri);
+	}
+	if (rd.drop)
+		return 0;
+	if (rd.code_set)
+		found->resp_injected |= NEST_RESP_INJ_CODE;
+	if (rd.delay_us)
+		nest_prg_answer_later(found, rd.code, rd.delay_us);
+	else
+		nest_prg_answer(found, rd.code, NEST_PRG_USER);
 	return 0;
 }
 

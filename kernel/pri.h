@@ -10,6 +10,10 @@
  * the response write(), the queue's fd closing, the device's detach,
  * reset or destroy, or the waiter's timeout - then calls nest_prg_answer().
  * The ring lock and the device's PRI lock are never held together.
+ *
+ * A non-blocking DMA does not wait: its group is "parked" on the device
+ * (pri->parked) from its creation until a RESUME takes it, answered or
+ * not, or a reset or the device's end forgets it.
  */
 #ifndef NEST_PRI_H
 #define NEST_PRI_H
@@ -52,9 +56,12 @@ struct nest_pri {
 	bool disabled;		/* by a FAILURE response, until reset */
 	u16 next_grpid;
 	struct list_head groups;	/* struct nest_prg::dev_node, pending */
+	struct list_head parked;	/* struct nest_prg::park_node */
+	u32 nr_parked;
 	/* One canceller at a time uses struct nest_prg::cancel_node. */
 	struct mutex cancel_mutex;
-	struct nestiommu_xlate_stats stats;	/* the pri_* fields */
+	/* the pri_*, injected_pr_*, injected_resp_* and hook_rejected fields */
+	struct nestiommu_xlate_stats stats;
 };
 
 /* One page request group. */
@@ -63,7 +70,9 @@ struct nest_prg {
 	struct list_head ring_node;	/* ring's pending list (ring lock) */
 	struct list_head dev_node;	/* pri->groups (pri->lock) */
 	struct list_head cancel_node;	/* a canceller's list */
+	struct list_head park_node;	/* pri->parked (pri->lock) */
 	bool cancelled;			/* pri->lock */
+	bool parked;			/* pri->lock */
 	struct nest_fault_ring *ring;
 	struct nest_pri *pri;
 	u64 cookie;
@@ -71,9 +80,17 @@ struct nest_prg {
 	u32 grpid;
 	u32 key;			/* PASID or NEST_ATTACH_RID */
 	u32 npages;
+	u64 addr;			/* the first page */
+	u32 asked;			/* groups sent for that page, this one in */
+	u32 injected;			/* NEST_PR_INJ_* (hooks.h) */
+	bool hook_rejected;		/* hook_page_request wrote nonsense */
+	struct nestiommu_fault_info fault;	/* what made the device ask */
 	u32 code;			/* valid once @done */
+	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */
+	u32 resp_code;			/* of a delayed response */
 	bool timeout_armed;		/* @timeout_work holds a reference */
 	struct delayed_work timeout_work;
+	struct delayed_work resp_work;	/* a delayed response (hooks) */
 	struct completion done;
 };
 
@@ -90,13 +107,20 @@ int nest_pri_init(void);
 void nest_pri_exit(void);
 struct nest_pri *nest_pri_alloc(u32 dev_id);
 void nest_pri_put(struct nest_pri *pri);
+void nest_pri_stats(struct nest_pri *pri, struct nestiommu_xlate_stats *st);
 void nest_prg_answer(struct nest_prg *g, u32 code,
 		     enum nest_prg_answerer who);
+void nest_prg_answer_later(struct nest_prg *g, u32 code, u32 delay_us);
 void nest_prg_put(struct nest_prg *g);
 void nest_pri_cancel(struct nest_pri *pri, u64 key);
-int nest_pri_request(struct nest_pri *pri, struct nest_fault_ring *ring,
-		     u32 key, const struct nestiommu_fault_record *tmpl,
-		     u64 addr, u32 npages, u32 *code);
+int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
+		  u32 key, const struct nestiommu_fault_record *tmpl,
+		  u64 addr, u32 npages, u32 asked, bool nonblock,
+		  struct nest_prg **gp);
+int nest_prg_wait(struct nest_prg *g);
+struct nest_prg *nest_pri_resume(struct nest_pri *pri, u64 cookie, u32 key,
+				 u64 addr, bool nonblock);
 void nest_pri_reset(struct nest_pri *pri);
+void nest_pri_forget_parked(struct nest_pri *pri);
 
 #endif /* NEST_PRI_H */

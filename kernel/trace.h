@@ -547,6 +547,64 @@ NEST_DEFINE_HOOK(nest_hook_map_class, hook_map,
 	sizeof(struct nest_hook_map)
 );
 
+DECLARE_EVENT_CLASS(nest_hook_page_request_class,
+	TP_PROTO(struct nest_hook_page_request *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u32, npages)
+		__field(u64, cookie)
+		__field(u64, addr)
+	),
+	TP_fast_assign(
+		__entry->dev_id = d->dev_id;
+		__entry->pasid = d->pasid;
+		__entry->grpid = d->grpid;
+		__entry->npages = d->npages;
+		__entry->cookie = d->cookie;
+		__entry->addr = d->addr;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx npages=%u",
+		  __entry->dev_id, __entry->pasid, __entry->grpid,
+		  __entry->cookie, __entry->addr, __entry->npages)
+);
+
+NEST_DEFINE_HOOK(nest_hook_page_request_class, hook_page_request,
+	TP_PROTO(struct nest_hook_page_request *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_page_request)
+);
+
+DECLARE_EVENT_CLASS(nest_hook_page_response_class,
+	TP_PROTO(struct nest_hook_page_response *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u32, code)
+		__field(u64, cookie)
+	),
+	TP_fast_assign(
+		__entry->dev_id = d->dev_id;
+		__entry->pasid = d->pasid;
+		__entry->grpid = d->grpid;
+		__entry->code = d->code;
+		__entry->cookie = d->cookie;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%u",
+		  __entry->dev_id, __entry->pasid, __entry->grpid,
+		  __entry->cookie, __entry->code)
+);
+
+NEST_DEFINE_HOOK(nest_hook_page_response_class, hook_page_response,
+	TP_PROTO(struct nest_hook_page_response *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_page_response)
+);
+
 #endif /* _NEST_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

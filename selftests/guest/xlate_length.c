@@ -536,7 +536,8 @@ LENGTH_VARIANT(device_detach, device_detach, DEVICE_DETACH, pasid, device_detach
 	       FLAGS(device_detach), 0x1);
 LENGTH_VARIANT(hw_info, hw_info, GET_HW_INFO, out_dev_devtlb_entries, NULL, NO_FIELD, 0,
 	       RSV(hw_info, __reserved));
-LENGTH_VARIANT(dma, dma, DMA, out_fault, dma_not_done, FLAGS(dma), 0x1,
+LENGTH_VARIANT(dma, dma, DMA, out_fault, dma_not_done, FLAGS(dma),
+	       NESTIOMMU_DMA_PASID | NESTIOMMU_DMA_NONBLOCK | NESTIOMMU_DMA_RESUME,
 	       RSV(dma, __reserved), RSV(dma, __reserved2));
 LENGTH_VARIANT(translate, translate, TRANSLATE, out_fault, NULL, FLAGS(translate), 0x3);
 LENGTH_VARIANT(fault_queue_alloc, fault_queue_alloc, FAULT_QUEUE_ALLOC, out_fault_fd, NULL,

@@ -857,9 +857,12 @@ struct nestiommu_hw_info {
 /* Flags of struct nestiommu_dma and struct nestiommu_translate */
 #define NESTIOMMU_DMA_PASID		(1 << 0)	/* @pasid is valid */
 #define NESTIOMMU_TRANSLATE_NO_CACHE	(1 << 1)	/* TRANSLATE only */
+#define NESTIOMMU_DMA_NONBLOCK		(1 << 2)	/* DMA only */
+#define NESTIOMMU_DMA_RESUME		(1 << 3)	/* DMA only */
 
 /* out_flags of struct nestiommu_dma and struct nestiommu_translate */
 #define NESTIOMMU_OUT_FAULT		(1 << 0)	/* @out_fault is valid */
+#define NESTIOMMU_OUT_PAGE_REQUEST	(1 << 1)	/* DMA: @pr_cookie pending */
 
 /* The longest DMA one call may ask for. */
 #define NESTIOMMU_DMA_MAX_LENGTH	(1ULL << 30)
@@ -867,7 +870,7 @@ struct nestiommu_hw_info {
 /**
  * struct nestiommu_dma - ioctl(NESTIOMMU_DMA)
  * @size: sizeof(struct nestiommu_dma)
- * @flags: NESTIOMMU_DMA_PASID
+ * @flags: NESTIOMMU_DMA_PASID, NESTIOMMU_DMA_NONBLOCK, NESTIOMMU_DMA_RESUME
  * @dev_id: the device doing the DMA
  * @pasid: the request's PASID, with NESTIOMMU_DMA_PASID
  * @access: enum nestiommu_access: READ copies memory to @user_va, WRITE
@@ -877,9 +880,14 @@ struct nestiommu_hw_info {
  * @length: bytes, 1 to NESTIOMMU_DMA_MAX_LENGTH
  * @user_va: the user buffer of @length bytes
  * @out_bytes_done: bytes transferred
- * @out_flags: NESTIOMMU_OUT_FAULT if a fault stopped the DMA
+ * @out_flags: NESTIOMMU_OUT_FAULT if a fault stopped the DMA,
+ *	NESTIOMMU_OUT_PAGE_REQUEST if a non-blocking DMA left a group pending
  * @__reserved2: 0
  * @out_fault: the fault, with NESTIOMMU_OUT_FAULT
+ * @pr_cookie: in, with NESTIOMMU_DMA_RESUME: the page request group the
+ *	DMA resumes after; out, with NESTIOMMU_OUT_PAGE_REQUEST: the group the
+ *	DMA left pending (NONBLOCK and RESUME need @size to include this
+ *	field: EINVAL otherwise)
  *
  * The device translates each page and moves the data between @user_va
  * and the pinned pages the translation reaches. A fault stops the DMA:
@@ -894,6 +902,25 @@ struct nestiommu_hw_info {
  * response (interruptibly: a signal ends the DMA with EINTR, the group
  * stays pending and its response is still accepted). See enum
  * nestiommu_page_response_code for what each answer does.
+ *
+ * Non-blocking mode (NESTIOMMU_DMA_NONBLOCK), so one thread can keep many
+ * groups outstanding: where the DMA would wait, it fails with EAGAIN
+ * instead, the out_ fields written. With NESTIOMMU_OUT_PAGE_REQUEST it
+ * sent a group, named by @pr_cookie, after @out_bytes_done bytes; the
+ * caller answers it (or lets its handler do so) and issues the rest of
+ * the DMA (@iova, @user_va and @length advanced by @out_bytes_done) with
+ * NESTIOMMU_DMA_RESUME and @pr_cookie. Without NESTIOMMU_OUT_PAGE_REQUEST
+ * the device had no credit (PRI_MAX_OUTSTANDING): answer some groups and
+ * issue the rest again. A RESUME finds its group by @pr_cookie, the PASID
+ * and the page of @iova (EINVAL if none matches); if the group is not
+ * answered yet it fails with EAGAIN and the same @pr_cookie again
+ * (without NONBLOCK it waits for the answer). Answered SUCCESS, the DMA
+ * translates the page again and goes on (the retries of that page count
+ * across calls); answered otherwise, it stops with the fault that made the
+ * device ask. A device keeps at most NESTIOMMU_DMA_MAX_PARKED groups
+ * that no RESUME has taken yet; beyond that a non-blocking DMA that needs
+ * a page fails with EBUSY. DEVICE_RESET and destroying the device forget
+ * them.
  */
 struct nestiommu_dma {
 	__u32 size;
@@ -909,8 +936,12 @@ struct nestiommu_dma {
 	__u32 out_flags;
 	__u32 __reserved2;
 	struct nestiommu_fault_info out_fault;
+	__aligned_u64 pr_cookie;
 };
 #define NESTIOMMU_DMA _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DMA)
+
+/* The groups a device keeps for NESTIOMMU_DMA_RESUME. */
+#define NESTIOMMU_DMA_MAX_PARKED	1024
 
 /**
  * enum nestiommu_xlate_source - where a translation came from
@@ -1039,6 +1070,16 @@ struct nestiommu_translate {
  *	reset, device destroy, fault fd closed or queue full, timeout
  * @pri_timeouts: of those, groups that timed out (OPTION_PRI_TIMEOUT_MS)
  * @pri_outstanding: page requests sent and not answered now
+ * @injected_page_requests: page requests a BPF program at hook_translate
+ *	forced (counted as PTE_FETCH faults of stage 1 too)
+ * @injected_pr_drops: groups a BPF program at hook_page_request lost
+ * @injected_pr_duplicates: groups whose records it queued twice
+ * @injected_pr_last_cleared: groups it sent without LAST_PAGE
+ * @injected_resp_codes: responses whose code a BPF program at
+ *	hook_page_response replaced
+ * @injected_resp_drops: responses it lost
+ * @injected_resp_delays: responses it delayed
+ * @pri_parked: groups non-blocking DMAs left that no RESUME took yet (now)
  *
  * pri_groups = pri_success + pri_invalid + pri_failure + pri_auto_invalid
  * + groups outstanding.
@@ -1080,6 +1121,14 @@ struct nestiommu_xlate_stats {
 	__aligned_u64 pri_auto_invalid;
 	__aligned_u64 pri_timeouts;
 	__aligned_u64 pri_outstanding;
+	__aligned_u64 injected_page_requests;
+	__aligned_u64 injected_pr_drops;
+	__aligned_u64 injected_pr_duplicates;
+	__aligned_u64 injected_pr_last_cleared;
+	__aligned_u64 injected_resp_codes;
+	__aligned_u64 injected_resp_drops;
+	__aligned_u64 injected_resp_delays;
+	__aligned_u64 pri_parked;
 };
 
 /* The default and the largest depth of a fault queue, in records. */
@@ -1175,7 +1224,8 @@ enum nestiommu_record_flags {
  * @fault: the fault: IOVA, stage, reason, level, access and, where it
  *	applies, the fetch address (for a page request: the fault that made
  *	the device ask)
- * @cookie: page request: names the group in the page response
+ * @cookie: page request: names the group in the page response (never 0,
+ *	never reused while the module is loaded)
  * @addr: page request: the page asked for (an IOVA, 4 KiB aligned)
  * @grpid: page request: the PCIe page request group index (9 bits)
  * @perm: page request: enum nestiommu_access the device needs
