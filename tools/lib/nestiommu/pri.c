@@ -87,7 +87,7 @@ int nest_page_respond_array(int qfd, const struct nestiommu_page_response *r,
 			    size_t n, size_t *handled)
 {
 	size_t done = 0;
-	ssize_t rc;
+	ssize_t rc = 0;
 
 	while (done < n) {
 		rc = write(qfd, r + done, (n - done) * sizeof(*r));
