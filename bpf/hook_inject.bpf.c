@@ -3,16 +3,18 @@
  * hook_inject.bpf.c - write decisions at nestiommu's BPF hook points.
  *
  * The driver fires the writable tracepoints nestiommu:hook_translate,
- * hook_invalidate and hook_map with a decision struct (kernel/hooks.h) as
+ * hook_invalidate, hook_map, hook_page_request and hook_page_response
+ * with a decision struct (kernel/hooks.h) as
  * the first argument, its "BPF writes" fields zeroed; these raw_tp.w
  * programs write into it what user space put in the control blocks
  * (hook_inject.h), for the calls that match their filters. The driver
  * validates the result: this object never does, so tests can hand it
  * out-of-range values on purpose.
  *
- * fault_mark_prog and inv_mark_prog (tp_btf on nestiommu:fault and
- * nestiommu:invalidate) count the outcomes the driver marks as injected in
- * those events; they are loaded only if user space asks for them.
+ * fault_mark_prog, inv_mark_prog, pr_mark_prog and resp_mark_prog (tp_btf
+ * on nestiommu:fault, invalidate, page_request and page_response) count
+ * the outcomes the driver marks as injected in those events; they are
+ * loaded only if user space asks for them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,6 +31,10 @@ struct hook_invalidate_ctl invalidate;
 struct hook_map_ctl map;
 struct fault_mark_ctl fault_mark;
 struct inv_mark_ctl inv_mark;
+struct hook_page_request_ctl page_request;
+struct hook_page_response_ctl page_response;
+struct pr_mark_ctl pr_mark;
+struct resp_mark_ctl resp_mark;
 
 /* The calling process matches @tgid (0: any). */
 static __always_inline bool tgid_ok(__u32 tgid)
@@ -52,7 +58,7 @@ int hook_translate(struct bpf_raw_tracepoint_args *ctx)
 	__u64 iova = h->iova;
 
 	__sync_fetch_and_add(&c->calls, 1);
-	if (h->fault_reason || h->fault_stage)
+	if (h->fault_reason || h->fault_stage || h->page_request)
 		__sync_fetch_and_add(&c->dirty, 1);
 	if (!c->enabled || !tgid_ok(c->tgid))
 		return 0;
@@ -65,10 +71,12 @@ int hook_translate(struct bpf_raw_tracepoint_args *ctx)
 	c->last_hwpt_id = h->hwpt_id;
 	c->last_access = h->access;
 	c->last_iova = iova;
+	c->last_pri = h->pri;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->fault_reason = c->fault_reason;
 	h->fault_stage = c->fault_stage;
+	h->page_request = c->page_request;
 	__sync_fetch_and_add(&c->written, 1);
 	return 0;
 }
@@ -127,6 +135,65 @@ int hook_map(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+SEC("raw_tp.w/hook_page_request")
+int hook_page_request(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct nest_hook_page_request *h = (void *)ctx->args[0];
+	struct hook_page_request_ctl *c = &page_request;
+
+	__sync_fetch_and_add(&c->calls, 1);
+	if (h->drop || h->duplicate || h->clear_last)
+		__sync_fetch_and_add(&c->dirty, 1);
+	if (!c->enabled || !tgid_ok(c->tgid))
+		return 0;
+	if (c->dev_id && h->dev_id != c->dev_id)
+		return 0;
+	c->last_dev_id = h->dev_id;
+	c->last_pasid = h->pasid;
+	c->last_hwpt_id = h->hwpt_id;
+	c->last_grpid = h->grpid;
+	c->last_cookie = h->cookie;
+	c->last_addr = h->addr;
+	c->last_npages = h->npages;
+	c->last_perm = h->perm;
+	if (!nth_ok(&c->matched, c->nth))
+		return 0;
+	h->drop = c->drop;
+	h->duplicate = c->duplicate;
+	h->clear_last = c->clear_last;
+	__sync_fetch_and_add(&c->written, 1);
+	return 0;
+}
+
+SEC("raw_tp.w/hook_page_response")
+int hook_page_response(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct nest_hook_page_response *h = (void *)ctx->args[0];
+	struct hook_page_response_ctl *c = &page_response;
+
+	__sync_fetch_and_add(&c->calls, 1);
+	if (h->set_code || h->new_code || h->drop || h->delay_us)
+		__sync_fetch_and_add(&c->dirty, 1);
+	if (!c->enabled || !tgid_ok(c->tgid))
+		return 0;
+	if (c->dev_id && h->dev_id != c->dev_id)
+		return 0;
+	c->last_dev_id = h->dev_id;
+	c->last_pasid = h->pasid;
+	c->last_grpid = h->grpid;
+	c->last_code = h->code;
+	c->last_cookie = h->cookie;
+	c->last_age_ns = h->age_ns;
+	if (!nth_ok(&c->matched, c->nth))
+		return 0;
+	h->set_code = c->set_code;
+	h->new_code = c->new_code;
+	h->drop = c->drop;
+	h->delay_us = c->delay_us;
+	__sync_fetch_and_add(&c->written, 1);
+	return 0;
+}
+
 SEC("tp_btf/fault")
 int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	     const struct nest_fault *fault)
@@ -158,5 +225,52 @@ int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 	if (injected_error)
 		__sync_fetch_and_add(&c->injected_errors, 1);
 	c->last_error = injected_error;
+	return 0;
+}
+
+SEC("tp_btf/page_request")
+int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
+	     u64 addr, u32 perm, bool last, u32 injected)
+{
+	struct pr_mark_ctl *c = &pr_mark;
+
+	if (c->dev_id && dev_id != c->dev_id)
+		return 0;
+	__sync_fetch_and_add(&c->events, 1);
+	if (last)
+		__sync_fetch_and_add(&c->last_pages, 1);
+	if (injected & NEST_PR_INJ_FORCED)
+		__sync_fetch_and_add(&c->forced, 1);
+	if (injected & NEST_PR_INJ_DROPPED)
+		__sync_fetch_and_add(&c->dropped, 1);
+	if (injected & NEST_PR_INJ_DUPLICATED)
+		__sync_fetch_and_add(&c->duplicated, 1);
+	if (injected & NEST_PR_INJ_LAST_CLEARED)
+		__sync_fetch_and_add(&c->last_cleared, 1);
+	c->last_injected = injected;
+	c->last_cookie = cookie;
+	return 0;
+}
+
+SEC("tp_btf/page_response")
+int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
+	     u32 code, bool automatic, u64 latency_ns, u32 injected)
+{
+	struct resp_mark_ctl *c = &resp_mark;
+
+	if (c->dev_id && dev_id != c->dev_id)
+		return 0;
+	__sync_fetch_and_add(&c->events, 1);
+	if (automatic)
+		__sync_fetch_and_add(&c->automatic, 1);
+	if (injected & NEST_RESP_INJ_CODE)
+		__sync_fetch_and_add(&c->codes, 1);
+	if (injected & NEST_RESP_INJ_DELAYED)
+		__sync_fetch_and_add(&c->delayed, 1);
+	c->last_injected = injected;
+	c->last_code = code;
+	c->last_automatic = automatic;
+	c->last_cookie = cookie;
+	c->last_latency_ns = latency_ns;
 	return 0;
 }

@@ -29,7 +29,7 @@ struct hook_translate_ctl {
 	__u32 nth;
 	__u32 fault_reason;	/* written to the decision */
 	__u32 fault_stage;	/* written to the decision */
-	__u32 __pad;
+	__u32 page_request;	/* written to the decision */
 	/* counted by the program */
 	__u64 calls;		/* every call of the hook */
 	__u64 matched;		/* calls that matched the filter (enabled) */
@@ -41,6 +41,8 @@ struct hook_translate_ctl {
 	__u32 last_hwpt_id;
 	__u32 last_access;
 	__u64 last_iova;
+	__u32 last_pri;
+	__u32 __pad;
 };
 
 /* nestiommu:hook_invalidate */
@@ -86,9 +88,61 @@ struct hook_map_ctl {
 };
 
 /*
+ * nestiommu:hook_page_request, in the DMA's thread when it sends a group
+ * (so @tgid is the DMA's process).
+ */
+struct hook_page_request_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 dev_id;
+	__u32 nth;
+	__u32 drop;		/* written to the decision */
+	__u32 duplicate;	/* written to the decision */
+	__u32 clear_last;	/* written to the decision */
+	__u32 __pad;
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+	__u32 last_dev_id;
+	__u32 last_pasid;
+	__u32 last_hwpt_id;
+	__u32 last_grpid;
+	__u64 last_cookie;
+	__u64 last_addr;
+	__u32 last_npages;
+	__u32 last_perm;
+};
+
+/*
+ * nestiommu:hook_page_response, in the thread that write()s the response
+ * (also for a response delivered late: the kworker only delivers it).
+ */
+struct hook_page_response_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 dev_id;
+	__u32 nth;
+	__u32 set_code;		/* written to the decision */
+	__u32 new_code;		/* written to the decision */
+	__u32 drop;		/* written to the decision */
+	__u32 delay_us;		/* written to the decision */
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+	__u32 last_dev_id;
+	__u32 last_pasid;
+	__u32 last_grpid;
+	__u32 last_code;
+	__u64 last_cookie;
+	__u64 last_age_ns;
+};
+
+/*
  * The marks of injected outcomes in the ordinary events, counted by the
- * optional tp_btf programs fault_mark_prog and inv_mark_prog (not loaded
- * unless user space turns their autoload on).
+ * optional tp_btf programs fault_mark_prog, inv_mark_prog, pr_mark_prog and
+ * resp_mark_prog (not loaded unless user space turns their autoload on).
  */
 
 /* nestiommu:fault: faults of device @dev_id (0: any). */
@@ -107,6 +161,41 @@ struct inv_mark_ctl {
 	__u64 dropped;		/* sum of the cache entries dropped */
 	__u64 injected_drops;	/* events with injected_drop */
 	__u64 injected_errors;	/* events with an injected_error */
+};
+
+/*
+ * nestiommu:page_request (one event per page sent, also for a group whose
+ * records hook_page_request lost) of device @dev_id (0: any); the counts
+ * are of events with each NEST_PR_INJ_* mark of kernel/hooks.h.
+ */
+struct pr_mark_ctl {
+	__u32 dev_id;
+	__u32 last_injected;	/* the marks of the last event */
+	__u64 events;
+	__u64 last_pages;	/* events with last (LAST_PAGE sent) */
+	__u64 forced;
+	__u64 dropped;
+	__u64 duplicated;
+	__u64 last_cleared;
+	__u64 last_cookie;
+};
+
+/*
+ * nestiommu:page_response (one event per group answered, by user space or
+ * the driver) of device @dev_id (0: any); the counts are of events with
+ * each NEST_RESP_INJ_* mark of kernel/hooks.h.
+ */
+struct resp_mark_ctl {
+	__u32 dev_id;
+	__u32 last_injected;	/* the marks of the last event */
+	__u64 events;
+	__u64 automatic;	/* answered by the driver */
+	__u64 codes;		/* the code was replaced */
+	__u64 delayed;
+	__u32 last_code;
+	__u32 last_automatic;
+	__u64 last_cookie;
+	__u64 last_latency_ns;
 };
 
 #endif /* HOOK_INJECT_H */

@@ -127,7 +127,8 @@ struct nest_hook_map {
  * @npages: pages in the group
  * @perm: enum nestiommu_access the device needs
  * @drop: BPF writes: 1 to lose the group (no record is queued; it stays
- *	outstanding until a timeout, detach, reset or close answers it)
+ *	outstanding until a timeout, detach, reset or close answers it, or
+ *	a response to its cookie, which tracepoints show)
  * @duplicate: BPF writes: 1 to queue every record of the group twice
  * @clear_last: BPF writes: 1 to send the last record without LAST_PAGE
  */
@@ -163,7 +164,9 @@ struct nest_hook_page_request {
  *	microseconds (1 to NEST_HOOK_MAX_DELAY_US) instead of now
  *
  * Only responses written by user space pass here: the driver's own answers
- * (detach, reset, close, timeout) cannot be lost or delayed.
+ * (detach, reset, close, timeout) cannot be lost or delayed, and a detach
+ * or reset answers INVALID a group whose delayed response is not
+ * delivered yet.
  */
 struct nest_hook_page_response {
 	u32 dev_id;

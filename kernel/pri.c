@@ -154,14 +154,19 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 	nest_prg_put(g);
 }
 
+static void nest_pri_delayed_done(void)
+{
+	if (atomic_dec_and_test(&nest_pri_delayed))
+		wake_up_var(&nest_pri_delayed);
+}
+
 static void nest_prg_resp_fn(struct work_struct *work)
 {
 	struct nest_prg *g = container_of(to_delayed_work(work),
 					  struct nest_prg, resp_work);
 
 	nest_prg_answer(g, g->resp_code, NEST_PRG_USER);
-	if (atomic_dec_and_test(&nest_pri_delayed))
-		wake_up_var(&nest_pri_delayed);
+	nest_pri_delayed_done();
 }
 
 /**
@@ -179,6 +184,20 @@ void nest_prg_answer_later(struct nest_prg *g, u32 code, u32 delay_us)
 	atomic_inc(&nest_pri_delayed);
 	queue_delayed_work(nest_pri_wq, &g->resp_work,
 			   usecs_to_jiffies(delay_us));
+	WRITE_ONCE(g->resp_delayed, true);
+}
+
+/*
+ * Take back a delayed response that has not been delivered, so a
+ * canceller answers instead. Return: true if the caller must answer @g.
+ */
+static bool nest_prg_cancel_delayed(struct nest_prg *g)
+{
+	if (!READ_ONCE(g->resp_delayed) || !cancel_delayed_work(&g->resp_work))
+		return false;
+	g->resp_injected = 0;	/* the driver's answer is not the hook's */
+	nest_pri_delayed_done();
+	return true;
 }
 
 /*
@@ -265,11 +284,16 @@ static void nest_prg_timeout_fn(struct work_struct *work)
 	nest_prg_put(g);	/* the timer's reference */
 }
 
-/* Count what the hooks did to a group just sent (ring lock not held). */
-static void nest_prg_count_sent(struct nest_prg *g)
+/*
+ * Count what the hooks did to a group (ring lock not held): their
+ * outcomes only if it was @sent (not refused by a full or closed queue).
+ */
+static void nest_prg_count_sent(struct nest_prg *g, bool sent)
 {
 	struct nestiommu_xlate_stats *st = &g->pri->stats;
 
+	if (!sent)
+		g->injected = 0;
 	spin_lock(&g->pri->lock);
 	st->injected_pr_drops += !!(g->injected & NEST_PR_INJ_DROPPED);
 	st->injected_pr_duplicates += !!(g->injected & NEST_PR_INJ_DUPLICATED);
@@ -379,8 +403,10 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 	g->sent_ns = ktime_get_ns();
 	if (nest_fault_ring_send(ring, g, tmpl, addr)) {
 		/* Fd closed or queue full: nobody would answer. */
+		nest_prg_count_sent(g, false);
 		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
 	} else {
+		nest_prg_count_sent(g, true);
 		nest_prg_arm_timeout(g, timeout_ms);
 		spin_lock(&pri->lock);
 		cancelled = g->cancelled;
@@ -389,7 +415,6 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
 					NEST_PRG_AUTO);
 	}
-	nest_prg_count_sent(g);
 	*gp = g;
 	return 0;
 }
@@ -506,7 +531,9 @@ void nest_pri_cancel(struct nest_pri *pri, u64 key)
 
 	list_for_each_entry_safe(g, next, &todo, cancel_node) {
 		list_del(&g->cancel_node);
-		if (nest_fault_ring_claim(g->ring, g))
+		/* A response a hook delays is not delivered yet: it loses. */
+		if (nest_fault_ring_claim(g->ring, g) ||
+		    nest_prg_cancel_delayed(g))
 			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
 					NEST_PRG_AUTO);
 		nest_prg_put(g);

@@ -88,6 +88,7 @@ struct nest_prg {
 	u32 code;			/* valid once @done */
 	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */
 	u32 resp_code;			/* of a delayed response */
+	bool resp_delayed;		/* @resp_work is (or was) queued */
 	bool timeout_armed;		/* @timeout_work holds a reference */
 	struct delayed_work timeout_work;
 	struct delayed_work resp_work;	/* a delayed response (hooks) */

@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * BPF hook points: a BPF program (bpf/hook_inject.bpf.c, attached as
- * raw_tp.w to nestiommu:hook_translate, hook_invalidate and hook_map)
- * writes the driver's decisions, and the driver
+ * raw_tp.w to nestiommu:hook_translate, hook_invalidate, hook_map,
+ * hook_page_request and hook_page_response) writes the driver's
+ * decisions, and the driver
  *  - honours a valid one: a translation faults with the injected reason
  *    and stage (level 0, NESTIOMMU_FAULT_F_INJECTED, counted in
  *    injected_faults and faults[][]), an invalidation entry is dropped
  *    (reported done, the stale translation stays) or fails with the errno
  *    (entry_num = its index), an IOAS_MAP fails with the errno before
- *    pinning anything;
+ *    pinning anything; a PRI device's DMA sends a page request for a page
+ *    that is there (page_request), a page request group is lost, queued
+ *    twice or sent without LAST_PAGE, a page response gets another code,
+ *    is lost or arrives late;
  *  - rejects an out-of-range one: the operation goes on as if no program
  *    were there, and hook_rejected counts it;
  *  - is organic again once the program is detached.
- * The hooks see the request (IDs, PASID, access, addresses) and start
- * every decision zeroed. Injected faults are marked in the fault
- * tracepoint and in fault-queue records.
+ * The hooks see the request (IDs, PASID, access, addresses, cookies) and
+ * start every decision zeroed. Injected outcomes are counted per device
+ * (injected_*) and marked in the ordinary tracepoints (fault,
+ * invalidate, page_request, page_response) and in fault-queue records.
  *
  * Needs root (BPF) and the module with BTF; skips only where the kernel
  * has no writable raw tracepoints (BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE).
  */
+#include <poll.h>
+#include <pthread.h>
 #include <bpf/libbpf.h>
 
 #include "nest_env.h"
@@ -70,6 +77,8 @@ static struct hook_inject_bpf *hooks_load(bool marks)
 	ASSERT_NE(NULL, (void *)skel);
 	ASSERT_OK(bpf_program__set_autoload(skel->progs.fault_mark_prog, marks));
 	ASSERT_OK(bpf_program__set_autoload(skel->progs.inv_mark_prog, marks));
+	ASSERT_OK(bpf_program__set_autoload(skel->progs.pr_mark_prog, marks));
+	ASSERT_OK(bpf_program__set_autoload(skel->progs.resp_mark_prog, marks));
 	rc = hook_inject_bpf__load(skel);
 	if (rc)
 		TH_LOG("loading hook_inject: %s (module BTF missing? /sys/kernel/btf/nestiommu)",
@@ -89,9 +98,9 @@ static void hook_attach(struct bpf_program *prog, struct bpf_link **link,
 }
 
 /*
- * Attach all three hooks (each does nothing until its block is enabled),
- * and with @marks the programs counting the marks of nestiommu:fault and
- * nestiommu:invalidate.
+ * Attach all five hooks (each does nothing until its block is enabled),
+ * and with @marks the programs counting the marks of nestiommu:fault,
+ * invalidate, page_request and page_response.
  */
 static struct hook_inject_bpf *hooks_setup(bool marks)
 {
@@ -102,15 +111,26 @@ static struct hook_inject_bpf *hooks_setup(bool marks)
 	hook_attach(skel->progs.hook_invalidate, &skel->links.hook_invalidate,
 		    "nestiommu:hook_invalidate");
 	hook_attach(skel->progs.hook_map, &skel->links.hook_map, "nestiommu:hook_map");
+	hook_attach(skel->progs.hook_page_request, &skel->links.hook_page_request,
+		    "nestiommu:hook_page_request");
+	hook_attach(skel->progs.hook_page_response, &skel->links.hook_page_response,
+		    "nestiommu:hook_page_response");
 	if (marks) {
 		hook_attach(skel->progs.fault_mark_prog, &skel->links.fault_mark_prog,
 			    "nestiommu:fault (tp_btf)");
 		hook_attach(skel->progs.inv_mark_prog, &skel->links.inv_mark_prog,
 			    "nestiommu:invalidate (tp_btf)");
+		hook_attach(skel->progs.pr_mark_prog, &skel->links.pr_mark_prog,
+			    "nestiommu:page_request (tp_btf)");
+		hook_attach(skel->progs.resp_mark_prog, &skel->links.resp_mark_prog,
+			    "nestiommu:page_response (tp_btf)");
 	}
 	skel->bss->translate.tgid = getpid();
 	skel->bss->invalidate.tgid = getpid();
 	skel->bss->map.tgid = getpid();
+	/* Page requests are sent, and responses written, by this process too. */
+	skel->bss->page_request.tgid = getpid();
+	skel->bss->page_response.tgid = getpid();
 	return skel;
 }
 
@@ -128,6 +148,8 @@ static void hooks_teardown(struct hook_inject_bpf *skel)
 	EXPECT_EQ(0, skel->bss->translate.dirty);
 	EXPECT_EQ(0, skel->bss->invalidate.dirty);
 	EXPECT_EQ(0, skel->bss->map.dirty);
+	EXPECT_EQ(0, skel->bss->page_request.dirty);
+	EXPECT_EQ(0, skel->bss->page_response.dirty);
 	hook_inject_bpf__destroy(skel);
 }
 
@@ -1120,6 +1142,1394 @@ TEST_F(map, detach_restores_organic_map)
 	ASSERT_EQ(calls, self->c->calls);
 	ASSERT_EQ(1, istats(self->fd, self->ioas).injected_map_errors);
 	ASSERT_EQ(1, istats(self->fd, self->ioas).mappings);
+}
+
+/* ==== page requests: hook_translate's page_request, hook_page_request, hook_page_response ==== */
+
+#define REC_SIZE	sizeof(struct nestiommu_fault_record)
+#define PR_WAIT_MS	5000	/* for what must happen */
+#define PR_QUIET_MS	150	/* for what must not happen */
+/* Page i of the PRI cases' range, and the data page it maps (or would). */
+#define PR_PAGE(i)	(ENV_IOVA + 7 * SZ_2M + (__u64)(i) * SZ_4K)
+#define PR_DPAGE(i)	(DATA_GPA + 64 * SZ_4K + (__u64)(i) * SZ_4K)
+#define PR_MAPPED	4	/* PR_PAGE(0..3) are mapped, filled PR_BYTE + i */
+#define PR_HOLE		8	/* PR_PAGE(8) and up are not: organic page requests */
+#define PR_BYTE		0x60
+#define PR_OTHER_PASID	6
+#define REC_LAST	NESTIOMMU_RECORD_F_LAST_PAGE
+#define R_SUCCESS	NESTIOMMU_PAGE_RESP_SUCCESS
+#define R_INVALID	NESTIOMMU_PAGE_RESP_INVALID
+#define R_FAILURE	NESTIOMMU_PAGE_RESP_FAILURE
+/* kernel/hooks.h: the "injected" marks of page_request and page_response. */
+#define PR_INJ_FORCED		(1U << 0)
+#define PR_INJ_DROPPED		(1U << 1)
+#define PR_INJ_DUPLICATED	(1U << 2)
+#define PR_INJ_LAST_CLEARED	(1U << 3)
+#define RESP_INJ_CODE		(1U << 0)
+#define RESP_INJ_DELAYED	(1U << 1)
+/* kernel/hooks.h: NEST_HOOK_MAX_DELAY_US. */
+#define HOOK_MAX_DELAY_US	1000000U
+/*
+ * Delayed responses and timeouts are timers of whole jiffies, rounded up,
+ * that may fire up to one jiffy (10 ms at HZ=100) short of the time in ns.
+ */
+#define DELAY_SLACK_NS		(10 * 1000000ULL)
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A DMA on its own thread, so the test can answer its page requests. */
+struct pr_job {
+	int fd;
+	__u32 dev_id, flags, pasid, access;
+	__u64 iova, len;
+	void *buf;
+	int rc;
+	struct nestiommu_dma dma;
+	__u64 end_ns;		/* when the ioctl returned */
+	pthread_t th;
+	bool started, joined;
+};
+
+static void *pr_job_fn(void *arg)
+{
+	struct pr_job *j = arg;
+
+	j->rc = _do_dma(j->fd, j->dev_id, j->flags, j->pasid, j->access, j->iova, j->len,
+			j->buf, &j->dma);
+	j->end_ns = now_ns();
+	return NULL;
+}
+
+/* Has the job's DMA returned within @ms? (joins it if so) */
+static bool pr_job_wait(struct pr_job *j, unsigned int ms)
+{
+	struct timespec ts;
+
+	if (!j->started || j->joined)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(j->th, NULL, &ts))
+		return false;
+	j->joined = true;
+	return true;
+}
+
+/* The job's DMA returned (in time) / is still waiting. */
+#define job_done(j)	ASSERT_TRUE(pr_job_wait(j, PR_WAIT_MS))
+#define job_waiting(j)	ASSERT_FALSE(pr_job_wait(j, PR_QUIET_MS))
+
+/* The job returned and moved all its bytes. */
+#define check_job_ok(j) do {						\
+	job_done(j);							\
+	ASSERT_OK((j)->rc);						\
+	if ((j)->dma.out_flags)						\
+		log_fault("unexpected DMA fault", &(j)->dma.out_fault);	\
+	ASSERT_EQ(0, (j)->dma.out_flags);				\
+	ASSERT_EQ((j)->len, (j)->dma.out_bytes_done);			\
+} while (0)
+
+/*
+ * The job returned, stopped by a stage-1 @reason fault at @addr after
+ * @done bytes: injected by hook_translate (level 0, marked) or organic.
+ */
+#define check_job_fault(j, _done, _addr, _reason, _injected) do {	\
+	job_done(j);							\
+	ASSERT_OK((j)->rc);						\
+	ASSERT_EQ(NESTIOMMU_OUT_FAULT, (j)->dma.out_flags);		\
+	ASSERT_EQ((__u64)(_done), (j)->dma.out_bytes_done);		\
+	if (_injected)							\
+		check_fault(&(j)->dma.out_fault, _addr, _reason, 1, 0, 0, \
+			    NESTIOMMU_FAULT_F_INJECTED, 0);		\
+	else								\
+		check_fault(&(j)->dma.out_fault, _addr, _reason, 1, ANY, ANY, ANY, ANY); \
+	ASSERT_EQ((_injected) ? NESTIOMMU_FAULT_F_INJECTED : 0,		\
+		  (j)->dma.out_fault.flags & NESTIOMMU_FAULT_F_INJECTED); \
+} while (0)
+
+static bool queue_readable(int qfd, int ms)
+{
+	struct pollfd p = { .fd = qfd, .events = POLLIN };
+
+	ASSERT_LE(0, poll(&p, 1, ms));
+	return p.revents & POLLIN;
+}
+
+/* Read one record; it must come within PR_WAIT_MS. */
+static void rec_read(int qfd, struct nestiommu_fault_record *r)
+{
+	ASSERT_TRUE(queue_readable(qfd, PR_WAIT_MS));
+	ASSERT_EQ((ssize_t)REC_SIZE, read(qfd, r, REC_SIZE));
+	ASSERT_EQ(NESTIOMMU_FAULT_RECORD_V1, r->version);
+}
+
+#define respond(qfd, cookie, code) ASSERT_OK(nest_page_respond(qfd, cookie, code))
+#define respond_err(err, qfd, cookie, code) \
+	ASSERT_ERR(err, nest_page_respond(qfd, cookie, code))
+
+/* Wait (at most PR_WAIT_MS) until the BPF program's counter *@p reaches @n. */
+static bool bpf_count_reaches(const __u64 *p, __u64 n)
+{
+	const volatile __u64 *v = p;
+	int ms;
+
+	for (ms = 0; ms < PR_WAIT_MS && *v < n; ms++)
+		usleep(1000);
+	return *v >= n;
+}
+
+/*
+ * A PRI device (RID ENV_RID) whose nested HWPT reports to a fault queue,
+ * attached at ENV_PASID or at the RID; PR_PAGE(0..PR_MAPPED-1) mapped.
+ * Every hook and every mark program is attached, filtered on the device,
+ * the hooks not enabled.
+ */
+FIXTURE(prihook) {
+	struct nest_env e;
+	__u32 fault_id;
+	int qfd;
+	__u32 hwpt_id;
+	struct hook_inject_bpf *skel;
+	struct hook_translate_ctl *tr;
+	struct hook_page_request_ctl *rq;
+	struct hook_page_response_ctl *rs;
+	struct fault_mark_ctl *fm;
+	struct pr_mark_ctl *prm;
+	struct resp_mark_ctl *rsm;
+	struct pr_job job;
+};
+
+FIXTURE_VARIANT(prihook) {
+	bool rid;
+};
+
+FIXTURE_VARIANT_ADD(prihook, pasid) { .rid = false };
+FIXTURE_VARIANT_ADD(prihook, rid) { .rid = true };
+
+FIXTURE_SETUP(prihook)
+{
+	struct nest_env_opts o = {
+		.rid = variant->rid,
+		.no_nested = true,
+		.dev_flags = NESTIOMMU_DEVICE_PRI,
+	};
+	struct hook_inject_bpf *skel;
+	int i;
+
+	self->skel = NULL;
+	self->qfd = -1;
+	env_setup(&self->e, &o);
+	ASSERT_OK(nest_fault_queue_alloc(self->e.fd, 0, &self->fault_id, &self->qfd));
+	self->hwpt_id = env_alloc_nested(&self->e, self->fault_id);
+	do_device_attach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid,
+			 self->hwpt_id);
+	for (i = 0; i < PR_MAPPED; i++) {
+		memset(env_data(&self->e, PR_DPAGE(i)), PR_BYTE + i, SZ_4K);
+		env_map(&self->e, PR_PAGE(i), PR_DPAGE(i), SZ_4K, S1_RWU);
+	}
+	skel = self->skel = hooks_setup(true);
+	self->tr = &skel->bss->translate;
+	self->rq = &skel->bss->page_request;
+	self->rs = &skel->bss->page_response;
+	self->fm = &skel->bss->fault_mark;
+	self->prm = &skel->bss->pr_mark;
+	self->rsm = &skel->bss->resp_mark;
+	self->tr->dev_id = self->e.dev_id;
+	self->rq->dev_id = self->e.dev_id;
+	self->rs->dev_id = self->e.dev_id;
+	self->fm->dev_id = self->e.dev_id;
+	self->prm->dev_id = self->e.dev_id;
+	self->rsm->dev_id = self->e.dev_id;
+}
+
+FIXTURE_TEARDOWN(prihook)
+{
+	/* Closing the queue answers what is pending: no DMA is left waiting. */
+	if (self->qfd >= 0)
+		close(self->qfd);
+	pr_job_wait(&self->job, PR_WAIT_MS);
+	hooks_teardown(self->skel);
+	env_teardown(&self->e);
+}
+
+/* A DMA by the PRI device on its attachment, on the job thread. */
+static struct pr_job *pr_job_start(FIXTURE_DATA(prihook) *self, __u32 access, __u64 iova,
+				   __u64 len, void *buf)
+{
+	struct pr_job *j = &self->job;
+
+	/* One job at a time: the previous one must be over. */
+	ASSERT_TRUE(pr_job_wait(j, PR_WAIT_MS));
+	*j = (struct pr_job){
+		.fd = self->e.fd, .dev_id = self->e.dev_id, .flags = self->e.dma_flags,
+		.pasid = self->e.pasid, .access = access, .iova = iova, .len = len, .buf = buf,
+	};
+	ASSERT_EQ(0, pthread_create(&j->th, NULL, pr_job_fn, j));
+	j->started = true;
+	return j;
+}
+
+static struct nestiommu_xlate_stats pr_dev(FIXTURE_DATA(prihook) *self)
+{
+	return xstats(&self->e, self->e.dev_id, NESTIOMMU_OBJ_DEVICE);
+}
+
+static struct nestiommu_xlate_stats pr_hwpt(FIXTURE_DATA(prihook) *self)
+{
+	return xstats(&self->e, self->hwpt_id, NESTIOMMU_OBJ_HWPT_NESTED);
+}
+
+/*
+ * @r is the page request of the PRI device for @addr, @perm, flagged
+ * LAST_PAGE if @last, as the driver makes it.
+ */
+static void pr_check_rec(FIXTURE_DATA(prihook) *self, const struct nestiommu_fault_record *r,
+			 __u64 addr, __u32 perm, bool last)
+{
+	bool rid = !(self->e.dma_flags & NESTIOMMU_DMA_PASID);
+
+	ASSERT_EQ(NESTIOMMU_RECORD_PAGE_REQUEST, r->type);
+	ASSERT_EQ((rid ? 0 : NESTIOMMU_RECORD_F_PASID_VALID) | (last ? REC_LAST : 0), r->flags);
+	ASSERT_EQ(self->e.dev_id, r->dev_id);
+	ASSERT_EQ(rid ? 0 : ENV_PASID, r->pasid);
+	ASSERT_EQ(self->hwpt_id, r->hwpt_id);
+	ASSERT_EQ(addr, r->addr);
+	ASSERT_EQ(perm, r->perm);
+	ASSERT_LT(r->grpid, 512);
+}
+
+/*
+ * Read one group of @npages page requests from @addr on, as the driver
+ * sends it: one cookie and grpid, the same fault, consecutive pages,
+ * LAST_PAGE on the last one only; nothing else queued. Return its cookie.
+ */
+static __u64 pr_read_group(FIXTURE_DATA(prihook) *self, struct nestiommu_fault_record *recs,
+			   __u64 addr, int npages, __u32 perm)
+{
+	int i;
+
+	for (i = 0; i < npages; i++) {
+		TH_CONTEXT("record %d of %d", i + 1, npages);
+		rec_read(self->qfd, &recs[i]);
+		pr_check_rec(self, &recs[i], addr + i * SZ_4K, perm, i == npages - 1);
+		ASSERT_EQ(recs[0].cookie, recs[i].cookie);
+		ASSERT_EQ(recs[0].grpid, recs[i].grpid);
+		ASSERT_EQ(0, memcmp(&recs[0].fault, &recs[i].fault, sizeof(recs[0].fault)));
+	}
+	/* A group's records are queued at once: no copy may follow. */
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	return recs[0].cookie;
+}
+
+/*
+ * The device's pri_ counters are exactly these (pri_outstanding: now),
+ * and every group is answered once or outstanding.
+ */
+#define check_pri(self, _groups, _pages, _success, _invalid, _failure, _auto, _timeouts, _outstanding) do { \
+	struct nestiommu_xlate_stats __s = pr_dev(self);		\
+	static const char *const __n[] = { "pri_groups", "pri_page_requests", \
+		"pri_success", "pri_invalid", "pri_failure", "pri_auto_invalid", \
+		"pri_timeouts", "pri_outstanding" };			\
+	const __u64 __want[8] = { _groups, _pages, _success, _invalid,	\
+				  _failure, _auto, _timeouts, _outstanding }; \
+	const __u64 __got[8] = { __s.pri_groups, __s.pri_page_requests,	\
+				 __s.pri_success, __s.pri_invalid,	\
+				 __s.pri_failure, __s.pri_auto_invalid,	\
+				 __s.pri_timeouts, __s.pri_outstanding }; \
+	bool __ok = true;						\
+	int __i;							\
+									\
+	for (__i = 0; __i < 8; __i++)					\
+		if (__want[__i] != __got[__i]) {			\
+			TH_LOG("%s: want %llu, got %llu", __n[__i],	\
+			       (unsigned long long)__want[__i],		\
+			       (unsigned long long)__got[__i]);		\
+			__ok = false;					\
+		}							\
+	ASSERT_TRUE(__ok);						\
+} while (0)
+
+/*
+ * The device's counters of injected outcomes and rejected decisions are
+ * exactly these, and no fault was injected.
+ */
+#define check_injected(self, _forced, _pr_drops, _pr_dups, _pr_last, _codes, _resp_drops, _delays, _rejected) do { \
+	struct nestiommu_xlate_stats __s = pr_dev(self);		\
+	static const char *const __n[] = { "injected_page_requests",	\
+		"injected_pr_drops", "injected_pr_duplicates",		\
+		"injected_pr_last_cleared", "injected_resp_codes",	\
+		"injected_resp_drops", "injected_resp_delays", "hook_rejected" }; \
+	const __u64 __want[8] = { _forced, _pr_drops, _pr_dups, _pr_last, \
+				  _codes, _resp_drops, _delays, _rejected }; \
+	const __u64 __got[8] = { __s.injected_page_requests,		\
+				 __s.injected_pr_drops, __s.injected_pr_duplicates, \
+				 __s.injected_pr_last_cleared, __s.injected_resp_codes, \
+				 __s.injected_resp_drops, __s.injected_resp_delays, \
+				 __s.hook_rejected };			\
+	bool __ok = true;						\
+	int __i;							\
+									\
+	for (__i = 0; __i < 8; __i++)					\
+		if (__want[__i] != __got[__i]) {			\
+			TH_LOG("%s: want %llu, got %llu", __n[__i],	\
+			       (unsigned long long)__want[__i],		\
+			       (unsigned long long)__got[__i]);		\
+			__ok = false;					\
+		}							\
+	ASSERT_TRUE(__ok);						\
+	ASSERT_EQ(0, __s.injected_faults);				\
+} while (0)
+
+/* Map PR_PAGE(@first..@first+@n-1) to their data pages. */
+static void pr_map(FIXTURE_DATA(prihook) *self, int first, int n)
+{
+	int i;
+
+	for (i = first; i < first + n; i++)
+		env_map(&self->e, PR_PAGE(i), PR_DPAGE(i), SZ_4K, S1_RWU);
+}
+
+/* A device without PRI on the same HWPT and attachment. */
+static __u32 pr_plain_device(FIXTURE_DATA(prihook) *self)
+{
+	__u32 plain;
+
+	do_device_create(self->e.fd, 0, ENV_RID + 1, ENV_PASID_BITS, &plain);
+	do_device_attach(self->e.fd, plain, self->e.attach_flags, self->e.pasid, self->hwpt_id);
+	return plain;
+}
+
+/* A HWPT without a fault queue, attached at PR_OTHER_PASID of the PRI device. */
+static __u32 pr_other_pasid_hwpt(FIXTURE_DATA(prihook) *self)
+{
+	__u32 hwpt = env_alloc_nested(&self->e, 0);
+
+	do_device_attach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, PR_OTHER_PASID,
+			 hwpt);
+	return hwpt;
+}
+
+/* Answer an organic group at PR_PAGE(@page) FAILURE: PRI is off until DEVICE_RESET. */
+static void pr_turn_pri_off(FIXTURE_DATA(prihook) *self, int page)
+{
+	static char buf[8];
+	struct nestiommu_fault_record r;
+	struct pr_job *j = pr_job_start(self, ACC_R, PR_PAGE(page), sizeof(buf), buf);
+
+	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(page), 1, ACC_R), R_FAILURE);
+	check_job_fault(j, 0, PR_PAGE(page), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+}
+
+/* ---- hook_translate: page_request ---- */
+
+/*
+ * The hook's pri input: 1 for a DMA of the PRI device through the HWPT
+ * with a fault queue; 0 for TRANSLATE, a device without PRI, a HWPT
+ * without a fault queue, and while a FAILURE has PRI off.
+ */
+TEST_F(prihook, translate_pri_input)
+{
+	struct nestiommu_walk_step steps[XL_STEPS];
+	struct nestiommu_translate xl;
+	__u32 plain, hwpt2;
+	char b;
+
+	self->tr->enabled = 1;
+	ASSERT_EQ(PR_BYTE, env_read_byte(&self->e, PR_PAGE(0)));
+	ASSERT_EQ(1, self->tr->matched);
+	ASSERT_EQ(1, self->tr->last_pri);
+
+	TH_CONTEXT("TRANSLATE");
+	env_translate(&self->e, 0, ACC_R, PR_PAGE(1), steps, XL_STEPS, &xl);
+	ASSERT_EQ(PR_DPAGE(1), xl.out_gpa);
+	ASSERT_EQ(2, self->tr->matched);
+	ASSERT_EQ(0, self->tr->last_pri);
+
+	TH_CONTEXT("a device without PRI");
+	self->tr->dev_id = 0;
+	plain = pr_plain_device(self);
+	do_dma(self->e.fd, plain, self->e.dma_flags, self->e.pasid, ACC_R, PR_PAGE(1), 1, &b);
+	ASSERT_EQ(plain, self->tr->last_dev_id);
+	ASSERT_EQ(0, self->tr->last_pri);
+
+	TH_CONTEXT("a HWPT without a fault queue");
+	hwpt2 = pr_other_pasid_hwpt(self);
+	do_dma(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, PR_OTHER_PASID, ACC_R,
+	       PR_PAGE(2), 1, &b);
+	ASSERT_EQ(hwpt2, self->tr->last_hwpt_id);
+	ASSERT_EQ(0, self->tr->last_pri);
+
+	TH_CONTEXT("PRI off after FAILURE");
+	self->tr->dev_id = self->e.dev_id;
+	pr_turn_pri_off(self, PR_HOLE);
+	ASSERT_EQ(PR_BYTE + 3, env_read_byte(&self->e, PR_PAGE(3)));
+	ASSERT_EQ(PR_PAGE(3), self->tr->last_iova);
+	ASSERT_EQ(0, self->tr->last_pri);
+	do_device_reset(self->e.fd, self->e.dev_id);
+	ASSERT_EQ(PR_BYTE + 3, env_read_byte(&self->e, PR_PAGE(3) + 1));
+	ASSERT_EQ(1, self->tr->last_pri);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/*
+ * page_request = 1 once (nth = 1), on pages that are mapped: the DMA
+ * sends a group marked injected (fault record flags, page_request event),
+ * answered SUCCESS it translates again, normally this time, and completes.
+ */
+TEST_F(prihook, forced_page_request_once_then_dma_completes)
+{
+	static char buf[SZ_4K];
+	const __u64 iova = PR_PAGE(0) + 0x10;
+	struct nestiommu_fault_record recs[2];
+	struct nestiommu_xlate_stats d, h;
+	struct pr_job *j;
+	__u64 cookie;
+	int i;
+
+	fill_pattern(buf, sizeof(buf), 7);
+	self->tr->page_request = 1;
+	self->tr->nth = 1;
+	self->tr->enabled = 1;
+	/* From +0x10, 4 KiB touch pages 0 and 1: the group asks for both. */
+	j = pr_job_start(self, ACC_W, iova, sizeof(buf), buf);
+	cookie = pr_read_group(self, recs, PR_PAGE(0), 2, ACC_W);
+	for (i = 0; i < 2; i++) {
+		TH_CONTEXT("record %d", i);
+		check_fault(&recs[i].fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 0, 0,
+			    NESTIOMMU_FAULT_F_INJECTED, 0);
+		ASSERT_EQ(ACC_W, recs[i].fault.access);
+	}
+	job_waiting(j);
+	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	ASSERT_EQ(1, self->tr->last_pri);
+
+	respond(self->qfd, cookie, R_SUCCESS);
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(0) + 0x10), buf, sizeof(buf));
+	/* Page 0 forced, page 0 again, page 1. */
+	ASSERT_EQ(3, self->tr->matched);
+	ASSERT_EQ(1, self->tr->written);
+	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
+	check_injected(self, 1, 0, 0, 0, 0, 0, 0, 0);
+	d = pr_dev(self);
+	h = pr_hwpt(self);
+	ASSERT_EQ(1, h.injected_page_requests);
+	ASSERT_EQ(0, h.injected_faults);
+	ASSERT_EQ(0, h.hook_rejected);
+	/* Counted as a stage-1 PTE_FETCH fault, the only fault. */
+	ASSERT_EQ(1, d.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH]);
+	ASSERT_EQ(1, faults_sum(&d));
+	ASSERT_EQ(1, h.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH]);
+
+	TH_CONTEXT("marks");
+	ASSERT_EQ(1, self->fm->faults);
+	ASSERT_EQ(1, self->fm->injected);
+	ASSERT_EQ(2, self->prm->events);
+	ASSERT_EQ(2, self->prm->forced);
+	ASSERT_EQ(1, self->prm->last_pages);
+	ASSERT_EQ(0, self->prm->dropped + self->prm->duplicated + self->prm->last_cleared);
+	ASSERT_EQ(PR_INJ_FORCED, self->prm->last_injected);
+	ASSERT_EQ(cookie, self->prm->last_cookie);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(0, self->rsm->automatic + self->rsm->codes + self->rsm->delayed);
+	ASSERT_EQ(0, self->rsm->last_injected);
+	ASSERT_EQ(R_SUCCESS, self->rsm->last_code);
+	ASSERT_EQ(cookie, self->rsm->last_cookie);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+}
+
+/*
+ * page_request = 1 at every translation: each SUCCESS is followed by
+ * another group, and after NESTIOMMU_PRI_RETRIES groups the DMA stops
+ * with the injected fault.
+ */
+TEST_F(prihook, forced_page_request_always_retries_then_faults)
+{
+	static char buf[16];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+	__u64 cookie;
+	int i;
+
+	self->tr->page_request = 1;
+	self->tr->enabled = 1;
+	j = pr_job_start(self, ACC_R, PR_PAGE(1) + 8, sizeof(buf), buf);
+	for (i = 0; i < NESTIOMMU_PRI_RETRIES; i++) {
+		TH_CONTEXT("group %d", i + 1);
+		cookie = pr_read_group(self, &r, PR_PAGE(1), 1, ACC_R);
+		ASSERT_EQ(NESTIOMMU_FAULT_F_INJECTED, r.fault.flags);
+		respond(self->qfd, cookie, R_SUCCESS);
+	}
+	TH_CONTEXT("after the last group");
+	check_job_fault(j, 0, PR_PAGE(1) + 8, NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
+	ASSERT_EQ(ACC_R, j->dma.out_fault.access);
+	ASSERT_FALSE(queue_readable(self->qfd, PR_QUIET_MS));
+	check_pri(self, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES,
+		  0, 0, 0, 0, 0);
+	/* Every translation was forced; the last one found no retry left. */
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->tr->written);
+	check_injected(self, NESTIOMMU_PRI_RETRIES + 1, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, pr_hwpt(self).injected_page_requests);
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->fm->injected);
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->fm->faults);
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES, self->prm->forced);
+	ASSERT_EQ(NESTIOMMU_PRI_RETRIES, self->prm->events);
+
+	TH_CONTEXT("injection off");
+	self->tr->enabled = 0;
+	ASSERT_EQ(PR_BYTE + 1, env_read_byte(&self->e, PR_PAGE(1) + 8));
+}
+
+/* A forced page request answered INVALID stops the DMA with the injected fault. */
+TEST_F(prihook, forced_page_request_answered_invalid)
+{
+	static char buf[2 * SZ_4K];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	/* Force at page 1 only: page 0 goes through first. */
+	fill_pattern(buf, sizeof(buf), 9);
+	self->tr->iova_lo = PR_PAGE(1);
+	self->tr->iova_hi = PR_PAGE(2);
+	self->tr->page_request = 1;
+	self->tr->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(0), sizeof(buf), buf);
+	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(1), 1, ACC_W), R_INVALID);
+	check_fault(&r.fault, PR_PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 0, 0,
+		    NESTIOMMU_FAULT_F_INJECTED, 0);
+	check_job_fault(j, SZ_4K, PR_PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(0)), buf, SZ_4K);
+	ASSERT_MEM_BYTE(env_data(&self->e, PR_DPAGE(1)), PR_BYTE + 1, SZ_4K);
+	check_pri(self, 1, 1, 0, 1, 0, 0, 0, 0);
+	check_injected(self, 1, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(1, self->prm->forced);
+}
+
+/*
+ * page_request = 1 where the hook's pri input is 0 is rejected: counted in
+ * hook_rejected (device and HWPT), the translation goes on normally and
+ * nothing is asked.
+ */
+TEST_F(prihook, page_request_without_pri_rejected)
+{
+	struct nestiommu_walk_step steps[XL_STEPS];
+	struct nestiommu_xlate_stats st;
+	struct nestiommu_translate xl;
+	__u32 plain, hwpt2;
+	char b;
+
+	self->tr->dev_id = 0;
+	self->tr->page_request = 1;
+	self->tr->enabled = 1;
+
+	TH_CONTEXT("TRANSLATE");
+	env_translate(&self->e, 0, ACC_R, PR_PAGE(0), steps, XL_STEPS, &xl);
+	ASSERT_EQ(0, xl.out_flags);
+	ASSERT_EQ(PR_DPAGE(0), xl.out_gpa);
+	ASSERT_EQ(0, self->tr->last_pri);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 1);
+	ASSERT_EQ(1, pr_hwpt(self).hook_rejected);
+
+	TH_CONTEXT("a device without PRI");
+	plain = pr_plain_device(self);
+	do_dma(self->e.fd, plain, self->e.dma_flags, self->e.pasid, ACC_R, PR_PAGE(1), 1, &b);
+	ASSERT_EQ(PR_BYTE + 1, (unsigned char)b);
+	ASSERT_EQ(0, self->tr->last_pri);
+	do_xlate_stats(self->e.fd, plain, NESTIOMMU_OBJ_DEVICE, &st);
+	ASSERT_EQ(1, st.hook_rejected);
+	ASSERT_EQ(0, st.injected_page_requests);
+	ASSERT_EQ(2, pr_hwpt(self).hook_rejected);
+
+	TH_CONTEXT("a HWPT without a fault queue");
+	hwpt2 = pr_other_pasid_hwpt(self);
+	do_dma(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, PR_OTHER_PASID, ACC_R,
+	       PR_PAGE(2), 1, &b);
+	ASSERT_EQ(PR_BYTE + 2, (unsigned char)b);
+	ASSERT_EQ(0, self->tr->last_pri);
+	do_xlate_stats(self->e.fd, hwpt2, NESTIOMMU_OBJ_HWPT_NESTED, &st);
+	ASSERT_EQ(1, st.hook_rejected);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 2);
+
+	TH_CONTEXT("PRI off after FAILURE");
+	self->tr->enabled = 0;
+	pr_turn_pri_off(self, PR_HOLE);
+	self->tr->enabled = 1;
+	ASSERT_EQ(PR_BYTE + 3, env_read_byte(&self->e, PR_PAGE(3)));
+	ASSERT_EQ(0, self->tr->last_pri);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 3);
+	ASSERT_EQ(3, pr_hwpt(self).hook_rejected);
+	ASSERT_EQ(0, pr_hwpt(self).injected_page_requests);
+	/* Only the FAILURE's group was ever sent. */
+	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
+	ASSERT_EQ(1, self->prm->events);
+	ASSERT_EQ(0, self->prm->forced);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+}
+
+/* page_request values other than 0 and 1 are rejected: the DMA goes through. */
+TEST_F(prihook, page_request_bad_values_rejected)
+{
+	const __u32 bad[] = { 2, 3, 0x80000000, 0xffffffff };
+	const size_t n = sizeof(bad) / sizeof(bad[0]);
+	static char buf[16];
+	struct pr_job *j;
+	size_t i;
+
+	self->tr->enabled = 1;
+	for (i = 0; i < n; i++) {
+		TH_CONTEXT("page_request %u", bad[i]);
+		self->tr->page_request = bad[i];
+		j = pr_job_start(self, ACC_R, PR_PAGE(2) + i, sizeof(buf), buf);
+		check_job_ok(j);
+		ASSERT_MEM_BYTE(buf, PR_BYTE + 2, sizeof(buf));
+		ASSERT_EQ(1, self->tr->last_pri);
+		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
+		ASSERT_EQ(i + 1, pr_hwpt(self).hook_rejected);
+	}
+	ASSERT_EQ(n, self->tr->written);
+	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(0, self->prm->events);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+}
+
+/*
+ * fault_reason wins over page_request: a valid one faults at once with no
+ * page request (even PTE_FETCH of stage 1: an injected fault is not
+ * fixable), queued as an injected FAULT record; an invalid one makes the
+ * whole decision rejected.
+ */
+TEST_F(prihook, fault_reason_wins_over_page_request)
+{
+	struct nestiommu_fault_record r;
+	struct nestiommu_xlate_stats h;
+	static char buf[8];
+	struct pr_job *j;
+
+	self->tr->fault_reason = NESTIOMMU_FAULT_REASON_PTE_FETCH;
+	self->tr->fault_stage = 1;
+	self->tr->page_request = 1;
+	self->tr->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(0) + 4, sizeof(buf), buf);
+	check_job_fault(j, 0, PR_PAGE(0) + 4, NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
+	rec_read(self->qfd, &r);
+	ASSERT_EQ(NESTIOMMU_RECORD_FAULT, r.type);
+	ASSERT_EQ(0, memcmp(&j->dma.out_fault, &r.fault, sizeof(r.fault)));
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	h = pr_hwpt(self);
+	ASSERT_EQ(1, pr_dev(self).injected_faults);
+	ASSERT_EQ(1, h.injected_faults);
+	ASSERT_EQ(0, h.injected_page_requests);
+	ASSERT_EQ(0, pr_dev(self).injected_page_requests);
+	ASSERT_EQ(0, pr_dev(self).hook_rejected);
+
+	TH_CONTEXT("a bad fault_reason with page_request");
+	self->tr->fault_reason = 99;
+	j = pr_job_start(self, ACC_R, PR_PAGE(0), sizeof(buf), buf);
+	check_job_ok(j);
+	ASSERT_MEM_BYTE(buf, PR_BYTE, sizeof(buf));
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	h = pr_hwpt(self);
+	ASSERT_EQ(1, h.hook_rejected);
+	ASSERT_EQ(1, pr_dev(self).hook_rejected);
+	ASSERT_EQ(0, pr_dev(self).injected_page_requests);
+	ASSERT_EQ(1, pr_dev(self).injected_faults);
+	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/* ---- hook_page_request ---- */
+
+/* A decision of zeros changes nothing; the hook saw the group. */
+TEST_F(prihook, page_request_hook_sees_the_group)
+{
+	static char buf[2 * SZ_4K];
+	struct nestiommu_fault_record recs[3];
+	const __u64 iova = PR_PAGE(PR_HOLE) + 0x20;
+	struct pr_job *j;
+	__u64 cookie;
+
+	self->rq->enabled = 1;
+	/* From +0x20, 8 KiB touch three pages. */
+	j = pr_job_start(self, ACC_W, iova, sizeof(buf), buf);
+	cookie = pr_read_group(self, recs, PR_PAGE(PR_HOLE), 3, ACC_W);
+	ASSERT_EQ(0, recs[0].fault.flags & NESTIOMMU_FAULT_F_INJECTED);
+	ASSERT_EQ(1, self->rq->matched);
+	ASSERT_EQ(1, self->rq->written);
+	ASSERT_EQ(self->e.dev_id, self->rq->last_dev_id);
+	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rq->last_pasid);
+	ASSERT_EQ(self->hwpt_id, self->rq->last_hwpt_id);
+	ASSERT_EQ(recs[0].grpid, self->rq->last_grpid);
+	ASSERT_EQ(cookie, self->rq->last_cookie);
+	ASSERT_EQ(PR_PAGE(PR_HOLE), self->rq->last_addr);
+	ASSERT_EQ(3, self->rq->last_npages);
+	ASSERT_EQ(ACC_W, self->rq->last_perm);
+	respond(self->qfd, cookie, R_INVALID);
+	check_job_fault(j, 0, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	check_pri(self, 1, 3, 0, 1, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(3, self->prm->events);
+	ASSERT_EQ(1, self->prm->last_pages);
+	ASSERT_EQ(0, self->prm->last_injected);
+}
+
+/*
+ * drop = 1: the group is lost, no record queued; it stays outstanding and
+ * the DMA waits until the PRI timeout answers it. The page_request event
+ * still fires, marked dropped.
+ */
+TEST_F(prihook, dropped_group_answered_by_timeout)
+{
+	const unsigned int timeout_ms = 1000;
+	static char buf[64];
+	struct pr_job *j;
+	__u64 t0 = now_ns();
+
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, timeout_ms);
+	self->rq->drop = 1;
+	self->rq->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	ASSERT_TRUE(bpf_count_reaches(&self->rq->written, 1));
+	check_pri(self, 1, 1, 0, 0, 0, 0, 0, 1);
+	job_waiting(j);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(1, self->prm->events);
+	ASSERT_EQ(1, self->prm->dropped);
+	ASSERT_EQ(PR_INJ_DROPPED, self->prm->last_injected);
+	ASSERT_EQ(self->rq->last_cookie, self->prm->last_cookie);
+
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_LE(t0 + timeout_ms * 1000000ULL - DELAY_SLACK_NS, j->end_ns);
+	check_pri(self, 1, 1, 0, 0, 0, 1, 1, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(1, self->rsm->automatic);
+	ASSERT_EQ(0, self->rsm->last_injected);
+	ASSERT_EQ(0, self->rs->calls);
+	respond_err(EINVAL, self->qfd, self->rq->last_cookie, R_SUCCESS);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+}
+
+/* A lost group is answered by DEVICE_RESET as well; drop wins over the others. */
+TEST_F(prihook, dropped_group_answered_by_device_reset)
+{
+	static char buf[2 * SZ_4K];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	self->rq->drop = 1;
+	self->rq->duplicate = 1;
+	self->rq->clear_last = 1;
+	self->rq->enabled = 1;
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	ASSERT_TRUE(bpf_count_reaches(&self->rq->written, 1));
+	job_waiting(j);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	do_device_reset(self->e.fd, self->e.dev_id);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	check_pri(self, 1, 2, 0, 0, 0, 1, 0, 0);
+	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(2, self->prm->events);
+	ASSERT_EQ(2, self->prm->dropped);
+	ASSERT_EQ(0, self->prm->duplicated + self->prm->last_cleared);
+	ASSERT_EQ(1, self->rsm->automatic);
+	ASSERT_EQ(0, self->rs->calls);
+
+	TH_CONTEXT("hook off");
+	self->rq->enabled = 0;
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), 8, buf);
+	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R), R_INVALID);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+}
+
+/*
+ * duplicate = 1: every record of the group is queued twice, with the same
+ * cookie; the group is answered once.
+ */
+TEST_F(prihook, duplicated_group_records_queued_twice)
+{
+	static char buf[2 * SZ_4K];
+	struct nestiommu_fault_record recs[4];
+	struct nestiommu_fault_queue_stats qs;
+	__u32 type, len = sizeof(qs);
+	struct pr_job *j;
+	int i;
+
+	fill_pattern(buf, sizeof(buf), 11);
+	self->rq->duplicate = 1;
+	self->rq->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	/* Page 0, page 0, page 1 (LAST), page 1 (LAST). */
+	for (i = 0; i < 4; i++) {
+		TH_CONTEXT("record %d", i);
+		rec_read(self->qfd, &recs[i]);
+		pr_check_rec(self, &recs[i], PR_PAGE(PR_HOLE + i / 2), ACC_W, i >= 2);
+		ASSERT_EQ(recs[0].cookie, recs[i].cookie);
+		ASSERT_EQ(recs[0].grpid, recs[i].grpid);
+		ASSERT_EQ(0, memcmp(&recs[0].fault, &recs[i].fault, sizeof(recs[0].fault)));
+	}
+	ASSERT_EQ(self->rq->last_cookie, recs[0].cookie);
+	job_waiting(j);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	ASSERT_OK(nest_get_stats(self->e.fd, self->fault_id, &type, &qs, &len));
+	ASSERT_EQ(4, qs.queued);
+	/* Two pages asked for, not four. */
+	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	check_injected(self, 0, 0, 1, 0, 0, 0, 0, 0);
+	ASSERT_EQ(2, self->prm->events);
+	ASSERT_EQ(2, self->prm->duplicated);
+	ASSERT_EQ(1, self->prm->last_pages);
+	ASSERT_EQ(PR_INJ_DUPLICATED, self->prm->last_injected);
+
+	TH_CONTEXT("answered");
+	pr_map(self, PR_HOLE, 2);
+	respond(self->qfd, recs[0].cookie, R_SUCCESS);
+	respond_err(EINVAL, self->qfd, recs[2].cookie, R_SUCCESS);
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
+	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	check_injected(self, 0, 0, 1, 0, 0, 0, 0, 0);
+}
+
+/* clear_last = 1: no record of the group has LAST_PAGE; it is answered as usual. */
+TEST_F(prihook, cleared_last_page_group)
+{
+	static char buf[2 * SZ_4K];
+	struct nestiommu_fault_record recs[2];
+	struct pr_job *j;
+	int i;
+
+	fill_pattern(buf, sizeof(buf), 13);
+	self->rq->clear_last = 1;
+	self->rq->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	for (i = 0; i < 2; i++) {
+		TH_CONTEXT("record %d", i);
+		rec_read(self->qfd, &recs[i]);
+		pr_check_rec(self, &recs[i], PR_PAGE(PR_HOLE + i), ACC_W, false);
+		ASSERT_EQ(recs[0].cookie, recs[i].cookie);
+	}
+	job_waiting(j);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	check_injected(self, 0, 0, 0, 1, 0, 0, 0, 0);
+	ASSERT_EQ(2, self->prm->events);
+	ASSERT_EQ(2, self->prm->last_cleared);
+	ASSERT_EQ(0, self->prm->last_pages);
+	ASSERT_EQ(PR_INJ_LAST_CLEARED, self->prm->last_injected);
+
+	pr_map(self, PR_HOLE, 2);
+	respond(self->qfd, recs[0].cookie, R_SUCCESS);
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
+	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
+}
+
+/*
+ * Values other than 0 and 1 (in any field) reject the whole decision: the
+ * group is sent as usual, and hook_rejected of the device counts it.
+ */
+TEST_F(prihook, page_request_invalid_decisions_rejected)
+{
+	const struct { __u32 drop, duplicate, clear_last; } bad[] = {
+		{ 2, 0, 0 }, { 0, 2, 0 }, { 0, 0, 2 }, { 0xffffffff, 0, 0 },
+		{ 1, 2, 0 }, { 0, 1, 0x80000000 },
+	};
+	const size_t n = sizeof(bad) / sizeof(bad[0]);
+	struct nestiommu_fault_record r;
+	static char buf[8];
+	struct pr_job *j;
+	size_t i;
+
+	self->rq->enabled = 1;
+	for (i = 0; i < n; i++) {
+		TH_CONTEXT("drop %u duplicate %u clear_last %u", bad[i].drop, bad[i].duplicate,
+			   bad[i].clear_last);
+		self->rq->drop = bad[i].drop;
+		self->rq->duplicate = bad[i].duplicate;
+		self->rq->clear_last = bad[i].clear_last;
+		j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE + i), sizeof(buf), buf);
+		respond(self->qfd, pr_read_group(self, &r, PR_PAGE(PR_HOLE + i), 1, ACC_R),
+			R_INVALID);
+		check_job_fault(j, 0, PR_PAGE(PR_HOLE + i), NESTIOMMU_FAULT_REASON_PTE_FETCH,
+				false);
+		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
+		ASSERT_EQ(0, self->prm->last_injected);
+	}
+	ASSERT_EQ(n, self->rq->written);
+	check_pri(self, n, n, 0, n, 0, 0, 0, 0);
+	ASSERT_EQ(n, self->prm->events);
+	ASSERT_EQ(n, self->prm->last_pages);
+	ASSERT_EQ(0, self->prm->dropped + self->prm->duplicated + self->prm->last_cleared);
+	/* Counted on the device. */
+	ASSERT_EQ(0, pr_hwpt(self).hook_rejected);
+}
+
+/* ---- hook_page_response ---- */
+
+/* A decision of zeros changes nothing; the hook saw the response. */
+TEST_F(prihook, page_response_hook_sees_the_response)
+{
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	job_waiting(j);
+	pr_map(self, PR_HOLE, 1);
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	check_job_ok(j);
+	ASSERT_EQ(1, self->rs->matched);
+	ASSERT_EQ(self->e.dev_id, self->rs->last_dev_id);
+	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rs->last_pasid);
+	ASSERT_EQ(r.grpid, self->rs->last_grpid);
+	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
+	ASSERT_EQ(r.cookie, self->rs->last_cookie);
+	/* The group waited at least job_waiting()'s time, and was sent after the fault. */
+	ASSERT_LE(PR_QUIET_MS * 1000000ULL, self->rs->last_age_ns);
+	ASSERT_GE(now_ns() - r.timestamp_ns, self->rs->last_age_ns);
+	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(0, self->rsm->last_injected);
+	ASSERT_LE(self->rs->last_age_ns, self->rsm->last_latency_ns);
+}
+
+/*
+ * set_code = 1: new_code is delivered instead of the user's code: SUCCESS
+ * made INVALID stops the DMA though the page is mapped, INVALID made
+ * SUCCESS lets it complete.
+ */
+TEST_F(prihook, set_code_replaces_the_code)
+{
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	self->rs->set_code = 1;
+	self->rs->new_code = R_INVALID;
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	pr_map(self, PR_HOLE, 1);
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
+	check_pri(self, 1, 1, 0, 1, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+	ASSERT_EQ(1, self->rsm->codes);
+	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
+	ASSERT_EQ(R_INVALID, self->rsm->last_code);
+	ASSERT_EQ(0, self->rsm->last_automatic);
+	respond_err(EINVAL, self->qfd, r.cookie, R_SUCCESS);
+
+	TH_CONTEXT("INVALID made SUCCESS");
+	self->rs->new_code = R_SUCCESS;
+	fill_pattern(buf, sizeof(buf), 15);
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE + 1), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE + 1), 1, ACC_W);
+	pr_map(self, PR_HOLE + 1, 1);
+	respond(self->qfd, r.cookie, R_INVALID);
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE + 1)), buf, sizeof(buf));
+	check_pri(self, 2, 2, 1, 1, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 2, 0, 0, 0);
+	ASSERT_EQ(2, self->rsm->codes);
+	ASSERT_EQ(R_SUCCESS, self->rsm->last_code);
+}
+
+/* SUCCESS made FAILURE: the DMA stops and PRI is off until DEVICE_RESET. */
+TEST_F(prihook, set_code_failure_disables_pri_until_reset)
+{
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	self->rs->set_code = 1;
+	self->rs->new_code = R_FAILURE;
+	self->rs->enabled = 1;
+	self->tr->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	pr_map(self, PR_HOLE, 1);
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+	ASSERT_EQ(R_FAILURE, self->rsm->last_code);
+	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
+
+	TH_CONTEXT("PRI off");
+	self->rs->enabled = 0;
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE + 1), 8, buf);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_EQ(0, self->tr->last_pri);
+	rec_read(self->qfd, &r);
+	ASSERT_EQ(NESTIOMMU_RECORD_FAULT, r.type);
+	ASSERT_EQ(PR_PAGE(PR_HOLE + 1), r.fault.addr);
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+
+	TH_CONTEXT("after DEVICE_RESET");
+	do_device_reset(self->e.fd, self->e.dev_id);
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE + 1), 8, buf);
+	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(PR_HOLE + 1), 1, ACC_R), R_INVALID);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_EQ(1, self->tr->last_pri);
+	check_pri(self, 2, 2, 0, 1, 1, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+}
+
+/*
+ * drop = 1: write() succeeds, the response is lost and the group stays
+ * outstanding; the next response to it (not picked by nth) answers it.
+ */
+TEST_F(prihook, dropped_response_leaves_group_outstanding)
+{
+	const struct nestiommu_page_response resp = { .code = R_SUCCESS };
+	struct nestiommu_page_response w = resp;
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+
+	fill_pattern(buf, sizeof(buf), 17);
+	self->rs->drop = 1;
+	self->rs->nth = 1;
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	w.cookie = pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	pr_map(self, PR_HOLE, 1);
+	ASSERT_EQ((ssize_t)sizeof(w), write(self->qfd, &w, sizeof(w)));
+	job_waiting(j);
+	check_pri(self, 1, 1, 0, 0, 0, 0, 0, 1);
+	check_injected(self, 0, 0, 0, 0, 0, 1, 0, 0);
+	/* Nothing was answered: no page_response event. */
+	ASSERT_EQ(0, self->rsm->events);
+
+	TH_CONTEXT("the same response again");
+	ASSERT_EQ((ssize_t)sizeof(w), write(self->qfd, &w, sizeof(w)));
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
+	ASSERT_EQ(2, self->rs->matched);
+	ASSERT_EQ(1, self->rs->written);
+	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 1, 0, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(0, self->rsm->last_injected);
+	/* A response to no pending group never reaches the hook. */
+	respond_err(EINVAL, self->qfd, w.cookie, R_SUCCESS);
+	ASSERT_EQ(2, self->rs->calls);
+}
+
+/*
+ * delay_us: write() returns at once, the response is delivered that much
+ * later (the DMA goes on only then), marked delayed; with set_code both
+ * marks.
+ */
+TEST_F(prihook, delayed_response_delivered_late)
+{
+	const __u32 delay_us = 300000;
+	const __u64 delay_ns = delay_us * 1000ULL;
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+	__u64 t_write;
+
+	fill_pattern(buf, sizeof(buf), 19);
+	self->rs->delay_us = delay_us;
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	pr_map(self, PR_HOLE, 1);
+	t_write = now_ns();
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	/* Taken by the first write: the group is no longer answerable. */
+	respond_err(EINVAL, self->qfd, r.cookie, R_INVALID);
+	check_job_ok(j);
+	ASSERT_LE(t_write + delay_ns - DELAY_SLACK_NS, j->end_ns);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
+	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 1, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(1, self->rsm->delayed);
+	ASSERT_EQ(0, self->rsm->automatic);
+	ASSERT_EQ(RESP_INJ_DELAYED, self->rsm->last_injected);
+	ASSERT_EQ(R_SUCCESS, self->rsm->last_code);
+	ASSERT_LE(delay_ns - DELAY_SLACK_NS, self->rsm->last_latency_ns);
+	/* The hook ran in the writer (the tgid filter matched), once per write. */
+	ASSERT_EQ(1, self->rs->written);
+
+	TH_CONTEXT("delayed and replaced");
+	self->rs->set_code = 1;
+	self->rs->new_code = R_INVALID;
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE + 1), 8, buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE + 1), 1, ACC_R);
+	t_write = now_ns();
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_LE(t_write + delay_ns - DELAY_SLACK_NS, j->end_ns);
+	check_pri(self, 2, 2, 1, 1, 0, 0, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 1, 0, 2, 0);
+	ASSERT_EQ(RESP_INJ_CODE | RESP_INJ_DELAYED, self->rsm->last_injected);
+	ASSERT_EQ(R_INVALID, self->rsm->last_code);
+	ASSERT_EQ(2, self->rsm->delayed);
+	ASSERT_EQ(1, self->rsm->codes);
+}
+
+/*
+ * A response a hook delays is not delivered yet: a DEVICE_RESET or a
+ * detach in the meantime answers the group INVALID at once (an automatic
+ * answer), as for any outstanding group; the delayed response never
+ * arrives.
+ */
+TEST_F(prihook, reset_and_detach_beat_a_delayed_response)
+{
+	const __u32 delay_us = 800000;
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+	__u64 t_write;
+
+	self->rs->delay_us = delay_us;
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	pr_map(self, PR_HOLE, 1);
+	t_write = now_ns();
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	do_device_reset(self->e.fd, self->e.dev_id);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	/* Answered by the reset, well before the delay was up. */
+	ASSERT_GT(t_write + delay_us * 1000ULL, j->end_ns);
+	check_pri(self, 1, 1, 0, 0, 0, 1, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 1, 0);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(1, self->rsm->automatic);
+	ASSERT_EQ(0, self->rsm->delayed);
+
+	TH_CONTEXT("detach");
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE + 1), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE + 1), 1, ACC_W);
+	pr_map(self, PR_HOLE + 1, 1);
+	t_write = now_ns();
+	respond(self->qfd, r.cookie, R_SUCCESS);
+	do_device_detach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_GT(t_write + delay_us * 1000ULL, j->end_ns);
+	check_pri(self, 2, 2, 0, 0, 0, 2, 0, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 2, 0);
+	ASSERT_EQ(2, self->rsm->automatic);
+	ASSERT_EQ(0, self->rsm->delayed);
+}
+
+/*
+ * Out-of-range decisions are rejected whole: the user's response (INVALID,
+ * for a page that is mapped by then) is delivered at once and unchanged,
+ * and hook_rejected of the device counts it. The longest delay is valid.
+ */
+TEST_F(prihook, page_response_invalid_decisions_rejected)
+{
+	const struct { __u32 set_code, new_code, drop, delay_us; } bad[] = {
+		{ 2, R_SUCCESS, 0, 0 },			/* set_code not 0/1 */
+		{ 0xffffffff, R_SUCCESS, 0, 0 },
+		{ 1, 7, 0, 0 },				/* not a code */
+		{ 1, 2, 0, 0 },
+		{ 0, R_FAILURE, 0, 0 },			/* new_code without set_code */
+		{ 0, 0, 2, 0 },				/* drop not 0/1 */
+		{ 0, 0, 0xffffffff, 0 },
+		{ 0, 0, 0, HOOK_MAX_DELAY_US + 1 },	/* too long */
+		{ 0, 0, 0, 0xffffffff },
+		{ 1, R_SUCCESS, 2, 0 },			/* one bad field spoils all */
+		{ 1, R_SUCCESS, 0, HOOK_MAX_DELAY_US + 1 },
+	};
+	const size_t n = sizeof(bad) / sizeof(bad[0]);
+	struct nestiommu_fault_record r;
+	static char buf[8];
+	struct pr_job *j;
+	__u64 t_write;
+	size_t i;
+
+	self->rs->enabled = 1;
+	for (i = 0; i < n; i++) {
+		const __u64 page = PR_PAGE(PR_HOLE + i);
+
+		TH_CONTEXT("set_code %u new_code %u drop %u delay_us %u", bad[i].set_code,
+			   bad[i].new_code, bad[i].drop, bad[i].delay_us);
+		self->rs->set_code = bad[i].set_code;
+		self->rs->new_code = bad[i].new_code;
+		self->rs->drop = bad[i].drop;
+		self->rs->delay_us = bad[i].delay_us;
+		j = pr_job_start(self, ACC_R, page, sizeof(buf), buf);
+		pr_read_group(self, &r, page, 1, ACC_R);
+		pr_map(self, PR_HOLE + i, 1);
+		respond(self->qfd, r.cookie, R_INVALID);
+		check_job_fault(j, 0, page, NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
+		check_pri(self, i + 1, i + 1, 0, i + 1, 0, 0, 0, 0);
+		ASSERT_EQ(i + 1, self->rsm->events);
+		ASSERT_EQ(0, self->rsm->last_injected);
+		ASSERT_EQ(R_INVALID, self->rsm->last_code);
+	}
+	ASSERT_EQ(n, self->rs->written);
+	ASSERT_EQ(0, pr_hwpt(self).hook_rejected);
+
+	TH_CONTEXT("delay_us = NEST_HOOK_MAX_DELAY_US");
+	self->rs->set_code = 0;
+	self->rs->new_code = 0;
+	self->rs->drop = 0;
+	self->rs->delay_us = HOOK_MAX_DELAY_US;
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE + n), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE + n), 1, ACC_R);
+	t_write = now_ns();
+	respond(self->qfd, r.cookie, R_INVALID);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE + n), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	ASSERT_LE(t_write + HOOK_MAX_DELAY_US * 1000ULL - DELAY_SLACK_NS, j->end_ns);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 1, n);
+	ASSERT_EQ(RESP_INJ_DELAYED, self->rsm->last_injected);
+}
+
+/*
+ * The driver's own answers (detach, DEVICE_RESET, timeout, fault fd close)
+ * never pass through hook_page_response: a program that would lose every
+ * response is not called, and each DMA stops with its fault.
+ */
+TEST_F(prihook, driver_answers_bypass_response_hook)
+{
+	static char buf[8];
+	struct nestiommu_fault_record r;
+	struct pr_job *j;
+	__u64 cookie;
+
+	self->rs->drop = 1;
+	self->rs->enabled = 1;
+
+	TH_CONTEXT("detach");
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	cookie = pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R);
+	do_device_detach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
+	do_device_attach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid,
+			 self->hwpt_id);
+
+	TH_CONTEXT("DEVICE_RESET");
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R);
+	do_device_reset(self->e.fd, self->e.dev_id);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+
+	TH_CONTEXT("timeout");
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 200);
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R);
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 0);
+
+	TH_CONTEXT("fault fd close");
+	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R);
+	ASSERT_EQ(0, close(self->qfd));
+	self->qfd = -1;
+	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
+
+	TH_CONTEXT("statistics");
+	ASSERT_EQ(0, self->rs->calls);
+	check_pri(self, 4, 4, 0, 0, 0, 4, 1, 0);
+	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	ASSERT_EQ(4, self->rsm->events);
+	ASSERT_EQ(4, self->rsm->automatic);
+	ASSERT_EQ(0, self->rsm->codes + self->rsm->delayed);
+}
+
+/*
+ * Detached, the three PRI hooks see nothing and page requests are organic
+ * again; the marks programs see them unmarked.
+ */
+TEST_F(prihook, detach_restores_organic_pri)
+{
+	struct nestiommu_fault_record recs[2];
+	struct nestiommu_xlate_stats d0, d1;
+	__u64 tr_calls, rq_calls, rs_calls;
+	static char buf[64];
+	struct pr_job *j;
+
+	/* All three at once: forced, duplicated, SUCCESS made FAILURE. */
+	self->tr->page_request = 1;
+	self->tr->enabled = 1;
+	self->rq->duplicate = 1;
+	self->rq->enabled = 1;
+	self->rs->set_code = 1;
+	self->rs->new_code = R_FAILURE;
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_R, PR_PAGE(0), sizeof(buf), buf);
+	rec_read(self->qfd, &recs[0]);
+	rec_read(self->qfd, &recs[1]);
+	pr_check_rec(self, &recs[0], PR_PAGE(0), ACC_R, true);
+	pr_check_rec(self, &recs[1], PR_PAGE(0), ACC_R, true);
+	ASSERT_EQ(NESTIOMMU_FAULT_F_INJECTED, recs[0].fault.flags);
+	respond(self->qfd, recs[0].cookie, R_SUCCESS);
+	check_job_fault(j, 0, PR_PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
+	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
+	check_injected(self, 1, 0, 1, 0, 1, 0, 0, 0);
+	ASSERT_EQ(PR_INJ_FORCED | PR_INJ_DUPLICATED, self->prm->last_injected);
+	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
+
+	hook_detach(&self->skel->links.hook_translate);
+	hook_detach(&self->skel->links.hook_page_request);
+	hook_detach(&self->skel->links.hook_page_response);
+	do_device_reset(self->e.fd, self->e.dev_id);
+	tr_calls = self->tr->calls;
+	rq_calls = self->rq->calls;
+	rs_calls = self->rs->calls;
+	d0 = pr_dev(self);
+
+	TH_CONTEXT("a mapped page");
+	j = pr_job_start(self, ACC_R, PR_PAGE(0), sizeof(buf), buf);
+	check_job_ok(j);
+	ASSERT_MEM_BYTE(buf, PR_BYTE, sizeof(buf));
+	ASSERT_FALSE(queue_readable(self->qfd, 0));
+
+	TH_CONTEXT("a hole");
+	fill_pattern(buf, sizeof(buf), 21);
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, recs, PR_PAGE(PR_HOLE), 1, ACC_W);
+	ASSERT_EQ(0, recs[0].fault.flags & NESTIOMMU_FAULT_F_INJECTED);
+	pr_map(self, PR_HOLE, 1);
+	respond(self->qfd, recs[0].cookie, R_SUCCESS);
+	check_job_ok(j);
+	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
+
+	TH_CONTEXT("statistics");
+	ASSERT_EQ(tr_calls, self->tr->calls);
+	ASSERT_EQ(rq_calls, self->rq->calls);
+	ASSERT_EQ(rs_calls, self->rs->calls);
+	check_pri(self, 2, 2, 1, 0, 1, 0, 0, 0);
+	check_injected(self, 1, 0, 1, 0, 1, 0, 0, 0);
+	d1 = pr_dev(self);
+	ASSERT_EQ(d0.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH] + 1,
+		  d1.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH]);
+	ASSERT_EQ(1, self->prm->forced);
+	ASSERT_EQ(1, self->prm->duplicated);
+	ASSERT_EQ(2, self->prm->events);
+	ASSERT_EQ(0, self->prm->last_injected);
+	ASSERT_EQ(1, self->rsm->codes);
+	ASSERT_EQ(0, self->rsm->last_injected);
+	ASSERT_EQ(R_SUCCESS, self->rsm->last_code);
 }
 
 TEST_HARNESS_MAIN

@@ -1060,7 +1060,8 @@ struct nestiommu_translate {
  *	hook_invalidate dropped (reported done, nothing dropped)
  * @injected_inv_errors: invalidation entries a BPF program at
  *	hook_invalidate failed
- * @hook_rejected: hook decisions ignored as out of range
+ * @hook_rejected: hook decisions ignored as out of range (those of
+ *	hook_page_request and hook_page_response count on the device only)
  * @pri_page_requests: page requests sent (device only, as all pri_*)
  * @pri_groups: page request groups sent
  * @pri_success: groups answered SUCCESS by user space
@@ -1070,11 +1071,13 @@ struct nestiommu_translate {
  *	reset, device destroy, fault fd closed or queue full, timeout
  * @pri_timeouts: of those, groups that timed out (OPTION_PRI_TIMEOUT_MS)
  * @pri_outstanding: page requests sent and not answered now
- * @injected_page_requests: page requests a BPF program at hook_translate
- *	forced (counted as PTE_FETCH faults of stage 1 too)
+ * @injected_page_requests: translations a BPF program at hook_translate
+ *	made ask for their page (counted as PTE_FETCH faults of stage 1 too;
+ *	a page out of retries faults instead of asking)
  * @injected_pr_drops: groups a BPF program at hook_page_request lost
  * @injected_pr_duplicates: groups whose records it queued twice
- * @injected_pr_last_cleared: groups it sent without LAST_PAGE
+ * @injected_pr_last_cleared: groups it sent without LAST_PAGE (these three
+ *	count groups the queue took, not those a full queue refused)
  * @injected_resp_codes: responses whose code a BPF program at
  *	hook_page_response replaced
  * @injected_resp_drops: responses it lost
