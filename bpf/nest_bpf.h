@@ -114,4 +114,70 @@ struct nestiommu_inv_entry;
 /* kernel/core/core.h: NEST_FAULT_F_INJECTED (= NESTIOMMU_FAULT_F_INJECTED). */
 #define NEST_FAULT_F_INJECTED	(1U << 4)
 
+/* ---- for iommutop.bpf.c: the arguments of the ordinary events ---- */
+
+/* kernel/core/cache.h: a translation's result (nestiommu:translate). */
+struct nest_xlate_res {
+	u64 ofn;
+	u64 gpa;
+	u8 perm;
+	u8 source;		/* NEST_XLATE_* */
+	u8 page_shift;
+	u8 mem_refs;
+	u8 s1_levels;
+	u8 s2_level;
+} NEST_PAI;
+
+/* kernel/core/cache.h: struct nest_xlate_res.source */
+#define NEST_XLATE_WALK		0
+#define NEST_XLATE_IOTLB	1
+#define NEST_XLATE_DEVTLB	2
+
+/* include/uapi/linux/nestiommu.h: nestiommu:invalidate's entry. */
+struct nestiommu_inv_entry {
+	u32 cache;		/* NESTIOMMU_INV_CACHE_* */
+	u32 granularity;
+	u32 flags;
+	u32 pasid;
+	u64 addr;
+	u64 granule_size;
+	u64 nb_granules;
+} NEST_PAI;
+
+#define NESTIOMMU_INV_CACHE_IOTLB	(1U << 0)
+#define NESTIOMMU_INV_CACHE_DEV_IOTLB	(1U << 1)
+#define NESTIOMMU_INV_CACHE_PASID	(1U << 2)
+
+/* include/uapi/linux/nestiommu.h: nestiommu:dma's command (some fields). */
+struct nestiommu_dma {
+	u32 flags;
+	u32 dev_id;
+	u32 pasid;
+	u32 access;
+	u64 iova;
+	u64 length;
+	u32 out_flags;		/* NESTIOMMU_OUT_* */
+} NEST_PAI;
+
+#define NESTIOMMU_OUT_FAULT	(1U << 0)
+
+/* enum nestiommu_page_response_code */
+#define NESTIOMMU_PAGE_RESP_SUCCESS	0
+#define NESTIOMMU_PAGE_RESP_INVALID	1
+#define NESTIOMMU_PAGE_RESP_FAILURE	0xf
+
+/*
+ * The record of nestiommu:map and nestiommu:unmap, which BPF attaches as
+ * classic tracepoints (see kernel/trace.h: raw_tp and tp_btf would find
+ * the core kernel's iommu:map and iommu:unmap by their bare names).
+ */
+struct trace_event_raw_nest_ioas_area {
+	struct trace_entry ent;
+	u32 ioas_id;
+	u32 prot;
+	u64 iova;
+	u64 length;
+	u64 user_va;
+} NEST_PAI;
+
 #endif /* NEST_BPF_H */
