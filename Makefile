@@ -114,10 +114,10 @@ test: all guest-kernel
 	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v selftests
 
 demo: all guest-kernel
-	$(Q)$(VMRUN) --timeout 600 -- tools/demo/demo.sh
+	$(Q)$(VMRUN) --mem 2G --timeout 600 -- tools/demo/demo.sh
 
 shell: all guest-kernel
-	$(Q)$(VMRUN) --shell -- 'insmod kernel/nestiommu.ko; export PATH="$$PWD/build/selftests:$$PATH"'
+	$(Q)$(VMRUN) --mem 2G --shell -- '. tools/demo/shell.sh'
 
 # On a real machine: make install KDIR=/lib/modules/$(uname -r)/build
 install: module
