@@ -16,8 +16,10 @@
  * tracepoints by their bare names and would find the core kernel's
  * iommu:map and iommu:unmap instead (kernel/trace.h).
  *
- * Pointer arguments are read with BPF_CORE_READ, which relocates the field
- * offsets against the module's BTF and works in both program types.
+ * Pointer arguments are read with ARG_READ: a tp_btf program dereferences
+ * them directly (the verifier knows their BTF types), a raw_tp program
+ * needs BPF_CORE_READ (a probe read); both relocate the field
+ * offsets against the module's BTF.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +30,14 @@
 #include "iommutop.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * @field of the tracepoint argument @ptr: loaded directly in a tp_btf
+ * program (@btf), through a probe read in a raw_tp one. @btf is a
+ * constant, so each program keeps only its own way.
+ */
+#define ARG_READ(btf, ptr, field) \
+	((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
 
 /* Set by user space before load: count only this device and/or PASID. */
 const volatile bool filter_dev = false;
@@ -169,7 +179,7 @@ static __always_inline void note_attached(__u32 dev_id, __u32 pasid,
 /* ---- the handlers: @ctx holds the tracepoint's arguments ---- */
 
 /* attach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_attach(__u64 *ctx)
+static __always_inline int on_attach(__u64 *ctx, bool btf)
 {
 	count_event(IOMMUTOP_EV_ATTACH);
 	note_attached(ctx[0], ctx[2], ctx[3]);
@@ -177,7 +187,7 @@ static __always_inline int on_attach(__u64 *ctx)
 }
 
 /* detach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_detach(__u64 *ctx)
+static __always_inline int on_detach(__u64 *ctx, bool btf)
 {
 	struct iommutop_dev_key key = { .dev_id = ctx[0], .pasid = ctx[2] };
 
@@ -187,7 +197,7 @@ static __always_inline int on_detach(__u64 *ctx)
 }
 
 /* invalidate(hwpt_id, entry, dropped, injected_drop, injected_error) */
-static __always_inline int on_invalidate(__u64 *ctx)
+static __always_inline int on_invalidate(__u64 *ctx, bool btf)
 {
 	const struct nestiommu_inv_entry *e = (void *)ctx[1];
 	struct iommutop_hwpt_counters *h;
@@ -203,7 +213,7 @@ static __always_inline int on_invalidate(__u64 *ctx)
 	} else if ((__u32)ctx[4]) {
 		h->inv_injected_errors++;
 	} else {
-		cache = BPF_CORE_READ(e, cache);
+		cache = ARG_READ(btf, e, cache);
 		h->inv_iotlb += !!(cache & NESTIOMMU_INV_CACHE_IOTLB);
 		h->inv_dev_iotlb += !!(cache & NESTIOMMU_INV_CACHE_DEV_IOTLB);
 		h->inv_pasid += !!(cache & NESTIOMMU_INV_CACHE_PASID);
@@ -213,7 +223,7 @@ static __always_inline int on_invalidate(__u64 *ctx)
 }
 
 /* translate(dev_id, pasid, hwpt_id, iova, access, res) */
-static __always_inline int on_translate(__u64 *ctx)
+static __always_inline int on_translate(__u64 *ctx, bool btf)
 {
 	const struct nest_xlate_res *res = (void *)ctx[5];
 	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
@@ -224,8 +234,8 @@ static __always_inline int on_translate(__u64 *ctx)
 	count_event(IOMMUTOP_EV_TRANSLATE);
 	if (!dev_wanted(dev_id, pasid))
 		return 0;
-	source = BPF_CORE_READ(res, source);
-	refs = BPF_CORE_READ(res, mem_refs);
+	source = ARG_READ(btf, res, source);
+	refs = ARG_READ(btf, res, mem_refs);
 	note_attached(dev_id, pasid, hwpt_id);
 	d = dev_row(dev_id, pasid);
 	if (d) {
@@ -251,7 +261,7 @@ static __always_inline int on_translate(__u64 *ctx)
 }
 
 /* dma(dev_id, pasid, cmd, bytes_done) */
-static __always_inline int on_dma(__u64 *ctx)
+static __always_inline int on_dma(__u64 *ctx, bool btf)
 {
 	const struct nestiommu_dma *cmd = (void *)ctx[2];
 	__u32 dev_id = ctx[0], pasid = ctx[1];
@@ -268,7 +278,7 @@ static __always_inline int on_dma(__u64 *ctx)
 	if (d) {
 		d->dma_ops++;
 		d->dma_bytes += bytes;
-		if (BPF_CORE_READ(cmd, out_flags) & NESTIOMMU_OUT_FAULT)
+		if (ARG_READ(btf, cmd, out_flags) & NESTIOMMU_OUT_FAULT)
 			d->dma_faulted++;
 	}
 	/* Like the driver, a DMA counts on a HWPT it moved bytes through. */
@@ -284,7 +294,7 @@ static __always_inline int on_dma(__u64 *ctx)
 }
 
 /* fault(dev_id, pasid, hwpt_id, fault) */
-static __always_inline int on_fault(__u64 *ctx)
+static __always_inline int on_fault(__u64 *ctx, bool btf)
 {
 	const struct nest_fault *f = (void *)ctx[3];
 	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
@@ -298,8 +308,8 @@ static __always_inline int on_fault(__u64 *ctx)
 	count_event(IOMMUTOP_EV_FAULT);
 	if (!dev_wanted(dev_id, pasid))
 		return 0;
-	reason = BPF_CORE_READ(f, reason);
-	injected = BPF_CORE_READ(f, flags) & NEST_FAULT_F_INJECTED;
+	reason = ARG_READ(btf, f, reason);
+	injected = ARG_READ(btf, f, flags) & NEST_FAULT_F_INJECTED;
 	/* Every fault is a translation that failed. */
 	d = dev_row(dev_id, pasid);
 	if (d) {
@@ -319,7 +329,7 @@ static __always_inline int on_fault(__u64 *ctx)
 	key.dev_id = dev_id;
 	key.pasid = pasid;
 	key.hwpt_id = hwpt_id;
-	key.stage = BPF_CORE_READ(f, stage);
+	key.stage = ARG_READ(btf, f, stage);
 	key.reason = reason < IOMMUTOP_NR_REASONS ? reason : 0;
 	key.injected = injected;
 	n = row(&faults, &key, &zero_count);
@@ -329,7 +339,7 @@ static __always_inline int on_fault(__u64 *ctx)
 }
 
 /* stale_translation(dev_id, pasid, hwpt_id, iova, cached, walk, reason) */
-static __always_inline int on_stale(__u64 *ctx)
+static __always_inline int on_stale(__u64 *ctx, bool btf)
 {
 	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
@@ -348,14 +358,14 @@ static __always_inline int on_stale(__u64 *ctx)
 }
 
 /* fault_queue_overflow(queue_id, dropped) */
-static __always_inline int on_fq_overflow(__u64 *ctx)
+static __always_inline int on_fq_overflow(__u64 *ctx, bool btf)
 {
 	count_event(IOMMUTOP_EV_FQ_OVERFLOW);
 	return 0;
 }
 
 /* page_request(dev_id, pasid, grpid, cookie, addr, perm, last, injected) */
-static __always_inline int on_page_request(__u64 *ctx)
+static __always_inline int on_page_request(__u64 *ctx, bool btf)
 {
 	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_pr_key key = {
@@ -397,7 +407,7 @@ static __always_inline int on_page_request(__u64 *ctx)
  * page_response(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
  *		 injected)
  */
-static __always_inline int on_page_response(__u64 *ctx)
+static __always_inline int on_page_response(__u64 *ctx, bool btf)
 {
 	__u32 dev_id = ctx[0], pasid = ctx[1], code = ctx[4];
 	struct iommutop_pr_key key = {
@@ -428,7 +438,7 @@ static __always_inline int on_page_response(__u64 *ctx)
 }
 
 /* page_request_timeout(dev_id, pasid, grpid, cookie) */
-static __always_inline int on_pr_timeout(__u64 *ctx)
+static __always_inline int on_pr_timeout(__u64 *ctx, bool btf)
 {
 	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
@@ -450,12 +460,12 @@ static __always_inline int on_pr_timeout(__u64 *ctx)
 	SEC("tp_btf/" #event)						\
 	int event##_btf(__u64 *ctx)					\
 	{								\
-		return handler(ctx);					\
+		return handler(ctx, true);				\
 	}								\
 	SEC("raw_tp/" #event)						\
 	int event##_raw(__u64 *ctx)					\
 	{								\
-		return handler(ctx);					\
+		return handler(ctx, false);				\
 	}
 
 IOMMUTOP_PROGS(attach, on_attach)
