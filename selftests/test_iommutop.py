@@ -207,6 +207,25 @@ def test_rendered_exposition_valid(model_run):
         assert counts == [2.0], lat["samples"]
 
 
+def test_dashboard_queries_exported_metrics(model_run):
+    """dashboards/nestiommu.json queries only series the exporter emits."""
+    _, _, out = model_run
+    fams = parse_exposition((out / "metrics.prom").read_text(), False)
+    series = set()
+    for name, f in fams.items():
+        for sample, _, _ in f["samples"]:
+            series.add(sample)
+    with open(os.path.join(REPO, "dashboards", "nestiommu.json")) as fh:
+        dash = json.load(fh)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    exprs += [v["definition"] for v in dash["templating"]["list"] if "definition" in v]
+    assert len(exprs) >= 15, exprs
+    for expr in exprs:
+        used = set(re.findall(r"\bnestiommu_[a-z0-9_]+", expr))
+        assert used, f"no nestiommu metric in {expr!r}"
+        assert used <= series, f"{expr!r} queries {used - series}, not exported"
+
+
 def test_rendered_json_and_csv(model_run):
     _, _, out = model_run
     j = json.loads((out / "sample.json").read_text())
