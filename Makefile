@@ -100,10 +100,12 @@ tools: $(DEPS_STAMP) bpf
 		$(MAKE) -C $(ROOT)/tools/$$t O=$(O) || exit 1; \
 	done
 
-# The core natively on the host, then the page-request round trip in a guest.
+# The core natively on the host; then, in one guest, the page-request round
+# trip and what tracing costs nestload (none, iommutop, bpftrace, perf).
 bench: all guest-kernel
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
-	$(Q)$(VMRUN) --timeout 600 -- 'insmod kernel/nestiommu.ko && $(O)/selftests/pri_bench'
+	$(Q)$(VMRUN) --mem 2G --timeout 1200 -- 'insmod kernel/nestiommu.ko && \
+		$(O)/selftests/pri_bench && python3 tools/bench/trace_cost.py'
 
 # A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).
 fuzz: selftests

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""What tracing costs nestload: `make bench` runs this in the guest.
+
+nestload's throughput (DMA ops/s) with no tracing, with iommutop attached,
+with the equivalent bpftrace script (tools/bench/iommutop.bt) and with
+`perf record` on the same tracepoints. The modes take turns, ROUNDS times,
+and each figure is the median of its rounds, so a slow moment of the
+machine hits every mode alike. Run from the repository root, as root, with
+the module loaded.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+BUILD = "build/tools"
+NESTLOAD = os.path.join(BUILD, "nestload")
+IOMMUTOP = os.path.join(BUILD, "iommutop")
+BPFTRACE_SCRIPT = "tools/bench/iommutop.bt"
+# The tracepoints iommutop and the bpftrace script read.
+EVENTS = ("dma", "translate", "map", "unmap", "invalidate", "fault",
+          "page_request", "page_response")
+# IOTLB misses, page requests, stage-1 changes and map churn. One DMA
+# thread: under TCG, threads that wake each other make the figures swing by
+# 2x from run to run.
+MIX = ["--devices", "2", "--pasids", "4", "--threads", "1",
+       "--working-set", "512", "--fault-pct", "5", "--s1-change-every", "500",
+       "--churn-every", "1000", "-q"]
+READY_TIMEOUT = 60  # seconds for a tracer to attach
+
+
+def nestload(ops):
+    """Run nestload; return its ops/s."""
+    out = subprocess.run([NESTLOAD, "--ops", str(ops)] + MIX, check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("ops_per_s="):
+            return float(line.split("=", 1)[1])
+    sys.exit(f"trace_cost: no ops_per_s in nestload's output:\n{out}")
+
+
+def wait_ready(proc, path, marker):
+    """Wait until the tracer wrote MARKER (any output if None) to PATH."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            with open(path) as f:
+                sys.exit(f"trace_cost: {proc.args[0]} exited ({proc.returncode}):\n{f.read()}")
+        with open(path) as f:
+            text = f.read()
+        if (marker is None and text) or (marker is not None and marker in text):
+            return
+        time.sleep(0.1)
+    sys.exit(f"trace_cost: {proc.args[0]} did not attach in {READY_TIMEOUT} s")
+
+
+def with_tracer(cmd, marker, ops):
+    """Run nestload while CMD (a tracer started first) runs; return ops/s."""
+    path = "/tmp/trace_cost.out"
+    with open(path, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_ready(proc, path, marker)
+        return nestload(ops)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_none(ops):
+    return nestload(ops)
+
+
+def run_iommutop(ops):
+    # Batch mode refreshing every second, as a person would watch it.
+    return with_tracer([IOMMUTOP, "-b", "-d", "1", "-n", "1000000"], None, ops)
+
+
+def run_bpftrace(ops):
+    return with_tracer(["bpftrace", BPFTRACE_SCRIPT], "ready", ops)
+
+
+def run_perf_record(ops):
+    events = []
+    for e in EVENTS:
+        events += ["-e", f"nestiommu:{e}"]
+    cmd = ["perf", "record", "-q", "-a", "-o", "/tmp/trace_cost.perf.data"] + events + \
+          ["--", NESTLOAD, "--ops", str(ops)] + MIX
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("ops_per_s="):
+            return float(line.split("=", 1)[1])
+    sys.exit(f"trace_cost: no ops_per_s in nestload's output under perf:\n{out}")
+
+
+MODES = (("none", run_none), ("iommutop", run_iommutop),
+         ("bpftrace script", run_bpftrace), ("perf record", run_perf_record))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--ops", type=int, default=60000, help="DMA ops per run (default 60000)")
+    p.add_argument("--rounds", type=int, default=5, help="runs of each mode (default 5)")
+    args = p.parse_args()
+    if args.ops < 1 or args.rounds < 1:
+        p.error("--ops and --rounds must be at least 1")
+
+    got = {name: [] for name, _ in MODES}
+    for r in range(args.rounds):
+        for name, fn in MODES:
+            got[name].append(fn(args.ops))
+            print(f"  round {r + 1}: {name}: {got[name][-1]:.0f} ops/s", file=sys.stderr)
+    base = statistics.median(got["none"])
+    print(f"nestload under tracing (TCG guest: compare the ratios; median of "
+          f"{args.rounds} runs of {args.ops} DMA ops each)")
+    print(f"{'tracing':<16} {'ops/s':>10} {'vs none':>8} {'cost':>7}")
+    for name, _ in MODES:
+        m = statistics.median(got[name])
+        print(f"{name:<16} {m:>10.0f} {m / base:>8.2f} {(1 - m / base) * 100:>6.1f}%")
+
+
+if __name__ == "__main__":
+    main()
