@@ -24,11 +24,9 @@
  * Needs root (BPF) and the module with BTF; skips only where the kernel
  * has no writable raw tracepoints (BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE).
  */
-#include <poll.h>
-#include <pthread.h>
 #include <bpf/libbpf.h>
 
-#include "nest_env.h"
+#include "pri_job.h"
 #include "hook_inject.h"
 #include "hook_inject.skel.h"
 
@@ -1146,9 +1144,6 @@ TEST_F(map, detach_restores_organic_map)
 
 /* ==== page requests: hook_translate's page_request, hook_page_request, hook_page_response ==== */
 
-#define REC_SIZE	sizeof(struct nestiommu_fault_record)
-#define PR_WAIT_MS	5000	/* for what must happen */
-#define PR_QUIET_MS	150	/* for what must not happen */
 /* Page i of the PRI cases' range, and the data page it maps (or would). */
 #define PR_PAGE(i)	(ENV_IOVA + 7 * SZ_2M + (__u64)(i) * SZ_4K)
 #define PR_DPAGE(i)	(DATA_GPA + 64 * SZ_4K + (__u64)(i) * SZ_4K)
@@ -1175,71 +1170,6 @@ TEST_F(map, detach_restores_organic_map)
  */
 #define DELAY_SLACK_NS		(10 * 1000000ULL)
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* A DMA on its own thread, so the test can answer its page requests. */
-struct pr_job {
-	int fd;
-	__u32 dev_id, flags, pasid, access;
-	__u64 iova, len;
-	void *buf;
-	int rc;
-	struct nestiommu_dma dma;
-	__u64 end_ns;		/* when the ioctl returned */
-	pthread_t th;
-	bool started, joined;
-};
-
-static void *pr_job_fn(void *arg)
-{
-	struct pr_job *j = arg;
-
-	j->rc = _do_dma(j->fd, j->dev_id, j->flags, j->pasid, j->access, j->iova, j->len,
-			j->buf, &j->dma);
-	j->end_ns = now_ns();
-	return NULL;
-}
-
-/* Has the job's DMA returned within @ms? (joins it if so) */
-static bool pr_job_wait(struct pr_job *j, unsigned int ms)
-{
-	struct timespec ts;
-
-	if (!j->started || j->joined)
-		return true;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(j->th, NULL, &ts))
-		return false;
-	j->joined = true;
-	return true;
-}
-
-/* The job's DMA returned (in time) / is still waiting. */
-#define job_done(j)	ASSERT_TRUE(pr_job_wait(j, PR_WAIT_MS))
-#define job_waiting(j)	ASSERT_FALSE(pr_job_wait(j, PR_QUIET_MS))
-
-/* The job returned and moved all its bytes. */
-#define check_job_ok(j) do {						\
-	job_done(j);							\
-	ASSERT_OK((j)->rc);						\
-	if ((j)->dma.out_flags)						\
-		log_fault("unexpected DMA fault", &(j)->dma.out_fault);	\
-	ASSERT_EQ(0, (j)->dma.out_flags);				\
-	ASSERT_EQ((j)->len, (j)->dma.out_bytes_done);			\
-} while (0)
-
 /*
  * The job returned, stopped by a stage-1 @reason fault at @addr after
  * @done bytes: injected by hook_translate (level 0, marked) or organic.
@@ -1258,33 +1188,13 @@ static bool pr_job_wait(struct pr_job *j, unsigned int ms)
 		  (j)->dma.out_fault.flags & NESTIOMMU_FAULT_F_INJECTED); \
 } while (0)
 
-static bool queue_readable(int qfd, int ms)
-{
-	struct pollfd p = { .fd = qfd, .events = POLLIN };
-
-	ASSERT_LE(0, poll(&p, 1, ms));
-	return p.revents & POLLIN;
-}
-
-/* Read one record; it must come within PR_WAIT_MS. */
-static void rec_read(int qfd, struct nestiommu_fault_record *r)
-{
-	ASSERT_TRUE(queue_readable(qfd, PR_WAIT_MS));
-	ASSERT_EQ((ssize_t)REC_SIZE, read(qfd, r, REC_SIZE));
-	ASSERT_EQ(NESTIOMMU_FAULT_RECORD_V1, r->version);
-}
-
-#define respond(qfd, cookie, code) ASSERT_OK(nest_page_respond(qfd, cookie, code))
-#define respond_err(err, qfd, cookie, code) \
-	ASSERT_ERR(err, nest_page_respond(qfd, cookie, code))
-
-/* Wait (at most PR_WAIT_MS) until the BPF program's counter *@p reaches @n. */
+/* Wait (at most PRI_WAIT_MS) until the BPF program's counter *@p reaches @n. */
 static bool bpf_count_reaches(const __u64 *p, __u64 n)
 {
 	const volatile __u64 *v = p;
 	int ms;
 
-	for (ms = 0; ms < PR_WAIT_MS && *v < n; ms++)
+	for (ms = 0; ms < PRI_WAIT_MS && *v < n; ms++)
 		usleep(1000);
 	return *v >= n;
 }
@@ -1307,7 +1217,7 @@ FIXTURE(prihook) {
 	struct fault_mark_ctl *fm;
 	struct pr_mark_ctl *prm;
 	struct resp_mark_ctl *rsm;
-	struct pr_job job;
+	struct pri_job job;
 };
 
 FIXTURE_VARIANT(prihook) {
@@ -1358,25 +1268,24 @@ FIXTURE_TEARDOWN(prihook)
 	/* Closing the queue answers what is pending: no DMA is left waiting. */
 	if (self->qfd >= 0)
 		close(self->qfd);
-	pr_job_wait(&self->job, PR_WAIT_MS);
+	job_wait(&self->job, PRI_WAIT_MS);
 	hooks_teardown(self->skel);
 	env_teardown(&self->e);
 }
 
 /* A DMA by the PRI device on its attachment, on the job thread. */
-static struct pr_job *pr_job_start(FIXTURE_DATA(prihook) *self, __u32 access, __u64 iova,
+static struct pri_job *pr_job_start(FIXTURE_DATA(prihook) *self, __u32 access, __u64 iova,
 				   __u64 len, void *buf)
 {
-	struct pr_job *j = &self->job;
+	struct pri_job *j = &self->job;
 
 	/* One job at a time: the previous one must be over. */
-	ASSERT_TRUE(pr_job_wait(j, PR_WAIT_MS));
-	*j = (struct pr_job){
+	ASSERT_TRUE(job_wait(j, PRI_WAIT_MS));
+	*j = (struct pri_job){
 		.fd = self->e.fd, .dev_id = self->e.dev_id, .flags = self->e.dma_flags,
 		.pasid = self->e.pasid, .access = access, .iova = iova, .len = len, .buf = buf,
 	};
-	ASSERT_EQ(0, pthread_create(&j->th, NULL, pr_job_fn, j));
-	j->started = true;
+	job_run(j);
 	return j;
 }
 
@@ -1525,7 +1434,7 @@ static void pr_turn_pri_off(FIXTURE_DATA(prihook) *self, int page)
 {
 	static char buf[8];
 	struct nestiommu_fault_record r;
-	struct pr_job *j = pr_job_start(self, ACC_R, PR_PAGE(page), sizeof(buf), buf);
+	struct pri_job *j = pr_job_start(self, ACC_R, PR_PAGE(page), sizeof(buf), buf);
 
 	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(page), 1, ACC_R), R_FAILURE);
 	check_job_fault(j, 0, PR_PAGE(page), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
@@ -1593,7 +1502,7 @@ TEST_F(prihook, forced_page_request_once_then_dma_completes)
 	const __u64 iova = PR_PAGE(0) + 0x10;
 	struct nestiommu_fault_record recs[2];
 	struct nestiommu_xlate_stats d, h;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 cookie;
 	int i;
 
@@ -1658,7 +1567,7 @@ TEST_F(prihook, forced_page_request_always_retries_then_faults)
 {
 	static char buf[16];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 cookie;
 	int i;
 
@@ -1674,7 +1583,7 @@ TEST_F(prihook, forced_page_request_always_retries_then_faults)
 	TH_CONTEXT("after the last group");
 	check_job_fault(j, 0, PR_PAGE(1) + 8, NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
 	ASSERT_EQ(ACC_R, j->dma.out_fault.access);
-	ASSERT_FALSE(queue_readable(self->qfd, PR_QUIET_MS));
+	ASSERT_FALSE(queue_readable(self->qfd, PRI_QUIET_MS));
 	check_pri(self, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES,
 		  0, 0, 0, 0, 0);
 	/* Every translation was forced; the last one found no retry left. */
@@ -1696,7 +1605,7 @@ TEST_F(prihook, forced_page_request_answered_invalid)
 {
 	static char buf[2 * SZ_4K];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	/* Force at page 1 only: page 0 goes through first. */
 	fill_pattern(buf, sizeof(buf), 9);
@@ -1783,7 +1692,7 @@ TEST_F(prihook, page_request_bad_values_rejected)
 	const __u32 bad[] = { 2, 3, 0x80000000, 0xffffffff };
 	const size_t n = sizeof(bad) / sizeof(bad[0]);
 	static char buf[16];
-	struct pr_job *j;
+	struct pri_job *j;
 	size_t i;
 
 	self->tr->enabled = 1;
@@ -1814,7 +1723,7 @@ TEST_F(prihook, fault_reason_wins_over_page_request)
 	struct nestiommu_fault_record r;
 	struct nestiommu_xlate_stats h;
 	static char buf[8];
-	struct pr_job *j;
+	struct pri_job *j;
 
 	self->tr->fault_reason = NESTIOMMU_FAULT_REASON_PTE_FETCH;
 	self->tr->fault_stage = 1;
@@ -1856,7 +1765,7 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 	static char buf[2 * SZ_4K];
 	struct nestiommu_fault_record recs[3];
 	const __u64 iova = PR_PAGE(PR_HOLE) + 0x20;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 cookie;
 
 	self->rq->enabled = 1;
@@ -1892,7 +1801,7 @@ TEST_F(prihook, dropped_group_answered_by_timeout)
 {
 	const unsigned int timeout_ms = 1000;
 	static char buf[64];
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 t0 = now_ns();
 
 	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, timeout_ms);
@@ -1926,7 +1835,7 @@ TEST_F(prihook, dropped_group_answered_by_device_reset)
 {
 	static char buf[2 * SZ_4K];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	self->rq->drop = 1;
 	self->rq->duplicate = 1;
@@ -1965,7 +1874,7 @@ TEST_F(prihook, duplicated_group_records_queued_twice)
 	struct nestiommu_fault_record recs[4];
 	struct nestiommu_fault_queue_stats qs;
 	__u32 type, len = sizeof(qs);
-	struct pr_job *j;
+	struct pri_job *j;
 	int i;
 
 	fill_pattern(buf, sizeof(buf), 11);
@@ -2010,7 +1919,7 @@ TEST_F(prihook, cleared_last_page_group)
 {
 	static char buf[2 * SZ_4K];
 	struct nestiommu_fault_record recs[2];
-	struct pr_job *j;
+	struct pri_job *j;
 	int i;
 
 	fill_pattern(buf, sizeof(buf), 13);
@@ -2052,7 +1961,7 @@ TEST_F(prihook, page_request_invalid_decisions_rejected)
 	const size_t n = sizeof(bad) / sizeof(bad[0]);
 	struct nestiommu_fault_record r;
 	static char buf[8];
-	struct pr_job *j;
+	struct pri_job *j;
 	size_t i;
 
 	self->rq->enabled = 1;
@@ -2086,7 +1995,7 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 {
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	self->rs->enabled = 1;
 	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
@@ -2102,7 +2011,7 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
 	ASSERT_EQ(r.cookie, self->rs->last_cookie);
 	/* The group waited at least job_waiting()'s time, and was sent after the fault. */
-	ASSERT_LE(PR_QUIET_MS * 1000000ULL, self->rs->last_age_ns);
+	ASSERT_LE(PRI_QUIET_MS * 1000000ULL, self->rs->last_age_ns);
 	ASSERT_GE(now_ns() - r.timestamp_ns, self->rs->last_age_ns);
 	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
 	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -2120,7 +2029,7 @@ TEST_F(prihook, set_code_replaces_the_code)
 {
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	self->rs->set_code = 1;
 	self->rs->new_code = R_INVALID;
@@ -2159,7 +2068,7 @@ TEST_F(prihook, set_code_failure_disables_pri_until_reset)
 {
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	self->rs->set_code = 1;
 	self->rs->new_code = R_FAILURE;
@@ -2205,7 +2114,7 @@ TEST_F(prihook, dropped_response_leaves_group_outstanding)
 	struct nestiommu_page_response w = resp;
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 
 	fill_pattern(buf, sizeof(buf), 17);
 	self->rs->drop = 1;
@@ -2247,7 +2156,7 @@ TEST_F(prihook, delayed_response_delivered_late)
 	const __u64 delay_ns = delay_us * 1000ULL;
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 t_write;
 
 	fill_pattern(buf, sizeof(buf), 19);
@@ -2302,7 +2211,7 @@ TEST_F(prihook, reset_and_detach_beat_a_delayed_response)
 	const __u32 delay_us = 800000;
 	static char buf[64];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 t_write;
 
 	self->rs->delay_us = delay_us;
@@ -2360,7 +2269,7 @@ TEST_F(prihook, page_response_invalid_decisions_rejected)
 	const size_t n = sizeof(bad) / sizeof(bad[0]);
 	struct nestiommu_fault_record r;
 	static char buf[8];
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 t_write;
 	size_t i;
 
@@ -2412,7 +2321,7 @@ TEST_F(prihook, driver_answers_bypass_response_hook)
 {
 	static char buf[8];
 	struct nestiommu_fault_record r;
-	struct pr_job *j;
+	struct pri_job *j;
 	__u64 cookie;
 
 	self->rs->drop = 1;
@@ -2466,7 +2375,7 @@ TEST_F(prihook, detach_restores_organic_pri)
 	struct nestiommu_xlate_stats d0, d1;
 	__u64 tr_calls, rq_calls, rs_calls;
 	static char buf[64];
-	struct pr_job *j;
+	struct pri_job *j;
 
 	/* All three at once: forced, duplicated, SUCCESS made FAILURE. */
 	self->tr->page_request = 1;

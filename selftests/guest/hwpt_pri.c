@@ -17,19 +17,13 @@
  * thread ("job"), so every wait is bounded: a DMA that must finish is
  * given PRI_WAIT_MS, one that must keep waiting PRI_QUIET_MS.
  */
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
-#include <time.h>
 
-#include "nest_env.h"
+#include "pri_job.h"
 
-#define REC_SIZE	sizeof(struct nestiommu_fault_record)
 #define RESP_SIZE	sizeof(struct nestiommu_page_response)
-#define PRI_WAIT_MS	5000	/* for what must happen */
-#define PRI_QUIET_MS	150	/* for what must not happen */
 #define PRI_MAX_GROUP	64	/* records a test reads as one group, at most */
 /* Page i of the stage-1 range the cases use, and the data page it maps. */
 #define PAGE(i)		(ENV_IOVA + (__u64)(i) * SZ_4K)
@@ -41,14 +35,6 @@
 #define R_FAILURE	NESTIOMMU_PAGE_RESP_FAILURE
 #define OTHER_PASID	6
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* A signal handler that does nothing: the signal only interrupts. */
 static void on_sigusr1(int sig)
 {
@@ -57,92 +43,12 @@ static void on_sigusr1(int sig)
 
 /* ---- DMA jobs: a DMA on its own thread ---- */
 
-struct pri_job {
-	int fd;
-	__u32 dev_id, flags, pasid, access;
-	__u64 iova, len;
-	void *buf;
-	__u64 cookie;		/* pr_cookie, for a RESUME */
-	int rc;
-	struct nestiommu_dma dma;
-	pthread_t th;
-	bool started, joined;
-};
-
-static void *pri_job_fn(void *arg)
-{
-	struct pri_job *j = arg;
-
-	j->dma = (struct nestiommu_dma){
-		.flags = j->flags,
-		.dev_id = j->dev_id,
-		.pasid = j->pasid,
-		.access = j->access,
-		.iova = j->iova,
-		.length = j->len,
-		.user_va = NEST_PTR(j->buf),
-		.pr_cookie = j->cookie,
-	};
-	j->rc = nest_dma(j->fd, &j->dma);
-	return NULL;
-}
-
-static void job_run(struct pri_job *j)
-{
-	ASSERT_EQ(0, pthread_create(&j->th, NULL, pri_job_fn, j));
-	j->started = true;
-}
-
-static void job_start_on(struct pri_job *j, int fd, __u32 dev_id, __u32 flags, __u32 pasid,
-			 __u32 access, __u64 iova, __u64 len, void *buf)
-{
-	*j = (struct pri_job){
-		.fd = fd, .dev_id = dev_id, .flags = flags, .pasid = pasid,
-		.access = access, .iova = iova, .len = len, .buf = buf,
-	};
-	job_run(j);
-}
-
 /* A DMA by the env's device on its attachment. */
 static void job_start(struct pri_job *j, struct nest_env *e, __u32 access, __u64 iova,
 		      __u64 len, void *buf)
 {
 	job_start_on(j, e->fd, e->dev_id, e->dma_flags, e->pasid, access, iova, len, buf);
 }
-
-/* Has the job's DMA returned within @ms? (joins it if so) */
-static bool job_wait(struct pri_job *j, unsigned int ms)
-{
-	struct timespec ts;
-
-	if (j->joined)
-		return true;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(j->th, NULL, &ts))
-		return false;
-	j->joined = true;
-	return true;
-}
-
-/* The job's DMA returned (in time) / is still waiting. */
-#define job_done(j)	ASSERT_TRUE(job_wait(j, PRI_WAIT_MS))
-#define job_waiting(j)	ASSERT_FALSE(job_wait(j, PRI_QUIET_MS))
-
-/* The job returned and moved all its bytes. */
-#define check_job_ok(j) do {						\
-	job_done(j);							\
-	ASSERT_OK((j)->rc);						\
-	if ((j)->dma.out_flags)						\
-		log_fault("unexpected DMA fault", &(j)->dma.out_fault);	\
-	ASSERT_EQ(0, (j)->dma.out_flags);				\
-	ASSERT_EQ((j)->len, (j)->dma.out_bytes_done);			\
-} while (0)
 
 /* The job returned, stopped by a stage-1 @reason fault at @addr after @done bytes. */
 #define check_job_fault(j, _done, _addr, _reason) do {			\
@@ -154,22 +60,6 @@ static bool job_wait(struct pri_job *j, unsigned int ms)
 } while (0)
 
 /* ---- the queue ---- */
-
-static bool queue_readable(int qfd, int ms)
-{
-	struct pollfd p = { .fd = qfd, .events = POLLIN };
-
-	ASSERT_LE(0, poll(&p, 1, ms));
-	return p.revents & POLLIN;
-}
-
-/* Read one record; it must come within PRI_WAIT_MS. */
-static void rec_read(int qfd, struct nestiommu_fault_record *r)
-{
-	ASSERT_TRUE(queue_readable(qfd, PRI_WAIT_MS));
-	ASSERT_EQ((ssize_t)REC_SIZE, read(qfd, r, REC_SIZE));
-	ASSERT_EQ(NESTIOMMU_FAULT_RECORD_V1, r->version);
-}
 
 /*
  * Read one page request group: records up to its LAST_PAGE, which all have
@@ -218,10 +108,6 @@ static long resp_write(int qfd, const void *buf, size_t len)
 
 	return rc < 0 ? -errno : rc;
 }
-
-#define respond(qfd, cookie, code) ASSERT_OK(nest_page_respond(qfd, cookie, code))
-#define respond_err(err, qfd, cookie, code) \
-	ASSERT_ERR(err, nest_page_respond(qfd, cookie, code))
 
 /* ---- statistics ---- */
 
