@@ -600,10 +600,9 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 				     &cmd->out_fault);
 		if (!rc)
 			cmd->out_flags = NESTIOMMU_OUT_FAULT;
-		if (rc == 1)
-			rc = 0;
-		else
+		if (rc != 1)
 			goto out_done;
+		rc = 0;	/* SUCCESS: the DMA goes on from @iova */
 	}
 	while (done < cmd->length) {
 		u64 iova = cmd->iova + done;

@@ -361,8 +361,8 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return -ENOMEM;
-	/* One reference for the caller, one while pending, one parked. */
-	refcount_set(&g->users, nonblock ? 3 : 2);
+	/* One reference for the caller, one while pending. */
+	refcount_set(&g->users, 2);
 	INIT_LIST_HEAD(&g->ring_node);
 	INIT_LIST_HEAD(&g->park_node);
 	INIT_DELAYED_WORK(&g->timeout_work, nest_prg_timeout_fn);
@@ -383,6 +383,7 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 	if (nonblock && pri->nr_parked >= NESTIOMMU_DMA_MAX_PARKED) {
 		rc = -EBUSY;
 	} else if (nonblock) {
+		refcount_inc(&g->users);	/* the parked list's */
 		list_add_tail(&g->park_node, &pri->parked);
 		g->parked = true;
 		pri->nr_parked++;
@@ -393,8 +394,6 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 
 	if (!rc)
 		rc = nest_prg_take_credit(g, nonblock);
-	if (rc == -EBUSY)
-		nest_prg_put(g);	/* never parked */
 	if (rc) {
 		nest_prg_unsend(g);
 		return rc < 0 ? rc : -EOPNOTSUPP;
