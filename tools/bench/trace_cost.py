@@ -33,14 +33,18 @@ MIX = ["--devices", "2", "--pasids", "4", "--threads", "1",
 READY_TIMEOUT = 60  # seconds for a tracer to attach
 
 
-def nestload(ops):
-    """Run nestload; return its ops/s."""
-    out = subprocess.run([NESTLOAD, "--ops", str(ops)] + MIX, check=True,
-                         capture_output=True, text=True).stdout
+def ops_per_s(cmd):
+    """Run CMD, which ends in a nestload run; return nestload's ops/s."""
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
         if line.startswith("ops_per_s="):
             return float(line.split("=", 1)[1])
-    sys.exit(f"trace_cost: no ops_per_s in nestload's output:\n{out}")
+    sys.exit(f"trace_cost: no ops_per_s in the output of {cmd[0]}:\n{out}")
+
+
+def nestload(ops):
+    """Run nestload; return its ops/s."""
+    return ops_per_s([NESTLOAD, "--ops", str(ops)] + MIX)
 
 
 def wait_ready(proc, path, marker):
@@ -92,13 +96,8 @@ def run_perf_record(ops):
     events = []
     for e in EVENTS:
         events += ["-e", f"nestiommu:{e}"]
-    cmd = ["perf", "record", "-q", "-a", "-o", "/tmp/trace_cost.perf.data"] + events + \
-          ["--", NESTLOAD, "--ops", str(ops)] + MIX
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        if line.startswith("ops_per_s="):
-            return float(line.split("=", 1)[1])
-    sys.exit(f"trace_cost: no ops_per_s in nestload's output under perf:\n{out}")
+    return ops_per_s(["perf", "record", "-q", "-a", "-o", "/tmp/trace_cost.perf.data"] +
+                     events + ["--", NESTLOAD, "--ops", str(ops)] + MIX)
 
 
 MODES = (("none", run_none), ("iommutop", run_iommutop),
