@@ -16,6 +16,8 @@
 #   VM_TERM     TERM for commands
 #   VM_STDIN    run mode: "tty" (stdin is /dev/ttyS1) or "null" (/dev/null)
 #   VM_ROWS, VM_COLS  the host terminal's size (run with a tty, shell; optional)
+#   VM_BIN      a host folder put first on commands' PATH: poweroff, halt and
+#               reboot that work in the chroot (optional)
 #
 # Files of the control folder $VM_RESULTS/.vm (host path == guest path):
 #   run mode:   run.cmd (the command line), run.rc (exit status; "unfinished"
@@ -23,8 +25,12 @@
 #   agent mode: ready (agent is up), N.cmd for N = 1, 2, ... (the host writes
 #               them atomically), N.out (stdout + stderr), N.rc (exit status,
 #               renamed into place last), poweroff (ends the loop).
-# Commands run as root in a clean environment: PATH (the usual one), HOME=/tmp,
-# TERM, LANG=C.UTF-8, NESTIOMMU_GUEST=1 and NESTIOMMU_RESULTS=$VM_RESULTS.
+# Commands run as root in a clean environment: PATH (the usual one after
+# $VM_BIN), HOME=/tmp, TERM, LANG=C.UTF-8, NESTIOMMU_GUEST=1 and
+# NESTIOMMU_RESULTS=$VM_RESULTS; those without a terminal on stdin also get
+# PAGER=cat (and perf's, git's, man's, systemd's), since their stdout may be
+# the serial line, a tty on which perf and others would start a pager that
+# waits for keys nobody can type.
 # Every mode ends with sync; poweroff -f (letting /init exit panics the kernel).
 #
 # No `set -e`: this is PID 1, and its exit would panic the kernel; failures are
@@ -103,18 +109,21 @@ echo 0 >/proc/sys/kernel/panic_on_warn
 
 # in_host [-c] SCRIPT [ARG...]: run the sh snippet SCRIPT (with ARGs as $1...)
 # chrooted into the host root, in $VM_CWD, with a clean environment.
-# -c: in a new session whose controlling tty is stdin (job control, ^C).
+# -c: in a new session whose controlling tty is stdin (job control, ^C);
+# without it nobody can answer a pager, so pagers are off.
 in_host() {
 	session=
+	pagers="PAGER=cat PERF_PAGER=cat GIT_PAGER=cat MANPAGER=cat SYSTEMD_PAGER=cat"
 	if [ "$1" = -c ]; then
 		session="/bin/setsid -c"
+		pagers=
 		shift
 	fi
 	script=$1
 	shift
-	# shellcheck disable=SC2086 # $session is zero or two words
-	env -i PATH="$GUEST_PATH" HOME=/tmp TERM="${VM_TERM:-dumb}" LANG=C.UTF-8 \
-		NESTIOMMU_GUEST=1 NESTIOMMU_RESULTS="$VM_RESULTS" \
+	# shellcheck disable=SC2086 # $pagers and $session are words
+	env -i PATH="${VM_BIN:+$VM_BIN:}$GUEST_PATH" HOME=/tmp TERM="${VM_TERM:-dumb}" LANG=C.UTF-8 \
+		NESTIOMMU_GUEST=1 NESTIOMMU_RESULTS="$VM_RESULTS" $pagers \
 		$session /bin/chroot /host /bin/sh -c "cd \"\$1\" || exit 125; shift; $script" sh "$VM_CWD" "$@" 3>&-
 }
 

@@ -91,6 +91,10 @@ class Result:
     kernel_errors: list[str]
 
 
+# Put first on the guest commands' PATH: a poweroff that works in the chroot.
+GUEST_BIN = os.path.join(HERE, "guest-bin")
+
+
 def krel():
     """The guest kernel release, as selftests/vm/krel.sh prints it."""
     return subprocess.check_output([os.path.join(HERE, "krel.sh")], text=True).strip()
@@ -216,7 +220,7 @@ class _VM:
         for name in os.listdir(self.ctl):  # a reused workdir: forget old state
             os.unlink(os.path.join(self.ctl, name))
         conf = dict(VM_MODE=mode, VM_RESULTS=self.results_dir, VM_CWD=self.cwd,
-                    VM_TERM=os.environ.get("TERM", "dumb"), **conf)
+                    VM_TERM=os.environ.get("TERM", "dumb"), VM_BIN=GUEST_BIN, **conf)
         files = dict(files or {}, conf="".join(f"{k}={shlex.quote(str(v))}\n" for k, v in conf.items()))
         for name, text in files.items():
             with open(os.path.join(self.ctl, name), "w") as f:

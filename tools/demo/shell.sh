@@ -10,4 +10,4 @@ echo "goes to /tmp/nestload.out); iommutop starts now: h for help, q to quit."
 sleep 1
 iommutop
 echo "Back in the guest shell: iommutop (TUI), nestload --help, perf, bpftrace;"
-echo "poweroff -f ends the guest."
+echo "exit (or poweroff) ends the guest."
