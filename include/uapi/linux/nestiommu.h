@@ -5,7 +5,8 @@
  * The uAPI follows the iommufd conventions (include/uapi/linux/iommufd.h):
  *
  * - One open of /dev/nestiommu is one context. Objects live in the context,
- *   are named by u32 IDs and are freed with NESTIOMMU_DESTROY.
+ *   are named by u32 IDs and are freed with NESTIOMMU_DESTROY. Open it
+ *   with O_CLOEXEC unless the context is meant to pass across exec.
  * - Every ioctl takes one struct whose first field is "__u32 size", the size
  *   of the struct as user space knows it. The kernel accepts any size from the
  *   ioctl's minimum (the end of its last mandatory field) up: a shorter
@@ -125,9 +126,12 @@ enum nestiommu_ioas_map_flags {
  *	by the kernel to the IOVA it chose
  *
  * Pins the pages of [user_va, user_va + length) and makes them reachable
- * by DMA at [iova, iova + length). Pinned pages are accounted to the
- * caller's locked memory and limited by RLIMIT_MEMLOCK unless it has
- * CAP_IPC_LOCK. The range must lie inside the IOAS's allowed IOVA ranges
+ * by DMA at [iova, iova + length). Pinned pages are charged to the locked
+ * memory of the caller's user (like iommufd: what all processes of that
+ * user keep pinned, until unmapped, whichever process maps or has exited)
+ * and limited by the caller's RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK
+ * (ENOMEM, checked before anything is allocated); the caller's VmPin
+ * shows them. The range must lie inside the IOAS's allowed IOVA ranges
  * (EINVAL) and must not overlap an existing mapping (EEXIST). Without
  * FIXED_IOVA the kernel picks the lowest free range aligned to the largest
  * power of two that divides both @user_va and @length (at most 1 GiB),
