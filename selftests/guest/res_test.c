@@ -6,7 +6,11 @@
  *    that execs with the fd open, stay within one limit;
  *  - /dev/nestiommu opened O_CLOEXEC and fault queue fds are closed by exec;
  *  - a huge MAP under a small limit fails before the kernel allocates
- *    anything in proportion to its length.
+ *    anything in proportion to its length;
+ *  - kernel memory a context makes the driver allocate is charged to the
+ *    caller's memory cgroup: a small cgroup gets ENOMEM or its own OOM
+ *    kill, not the rest of the system;
+ *  - the per-context object limit (NESTIOMMU_MAX_OBJECTS, EMFILE).
  * Runs as root in the test VM; a case that needs an unprivileged caller
  * forks a child that takes a uid of its own (which drops CAP_IPC_LOCK).
  */
@@ -459,6 +463,161 @@ TEST_F(memcg, huge_map_privileged_unbacked)
 	TH_LOG("memory.peak %lld", cg_read(self->cg, "memory.peak", NULL));
 	ASSERT_GE(cg_read(self->cg, "memory.peak", NULL), 0);
 	ASSERT_LT(cg_read(self->cg, "memory.peak", NULL), HUGE_MAP_PEAK_MAX);
+}
+
+/* ---- kernel memory charged to the caller's cgroup ---- */
+
+/* The limit of the cgroup and how far past it each child tries to go. */
+#define MEMCG_MAX "32M"
+#define MEMCG_TRIES 64
+
+/* Fault queues of the largest depth (5.6 MiB each). */
+static void grow_fault_queues(int wfd, void *arg __attribute__((unused)))
+{
+	int fd = nest_open(), i, qfd;
+	__u32 q_id;
+	char r;
+
+	if (fd < 0)
+		_exit(150);
+	for (i = 0; i < MEMCG_TRIES; i++) {
+		r = result_of(nest_fault_queue_alloc(fd, NESTIOMMU_FAULT_QUEUE_MAX_DEPTH,
+						     &q_id, &qfd));
+		if (write(wfd, &r, 1) != 1 || r != R_OK_)
+			break;
+	}
+}
+
+/* Contexts with the largest IOTLB (5.6 MiB each). */
+static void grow_iotlbs(int wfd, void *arg __attribute__((unused)))
+{
+	int i, fd;
+	char r;
+
+	for (i = 0; i < MEMCG_TRIES; i++) {
+		fd = nest_open();
+		r = fd < 0 ? result_of(fd) :
+			     result_of(nest_option_set(fd, NESTIOMMU_OPTION_IOTLB_ENTRIES,
+						       0, 65536));
+		if (write(wfd, &r, 1) != 1 || r != R_OK_)
+			break;
+	}
+}
+
+/* ATS devices with the largest device TLB (352 KiB each). */
+static void grow_devtlbs(int wfd, void *arg __attribute__((unused)))
+{
+	int fd = nest_open(), i, rc;
+	__u32 dev_id;
+	char r;
+
+	if (fd < 0)
+		_exit(150);
+	for (i = 0; i < 16 * MEMCG_TRIES; i++) {
+		rc = nest_device_create(fd, NESTIOMMU_DEVICE_ATS, i, 0, &dev_id);
+		if (!rc)
+			rc = nest_option_set(fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES,
+					     dev_id, 4096);
+		r = result_of(rc);
+		if (write(wfd, &r, 1) != 1 || r != R_OK_)
+			break;
+	}
+}
+
+/*
+ * The child either saw ENOMEM (and nothing else fail) or was killed by
+ * its own cgroup's OOM killer, before it got all it asked for.
+ */
+static void check_memcg_bounded(FIXTURE_DATA(memcg) *self, int status,
+				const char *res, size_t n, size_t tries)
+{
+	long long kills = cg_read(self->cg, "memory.events", "oom_kill");
+
+	TH_LOG("status %#x, %zu of %zu done, oom_kill %lld, memory.peak %lld",
+	       status, count_char(res, n, R_OK_), tries, kills,
+	       cg_read(self->cg, "memory.peak", NULL));
+	ASSERT_EQ(0, count_char(res, n, R_OTHER));
+	ASSERT_LT(count_char(res, n, R_OK_), tries);
+	if (WIFSIGNALED(status)) {
+		ASSERT_EQ(SIGKILL, WTERMSIG(status));
+		ASSERT_GE(kills, 1);
+	} else {
+		ASSERT_EQ(0, status);
+		ASSERT_EQ(1, count_char(res, n, R_ENOMEM));
+	}
+}
+
+TEST_F(memcg, fault_queues_charged)
+{
+	char res[MEMCG_TRIES];
+	size_t n = 0;
+	int status;
+
+	status = memcg_run(self, MEMCG_MAX, grow_fault_queues, NULL, res, &n,
+			   sizeof(res));
+	check_memcg_bounded(self, status, res, n, MEMCG_TRIES);
+}
+
+TEST_F(memcg, iotlbs_charged)
+{
+	char res[MEMCG_TRIES];
+	size_t n = 0;
+	int status;
+
+	status = memcg_run(self, MEMCG_MAX, grow_iotlbs, NULL, res, &n,
+			   sizeof(res));
+	check_memcg_bounded(self, status, res, n, MEMCG_TRIES);
+}
+
+TEST_F(memcg, device_tlbs_charged)
+{
+	char res[16 * MEMCG_TRIES];
+	size_t n = 0;
+	int status;
+
+	status = memcg_run(self, MEMCG_MAX, grow_devtlbs, NULL, res, &n,
+			   sizeof(res));
+	check_memcg_bounded(self, status, res, n, 16 * MEMCG_TRIES);
+}
+
+/* ==== the per-context object limit ==== */
+
+/*
+ * NESTIOMMU_MAX_OBJECTS objects fit in a context, of any type; the next
+ * one fails with EMFILE whatever its type, until one is destroyed.
+ * Another context has its own limit.
+ */
+TEST_TIMEOUT(object_limit_per_context, 600)
+{
+	int fd = do_open(), fd2, qfd;
+	__u32 id, first = 0, last = 0;
+	__u64 n;
+
+	for (n = 0; n < NESTIOMMU_MAX_OBJECTS; n++) {
+		TH_CONTEXT("object %llu", (unsigned long long)n);
+		do_ioas_alloc(fd, &id);
+		if (!n)
+			first = id;
+		last = id;
+	}
+	ASSERT_EQ(1, first);
+	ASSERT_EQ(NESTIOMMU_MAX_OBJECTS, last);
+	ASSERT_ERR(EMFILE, nest_ioas_alloc(fd, &id));
+	ASSERT_ERR(EMFILE, nest_device_create(fd, 0, 1, 0, &id));
+	ASSERT_ERR(EMFILE, nest_fault_queue_alloc(fd, 0, &id, &qfd));
+
+	fd2 = do_open();
+	do_ioas_alloc(fd2, &id);
+	ASSERT_EQ(0, close(fd2));
+
+	do_destroy(fd, 1234);
+	do_device_create(fd, 0, 1, 0, &id);
+	ASSERT_EQ(1234, id);
+	ASSERT_ERR(EMFILE, nest_ioas_alloc(fd, &id));
+	do_destroy(fd, id);
+	do_ioas_alloc(fd, &id);
+	ASSERT_EQ(1234, id);
+	ASSERT_EQ(0, close(fd));
 }
 
 TEST_HARNESS_MAIN

@@ -23,12 +23,14 @@
  *             take, or a non-zero __reserved field
  *  EINVAL     a field has a bad value (also: size below the minimum)
  *  ENOENT     no object with that ID and type / no mapping in that range
- *  ENOMEM     out of memory, or RLIMIT_MEMLOCK exceeded
+ *  ENOMEM     out of memory (what a context allocates is charged to the
+ *             memory cgroup of the caller), or RLIMIT_MEMLOCK exceeded
  *  EOVERFLOW  arithmetic on the given fields overflows
  *  EMSGSIZE   an output array is too short; the needed count is returned
  *  EBUSY      the object is in use
  *  EEXIST     the IOVA range is already mapped
  *  ENOSPC     no free IOVA range is large enough
+ *  EMFILE     the context holds NESTIOMMU_MAX_OBJECTS objects already
  *  EFAULT     a user pointer or user memory range is not accessible
  */
 #ifndef _UAPI_LINUX_NESTIOMMU_H
@@ -39,6 +41,13 @@
 
 #define NESTIOMMU_TYPE 'N'
 #define NESTIOMMU_DEVICE_NAME "nestiommu"
+
+/*
+ * The most objects (of all types together) one context holds at a time;
+ * object IDs lie in [1, NESTIOMMU_MAX_OBJECTS]. Allocating one more fails
+ * with EMFILE until an object is destroyed.
+ */
+#define NESTIOMMU_MAX_OBJECTS 65536
 
 /*
  * Command numbers. Append only: a number, once released, never changes
