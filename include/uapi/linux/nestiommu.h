@@ -30,7 +30,8 @@
  *  EBUSY      the object is in use
  *  EEXIST     the IOVA range is already mapped
  *  ENOSPC     no free IOVA range is large enough
- *  EMFILE     the context holds NESTIOMMU_MAX_OBJECTS objects already
+ *  EMFILE     the context holds NESTIOMMU_MAX_OBJECTS objects already (or,
+ *             from FAULT_QUEUE_ALLOC, the process has no free fd)
  *  EFAULT     a user pointer or user memory range is not accessible
  */
 #ifndef _UAPI_LINUX_NESTIOMMU_H
