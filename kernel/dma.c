@@ -587,7 +587,7 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 		return PTR_ERR(dma.dev);
 	dma.key_valid = nest_request_key(dma.dev, cmd->flags, cmd->pasid,
 					 &dma.key);
-	dma.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	dma.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!dma.bounce) {
 		rc = -ENOMEM;
 		goto out_put;
@@ -737,7 +737,7 @@ int nest_translate_ioctl(struct nest_ucmd *ucmd)
 	req.dev = nest_get_device(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(req.dev))
 		return PTR_ERR(req.dev);
-	trace = kzalloc(sizeof(*trace), GFP_KERNEL);
+	trace = kzalloc(sizeof(*trace), GFP_KERNEL_ACCOUNT);
 	if (!trace) {
 		rc = -ENOMEM;
 		goto out_put_dev;

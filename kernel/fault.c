@@ -311,7 +311,7 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 	if (count < rsize)
 		return -EINVAL;
 	n = min_t(size_t, count / rsize, NEST_FAULT_READ_BATCH);
-	buf = kmalloc_array(n, rsize, GFP_KERNEL);
+	buf = kmalloc_array(n, rsize, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 

@@ -68,7 +68,8 @@ static bool nest_object_type_matches(const struct nest_object *obj,
  * The object holds one reference, owned by the context's xarray once the
  * object is finalized. Lookups cannot find it until then.
  *
- * Return: the object or an ERR_PTR.
+ * Return: the object, ERR_PTR(-EMFILE) if the context holds
+ * NESTIOMMU_MAX_OBJECTS objects already, or ERR_PTR(-ENOMEM).
  */
 struct nest_object *nest_object_alloc(struct nest_ctx *ctx, size_t size,
 				      enum nest_object_type type)
@@ -82,12 +83,15 @@ struct nest_object *nest_object_alloc(struct nest_ctx *ctx, size_t size,
 	obj->type = type;
 	refcount_set(&obj->users, 1);
 
-	/* XA_ZERO_ENTRY reserves the ID; xa_load() returns NULL for it. */
-	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
-		      GFP_KERNEL_ACCOUNT);
+	/*
+	 * XA_ZERO_ENTRY reserves the ID; xa_load() returns NULL for it. IDs
+	 * run from 1 to NESTIOMMU_MAX_OBJECTS, which bounds the count too.
+	 */
+	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY,
+		      XA_LIMIT(1, NESTIOMMU_MAX_OBJECTS), GFP_KERNEL_ACCOUNT);
 	if (rc) {
 		kfree(obj);
-		return ERR_PTR(rc);
+		return ERR_PTR(rc == -EBUSY ? -EMFILE : rc);
 	}
 	return obj;
 }

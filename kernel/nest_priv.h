@@ -107,7 +107,9 @@ struct nest_pin {
 	bool writeable;
 	unsigned long npages;
 	struct page **pages;
-	/* The mm whose locked_vm the pages are charged to (mmgrab'ed). */
+	/* The user whose locked_vm the pages are charged to (a reference) */
+	struct user_struct *user;
+	/* The mm whose pinned_vm shows them (mmgrab'ed) */
 	struct mm_struct *mm;
 };
 

@@ -3,15 +3,28 @@
  * Pinning user pages for DMA and charging them to locked memory.
  *
  * Pages are pinned FOLL_LONGTERM (they stay pinned for as long as they are
- * mapped) and charged to the mapping process's mm->locked_vm, which is what
- * RLIMIT_MEMLOCK limits (account_locked_vm() lets CAP_IPC_LOCK through,
- * like VFIO). The charge is returned to the same mm on unpin, whichever
- * process drops the last reference to the mapping. IOAS_COPY shares a pin
- * between areas instead of pinning again.
+ * mapped) and charged, like iommufd's default IOPT_PAGES_ACCOUNT_USER, to
+ * the locked_vm of the mapping caller's user, against the caller's
+ * RLIMIT_MEMLOCK. A per-mm charge would not bind: the pins outlive the
+ * process, so children that map and exit, or a process that execs with
+ * the fd open, would each start from an empty mm. CAP_IPC_LOCK lifts the
+ * limit (the pages are still charged), like VFIO. The pin keeps a
+ * reference to the user and gives the charge back on unpin, whichever
+ * process drops the last reference to the mapping. The mapping mm's
+ * pinned_vm (VmPin) shows the pages too, for information. IOAS_COPY
+ * shares a pin between areas instead of pinning again.
+ *
+ * The limit is checked before anything is allocated, and the page array
+ * grows as pages are pinned, so a huge MAP costs memory in proportion to
+ * what it really pins (charged to the caller's memory cgroup).
  */
 #include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 
 #include "nest_priv.h"
@@ -22,6 +35,66 @@ static atomic64_t nest_pages_pinned = ATOMIC64_INIT(0);
 /* pin_user_pages_fast() takes an int count: pin in bounded chunks. */
 #define NEST_PIN_CHUNK 512UL
 
+/*
+ * Charge @npages to the caller's user, within its RLIMIT_MEMLOCK unless it
+ * has CAP_IPC_LOCK. Return: 0 or -ENOMEM.
+ */
+static int nest_pin_charge(struct nest_pin *pin, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user = current_user();
+	bool unlimited = capable(CAP_IPC_LOCK);
+	unsigned long cur, new;
+
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (check_add_overflow(cur, npages, &new))
+			return -ENOMEM;
+		if (!unlimited && new > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	pin->user = get_uid(user);
+	pin->mm = current->mm;
+	mmgrab(pin->mm);
+	atomic64_add(npages, &pin->mm->pinned_vm);
+	return 0;
+}
+
+/* Give back what nest_pin_charge() charged. */
+static void nest_pin_uncharge(struct nest_pin *pin, unsigned long npages)
+{
+	atomic_long_sub(npages, &pin->user->locked_vm);
+	free_uid(pin->user);
+	atomic64_sub(npages, &pin->mm->pinned_vm);
+	mmdrop(pin->mm);
+}
+
+/*
+ * Make room in @pin->pages for @need entries of the @done already pinned,
+ * at least doubling, at most @npages. Return: 0 or -ENOMEM.
+ */
+static int nest_pin_grow(struct nest_pin *pin, unsigned long *cap,
+			 unsigned long done, unsigned long need,
+			 unsigned long npages)
+{
+	unsigned long new_cap = min(max(need, 2 * *cap), npages);
+	struct page **pages;
+
+	if (need <= *cap)
+		return 0;
+	/* A huge length is user input, not a driver bug: no warning. */
+	pages = kvmalloc_array(new_cap, sizeof(*pages),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!pages)
+		return -ENOMEM;
+	if (done)
+		memcpy(pages, pin->pages, done * sizeof(*pages));
+	kvfree(pin->pages);
+	pin->pages = pages;
+	*cap = new_cap;
+	return 0;
+}
+
 /**
  * nest_pin_create() - pin user pages and charge them
  * @user_va: first page, page aligned
@@ -29,15 +102,16 @@ static atomic64_t nest_pages_pinned = ATOMIC64_INIT(0);
  * @writeable: pin for writing (devices may write the pages)
  *
  * Return: the pin, holding one reference, or ERR_PTR(-ENOMEM) (no memory
- * or over RLIMIT_MEMLOCK) or ERR_PTR(-EFAULT) (some page is not mapped
- * with the access needed). On error nothing stays pinned or charged.
+ * or over RLIMIT_MEMLOCK), ERR_PTR(-EFAULT) (some page is not mapped
+ * with the access needed) or ERR_PTR(-EINTR) (a fatal signal). On error
+ * nothing stays pinned or charged.
  */
 struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 				 bool writeable)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long done = 0, cap = 0;
 	struct nest_pin *pin;
-	unsigned long done = 0;
 	int rc;
 
 	if (writeable)
@@ -46,21 +120,20 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		return ERR_PTR(-ENOMEM);
-	/* A huge length is user input, not a driver bug: no warning. */
-	pin->pages = kvcalloc(npages, sizeof(*pin->pages),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!pin->pages) {
-		rc = -ENOMEM;
-		goto out_free_pin;
-	}
-
-	rc = account_locked_vm(current->mm, npages, true);
+	rc = nest_pin_charge(pin, npages);
 	if (rc)
-		goto out_free_pages;
+		goto out_free_pin;
 
 	while (done < npages) {
 		unsigned long n = min(npages - done, NEST_PIN_CHUNK);
 
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			goto out_unpin;
+		}
+		rc = nest_pin_grow(pin, &cap, done, done + n, npages);
+		if (rc)
+			goto out_unpin;
 		rc = pin_user_pages_fast(user_va + (done << PAGE_SHIFT), n,
 					 gup_flags, pin->pages + done);
 		if (rc <= 0) {
@@ -74,15 +147,12 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 	refcount_set(&pin->users, 1);
 	pin->writeable = writeable;
 	pin->npages = npages;
-	pin->mm = current->mm;
-	mmgrab(pin->mm);
 	atomic64_add(npages, &nest_pages_pinned);
 	return pin;
 
 out_unpin:
 	unpin_user_pages(pin->pages, done);
-	account_locked_vm(current->mm, npages, false);
-out_free_pages:
+	nest_pin_uncharge(pin, npages);
 	kvfree(pin->pages);
 out_free_pin:
 	kfree(pin);
@@ -101,13 +171,7 @@ void nest_pin_put(struct nest_pin *pin)
 		return;
 	unpin_user_pages_dirty_lock(pin->pages, pin->npages, pin->writeable);
 	atomic64_sub(pin->npages, &nest_pages_pinned);
-
-	/* An mm whose process has exited has no locked_vm to return to. */
-	if (mmget_not_zero(pin->mm)) {
-		account_locked_vm(pin->mm, pin->npages, false);
-		mmput(pin->mm);
-	}
-	mmdrop(pin->mm);
+	nest_pin_uncharge(pin, pin->npages);
 	kvfree(pin->pages);
 	kfree(pin);
 }

@@ -28,7 +28,7 @@ MAPLOOP = os.path.join(BUILD, "maploop")
 DMALOOP = os.path.join(BUILD, "dmaloop")
 
 # The C selftest binaries whose KTAP cases become pytest cases.
-SELFTESTS = ("ioas_test", "hwpt_test", "s1_builder_test", "hook_test")
+SELFTESTS = ("ioas_test", "res_test", "hwpt_test", "s1_builder_test", "hook_test")
 SELFTEST_TIMEOUT = 1800  # seconds for a whole binary (its cases time out earlier)
 
 # A module type that must be in the module's BTF.

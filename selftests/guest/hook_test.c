@@ -1032,7 +1032,7 @@ TEST_F(map, injected_error_fails_map_and_pins_nothing)
 {
 	const __u32 errs[] = { EPERM, ENOMEM, ENOSPC, EFAULT, EEXIST, HOOK_MAX_ERRNO };
 	const size_t n = sizeof(errs) / sizeof(errs[0]);
-	__u64 vmlck = vmlck_bytes(), pinned = map_pinned(), iova;
+	__u64 vmpin = vmpin_bytes(), pinned = map_pinned(), iova;
 	struct nestiommu_ioas_stats st;
 	size_t i;
 
@@ -1052,7 +1052,7 @@ TEST_F(map, injected_error_fails_map_and_pins_nothing)
 		ASSERT_EQ(0, st.map_ops);
 		ASSERT_EQ(2 * (i + 1), st.injected_map_errors);
 		ASSERT_EQ(0, st.hook_rejected);
-		ASSERT_EQ(vmlck, vmlck_bytes());
+		ASSERT_EQ(vmpin, vmpin_bytes());
 		ASSERT_EQ(pinned, map_pinned());
 	}
 	TH_CONTEXT("no error");
@@ -1063,7 +1063,7 @@ TEST_F(map, injected_error_fails_map_and_pins_nothing)
 	ASSERT_EQ(MAP_LEN / SZ_4K, st.pinned_pages);
 	ASSERT_EQ(2 * n, st.injected_map_errors);
 	do_ioas_unmap(self->fd, self->ioas, MAP_IOVA, MAP_LEN, MAP_LEN);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 }
 
 /* Out-of-range errnos are ignored (MAP works) and counted. */

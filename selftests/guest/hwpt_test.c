@@ -271,15 +271,15 @@ TEST_F(hwpt, destroy_device_with_attachments)
 TEST(close_with_attached_device_unpins)
 {
 	static struct nest_env e;
-	__u64 vmlck, pinned = module_pinned_pages();
+	__u64 vmpin, pinned = module_pinned_pages();
 
-	vmlck = vmlck_bytes();
+	vmpin = vmpin_bytes();
 	env_setup(&e, NULL);
 	env_map(&e, ENV_IOVA, DATA_GPA, SZ_4K, S1_RWU);
 	ASSERT_EQ(0x5a, env_read_byte(&e, ENV_IOVA));
-	ASSERT_EQ(vmlck + POOL_LEN + DATA_LEN, vmlck_bytes());
+	ASSERT_EQ(vmpin + POOL_LEN + DATA_LEN, vmpin_bytes());
 	ASSERT_EQ(0, close(e.fd));
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 	munmap(e.pool, POOL_LEN);
 	munmap(e.data, DATA_LEN);
@@ -686,16 +686,16 @@ TEST_F(hwpt, ioas_copy_data_visible_both_ways)
 {
 	struct nestiommu_ioas_stats st;
 	struct copy_dst d;
-	__u64 iova = COPY_GPA, vmlck;
+	__u64 iova = COPY_GPA, vmpin;
 	char buf[32];
 
 	copy_dst_setup(&self->e, &d);
-	vmlck = vmlck_bytes();
+	vmpin = vmpin_bytes();
 	do_ioas_copy(self->e.fd, d.ioas, MAP_FIXED_RW, &iova, self->e.ioas_id,
 		     DATA_GPA + SZ_64K, SZ_64K);
 	ASSERT_EQ(COPY_GPA, iova);
 	/* No pages pinned again. */
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	do_ioas_stats(self->e.fd, d.ioas, &st);
 	ASSERT_EQ(1, st.mappings);
 	ASSERT_EQ(SZ_64K, st.mapped_bytes);

@@ -145,7 +145,7 @@ TEST_F(ioas, unknown_ioctl_enotty)
 TEST_F(ioas, map_fixed_iova_and_unmap)
 {
 	struct nestiommu_ioas_stats st;
-	__u64 vmlck = vmlck_bytes();
+	__u64 vmpin = vmpin_bytes();
 
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf, SZ_64K, SZ_1M);
 	do_ioas_stats(self->fd, self->ioas_id, &st);
@@ -154,7 +154,7 @@ TEST_F(ioas, map_fixed_iova_and_unmap)
 	ASSERT_EQ(SZ_64K / self->page, st.pinned_pages);
 	ASSERT_EQ(1, st.map_ops);
 	ASSERT_EQ(0, st.unmapped_areas);
-	ASSERT_EQ(vmlck + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_64K, vmpin_bytes());
 
 	do_ioas_unmap(self->fd, self->ioas_id, SZ_1M, SZ_64K, SZ_64K);
 	do_ioas_stats(self->fd, self->ioas_id, &st);
@@ -163,7 +163,7 @@ TEST_F(ioas, map_fixed_iova_and_unmap)
 	ASSERT_EQ(0, st.pinned_pages);
 	ASSERT_EQ(1, st.map_ops);
 	ASSERT_EQ(1, st.unmapped_areas);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 }
 
 /*
@@ -306,17 +306,17 @@ TEST_F(map_prot, kernel_chosen)
 /* Read-only memory can be mapped READABLE but not WRITEABLE. */
 TEST_F(ioas, map_readonly_memory)
 {
-	__u64 iova = SZ_1M, vmlck;
+	__u64 iova = SZ_1M, vmpin;
 
 	ASSERT_EQ(0, mprotect(self->buf, SZ_64K, PROT_READ));
-	vmlck = vmlck_bytes();
+	vmpin = vmpin_bytes();
 	do_ioas_map_err(EFAULT, self->fd, self->ioas_id, MAP_FIXED_RW,
 			NEST_PTR(self->buf), SZ_64K, &iova);
 	do_ioas_map_err(EFAULT, self->fd, self->ioas_id,
 			NESTIOMMU_IOAS_MAP_WRITEABLE | NESTIOMMU_IOAS_MAP_FIXED_IOVA,
 			NEST_PTR(self->buf), SZ_64K, &iova);
 	check_ioas_mapped(self->fd, self->ioas_id, 0, 0, 0);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 
 	do_ioas_map(self->fd, self->ioas_id,
 		    NESTIOMMU_IOAS_MAP_READABLE | NESTIOMMU_IOAS_MAP_FIXED_IOVA,
@@ -327,7 +327,7 @@ TEST_F(ioas, map_readonly_memory)
 /* User memory that is not mapped in the process: EFAULT, nothing pinned. */
 TEST_F(ioas, map_unmapped_memory_efault)
 {
-	__u64 iova = SZ_1M, vmlck = vmlck_bytes();
+	__u64 iova = SZ_1M, vmpin = vmpin_bytes();
 	char *hole = self->buf + SZ_2M;
 
 	/* Entirely unmapped. */
@@ -337,7 +337,7 @@ TEST_F(ioas, map_unmapped_memory_efault)
 	do_ioas_map_fixed_err(EFAULT, self->fd, self->ioas_id, hole - SZ_64K,
 			      2 * SZ_64K, iova);
 	check_ioas_mapped(self->fd, self->ioas_id, 0, 0, 0);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	/* And the IOVA range is still free. */
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf, 2 * SZ_64K, iova);
 }
@@ -710,40 +710,40 @@ TEST_F(ioas, other_context_cannot_see_ids)
 
 TEST_F(ioas, vmlck_tracks_mappings)
 {
-	__u64 vmlck = vmlck_bytes(), pinned = module_pinned_pages();
+	__u64 vmpin = vmpin_bytes(), pinned = module_pinned_pages();
 	__u64 pages = (SZ_1M + SZ_64K) / self->page;
 
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf, SZ_1M, SZ_1M);
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf + SZ_2M, SZ_64K, SZ_4K);
-	ASSERT_EQ(vmlck + SZ_1M + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_1M + SZ_64K, vmpin_bytes());
 	ASSERT_EQ(pinned + pages, module_pinned_pages());
 	check_ioas_mapped(self->fd, self->ioas_id, 2, SZ_1M + SZ_64K, pages);
 
 	do_ioas_unmap(self->fd, self->ioas_id, SZ_1M, SZ_1M, SZ_1M);
-	ASSERT_EQ(vmlck + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_64K, vmpin_bytes());
 	do_ioas_unmap(self->fd, self->ioas_id, SZ_4K, SZ_64K, SZ_64K);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 }
 
 TEST_F(ioas, destroy_with_mappings_unpins)
 {
-	__u64 vmlck = vmlck_bytes(), pinned = module_pinned_pages();
+	__u64 vmpin = vmpin_bytes(), pinned = module_pinned_pages();
 	__u32 id;
 
 	do_ioas_alloc(self->fd, &id);
 	do_ioas_map_fixed(self->fd, id, self->buf, SZ_1M, SZ_1M);
 	do_ioas_map_fixed(self->fd, id, self->buf, SZ_64K, SZ_4K);
-	ASSERT_EQ(vmlck + SZ_1M + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_1M + SZ_64K, vmpin_bytes());
 	do_destroy(self->fd, id);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 	do_get_stats_err(ENOENT, self->fd, id);
 }
 
 TEST_F(ioas, close_with_mappings_unpins)
 {
-	__u64 vmlck = vmlck_bytes(), pinned = module_pinned_pages();
+	__u64 vmpin = vmpin_bytes(), pinned = module_pinned_pages();
 	int fd2 = do_open();
 	__u32 id, id_b;
 
@@ -751,10 +751,10 @@ TEST_F(ioas, close_with_mappings_unpins)
 	do_ioas_alloc(fd2, &id_b);
 	do_ioas_map_fixed(fd2, id, self->buf, SZ_1M, SZ_1M);
 	do_ioas_map_fixed(fd2, id_b, self->buf, SZ_64K, SZ_4K);
-	ASSERT_EQ(vmlck + SZ_1M + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_1M + SZ_64K, vmpin_bytes());
 	ASSERT_EQ(pinned + (SZ_1M + SZ_64K) / self->page, module_pinned_pages());
 	ASSERT_EQ(0, close(fd2));
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 }
 
@@ -778,29 +778,29 @@ static void drop_cap_ipc_lock(void)
  */
 TEST_F(ioas, memlock_rlimit_enforced)
 {
-	__u64 vmlck, pinned = module_pinned_pages();
+	__u64 vmpin, pinned = module_pinned_pages();
 	struct rlimit lim;
 
 	drop_cap_ipc_lock();
-	vmlck = vmlck_bytes();
-	lim.rlim_cur = lim.rlim_max = vmlck + SZ_64K;
+	vmpin = vmpin_bytes();
+	lim.rlim_cur = lim.rlim_max = vmpin + SZ_64K;
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
 
 	do_ioas_map_fixed_err(ENOMEM, self->fd, self->ioas_id, self->buf, 2 * SZ_64K, SZ_1M);
 	check_ioas_mapped(self->fd, self->ioas_id, 0, 0, 0);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 
 	/* Up to the limit is fine; one page more is not. */
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf, SZ_64K, SZ_1M);
-	ASSERT_EQ(vmlck + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_64K, vmpin_bytes());
 	do_ioas_map_fixed_err(ENOMEM, self->fd, self->ioas_id, self->buf, SZ_4K, SZ_2M);
 	check_ioas_mapped(self->fd, self->ioas_id, 1, SZ_64K, SZ_64K / self->page);
 
 	/* Unmapping gives the allowance back. */
 	do_ioas_unmap(self->fd, self->ioas_id, SZ_1M, SZ_64K, SZ_64K);
 	do_ioas_map_fixed(self->fd, self->ioas_id, self->buf, SZ_64K, SZ_2M);
-	ASSERT_EQ(vmlck + SZ_64K, vmlck_bytes());
+	ASSERT_EQ(vmpin + SZ_64K, vmpin_bytes());
 }
 
 /* ==== map/unmap cycles: nothing stays pinned ==== */
@@ -838,7 +838,7 @@ FIXTURE_TEARDOWN(map_cycles)
 
 TEST_F_TIMEOUT(map_cycles, no_pages_left_pinned, 300)
 {
-	__u64 vmlck = vmlck_bytes(), pinned = module_pinned_pages();
+	__u64 vmpin = vmpin_bytes(), pinned = module_pinned_pages();
 	__u32 flags = variant->fixed ? MAP_FIXED_RW : MAP_RW;
 	struct nestiommu_ioas_stats st;
 	__u64 iova, unmapped;
@@ -858,7 +858,7 @@ TEST_F_TIMEOUT(map_cycles, no_pages_left_pinned, 300)
 	ASSERT_EQ(0, st.pinned_pages);
 	ASSERT_EQ(MAP_CYCLES, st.map_ops);
 	ASSERT_EQ(MAP_CYCLES, st.unmapped_areas);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 }
 
@@ -998,7 +998,7 @@ static void *smoke_reader(void *arg)
 
 TEST_F_TIMEOUT(threads, map_unmap_while_reading, 300)
 {
-	__u64 vmlck = vmlck_bytes(), pinned = module_pinned_pages();
+	__u64 vmpin = vmpin_bytes(), pinned = module_pinned_pages();
 	static struct smoke s;
 	pthread_t th[THREADS + 1];
 	__u64 bytes = 0;
@@ -1034,7 +1034,7 @@ TEST_F_TIMEOUT(threads, map_unmap_while_reading, 300)
 		bytes += s.live[i].len;
 	check_ioas_mapped(self->fd, self->ioas_id, THREADS, bytes, bytes / SZ_4K);
 	do_destroy(self->fd, self->ioas_id);
-	ASSERT_EQ(vmlck, vmlck_bytes());
+	ASSERT_EQ(vmpin, vmpin_bytes());
 	ASSERT_EQ(pinned, module_pinned_pages());
 }
 

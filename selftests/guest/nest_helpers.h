@@ -188,8 +188,11 @@ static inline void *alloc_buffer(size_t len, size_t align)
 	return _alloc_buffer(len, align, false);
 }
 
-/* VmLck of this process, in bytes (the driver charges mm->locked_vm). */
-static inline __u64 vmlck_bytes(void)
+/*
+ * VmPin of this process, in bytes: the pages its MAPs pinned (the limit is
+ * the user's locked memory, which /proc does not show).
+ */
+static inline __u64 vmpin_bytes(void)
 {
 	unsigned long long kib = 0;
 	bool found = false;
@@ -199,7 +202,7 @@ static inline __u64 vmlck_bytes(void)
 	f = fopen("/proc/self/status", "r");
 	ASSERT_NE(NULL, (void *)f);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmLck: %llu kB", &kib) == 1) {
+		if (sscanf(line, "VmPin: %llu kB", &kib) == 1) {
 			found = true;
 			break;
 		}

@@ -5,7 +5,8 @@
  * The uAPI follows the iommufd conventions (include/uapi/linux/iommufd.h):
  *
  * - One open of /dev/nestiommu is one context. Objects live in the context,
- *   are named by u32 IDs and are freed with NESTIOMMU_DESTROY.
+ *   are named by u32 IDs and are freed with NESTIOMMU_DESTROY. Open it
+ *   with O_CLOEXEC unless the context is meant to pass across exec.
  * - Every ioctl takes one struct whose first field is "__u32 size", the size
  *   of the struct as user space knows it. The kernel accepts any size from the
  *   ioctl's minimum (the end of its last mandatory field) up: a shorter
@@ -22,12 +23,15 @@
  *             take, or a non-zero __reserved field
  *  EINVAL     a field has a bad value (also: size below the minimum)
  *  ENOENT     no object with that ID and type / no mapping in that range
- *  ENOMEM     out of memory, or RLIMIT_MEMLOCK exceeded
+ *  ENOMEM     out of memory (what a context allocates is charged to the
+ *             memory cgroup of the caller), or RLIMIT_MEMLOCK exceeded
  *  EOVERFLOW  arithmetic on the given fields overflows
  *  EMSGSIZE   an output array is too short; the needed count is returned
  *  EBUSY      the object is in use
  *  EEXIST     the IOVA range is already mapped
  *  ENOSPC     no free IOVA range is large enough
+ *  EMFILE     the context holds NESTIOMMU_MAX_OBJECTS objects already (or,
+ *             from FAULT_QUEUE_ALLOC, the process has no free fd)
  *  EFAULT     a user pointer or user memory range is not accessible
  */
 #ifndef _UAPI_LINUX_NESTIOMMU_H
@@ -38,6 +42,13 @@
 
 #define NESTIOMMU_TYPE 'N'
 #define NESTIOMMU_DEVICE_NAME "nestiommu"
+
+/*
+ * The most objects (of all types together) one context holds at a time;
+ * object IDs lie in [1, NESTIOMMU_MAX_OBJECTS]. Allocating one more fails
+ * with EMFILE until an object is destroyed.
+ */
+#define NESTIOMMU_MAX_OBJECTS 65536
 
 /*
  * Command numbers. Append only: a number, once released, never changes
@@ -125,9 +136,12 @@ enum nestiommu_ioas_map_flags {
  *	by the kernel to the IOVA it chose
  *
  * Pins the pages of [user_va, user_va + length) and makes them reachable
- * by DMA at [iova, iova + length). Pinned pages are accounted to the
- * caller's locked memory and limited by RLIMIT_MEMLOCK unless it has
- * CAP_IPC_LOCK. The range must lie inside the IOAS's allowed IOVA ranges
+ * by DMA at [iova, iova + length). Pinned pages are charged to the locked
+ * memory of the caller's user (like iommufd: what all processes of that
+ * user keep pinned, until unmapped, whichever process maps or has exited)
+ * and limited by the caller's RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK
+ * (ENOMEM, checked before anything is allocated); the caller's VmPin
+ * shows them. The range must lie inside the IOAS's allowed IOVA ranges
  * (EINVAL) and must not overlap an existing mapping (EEXIST). Without
  * FIXED_IOVA the kernel picks the lowest free range aligned to the largest
  * power of two that divides both @user_va and @length (at most 1 GiB),
