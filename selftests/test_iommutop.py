@@ -16,6 +16,8 @@ without BTF by each test as it needs):
     GET_STATS exactly, every rate times its interval is that interval's
     count; dmaloop's exact event counts (test_driver.py's
     dmaloop_expected) and its 24-reference nested walks;
+  - the attached line: first, in each mode, and every event after it is
+    counted;
   - the CSV log across a SIGHUP reopen;
   - the exporter scraped over loopback in both formats, validated, and
     every metric family documented in tools/iommutop/README.md;
@@ -374,19 +376,35 @@ def results(guest, name):
 
 
 def read_json_lines(path):
+    """The samples of a -j run, after checking that its first line says
+    the programs are attached."""
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [json.loads(line) for line in f if line.strip()]
+    assert lines and lines[0].get("event") == "attached", lines[:1]
+    assert all("event" not in x for x in lines[1:]), "more than one attached line"
+    return lines[1:]
 
 
-# A shell snippet: start iommutop with ARGS writing to OUT, and wait (up to
-# 30 s) until its first sample is out, so it is attached before the workload.
+# A shell snippet: wait until OUT holds iommutop's attached line (text or
+# JSON), for at most 60 s, and stop waiting if the process PID died.
+def wait_attached(out, pid="$top"):
+    return (f"end=$(($(date +%s) + 60)); "
+            f"until grep -q -e '^iommutop: attached ' -e '^{{\"event\":\"attached\"' {out} 2>/dev/null; do "
+            f"kill -0 {pid} 2>/dev/null && [ $(date +%s) -lt $end ] || break; sleep 0.1; done\n")
+
+
+# A shell snippet: start iommutop with ARGS writing to OUT, and wait until it
+# says every program is attached, so it counts all of the workload.
 def start_top(args, out, err):
-    return (f"{TOP} {args} > {out} 2> {err} & top=$!\n"
-            f"i=0; while ! [ -s {out} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n")
+    return f"{TOP} {args} > {out} 2> {err} & top=$!\n" + wait_attached(out)
 
 
 # The last word: SIGINT makes a batch iommutop print the partial interval.
-STOP_TOP = "sleep 0.4; kill -INT $top; wait $top; echo top_rc=$?\n"
+STOP_TOP = "kill -INT $top; wait $top; echo top_rc=$?\n"
+
+ATTACHED_TEXT = re.compile(r"^iommutop: attached (\d+) programs \((tp_btf|raw_tp)\)$")
+# Every handler of bpf/iommutop.bpf.c in one mode, and map and unmap.
+PROGRAMS = 13
 
 
 # ---- errors (guest) -------------------------------------------------------------
@@ -541,6 +559,16 @@ def check_cross(samples, load, mode):
         assert abs(span / (len(full) - 1) - DELAY) < 0.15 * DELAY, [s["time"] for s in samples]
 
 
+def dmaloop_events(n, every):
+    """The events of `dmaloop -n N -i EVERY -s`: test_driver.py's
+    dmaloop_expected(n, every), plus the IOAS's one map and its unmap at
+    close."""
+    return {"translate": n + 2, "dma": n + 3, "fault": 1, "invalidate": n // every,
+            "attach": 1, "detach": 1, "stale_translation": 1, "map": 1, "unmap": 1,
+            "fault_queue_overflow": 0, "page_request": 0, "page_response": 0,
+            "page_request_timeout": 0}
+
+
 def test_batch_json_dmaloop_exact_events(guest):
     set_module(guest, "loaded")
     n, every = 500, 50
@@ -551,13 +579,7 @@ def test_batch_json_dmaloop_exact_events(guest):
     assert f"dmas={n + 3} invalidations={n // every} faults=1 stale=1" in r.output
     last = read_json_lines(out)[-1]
     ev = last["summary"]["events"]
-    # test_driver.py's dmaloop_expected(n, every), plus the IOAS's one map
-    # and its unmap at close.
-    expected = {"translate": n + 2, "dma": n + 3, "fault": 1, "invalidate": n // every,
-                "attach": 1, "detach": 1, "stale_translation": 1, "map": 1, "unmap": 1,
-                "fault_queue_overflow": 0, "page_request": 0, "page_response": 0,
-                "page_request_timeout": 0}
-    assert ev == expected
+    assert ev == dmaloop_events(n, every)
     [dev] = last["devices"]
     t = dev["total"]
     assert dev["pasid"] == 1 and dev["hwpt"] is None  # detached at the end
@@ -580,10 +602,12 @@ def test_in_kernel_filter(guest):
     out, err, nl = results(guest, "filter.jsonl"), results(guest, "filter.err"), results(guest, "filter-nl.json")
     args = "--devices 2 --pasids 2 --ops 800 --json -q"
     script = (start_top(f"-j -d {DELAY} --pasid 2", out, err) + f"{NESTLOAD} {args} > {nl}\n" + STOP_TOP
-              + f"{TOP} -b -n 1 -d 0.1 --dev 7 --pasid rid | head -1\n")
+              + f"{TOP} -b -n 1 -d 0.1 --dev 7 --pasid rid | head -2\n")
     r = run(guest, script)
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
-    assert re.search(r"^iommutop .* collecting dev=7 pasid=rid$", r.output, re.M), r.output
+    first, header = r.output.splitlines()[-2:]
+    assert ATTACHED_TEXT.match(first) and header.startswith("iommutop "), r.output
+    assert re.search(r"^iommutop .* collecting dev=7 pasid=rid$", header), r.output
     with open(nl) as f:
         load = json.load(f)
     last = read_json_lines(out)[-1]
@@ -594,6 +618,39 @@ def test_in_kernel_filter(guest):
     assert 0 < last["summary"]["total"]["dma_ops"] < 800
 
 
+# ---- the attached line, and starting over a workload (guest) ---------------------
+
+
+def test_attached_line_comes_first(guest):
+    """-b and -j: the first line says every program is attached, in which
+    mode; the samples follow."""
+    set_module(guest, "loaded")
+    r = run(guest, f"{TOP} -b -n 1 -d 0.1 | head -2; {TOP} -j -n 1 -d 0.1 --attach raw_tp | head -2")
+    assert r.rc == 0, r.output
+    text, header, attached, sample = r.output.splitlines()[-4:]
+    m = ATTACHED_TEXT.match(text)
+    assert m and m.groups() == (str(PROGRAMS), "tp_btf"), r.output
+    assert header.startswith("iommutop "), r.output
+    j = json.loads(attached)
+    assert sorted(j) == ["attach", "event", "programs", "time"], j
+    assert (j["event"], j["attach"], j["programs"]) == ("attached", "raw_tp", PROGRAMS), j
+    assert "interval_s" in json.loads(sample) and "event" not in json.loads(sample)
+
+
+def test_attached_line_means_counting(guest):
+    """A script that waits for the attached line and then runs its workload
+    gets every event, with no sample before it (-d 3600): the last sample
+    (SIGINT) has dmaloop's exact counts."""
+    set_module(guest, "loaded")
+    n, every = 200, 50
+    out, err = results(guest, "attached.jsonl"), results(guest, "attached.err")
+    script = start_top("-j -d 3600", out, err) + f"{DMALOOP} -n {n} -i {every} -s\n" + STOP_TOP
+    r = run(guest, script)
+    assert r.rc == 0 and "top_rc=0" in r.output, r.output
+    [sample] = read_json_lines(out)
+    assert sample["summary"]["events"] == dmaloop_events(n, every)
+
+
 # ---- the CSV log across SIGHUP (guest) -------------------------------------------
 
 
@@ -601,17 +658,22 @@ def test_csv_log_reopened_on_sighup(guest):
     set_module(guest, "loaded")
     log, rotated = results(guest, "log.csv"), results(guest, "log.1.csv")
     nl1, nl2 = results(guest, "csv-nl1.json"), results(guest, "csv-nl2.json")
+    out = results(guest, "log.out")
     args = "--devices 1 --pasids 2 --ops {} --json -q"
+    # Each log gets at least one sample (a condition, waited for).
     script = (f"rm -f {log} {rotated}\n"
-              f"{TOP} -q -d {DELAY} -L {log} & top=$!\n"
-              f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+              f"{TOP} -q -d {DELAY} -L {log} > {out} & top=$!\n"
+              + wait_attached(out) +
               f"{NESTLOAD} {args.format(800)} > {nl1}\n"
-              f"sleep 0.4; mv {log} {rotated}; kill -HUP $top\n"
+              f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+              f"mv {log} {rotated}; kill -HUP $top\n"
               f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
               f"{NESTLOAD} {args.format(500)} > {nl2}\n"
               + STOP_TOP)
     r = run(guest, script)
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
+    with open(out) as f:
+        assert ATTACHED_TEXT.match(f.read().rstrip("\n")), "-q prints only the attached line"
     dma = 0
     for path in (rotated, log):
         with open(path) as f:
@@ -675,13 +737,12 @@ def sum_samples(fams, sample, **labels):
 def test_exporter_scraped_over_loopback(guest):
     set_module(guest, "loaded")
     scrape, out = results(guest, "scrape.py"), results(guest, "metrics")
-    nl = results(guest, "exporter-nl.json")
+    nl, top_out = results(guest, "exporter-nl.json"), results(guest, "exporter.out")
     with open(scrape, "w") as f:
         f.write(SCRAPE)
-    script = (f"{TOP} -q --listen 127.0.0.1:{PORT} & top=$!\n"
-              # until it listens (127.0.0.1:PORT in state 0A, LISTEN)
-              f"i=0; until grep -q ' 0100007F:{PORT:04X} 00000000:0000 0A ' /proc/net/tcp || [ $i -gt 300 ]; "
-              f"do sleep 0.1; i=$((i + 1)); done\n"
+    # The attached line comes once the exporter listens too.
+    script = (f"{TOP} -q --listen 127.0.0.1:{PORT} > {top_out} & top=$!\n"
+              + wait_attached(top_out) +
               f"{NESTLOAD} --devices 2 --pasids 1 --ops 600 --fault-pct 20 --json -q > {nl}\n"
               f"python3 {scrape} {PORT} {out}; echo scrape_rc=$?\n"
               + STOP_TOP)

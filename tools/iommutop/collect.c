@@ -27,6 +27,7 @@ struct collector {
 	enum attach_mode mode;
 	int ncpus;
 	int stats_fd;		/* bpf_enable_stats(), or -1 */
+	int nr_attached;	/* programs attached */
 	__u64 *percpu;		/* one lookup's values */
 };
 
@@ -71,6 +72,16 @@ static const char *mode_name(enum attach_mode mode)
 	return mode == ATTACH_TP_BTF ? "tp_btf" : "raw_tp";
 }
 
+static int count_attached(struct iommutop_bpf *skel)
+{
+	struct bpf_object_skeleton *s = skel->skeleton;
+	int i, n = 0;
+
+	for (i = 0; i < s->prog_cnt; i++)
+		n += !!*s->progs[i].link;
+	return n;
+}
+
 /*
  * Open, configure, load and attach with the handlers of @mode (the other
  * set is not loaded); map and unmap are classic tracepoints either way.
@@ -99,6 +110,8 @@ static int try_mode(struct collector *c, enum attach_mode mode,
 	err = iommutop_bpf__load(c->skel);
 	if (!err)
 		err = iommutop_bpf__attach(c->skel);
+	if (!err)
+		c->nr_attached = count_attached(c->skel);
 	if (err) {
 		iommutop_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -191,6 +204,11 @@ void collector_close(struct collector *c)
 const char *collector_mode(const struct collector *c)
 {
 	return mode_name(c->mode);
+}
+
+int collector_programs(const struct collector *c)
+{
+	return c->nr_attached;
 }
 
 /* ---- reading ---- */

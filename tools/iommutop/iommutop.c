@@ -69,14 +69,18 @@ static void usage(FILE *f)
 		"                         reopened on SIGHUP\n"
 		"      --listen ADDR:PORT serve OpenMetrics/Prometheus metrics at\n"
 		"                         http://ADDR:PORT/metrics\n"
-		"  -q, --quiet            show nothing (with --listen or -L)\n"
+		"  -q, --quiet            no samples, only the attached line (with --listen\n"
+		"                         or -L)\n"
 		"      --dev DEV          count only device DEV\n"
 		"      --pasid PASID      count only PASID (a number, or rid)\n"
 		"      --attach MODE      auto (tp_btf, else raw_tp), tp_btf or raw_tp\n"
 		"  -v, --verbose          print libbpf's messages\n"
 		"  -h, --help             this help\n"
 		"Keys: q quit, h help, 1-4 screens, < > sort column, r reverse, s sort by name,\n"
-		"/ filter (dev=N pasid=N|rid), c clear the filter.\n",
+		"/ filter (dev=N pasid=N|rid), c clear the filter.\n"
+		"Once every BPF program is attached (and the exporter listens), iommutop\n"
+		"prints \"iommutop: attached N programs (MODE)\" (-j: a JSON object with\n"
+		"\"event\":\"attached\"): wait for it before starting a workload.\n",
 		DELAY_MIN, DELAY_MAX);
 }
 
@@ -550,6 +554,10 @@ int main(int argc, char **argv)
 		rc = rebuild(&a);
 		if (!rc)
 			tui_draw(&a.tui, &a.frame);
+	} else {
+		/* Collection runs: a script may start its workload now. */
+		print_attached(stdout, a.opt.display == DISPLAY_JSON,
+			       collector_mode(a.col), collector_programs(a.col));
 	}
 	if (!rc)
 		rc = run(&a);

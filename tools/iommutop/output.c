@@ -3,10 +3,11 @@
  * output.c - batch text, JSON lines and CSV renderings of a frame, and the
  * cells and header lines the interactive screen shares.
  *
- * JSON: one object per sample and line. Rates are per second over the
- * interval ("rate" objects), counts are since iommutop started ("total"
- * objects, exact), times are in seconds, undefined values are null and a
- * request without PASID has "pasid": null.
+ * JSON: one object per sample and line, after the one that says the
+ * programs are attached. Rates are per second over the interval ("rate"
+ * objects), counts are since iommutop started ("total" objects, exact),
+ * times are in seconds, undefined values are null and a request without
+ * PASID has "pasid": null.
  */
 #include <errno.h>
 #include <math.h>
@@ -274,6 +275,20 @@ int latency_lines(const struct frame *fr, char lines[][LINE_MAX_LEN], int max)
 			 (unsigned long long)s->lat_hist_total[k], bar);
 	}
 	return n;
+}
+
+void print_attached(FILE *f, bool json, const char *mode, int programs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (json)
+		fprintf(f, "{\"event\":\"attached\",\"time\":%.6f,\"attach\":\"%s\",\"programs\":%d}\n",
+			ts.tv_sec + ts.tv_nsec / 1e9, mode, programs);
+	else
+		fprintf(f, "iommutop: attached %d programs (%s)\n", programs,
+			mode);
+	fflush(f);
 }
 
 void print_batch_text(FILE *f, const struct frame *fr)
