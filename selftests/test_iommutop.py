@@ -17,7 +17,8 @@ without BTF by each test as it needs):
     count; dmaloop's exact event counts (test_driver.py's
     dmaloop_expected) and its 24-reference nested walks;
   - the attached line: first, in each mode, and every event after it is
-    counted;
+    counted; started again and again over a
+    busy PRI workload, no page request stays outstanding;
   - the CSV log across a SIGHUP reopen;
   - the exporter scraped over loopback in both formats, validated, and
     every metric family documented in tools/iommutop/README.md;
@@ -649,6 +650,52 @@ def test_attached_line_means_counting(guest):
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
     [sample] = read_json_lines(out)
     assert sample["summary"]["events"] == dmaloop_events(n, every)
+
+
+# A busy PRI workload that runs until SIGINT: pages of the working set go
+# missing again and again, so page requests never stop.
+BUSY_PRI = ("--devices 2 --pasids 2 --threads 1 --working-set 16 --fault-pct 50 "
+            "--refault-every 32 --duration 3600 --json")
+
+
+@pytest.mark.parametrize("mode, starts", [("tp_btf", 10), ("raw_tp", 6)])
+def test_no_phantom_outstanding_requests(guest, mode, starts):
+    """iommutop started STARTS times, one after the other, over a busy PRI
+    workload: once the workload has ended (every group answered: its
+    process is gone), every one of them shows no outstanding page request,
+    and no device attached. Attaching page_request before page_response
+    left a group answered in between outstanding for ever."""
+    set_module(guest, "loaded")
+    prefix, nl, nl_err = results(guest, f"starts-{mode}"), results(guest, "busy.json"), results(guest, "busy.err")
+    loop = "".join(f"{TOP} -j -d 3600 --attach {mode} > {prefix}.{i} 2>&1 & top=$!; tops=\"$tops $top\"\n"
+                   + wait_attached(f"{prefix}.{i}") for i in range(starts))
+    script = (f"{NESTLOAD} {BUSY_PRI} > {nl} 2> {nl_err} & load=$!\n"
+              # busy: its first progress line counts page request groups
+              f"i=0; until grep -q ' [1-9][0-9]* page request groups' {nl_err}; do "
+              f"kill -0 $load && [ $i -lt 600 ] || break; sleep 0.1; i=$((i + 1)); done\n"
+              "tops=\n" + loop +
+              "kill -INT $load; wait $load; echo load_rc=$?\n"
+              "for top in $tops; do kill -INT $top; wait $top; echo top_rc=$?; done\n")
+    r = run(guest, script, timeout=900)
+    assert r.rc == 0 and "load_rc=0" in r.output, r.output
+    assert r.output.count("top_rc=0") == starts, r.output
+    with open(nl) as f:
+        load = json.load(f)
+    assert load["interrupted"] and load["pri"]["groups"] > 0, load
+    seen, wrong = [], []
+    for i in range(starts):
+        last = read_json_lines(f"{prefix}.{i}")[-1]
+        summ, ev = last["summary"], last["summary"]["events"]
+        seen.append(summ["total"]["page_requests"])
+        if (summ["pr_outstanding"], summ["pr_outstanding_groups"], summ["pr_oldest_s"]) != (0, 0, None):
+            wrong.append(f"start {i}: {summ['pr_outstanding_groups']} groups outstanding ({summ['pr_outstanding']} "
+                         f"pages, oldest {summ['pr_oldest_s']} s); page_request {ev['page_request']}, "
+                         f"page_response {ev['page_response']}, page_request_timeout {ev['page_request_timeout']}")
+        wrong += [f"start {i}: device row {d}" for d in last["devices"]
+                  if d["pr_outstanding"] or d["hwpt"] is not None]
+    assert not wrong, f"{mode}, {starts} starts:\n" + "\n".join(wrong)
+    # Each start but the last ran while page requests were flowing.
+    assert all(seen[:-1]), seen
 
 
 # ---- the CSV log across SIGHUP (guest) -------------------------------------------
