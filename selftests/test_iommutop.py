@@ -17,7 +17,7 @@ without BTF by each test as it needs):
     count; dmaloop's exact event counts (test_driver.py's
     dmaloop_expected) and its 24-reference nested walks;
   - the attached line: first, in each mode, and every event after it is
-    counted; started again and again over a
+    counted; a SIGHUP while iommutop starts; started again and again over a
     busy PRI workload, no page request stays outstanding;
   - the CSV log across a SIGHUP reopen;
   - the exporter scraped over loopback in both formats, validated, and
@@ -650,6 +650,39 @@ def test_attached_line_means_counting(guest):
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
     [sample] = read_json_lines(out)
     assert sample["summary"]["events"] == dmaloop_events(n, every)
+
+
+def test_sighup_while_starting(guest):
+    """A SIGHUP while iommutop starts (its log open, its programs not attached
+    yet) neither kills it nor is lost: the log is reopened and gets every
+    sample. iommutop is stopped (SIGSTOP) while the SIGHUP is sent, so the
+    attached line cannot come in between."""
+    set_module(guest, "loaded")
+    log, rotated = results(guest, "start.csv"), results(guest, "start.1.csv")
+    out, nl = results(guest, "start.jsonl"), results(guest, "start-nl.json")
+    script = (f"rm -f {log} {rotated}\n"
+              f"{TOP} -j -d {DELAY} -L {log} > {out} & top=$!\n"
+              # the log is open once its header is in it
+              f"i=0; until [ -s {log} ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
+              f"kill -STOP $top\n"
+              f"grep -q attached {out} && echo attached_before_sighup\n"
+              f"mv {log} {rotated}; kill -HUP $top; kill -CONT $top\n"
+              + wait_attached(out) +
+              f"kill -0 $top && echo alive\n"
+              f"{NESTLOAD} --devices 1 --pasids 2 --ops 300 --json -q > {nl}\n"
+              + STOP_TOP)
+    r = run(guest, script)
+    assert "attached_before_sighup" not in r.output, "the SIGHUP did not come during the start-up"
+    assert r.rc == 0 and "alive" in r.output and "top_rc=0" in r.output, r.output
+    with open(rotated) as f:
+        assert f.read().count("\n") == 1, "the log before the SIGHUP has only its header"
+    with open(log) as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("time,interval_s,dev,pasid,"), lines[:2]
+    rows = list(csv.DictReader(lines))
+    dma = sum(float(x["dma_ops"]) * float(x["interval_s"]) for x in rows if x["dev"] == "all")
+    assert abs(dma - 300) < 0.01 * 300, f"the reopened log counts {dma} DMAs, nestload did 300"
+    assert read_json_lines(out)[-1]["summary"]["total"]["dma_ops"] == 300
 
 
 # A busy PRI workload that runs until SIGINT: pages of the working set go

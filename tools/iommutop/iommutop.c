@@ -275,6 +275,7 @@ struct app {
 	FILE *log;
 	struct exporter *exp;
 	struct tui tui;
+	sigset_t orig_mask;	/* before signals_catch(): ppoll()'s */
 	unsigned long long samples;
 	char collect_desc[48];	/* the in-kernel filter, for the header */
 };
@@ -289,6 +290,30 @@ static void on_signal(int sig)
 		got_winch = 1;
 	else
 		got_stop = 1;
+}
+
+/*
+ * First thing in main(): a signal that arrives while iommutop starts (the
+ * log is opened first, the BPF programs take seconds to load) must not
+ * kill it. Blocked until run()'s ppoll(), signals wait there, and no flag
+ * is missed between a test and the wait.
+ */
+static void signals_catch(struct app *a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &block, &a->orig_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static __u64 now_ns(void)
@@ -390,22 +415,7 @@ static int sample(struct app *a)
 static int run(struct app *a)
 {
 	__u64 period = a->opt.delay * 1e9, next = now_ns() + period;
-	sigset_t block, orig;
-	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = 0;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGWINCH);
-	/* Signals arrive only inside ppoll(): no race with the flags. */
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGWINCH, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	for (;;) {
 		struct pollfd fds[2];
@@ -425,7 +435,8 @@ static int run(struct app *a)
 		}
 		ts.tv_sec = next > now ? (next - now) / 1000000000ULL : 0;
 		ts.tv_nsec = next > now ? (next - now) % 1000000000ULL : 0;
-		if (ppoll(fds, nfds, &ts, &orig) < 0 && errno != EINTR)
+		/* Signals arrive only here (signals_catch()). */
+		if (ppoll(fds, nfds, &ts, &a->orig_mask) < 0 && errno != EINTR)
 			return -errno;
 
 		if (got_stop) {
@@ -468,7 +479,6 @@ static int run(struct app *a)
 				next = now_ns() + period;
 		}
 	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
 }
 
@@ -505,6 +515,7 @@ int main(int argc, char **argv)
 	char msg[4096];
 	int rc;
 
+	signals_catch(&a);
 	rc = parse_args(argc, argv, &a.opt);
 	if (rc)
 		return rc;
