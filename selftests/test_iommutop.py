@@ -23,7 +23,8 @@ without BTF by each test as it needs):
   - the exporter scraped over loopback in both formats, validated, and
     every metric family documented in tools/iommutop/README.md;
   - the interactive screen driven through a pty: start, sort, filter,
-    screens, help, quit, with the screen text asserted.
+    screens, help, quit, with the screen text asserted; what it refuses
+    stays said on the status line.
 
 Run with /usr/bin/python3 -m pytest selftests/test_iommutop.py.
 """
@@ -861,18 +862,19 @@ def test_exporter_scraped_over_loopback(guest):
 # ---- the interactive screen through a pty (guest) ----------------------------------
 
 # Runs in the guest: starts iommutop on a pty, plays the steps (keys, then a
-# regex the screen must match within 15 s), keeps a plain-text copy of the
-# screen with a minimal terminal (the sequences iommutop may use) and writes
-# the screens, whether each step matched, the exit status and the escape
-# sequences seen as JSON.
+# regex the screen must match within 15 s; "@later:REGEX": a whole frame drawn
+# after the step began, with no key pressed, so a sample's redraw, must
+# match), keeps a plain-text copy of the screen with a minimal terminal (the
+# sequences iommutop may use) and writes the screens, whether each step
+# matched, the exit status and the escape sequences seen as JSON.
 PTY_DRIVER = r'''
 import fcntl, json, os, pty, re, select, signal, struct, subprocess, sys, termios, time
 
-top, nestload, out = sys.argv[1], sys.argv[2], sys.argv[3]
+top, nestload, out = sys.argv[1].split(), sys.argv[2], sys.argv[3]
 ROWS, COLS = 40, 200
 master, slave = pty.openpty()
 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-proc = subprocess.Popen([top, "-d", "0.3"], stdin=slave, stdout=slave, stderr=slave,
+proc = subprocess.Popen(top, stdin=slave, stdout=slave, stderr=slave,
                         start_new_session=True, env=dict(os.environ, TERM="vt100"))
 os.close(slave)
 screen = [[" "] * COLS for _ in range(ROWS)]
@@ -881,9 +883,10 @@ raw = b""
 seqs = set()
 pending = b""
 complete = False  # the last byte seen ended a frame (CSI J)
+frames = 0  # frames ended so far
 
 def feed(data):
-    global pending, complete
+    global pending, complete, frames
     data = pending + data
     pending = b""
     i = 0
@@ -908,6 +911,7 @@ def feed(data):
                     screen[cur[0]][x] = " "
             elif final == "J":
                 complete = True
+                frames += 1
                 start = 0 if params == "2" else cur[0] + 1
                 if params != "2":
                     for x in range(cur[1], COLS):
@@ -949,11 +953,11 @@ def pump(timeout):
         return bool(data)
     return True
 
-def wait_for(regex, timeout=15):
-    """Until a whole frame on screen matches REGEX."""
+def wait_for(regex, timeout=15, after=0):
+    """Until a whole frame on screen, past the first AFTER, matches REGEX."""
     end = time.time() + timeout
     while time.time() < end:
-        if complete and re.search(regex, text(), re.M):
+        if complete and frames > after and re.search(regex, text(), re.M):
             return True
         if not pump(0.1) and proc.poll() is not None:
             break
@@ -973,7 +977,9 @@ for keys, regex in steps:
     regex = regex.replace("{dev}", dev or "?")
     if keys:
         os.write(master, keys.encode())
-    if regex == "@exit":
+    if regex.startswith("@later:"):
+        ok = wait_for(regex[len("@later:"):], after=frames)
+    elif regex == "@exit":
         end = time.time() + 15
         while proc.poll() is None and time.time() < end:
             pump(0.1)
@@ -996,17 +1002,28 @@ result["tail"] = raw[-64:].decode("latin-1")
 json.dump(result, open(out, "w"))
 '''
 
+# iommutop sorts by a column the HWPT screen has and the others do not.
+PTY_TOP = "-d 0.3 -s invalidations"
+NO_SORT_COLUMN = "no column 'invalidations' on the {} screen: sorted by {}"
 # (keys, regex the screen must then match); {dev} is the first device row's.
 PTY_STEPS = [
     ("", r"^iommutop .* devices 0"),
+    ("", "@later:" + NO_SORT_COLUMN.format("devices", "XLATE/s")),
     ("@workload", r"devices 4 "),
     ("spasid\r", r"\*PASID"),
     ("r", r"\*PASID.*\n\s*\d+\s+2\s"),
     ("/pasid=1\r", r"filter: pasid=1"),
     ("c/dev={dev}\r", r"filter: dev={dev}$"),
     ("c", r"devices 4  hwpts \d+  ioas \d+$"),
+    # What the screen refuses stays said over the samples' redraws.
+    ("/dev=x\r", r"^bad filter 'dev=x'"),
+    ("", r"@later:^bad filter 'dev=x'"),
+    ("sbogus\r", r"^no column 'bogus' on this screen"),
+    ("", r"@later:^no column 'bogus' on this screen"),
+    ("/dev=99999\r", r"no row passes the filter"),
+    ("c", r"devices 4  hwpts \d+  ioas \d+$"),
     ("2", r"HWPT\s+\*?XLATE/s"),
-    ("3", r"REASON"),
+    ("3", "@later:" + NO_SORT_COLUMN.format("faults", "FLT/s")),
     ("4", r"LATENCY <="),
     ("1h", r"Columns of the devices screen"),
     ("x", r"\[devices\] q quit"),
@@ -1032,7 +1049,8 @@ def test_interactive_screen_through_pty(guest):
     with open(driver, "w") as f:
         f.write(PTY_DRIVER)
     workload = f"{NESTLOAD} --devices 2 --pasids 2 --ops 400 --fault-pct 10 -q"
-    r = run(guest, f"python3 {driver} {TOP} {shlex.quote(workload)} {out} {shlex.quote(json.dumps(PTY_STEPS))}")
+    top = shlex.quote(f"{TOP} {PTY_TOP}")
+    r = run(guest, f"python3 {driver} {top} {shlex.quote(workload)} {out} {shlex.quote(json.dumps(PTY_STEPS))}")
     assert r.rc == 0, r.output
     with open(out) as f:
         res = json.load(f)
@@ -1043,7 +1061,7 @@ def test_interactive_screen_through_pty(guest):
     by_keys = {s["keys"]: s["screen"] for s in steps}
 
     # the device screen after the workload: 4 rows, header and cost lines
-    screen = steps[1]["screen"]
+    screen = steps[2]["screen"]
     assert len(device_rows(screen)) == 4, screen
     assert re.search(r"^cost: BPF [\d.]+% CPU", screen, re.M), screen
     assert re.search(r"^\s*DEV\s+PASID\s+HWPT\s+DMA/s\s+DMAB/s\s+\*XLATE/s", screen, re.M), screen
@@ -1055,11 +1073,15 @@ def test_interactive_screen_through_pty(guest):
     # filtered by PASID, then by device
     assert {p for _, p in device_rows(by_keys["/pasid=1\r"])} == {"1"}
     assert len(device_rows(by_keys["/pasid=1\r"])) == 2
-    dev_rows = device_rows(steps[5]["screen"])
+    dev_rows = device_rows(steps[6]["screen"])
     assert len(dev_rows) == 2 and {d for d, _ in dev_rows} == {res["dev"]}, dev_rows
-    assert len(device_rows(by_keys["c"])) == 4
+    assert len(device_rows(steps[7]["screen"])) == 4
+    assert device_rows(by_keys["/dev=99999\r"]) == []
     # the other screens
     assert "IOAS" in by_keys["2"] and re.search(r"^\s*IOAS\s+\*?MAP/s", by_keys["2"], re.M)
+    # -s invalidations sorts the HWPTs, and the HWPT screen says nothing
+    assert re.search(r"^\s*HWPT\s+XLATE/s.*\*INV/s", by_keys["2"], re.M), by_keys["2"]
+    assert "no column" not in by_keys["2"] and "[hwpts] q quit" in by_keys["2"]
     assert re.search(r"pte_fetch\s+organic", by_keys["3"]), by_keys["3"]
     assert re.search(r"^\s+[\d.]+[mun]?s\s+\d+\s+\d+\s+#+", by_keys["4"], re.M), by_keys["4"]
     assert "dma_ops" in by_keys["1h"] and "sort by a column, by name" in by_keys["1h"]

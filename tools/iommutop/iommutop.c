@@ -555,7 +555,7 @@ int main(int argc, char **argv)
 	}
 	if (a.opt.display == DISPLAY_TUI) {
 		rc = tui_start(&a.tui, STDIN_FILENO, STDOUT_FILENO, a.sorts,
-			       NULL);
+			       a.opt.sort_key, NULL);
 		if (rc) {
 			fprintf(stderr, PROG ": terminal: %s\n", strerror(-rc));
 			rc = 1;

@@ -844,6 +844,93 @@ TEST(tui_keys_sort_filter_views_quit)
 	EXPECT_EQ(TUI_QUIT, keys(&t, "q"));
 }
 
+/* The screen tui_draw() writes, as plain text (escape sequences dropped). */
+static void draw_text(struct tui *t, const struct frame *fr, char *text,
+		      size_t n)
+{
+	char raw[16384];
+	FILE *f = tmpfile();
+	size_t len, i, o = 0;
+
+	ASSERT_NE(NULL, (void *)f);
+	t->out_fd = fileno(f);
+	tui_draw(t, fr);
+	rewind(f);
+	len = fread(raw, 1, sizeof(raw) - 1, f);
+	fclose(f);
+	for (i = 0; i < len && o < n - 1; i++) {
+		if (raw[i] == '\033') {
+			i++;
+			while (i < len && raw[i] != 'H' && raw[i] != 'K' &&
+			       raw[i] != 'J' && raw[i] != 'm' && raw[i] != 'l' &&
+			       raw[i] != 'h')
+				i++;
+			continue;
+		}
+		if (raw[i] != '\r')
+			text[o++] = raw[i];
+	}
+	text[o] = 0;
+}
+
+/*
+ * What the screen refuses it says on the status line, and the line stays
+ * over the redraws of the samples until the next key: a bad filter, an
+ * unknown sort column, and a -s column the screen does not have.
+ */
+TEST(tui_status_line_says_what_was_refused)
+{
+	struct snapshot s = { .mono_ns = SEC };
+	struct sort sorts[VIEW_NR];
+	struct tui t = {};
+	struct frame fr;
+	char text[16384];
+	int v;
+
+	for (v = 0; v < VIEW_NR; v++)
+		sorts[v].col = view_find_column(v, "invalidations");
+	memcpy(t.sorts, sorts, sizeof(sorts));
+	t.sort_key = "invalidations";
+	t.rows = 24;
+	t.cols = 120;
+	ASSERT_OK(frame_build(&fr, &s, &s, &t.filter, t.sorts));
+
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'invalidations' on the devices screen: sorted by XLATE/s"));
+	keys(&t, "2");
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_EQ(NULL, (void *)strstr(text, "no column"));
+	EXPECT_NE(NULL, (void *)strstr(text, "[hwpts] q quit"));
+
+	EXPECT_EQ(TUI_REBUILD, keys(&t, "/dev=x\r"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "bad filter 'dev=x'"));
+	/* The next sample's redraw keeps it. */
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "bad filter 'dev=x'"));
+	EXPECT_EQ(TUI_REDRAW, keys(&t, "sbogus\r"));
+	draw_text(&t, &fr, text, sizeof(text));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'bogus' on this screen"));
+	/* Any key takes it away. */
+	EXPECT_EQ(TUI_REDRAW, keys(&t, "1"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_EQ(NULL, (void *)strstr(text, "bogus"));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'invalidations' on the devices screen"));
+	/* Sorting the screen by one of its columns ends that notice. */
+	EXPECT_EQ(TUI_REBUILD, keys(&t, ">"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "[devices] q quit"));
+
+	/* A filter that passes no row says so, not "nothing seen". */
+	frame_free(&fr);
+	EXPECT_EQ(TUI_REBUILD, keys(&t, "/dev=5\r"));
+	ASSERT_OK(frame_build(&fr, &s, &s, &t.filter, t.sorts));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "(no row passes the filter; c clears it)"));
+	frame_free(&fr);
+}
+
 /* ---- options and preflight ---- */
 
 TEST(kernel_release_check)
