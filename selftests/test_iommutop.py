@@ -24,7 +24,7 @@ without BTF by each test as it needs):
     every metric family documented in tools/iommutop/README.md;
   - the interactive screen driven through a pty: start, sort, filter,
     screens, help, quit, with the screen text asserted; what it refuses
-    stays said on the status line.
+    stays said on the status line; the latency bars after the workload.
 
 Run with /usr/bin/python3 -m pytest selftests/test_iommutop.py.
 """
@@ -1024,7 +1024,9 @@ PTY_STEPS = [
     ("c", r"devices 4  hwpts \d+  ioas \d+$"),
     ("2", r"HWPT\s+\*?XLATE/s"),
     ("3", "@later:" + NO_SORT_COLUMN.format("faults", "FLT/s")),
-    ("4", r"LATENCY <="),
+    # The workload is over: once an interval has no response, the bars
+    # show the distribution since start (INTERVAL 0, TOTAL n, bar).
+    ("4", r"DISTRIBUTION \(since start\)\n(\s+[\d.]+[mun]?s\s+0\s+[1-9]\d*\s+#+\n?)+"),
     ("1h", r"Columns of the devices screen"),
     ("x", r"\[devices\] q quit"),
     ("q", "@exit"),

@@ -313,6 +313,73 @@ TEST(page_requests_outstanding_age_and_latency)
 	snapshot_free(&cur);
 }
 
+/* The bars of latency_lines() (after its header): each slot's width. */
+static int latency_bars(const struct frame *fr, int *widths, int max,
+			char *header, size_t header_len)
+{
+	char lines[IOMMUTOP_LAT_SLOTS + 1][LINE_MAX_LEN];
+	int n, i;
+
+	n = latency_lines(fr, lines, IOMMUTOP_LAT_SLOTS + 1);
+	snprintf(header, header_len, "%s", n ? lines[0] : "");
+	for (i = 1; i < n && i <= max; i++) {
+		const char *bar = strchr(lines[i], '#');
+
+		widths[i - 1] = bar ? (int)strspn(bar, "#") : 0;
+	}
+	return n - 1;
+}
+
+/*
+ * The latency screen after a burst: an interval without responses draws
+ * the distribution since start (so a person who opens it after the burst
+ * sees its shape), an interval with responses draws its own.
+ */
+TEST(latency_distribution_interval_or_total)
+{
+	struct snapshot prev = { .mono_ns = 8 * SEC }, cur = { .mono_ns = 10 * SEC };
+	char header[LINE_MAX_LEN];
+	struct frame fr;
+	int w[4] = {};
+	struct snap_dev *d;
+
+	d = add_dev(&prev, 1, 1);
+	d->c.lat_hist[10] = 40;
+	d->c.lat_hist[12] = 10;
+	d = add_dev(&cur, 1, 1);
+	d->c.lat_hist[10] = 40;
+	d->c.lat_hist[12] = 10;
+	/* The burst is over: nothing in the interval. */
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_TRUE(fr.sum.lat_dist_total);
+	ASSERT_EQ(2, latency_bars(&fr, w, 4, header, sizeof(header)));
+	EXPECT_NE(NULL, (void *)strstr(header, "DISTRIBUTION (since start)"));
+	EXPECT_EQ(40, w[0]);
+	EXPECT_EQ(10, w[1]);
+	frame_free(&fr);
+
+	/* Responses in the interval: its own distribution, total kept. */
+	cur.devs[0].c.lat_hist[12] = 30;
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_FALSE(fr.sum.lat_dist_total);
+	ASSERT_EQ(2, latency_bars(&fr, w, 4, header, sizeof(header)));
+	EXPECT_NE(NULL, (void *)strstr(header, "DISTRIBUTION (interval)"));
+	EXPECT_EQ(0, w[0]);
+	EXPECT_EQ(40, w[1]);
+	EXPECT_EQ(20, fr.sum.lat_hist[12]);
+	EXPECT_EQ(30, fr.sum.lat_hist_total[12]);
+	frame_free(&fr);
+
+	/* Nothing ever answered: no slot, no bar. */
+	memset(cur.devs[0].c.lat_hist, 0, sizeof(cur.devs[0].c.lat_hist));
+	memset(prev.devs[0].c.lat_hist, 0, sizeof(prev.devs[0].c.lat_hist));
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_EQ(0, latency_bars(&fr, w, 4, header, sizeof(header)));
+	frame_free(&fr);
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+}
+
 /* ---- sorting and filtering ---- */
 
 FIXTURE(three_devs)

@@ -190,7 +190,8 @@ static void draw_help(struct tui *t, struct screen *sc)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		put_line(sc, keys[i], false);
 	if (v < 0) {
-		put_line(sc, "Latency: page-response latency histogram, the interval and since start.", false);
+		put_line(sc, "Latency: page-response latency histogram, the interval and since start;", false);
+		put_line(sc, "the bars show the interval, or everything since start if it had no response.", false);
 		return;
 	}
 	snprintf(line, sizeof(line), "Columns of the %s screen (name for 's', then meaning):",
