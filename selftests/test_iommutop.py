@@ -16,11 +16,15 @@ without BTF by each test as it needs):
     GET_STATS exactly, every rate times its interval is that interval's
     count; dmaloop's exact event counts (test_driver.py's
     dmaloop_expected) and its 24-reference nested walks;
+  - the attached line: first, in each mode, and every event after it is
+    counted; a SIGHUP while iommutop starts; started again and again over a
+    busy PRI workload, no page request stays outstanding;
   - the CSV log across a SIGHUP reopen;
   - the exporter scraped over loopback in both formats, validated, and
     every metric family documented in tools/iommutop/README.md;
   - the interactive screen driven through a pty: start, sort, filter,
-    screens, help, quit, with the screen text asserted.
+    screens, help, quit, with the screen text asserted; what it refuses
+    stays said on the status line; the latency bars after the workload.
 
 Run with /usr/bin/python3 -m pytest selftests/test_iommutop.py.
 """
@@ -374,19 +378,35 @@ def results(guest, name):
 
 
 def read_json_lines(path):
+    """The samples of a -j run, after checking that its first line says
+    the programs are attached."""
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [json.loads(line) for line in f if line.strip()]
+    assert lines and lines[0].get("event") == "attached", lines[:1]
+    assert all("event" not in x for x in lines[1:]), "more than one attached line"
+    return lines[1:]
 
 
-# A shell snippet: start iommutop with ARGS writing to OUT, and wait (up to
-# 30 s) until its first sample is out, so it is attached before the workload.
+# A shell snippet: wait until OUT holds iommutop's attached line (text or
+# JSON), for at most 60 s, and stop waiting if the process PID died.
+def wait_attached(out, pid="$top"):
+    return (f"end=$(($(date +%s) + 60)); "
+            f"until grep -q -e '^iommutop: attached ' -e '^{{\"event\":\"attached\"' {out} 2>/dev/null; do "
+            f"kill -0 {pid} 2>/dev/null && [ $(date +%s) -lt $end ] || break; sleep 0.1; done\n")
+
+
+# A shell snippet: start iommutop with ARGS writing to OUT, and wait until it
+# says every program is attached, so it counts all of the workload.
 def start_top(args, out, err):
-    return (f"{TOP} {args} > {out} 2> {err} & top=$!\n"
-            f"i=0; while ! [ -s {out} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n")
+    return f"{TOP} {args} > {out} 2> {err} & top=$!\n" + wait_attached(out)
 
 
 # The last word: SIGINT makes a batch iommutop print the partial interval.
-STOP_TOP = "sleep 0.4; kill -INT $top; wait $top; echo top_rc=$?\n"
+STOP_TOP = "kill -INT $top; wait $top; echo top_rc=$?\n"
+
+ATTACHED_TEXT = re.compile(r"^iommutop: attached (\d+) programs \((tp_btf|raw_tp)\)$")
+# Every handler of bpf/iommutop.bpf.c in one mode, and map and unmap.
+PROGRAMS = 13
 
 
 # ---- errors (guest) -------------------------------------------------------------
@@ -541,6 +561,16 @@ def check_cross(samples, load, mode):
         assert abs(span / (len(full) - 1) - DELAY) < 0.15 * DELAY, [s["time"] for s in samples]
 
 
+def dmaloop_events(n, every):
+    """The events of `dmaloop -n N -i EVERY -s`: test_driver.py's
+    dmaloop_expected(n, every), plus the IOAS's one map and its unmap at
+    close."""
+    return {"translate": n + 2, "dma": n + 3, "fault": 1, "invalidate": n // every,
+            "attach": 1, "detach": 1, "stale_translation": 1, "map": 1, "unmap": 1,
+            "fault_queue_overflow": 0, "page_request": 0, "page_response": 0,
+            "page_request_timeout": 0}
+
+
 def test_batch_json_dmaloop_exact_events(guest):
     set_module(guest, "loaded")
     n, every = 500, 50
@@ -551,13 +581,7 @@ def test_batch_json_dmaloop_exact_events(guest):
     assert f"dmas={n + 3} invalidations={n // every} faults=1 stale=1" in r.output
     last = read_json_lines(out)[-1]
     ev = last["summary"]["events"]
-    # test_driver.py's dmaloop_expected(n, every), plus the IOAS's one map
-    # and its unmap at close.
-    expected = {"translate": n + 2, "dma": n + 3, "fault": 1, "invalidate": n // every,
-                "attach": 1, "detach": 1, "stale_translation": 1, "map": 1, "unmap": 1,
-                "fault_queue_overflow": 0, "page_request": 0, "page_response": 0,
-                "page_request_timeout": 0}
-    assert ev == expected
+    assert ev == dmaloop_events(n, every)
     [dev] = last["devices"]
     t = dev["total"]
     assert dev["pasid"] == 1 and dev["hwpt"] is None  # detached at the end
@@ -580,10 +604,12 @@ def test_in_kernel_filter(guest):
     out, err, nl = results(guest, "filter.jsonl"), results(guest, "filter.err"), results(guest, "filter-nl.json")
     args = "--devices 2 --pasids 2 --ops 800 --json -q"
     script = (start_top(f"-j -d {DELAY} --pasid 2", out, err) + f"{NESTLOAD} {args} > {nl}\n" + STOP_TOP
-              + f"{TOP} -b -n 1 -d 0.1 --dev 7 --pasid rid | head -1\n")
+              + f"{TOP} -b -n 1 -d 0.1 --dev 7 --pasid rid | head -2\n")
     r = run(guest, script)
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
-    assert re.search(r"^iommutop .* collecting dev=7 pasid=rid$", r.output, re.M), r.output
+    first, header = r.output.splitlines()[-2:]
+    assert ATTACHED_TEXT.match(first) and header.startswith("iommutop "), r.output
+    assert re.search(r"^iommutop .* collecting dev=7 pasid=rid$", header), r.output
     with open(nl) as f:
         load = json.load(f)
     last = read_json_lines(out)[-1]
@@ -594,6 +620,118 @@ def test_in_kernel_filter(guest):
     assert 0 < last["summary"]["total"]["dma_ops"] < 800
 
 
+# ---- the attached line, and starting over a workload (guest) ---------------------
+
+
+def test_attached_line_comes_first(guest):
+    """-b and -j: the first line says every program is attached, in which
+    mode; the samples follow."""
+    set_module(guest, "loaded")
+    r = run(guest, f"{TOP} -b -n 1 -d 0.1 | head -2; {TOP} -j -n 1 -d 0.1 --attach raw_tp | head -2")
+    assert r.rc == 0, r.output
+    text, header, attached, sample = r.output.splitlines()[-4:]
+    m = ATTACHED_TEXT.match(text)
+    assert m and m.groups() == (str(PROGRAMS), "tp_btf"), r.output
+    assert header.startswith("iommutop "), r.output
+    j = json.loads(attached)
+    assert sorted(j) == ["attach", "event", "programs", "time"], j
+    assert (j["event"], j["attach"], j["programs"]) == ("attached", "raw_tp", PROGRAMS), j
+    assert "interval_s" in json.loads(sample) and "event" not in json.loads(sample)
+
+
+def test_attached_line_means_counting(guest):
+    """A script that waits for the attached line and then runs its workload
+    gets every event, with no sample before it (-d 3600): the last sample
+    (SIGINT) has dmaloop's exact counts."""
+    set_module(guest, "loaded")
+    n, every = 200, 50
+    out, err = results(guest, "attached.jsonl"), results(guest, "attached.err")
+    script = start_top("-j -d 3600", out, err) + f"{DMALOOP} -n {n} -i {every} -s\n" + STOP_TOP
+    r = run(guest, script)
+    assert r.rc == 0 and "top_rc=0" in r.output, r.output
+    [sample] = read_json_lines(out)
+    assert sample["summary"]["events"] == dmaloop_events(n, every)
+
+
+def test_sighup_while_starting(guest):
+    """A SIGHUP while iommutop starts (its log open, its programs not attached
+    yet) neither kills it nor is lost: the log is reopened and gets every
+    sample. iommutop is stopped (SIGSTOP) while the SIGHUP is sent, so the
+    attached line cannot come in between."""
+    set_module(guest, "loaded")
+    log, rotated = results(guest, "start.csv"), results(guest, "start.1.csv")
+    out, nl = results(guest, "start.jsonl"), results(guest, "start-nl.json")
+    script = (f"rm -f {log} {rotated}\n"
+              f"{TOP} -j -d {DELAY} -L {log} > {out} & top=$!\n"
+              # the log is open once its header is in it
+              f"i=0; until [ -s {log} ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
+              f"kill -STOP $top\n"
+              f"grep -q attached {out} && echo attached_before_sighup\n"
+              f"mv {log} {rotated}; kill -HUP $top; kill -CONT $top\n"
+              + wait_attached(out) +
+              f"kill -0 $top && echo alive\n"
+              f"{NESTLOAD} --devices 1 --pasids 2 --ops 300 --json -q > {nl}\n"
+              + STOP_TOP)
+    r = run(guest, script)
+    assert "attached_before_sighup" not in r.output, "the SIGHUP did not come during the start-up"
+    assert r.rc == 0 and "alive" in r.output and "top_rc=0" in r.output, r.output
+    with open(rotated) as f:
+        assert f.read().count("\n") == 1, "the log before the SIGHUP has only its header"
+    with open(log) as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("time,interval_s,dev,pasid,"), lines[:2]
+    rows = list(csv.DictReader(lines))
+    dma = sum(float(x["dma_ops"]) * float(x["interval_s"]) for x in rows if x["dev"] == "all")
+    assert abs(dma - 300) < 0.01 * 300, f"the reopened log counts {dma} DMAs, nestload did 300"
+    assert read_json_lines(out)[-1]["summary"]["total"]["dma_ops"] == 300
+
+
+# A busy PRI workload that runs until SIGINT: pages of the working set go
+# missing again and again, so page requests never stop.
+BUSY_PRI = ("--devices 2 --pasids 2 --threads 1 --working-set 16 --fault-pct 50 "
+            "--refault-every 32 --duration 3600 --json")
+
+
+@pytest.mark.parametrize("mode, starts", [("tp_btf", 10), ("raw_tp", 6)])
+def test_no_phantom_outstanding_requests(guest, mode, starts):
+    """iommutop started STARTS times, one after the other, over a busy PRI
+    workload: once the workload has ended (every group answered: its
+    process is gone), every one of them shows no outstanding page request,
+    and no device attached. Attaching page_request before page_response
+    left a group answered in between outstanding for ever."""
+    set_module(guest, "loaded")
+    prefix, nl, nl_err = results(guest, f"starts-{mode}"), results(guest, "busy.json"), results(guest, "busy.err")
+    loop = "".join(f"{TOP} -j -d 3600 --attach {mode} > {prefix}.{i} 2>&1 & top=$!; tops=\"$tops $top\"\n"
+                   + wait_attached(f"{prefix}.{i}") for i in range(starts))
+    script = (f"{NESTLOAD} {BUSY_PRI} > {nl} 2> {nl_err} & load=$!\n"
+              # busy: its first progress line counts page request groups
+              f"i=0; until grep -q ' [1-9][0-9]* page request groups' {nl_err}; do "
+              f"kill -0 $load && [ $i -lt 600 ] || break; sleep 0.1; i=$((i + 1)); done\n"
+              "tops=\n" + loop +
+              "kill -INT $load; wait $load; echo load_rc=$?\n"
+              "for top in $tops; do kill -INT $top; wait $top; echo top_rc=$?; done\n")
+    r = run(guest, script, timeout=900)
+    assert r.rc == 0 and "load_rc=0" in r.output, r.output
+    assert r.output.count("top_rc=0") == starts, r.output
+    with open(nl) as f:
+        load = json.load(f)
+    assert load["interrupted"] and load["pri"]["groups"] > 0, load
+    seen, wrong = [], []
+    for i in range(starts):
+        last = read_json_lines(f"{prefix}.{i}")[-1]
+        summ, ev = last["summary"], last["summary"]["events"]
+        seen.append(summ["total"]["page_requests"])
+        if (summ["pr_outstanding"], summ["pr_outstanding_groups"], summ["pr_oldest_s"]) != (0, 0, None):
+            wrong.append(f"start {i}: {summ['pr_outstanding_groups']} groups outstanding ({summ['pr_outstanding']} "
+                         f"pages, oldest {summ['pr_oldest_s']} s); page_request {ev['page_request']}, "
+                         f"page_response {ev['page_response']}, page_request_timeout {ev['page_request_timeout']}")
+        wrong += [f"start {i}: device row {d}" for d in last["devices"]
+                  if d["pr_outstanding"] or d["hwpt"] is not None]
+    assert not wrong, f"{mode}, {starts} starts:\n" + "\n".join(wrong)
+    # Each start but the last ran while page requests were flowing.
+    assert all(seen[:-1]), seen
+
+
 # ---- the CSV log across SIGHUP (guest) -------------------------------------------
 
 
@@ -601,17 +739,22 @@ def test_csv_log_reopened_on_sighup(guest):
     set_module(guest, "loaded")
     log, rotated = results(guest, "log.csv"), results(guest, "log.1.csv")
     nl1, nl2 = results(guest, "csv-nl1.json"), results(guest, "csv-nl2.json")
+    out = results(guest, "log.out")
     args = "--devices 1 --pasids 2 --ops {} --json -q"
+    # Each log gets at least one sample (a condition, waited for).
     script = (f"rm -f {log} {rotated}\n"
-              f"{TOP} -q -d {DELAY} -L {log} & top=$!\n"
-              f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+              f"{TOP} -q -d {DELAY} -L {log} > {out} & top=$!\n"
+              + wait_attached(out) +
               f"{NESTLOAD} {args.format(800)} > {nl1}\n"
-              f"sleep 0.4; mv {log} {rotated}; kill -HUP $top\n"
+              f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
+              f"mv {log} {rotated}; kill -HUP $top\n"
               f"i=0; while [ $(cat {log} 2>/dev/null | wc -l) -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n"
               f"{NESTLOAD} {args.format(500)} > {nl2}\n"
               + STOP_TOP)
     r = run(guest, script)
     assert r.rc == 0 and "top_rc=0" in r.output, r.output
+    with open(out) as f:
+        assert ATTACHED_TEXT.match(f.read().rstrip("\n")), "-q prints only the attached line"
     dma = 0
     for path in (rotated, log):
         with open(path) as f:
@@ -675,13 +818,12 @@ def sum_samples(fams, sample, **labels):
 def test_exporter_scraped_over_loopback(guest):
     set_module(guest, "loaded")
     scrape, out = results(guest, "scrape.py"), results(guest, "metrics")
-    nl = results(guest, "exporter-nl.json")
+    nl, top_out = results(guest, "exporter-nl.json"), results(guest, "exporter.out")
     with open(scrape, "w") as f:
         f.write(SCRAPE)
-    script = (f"{TOP} -q --listen 127.0.0.1:{PORT} & top=$!\n"
-              # until it listens (127.0.0.1:PORT in state 0A, LISTEN)
-              f"i=0; until grep -q ' 0100007F:{PORT:04X} 00000000:0000 0A ' /proc/net/tcp || [ $i -gt 300 ]; "
-              f"do sleep 0.1; i=$((i + 1)); done\n"
+    # The attached line comes once the exporter listens too.
+    script = (f"{TOP} -q --listen 127.0.0.1:{PORT} > {top_out} & top=$!\n"
+              + wait_attached(top_out) +
               f"{NESTLOAD} --devices 2 --pasids 1 --ops 600 --fault-pct 20 --json -q > {nl}\n"
               f"python3 {scrape} {PORT} {out}; echo scrape_rc=$?\n"
               + STOP_TOP)
@@ -720,18 +862,19 @@ def test_exporter_scraped_over_loopback(guest):
 # ---- the interactive screen through a pty (guest) ----------------------------------
 
 # Runs in the guest: starts iommutop on a pty, plays the steps (keys, then a
-# regex the screen must match within 15 s), keeps a plain-text copy of the
-# screen with a minimal terminal (the sequences iommutop may use) and writes
-# the screens, whether each step matched, the exit status and the escape
-# sequences seen as JSON.
+# regex the screen must match within 15 s; "@later:REGEX": a whole frame drawn
+# after the step began, with no key pressed, so a sample's redraw, must
+# match), keeps a plain-text copy of the screen with a minimal terminal (the
+# sequences iommutop may use) and writes the screens, whether each step
+# matched, the exit status and the escape sequences seen as JSON.
 PTY_DRIVER = r'''
 import fcntl, json, os, pty, re, select, signal, struct, subprocess, sys, termios, time
 
-top, nestload, out = sys.argv[1], sys.argv[2], sys.argv[3]
+top, nestload, out = sys.argv[1].split(), sys.argv[2], sys.argv[3]
 ROWS, COLS = 40, 200
 master, slave = pty.openpty()
 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-proc = subprocess.Popen([top, "-d", "0.3"], stdin=slave, stdout=slave, stderr=slave,
+proc = subprocess.Popen(top, stdin=slave, stdout=slave, stderr=slave,
                         start_new_session=True, env=dict(os.environ, TERM="vt100"))
 os.close(slave)
 screen = [[" "] * COLS for _ in range(ROWS)]
@@ -740,9 +883,10 @@ raw = b""
 seqs = set()
 pending = b""
 complete = False  # the last byte seen ended a frame (CSI J)
+frames = 0  # frames ended so far
 
 def feed(data):
-    global pending, complete
+    global pending, complete, frames
     data = pending + data
     pending = b""
     i = 0
@@ -767,6 +911,7 @@ def feed(data):
                     screen[cur[0]][x] = " "
             elif final == "J":
                 complete = True
+                frames += 1
                 start = 0 if params == "2" else cur[0] + 1
                 if params != "2":
                     for x in range(cur[1], COLS):
@@ -808,11 +953,11 @@ def pump(timeout):
         return bool(data)
     return True
 
-def wait_for(regex, timeout=15):
-    """Until a whole frame on screen matches REGEX."""
+def wait_for(regex, timeout=15, after=0):
+    """Until a whole frame on screen, past the first AFTER, matches REGEX."""
     end = time.time() + timeout
     while time.time() < end:
-        if complete and re.search(regex, text(), re.M):
+        if complete and frames > after and re.search(regex, text(), re.M):
             return True
         if not pump(0.1) and proc.poll() is not None:
             break
@@ -832,7 +977,9 @@ for keys, regex in steps:
     regex = regex.replace("{dev}", dev or "?")
     if keys:
         os.write(master, keys.encode())
-    if regex == "@exit":
+    if regex.startswith("@later:"):
+        ok = wait_for(regex[len("@later:"):], after=frames)
+    elif regex == "@exit":
         end = time.time() + 15
         while proc.poll() is None and time.time() < end:
             pump(0.1)
@@ -855,18 +1002,31 @@ result["tail"] = raw[-64:].decode("latin-1")
 json.dump(result, open(out, "w"))
 '''
 
+# iommutop sorts by a column the HWPT screen has and the others do not.
+PTY_TOP = "-d 0.3 -s invalidations"
+NO_SORT_COLUMN = "no column 'invalidations' on the {} screen: sorted by {}"
 # (keys, regex the screen must then match); {dev} is the first device row's.
 PTY_STEPS = [
     ("", r"^iommutop .* devices 0"),
+    ("", "@later:" + NO_SORT_COLUMN.format("devices", "XLATE/s")),
     ("@workload", r"devices 4 "),
     ("spasid\r", r"\*PASID"),
     ("r", r"\*PASID.*\n\s*\d+\s+2\s"),
     ("/pasid=1\r", r"filter: pasid=1"),
     ("c/dev={dev}\r", r"filter: dev={dev}$"),
     ("c", r"devices 4  hwpts \d+  ioas \d+$"),
+    # What the screen refuses stays said over the samples' redraws.
+    ("/dev=x\r", r"^bad filter 'dev=x'"),
+    ("", r"@later:^bad filter 'dev=x'"),
+    ("sbogus\r", r"^no column 'bogus' on this screen"),
+    ("", r"@later:^no column 'bogus' on this screen"),
+    ("/dev=99999\r", r"no row passes the filter"),
+    ("c", r"devices 4  hwpts \d+  ioas \d+$"),
     ("2", r"HWPT\s+\*?XLATE/s"),
-    ("3", r"REASON"),
-    ("4", r"LATENCY <="),
+    ("3", "@later:" + NO_SORT_COLUMN.format("faults", "FLT/s")),
+    # The workload is over: once an interval has no response, the bars
+    # show the distribution since start (INTERVAL 0, TOTAL n, bar).
+    ("4", r"DISTRIBUTION \(since start\)\n(\s+[\d.]+[mun]?s\s+0\s+[1-9]\d*\s+#+\n?)+"),
     ("1h", r"Columns of the devices screen"),
     ("x", r"\[devices\] q quit"),
     ("q", "@exit"),
@@ -891,7 +1051,8 @@ def test_interactive_screen_through_pty(guest):
     with open(driver, "w") as f:
         f.write(PTY_DRIVER)
     workload = f"{NESTLOAD} --devices 2 --pasids 2 --ops 400 --fault-pct 10 -q"
-    r = run(guest, f"python3 {driver} {TOP} {shlex.quote(workload)} {out} {shlex.quote(json.dumps(PTY_STEPS))}")
+    top = shlex.quote(f"{TOP} {PTY_TOP}")
+    r = run(guest, f"python3 {driver} {top} {shlex.quote(workload)} {out} {shlex.quote(json.dumps(PTY_STEPS))}")
     assert r.rc == 0, r.output
     with open(out) as f:
         res = json.load(f)
@@ -902,7 +1063,7 @@ def test_interactive_screen_through_pty(guest):
     by_keys = {s["keys"]: s["screen"] for s in steps}
 
     # the device screen after the workload: 4 rows, header and cost lines
-    screen = steps[1]["screen"]
+    screen = steps[2]["screen"]
     assert len(device_rows(screen)) == 4, screen
     assert re.search(r"^cost: BPF [\d.]+% CPU", screen, re.M), screen
     assert re.search(r"^\s*DEV\s+PASID\s+HWPT\s+DMA/s\s+DMAB/s\s+\*XLATE/s", screen, re.M), screen
@@ -914,11 +1075,15 @@ def test_interactive_screen_through_pty(guest):
     # filtered by PASID, then by device
     assert {p for _, p in device_rows(by_keys["/pasid=1\r"])} == {"1"}
     assert len(device_rows(by_keys["/pasid=1\r"])) == 2
-    dev_rows = device_rows(steps[5]["screen"])
+    dev_rows = device_rows(steps[6]["screen"])
     assert len(dev_rows) == 2 and {d for d, _ in dev_rows} == {res["dev"]}, dev_rows
-    assert len(device_rows(by_keys["c"])) == 4
+    assert len(device_rows(steps[7]["screen"])) == 4
+    assert device_rows(by_keys["/dev=99999\r"]) == []
     # the other screens
     assert "IOAS" in by_keys["2"] and re.search(r"^\s*IOAS\s+\*?MAP/s", by_keys["2"], re.M)
+    # -s invalidations sorts the HWPTs, and the HWPT screen says nothing
+    assert re.search(r"^\s*HWPT\s+XLATE/s.*\*INV/s", by_keys["2"], re.M), by_keys["2"]
+    assert "no column" not in by_keys["2"] and "[hwpts] q quit" in by_keys["2"]
     assert re.search(r"pte_fetch\s+organic", by_keys["3"]), by_keys["3"]
     assert re.search(r"^\s+[\d.]+[mun]?s\s+\d+\s+\d+\s+#+", by_keys["4"], re.M), by_keys["4"]
     assert "dma_ops" in by_keys["1h"] and "sort by a column, by name" in by_keys["1h"]

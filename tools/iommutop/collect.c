@@ -27,6 +27,7 @@ struct collector {
 	enum attach_mode mode;
 	int ncpus;
 	int stats_fd;		/* bpf_enable_stats(), or -1 */
+	int nr_attached;	/* programs attached */
 	__u64 *percpu;		/* one lookup's values */
 };
 
@@ -72,6 +73,58 @@ static const char *mode_name(enum attach_mode mode)
 }
 
 /*
+ * The events that end what another event starts: a page_response deletes
+ * the group its page_request inserted into "pending", a detach the entry
+ * an attach (or a translate) put into "attached".
+ */
+static const char *const closing_events[] = { "page_response", "detach" };
+
+static bool prog_closes(const struct bpf_program *prog)
+{
+	const char *event = strchr(bpf_program__section_name(prog), '/');
+	size_t i;
+
+	for (i = 0; i < sizeof(closing_events) / sizeof(closing_events[0]); i++)
+		if (event && !strcmp(event + 1, closing_events[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Attach every loaded program, the closing events' first. Attached the
+ * other way round, a group sent once page_request was attached and
+ * answered before page_response was would stay outstanding for ever (and
+ * a detach in that gap would leave its HWPT attached). This way the end
+ * of every start seen is seen too, and an end whose start was not seen
+ * deletes nothing. The links go into the skeleton, which destroys them.
+ */
+static int attach_programs(struct collector *c)
+{
+	struct bpf_object_skeleton *s = c->skel->skeleton;
+	int pass, i;
+
+	c->nr_attached = 0;
+	for (pass = 0; pass < 2; pass++) {
+		bool closing = pass == 0;
+
+		for (i = 0; i < s->prog_cnt; i++) {
+			struct bpf_program *prog = *s->progs[i].prog;
+			struct bpf_link *link;
+
+			if (!bpf_program__autoload(prog) ||
+			    prog_closes(prog) != closing)
+				continue;
+			link = bpf_program__attach(prog);
+			if (!link)
+				return -errno;
+			*s->progs[i].link = link;
+			c->nr_attached++;
+		}
+	}
+	return 0;
+}
+
+/*
  * Open, configure, load and attach with the handlers of @mode (the other
  * set is not loaded); map and unmap are classic tracepoints either way.
  */
@@ -98,7 +151,7 @@ static int try_mode(struct collector *c, enum attach_mode mode,
 	}
 	err = iommutop_bpf__load(c->skel);
 	if (!err)
-		err = iommutop_bpf__attach(c->skel);
+		err = attach_programs(c);
 	if (err) {
 		iommutop_bpf__destroy(c->skel);
 		c->skel = NULL;
@@ -191,6 +244,11 @@ void collector_close(struct collector *c)
 const char *collector_mode(const struct collector *c)
 {
 	return mode_name(c->mode);
+}
+
+int collector_programs(const struct collector *c)
+{
+	return c->nr_attached;
 }
 
 /* ---- reading ---- */

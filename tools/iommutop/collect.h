@@ -36,6 +36,8 @@ struct collector *collector_open(const struct collect_opts *o, char *err,
 void collector_close(struct collector *c);
 /* "tp_btf" or "raw_tp": what collector_open() settled on. */
 const char *collector_mode(const struct collector *c);
+/* How many programs collector_open() attached. */
+int collector_programs(const struct collector *c);
 /* Read every map into @s (freed first); 0 or -errno. */
 int collector_snapshot(struct collector *c, struct snapshot *s);
 

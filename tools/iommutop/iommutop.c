@@ -69,14 +69,18 @@ static void usage(FILE *f)
 		"                         reopened on SIGHUP\n"
 		"      --listen ADDR:PORT serve OpenMetrics/Prometheus metrics at\n"
 		"                         http://ADDR:PORT/metrics\n"
-		"  -q, --quiet            show nothing (with --listen or -L)\n"
+		"  -q, --quiet            no samples, only the attached line (with --listen\n"
+		"                         or -L)\n"
 		"      --dev DEV          count only device DEV\n"
 		"      --pasid PASID      count only PASID (a number, or rid)\n"
 		"      --attach MODE      auto (tp_btf, else raw_tp), tp_btf or raw_tp\n"
 		"  -v, --verbose          print libbpf's messages\n"
 		"  -h, --help             this help\n"
 		"Keys: q quit, h help, 1-4 screens, < > sort column, r reverse, s sort by name,\n"
-		"/ filter (dev=N pasid=N|rid), c clear the filter.\n",
+		"/ filter (dev=N pasid=N|rid), c clear the filter.\n"
+		"Once every BPF program is attached (and the exporter listens), iommutop\n"
+		"prints \"iommutop: attached N programs (MODE)\" (-j: a JSON object with\n"
+		"\"event\":\"attached\"): wait for it before starting a workload.\n",
 		DELAY_MIN, DELAY_MAX);
 }
 
@@ -271,6 +275,7 @@ struct app {
 	FILE *log;
 	struct exporter *exp;
 	struct tui tui;
+	sigset_t orig_mask;	/* before signals_catch(): ppoll()'s */
 	unsigned long long samples;
 	char collect_desc[48];	/* the in-kernel filter, for the header */
 };
@@ -285,6 +290,30 @@ static void on_signal(int sig)
 		got_winch = 1;
 	else
 		got_stop = 1;
+}
+
+/*
+ * First thing in main(): a signal that arrives while iommutop starts (the
+ * log is opened first, the BPF programs take seconds to load) must not
+ * kill it. Blocked until run()'s ppoll(), signals wait there, and no flag
+ * is missed between a test and the wait.
+ */
+static void signals_catch(struct app *a)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &block, &a->orig_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static __u64 now_ns(void)
@@ -386,22 +415,7 @@ static int sample(struct app *a)
 static int run(struct app *a)
 {
 	__u64 period = a->opt.delay * 1e9, next = now_ns() + period;
-	sigset_t block, orig;
-	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = 0;
-
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGWINCH);
-	/* Signals arrive only inside ppoll(): no race with the flags. */
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGWINCH, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	for (;;) {
 		struct pollfd fds[2];
@@ -421,7 +435,8 @@ static int run(struct app *a)
 		}
 		ts.tv_sec = next > now ? (next - now) / 1000000000ULL : 0;
 		ts.tv_nsec = next > now ? (next - now) % 1000000000ULL : 0;
-		if (ppoll(fds, nfds, &ts, &orig) < 0 && errno != EINTR)
+		/* Signals arrive only here (signals_catch()). */
+		if (ppoll(fds, nfds, &ts, &a->orig_mask) < 0 && errno != EINTR)
 			return -errno;
 
 		if (got_stop) {
@@ -464,7 +479,6 @@ static int run(struct app *a)
 				next = now_ns() + period;
 		}
 	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
 }
 
@@ -501,6 +515,7 @@ int main(int argc, char **argv)
 	char msg[4096];
 	int rc;
 
+	signals_catch(&a);
 	rc = parse_args(argc, argv, &a.opt);
 	if (rc)
 		return rc;
@@ -540,7 +555,7 @@ int main(int argc, char **argv)
 	}
 	if (a.opt.display == DISPLAY_TUI) {
 		rc = tui_start(&a.tui, STDIN_FILENO, STDOUT_FILENO, a.sorts,
-			       NULL);
+			       a.opt.sort_key, NULL);
 		if (rc) {
 			fprintf(stderr, PROG ": terminal: %s\n", strerror(-rc));
 			rc = 1;
@@ -550,6 +565,10 @@ int main(int argc, char **argv)
 		rc = rebuild(&a);
 		if (!rc)
 			tui_draw(&a.tui, &a.frame);
+	} else {
+		/* Collection runs: a script may start its workload now. */
+		print_attached(stdout, a.opt.display == DISPLAY_JSON,
+			       collector_mode(a.col), collector_programs(a.col));
 	}
 	if (!rc)
 		rc = run(&a);

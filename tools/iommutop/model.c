@@ -717,6 +717,10 @@ void summary_build(struct summary *sum, const struct snapshot *prev,
 	memcpy(sum->lat_hist, dd.lat_hist, sizeof(sum->lat_hist));
 	memcpy(sum->lat_hist_total, sum->dev_total.lat_hist,
 	       sizeof(sum->lat_hist_total));
+	sum->lat_dist_total = true;
+	for (k = 0; k < IOMMUTOP_LAT_SLOTS; k++)
+		if (dd.lat_hist[k])
+			sum->lat_dist_total = false;
 	sum->lat_p50_s = hist_quantile_ns(dd.lat_hist, IOMMUTOP_LAT_SLOTS, 0.50) /
 			 NSEC_PER_SEC;
 	sum->lat_p99_s = hist_quantile_ns(dd.lat_hist, IOMMUTOP_LAT_SLOTS, 0.99) /

@@ -221,6 +221,11 @@ struct summary {
 	/* page-response latency over the interval and since start */
 	__u64 lat_hist[IOMMUTOP_LAT_SLOTS];
 	__u64 lat_hist_total[IOMMUTOP_LAT_SLOTS];
+	/*
+	 * The distribution to draw is lat_hist_total: the interval had no
+	 * response, and a burst that has ended still shows its shape.
+	 */
+	bool lat_dist_total;
 };
 
 void summary_build(struct summary *sum, const struct snapshot *prev,

@@ -313,6 +313,73 @@ TEST(page_requests_outstanding_age_and_latency)
 	snapshot_free(&cur);
 }
 
+/* The bars of latency_lines() (after its header): each slot's width. */
+static int latency_bars(const struct frame *fr, int *widths, int max,
+			char *header, size_t header_len)
+{
+	char lines[IOMMUTOP_LAT_SLOTS + 1][LINE_MAX_LEN];
+	int n, i;
+
+	n = latency_lines(fr, lines, IOMMUTOP_LAT_SLOTS + 1);
+	snprintf(header, header_len, "%s", n ? lines[0] : "");
+	for (i = 1; i < n && i <= max; i++) {
+		const char *bar = strchr(lines[i], '#');
+
+		widths[i - 1] = bar ? (int)strspn(bar, "#") : 0;
+	}
+	return n - 1;
+}
+
+/*
+ * The latency screen after a burst: an interval without responses draws
+ * the distribution since start (so a person who opens it after the burst
+ * sees its shape), an interval with responses draws its own.
+ */
+TEST(latency_distribution_interval_or_total)
+{
+	struct snapshot prev = { .mono_ns = 8 * SEC }, cur = { .mono_ns = 10 * SEC };
+	char header[LINE_MAX_LEN];
+	struct frame fr;
+	int w[4] = {};
+	struct snap_dev *d;
+
+	d = add_dev(&prev, 1, 1);
+	d->c.lat_hist[10] = 40;
+	d->c.lat_hist[12] = 10;
+	d = add_dev(&cur, 1, 1);
+	d->c.lat_hist[10] = 40;
+	d->c.lat_hist[12] = 10;
+	/* The burst is over: nothing in the interval. */
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_TRUE(fr.sum.lat_dist_total);
+	ASSERT_EQ(2, latency_bars(&fr, w, 4, header, sizeof(header)));
+	EXPECT_NE(NULL, (void *)strstr(header, "DISTRIBUTION (since start)"));
+	EXPECT_EQ(40, w[0]);
+	EXPECT_EQ(10, w[1]);
+	frame_free(&fr);
+
+	/* Responses in the interval: its own distribution, total kept. */
+	cur.devs[0].c.lat_hist[12] = 30;
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_FALSE(fr.sum.lat_dist_total);
+	ASSERT_EQ(2, latency_bars(&fr, w, 4, header, sizeof(header)));
+	EXPECT_NE(NULL, (void *)strstr(header, "DISTRIBUTION (interval)"));
+	EXPECT_EQ(0, w[0]);
+	EXPECT_EQ(40, w[1]);
+	EXPECT_EQ(20, fr.sum.lat_hist[12]);
+	EXPECT_EQ(30, fr.sum.lat_hist_total[12]);
+	frame_free(&fr);
+
+	/* Nothing ever answered: no slot, no bar. */
+	memset(cur.devs[0].c.lat_hist, 0, sizeof(cur.devs[0].c.lat_hist));
+	memset(prev.devs[0].c.lat_hist, 0, sizeof(prev.devs[0].c.lat_hist));
+	ASSERT_OK(frame_build(&fr, &prev, &cur, NULL, NULL));
+	EXPECT_EQ(0, latency_bars(&fr, w, 4, header, sizeof(header)));
+	frame_free(&fr);
+	snapshot_free(&prev);
+	snapshot_free(&cur);
+}
+
 /* ---- sorting and filtering ---- */
 
 FIXTURE(three_devs)
@@ -842,6 +909,93 @@ TEST(tui_keys_sort_filter_views_quit)
 	EXPECT_EQ(TUI_REDRAW, keys(&t, "x"));	/* any key leaves help */
 	EXPECT_FALSE(t.help);
 	EXPECT_EQ(TUI_QUIT, keys(&t, "q"));
+}
+
+/* The screen tui_draw() writes, as plain text (escape sequences dropped). */
+static void draw_text(struct tui *t, const struct frame *fr, char *text,
+		      size_t n)
+{
+	char raw[16384];
+	FILE *f = tmpfile();
+	size_t len, i, o = 0;
+
+	ASSERT_NE(NULL, (void *)f);
+	t->out_fd = fileno(f);
+	tui_draw(t, fr);
+	rewind(f);
+	len = fread(raw, 1, sizeof(raw) - 1, f);
+	fclose(f);
+	for (i = 0; i < len && o < n - 1; i++) {
+		if (raw[i] == '\033') {
+			i++;
+			while (i < len && raw[i] != 'H' && raw[i] != 'K' &&
+			       raw[i] != 'J' && raw[i] != 'm' && raw[i] != 'l' &&
+			       raw[i] != 'h')
+				i++;
+			continue;
+		}
+		if (raw[i] != '\r')
+			text[o++] = raw[i];
+	}
+	text[o] = 0;
+}
+
+/*
+ * What the screen refuses it says on the status line, and the line stays
+ * over the redraws of the samples until the next key: a bad filter, an
+ * unknown sort column, and a -s column the screen does not have.
+ */
+TEST(tui_status_line_says_what_was_refused)
+{
+	struct snapshot s = { .mono_ns = SEC };
+	struct sort sorts[VIEW_NR];
+	struct tui t = {};
+	struct frame fr;
+	char text[16384];
+	int v;
+
+	for (v = 0; v < VIEW_NR; v++)
+		sorts[v].col = view_find_column(v, "invalidations");
+	memcpy(t.sorts, sorts, sizeof(sorts));
+	t.sort_key = "invalidations";
+	t.rows = 24;
+	t.cols = 120;
+	ASSERT_OK(frame_build(&fr, &s, &s, &t.filter, t.sorts));
+
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'invalidations' on the devices screen: sorted by XLATE/s"));
+	keys(&t, "2");
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_EQ(NULL, (void *)strstr(text, "no column"));
+	EXPECT_NE(NULL, (void *)strstr(text, "[hwpts] q quit"));
+
+	EXPECT_EQ(TUI_REBUILD, keys(&t, "/dev=x\r"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "bad filter 'dev=x'"));
+	/* The next sample's redraw keeps it. */
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "bad filter 'dev=x'"));
+	EXPECT_EQ(TUI_REDRAW, keys(&t, "sbogus\r"));
+	draw_text(&t, &fr, text, sizeof(text));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'bogus' on this screen"));
+	/* Any key takes it away. */
+	EXPECT_EQ(TUI_REDRAW, keys(&t, "1"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_EQ(NULL, (void *)strstr(text, "bogus"));
+	EXPECT_NE(NULL, (void *)strstr(text, "no column 'invalidations' on the devices screen"));
+	/* Sorting the screen by one of its columns ends that notice. */
+	EXPECT_EQ(TUI_REBUILD, keys(&t, ">"));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "[devices] q quit"));
+
+	/* A filter that passes no row says so, not "nothing seen". */
+	frame_free(&fr);
+	EXPECT_EQ(TUI_REBUILD, keys(&t, "/dev=5\r"));
+	ASSERT_OK(frame_build(&fr, &s, &s, &t.filter, t.sorts));
+	draw_text(&t, &fr, text, sizeof(text));
+	EXPECT_NE(NULL, (void *)strstr(text, "(no row passes the filter; c clears it)"));
+	frame_free(&fr);
 }
 
 /* ---- options and preflight ---- */

@@ -3,10 +3,11 @@
  * output.c - batch text, JSON lines and CSV renderings of a frame, and the
  * cells and header lines the interactive screen shares.
  *
- * JSON: one object per sample and line. Rates are per second over the
- * interval ("rate" objects), counts are since iommutop started ("total"
- * objects, exact), times are in seconds, undefined values are null and a
- * request without PASID has "pasid": null.
+ * JSON: one object per sample and line, after the one that says the
+ * programs are attached. Rates are per second over the interval ("rate"
+ * objects), counts are since iommutop started ("total" objects, exact),
+ * times are in seconds, undefined values are null and a request without
+ * PASID has "pasid": null.
  */
 #include <errno.h>
 #include <math.h>
@@ -245,15 +246,18 @@ void table_row_text(char *buf, size_t n, const struct table *t, size_t r)
 int latency_lines(const struct frame *fr, char lines[][LINE_MAX_LEN], int max)
 {
 	const struct summary *s = &fr->sum;
+	const __u64 *dist = s->lat_dist_total ? s->lat_hist_total : s->lat_hist;
 	__u64 peak = 0;
 	int k, n = 0;
 
 	for (k = 0; k < IOMMUTOP_LAT_SLOTS; k++)
-		if (s->lat_hist[k] > peak)
-			peak = s->lat_hist[k];
+		if (dist[k] > peak)
+			peak = dist[k];
 	if (n < max)
 		snprintf(lines[n++], LINE_MAX_LEN, "%16s %10s %10s  %s",
-			 "LATENCY <=", "INTERVAL", "TOTAL", "DISTRIBUTION");
+			 "LATENCY <=", "INTERVAL", "TOTAL",
+			 s->lat_dist_total ? "DISTRIBUTION (since start)" :
+					     "DISTRIBUTION (interval)");
 	for (k = 0; k < IOMMUTOP_LAT_SLOTS && n < max; k++) {
 		char le[CELL_MAX], bar[41];
 		int w;
@@ -264,8 +268,8 @@ int latency_lines(const struct frame *fr, char lines[][LINE_MAX_LEN], int max)
 			snprintf(le, sizeof(le), "+Inf");
 		else
 			cell(le, FMT_SECONDS, lat_slot_le_ns(k) / 1e9);
-		w = peak ? (int)(40 * s->lat_hist[k] / peak) : 0;
-		if (s->lat_hist[k] && !w)
+		w = peak ? (int)(40 * dist[k] / peak) : 0;
+		if (dist[k] && !w)
 			w = 1;
 		memset(bar, '#', w);
 		bar[w] = 0;
@@ -274,6 +278,20 @@ int latency_lines(const struct frame *fr, char lines[][LINE_MAX_LEN], int max)
 			 (unsigned long long)s->lat_hist_total[k], bar);
 	}
 	return n;
+}
+
+void print_attached(FILE *f, bool json, const char *mode, int programs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (json)
+		fprintf(f, "{\"event\":\"attached\",\"time\":%.6f,\"attach\":\"%s\",\"programs\":%d}\n",
+			ts.tv_sec + ts.tv_nsec / 1e9, mode, programs);
+	else
+		fprintf(f, "iommutop: attached %d programs (%s)\n", programs,
+			mode);
+	fflush(f);
 }
 
 void print_batch_text(FILE *f, const struct frame *fr)

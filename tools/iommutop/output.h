@@ -48,6 +48,11 @@ void table_row_text(char *buf, size_t n, const struct table *t, size_t i);
 int latency_lines(const struct frame *fr, char lines[][LINE_MAX_LEN],
 		  int max);
 
+/*
+ * The line that says every program is attached: text, or with @json a
+ * JSON object {"event":"attached",...}.
+ */
+void print_attached(FILE *f, bool json, const char *mode, int programs);
 void print_batch_text(FILE *f, const struct frame *fr);
 void print_json(FILE *f, const struct frame *fr);
 

@@ -83,7 +83,7 @@ void tui_resize(struct tui *t)
 }
 
 int tui_start(struct tui *t, int in_fd, int out_fd, const struct sort *sorts,
-	      const struct filter *filter)
+	      const char *sort_key, const struct filter *filter)
 {
 	struct termios raw;
 	const char *hide = "\033[?25l\033[2J";
@@ -92,6 +92,7 @@ int tui_start(struct tui *t, int in_fd, int out_fd, const struct sort *sorts,
 	t->in_fd = in_fd;
 	t->out_fd = out_fd;
 	memcpy(t->sorts, sorts, sizeof(t->sorts));
+	t->sort_key = sort_key;
 	if (filter)
 		t->filter = *filter;
 	if (tcgetattr(in_fd, &saved_termios))
@@ -150,8 +151,9 @@ static void put_line(struct screen *sc, const char *text, bool reverse)
 	sc->lines++;
 }
 
+/* @filtered: the display filter applies to @t (every view but the IOAS). */
 static void draw_table(struct screen *sc, const struct table *t,
-		       const struct sort *s, int max_rows)
+		       const struct sort *s, int max_rows, bool filtered)
 {
 	char line[LINE_MAX_LEN];
 	int sort_col = s->col >= 0 ? s->col : view_default_sort(t->kind);
@@ -164,7 +166,8 @@ static void draw_table(struct screen *sc, const struct table *t,
 		put_line(sc, line, false);
 	}
 	if (!t->nr_rows)
-		put_line(sc, "  (nothing seen yet)", false);
+		put_line(sc, filtered ? "  (no row passes the filter; c clears it)" :
+				    "  (nothing seen yet)", false);
 }
 
 static void draw_help(struct tui *t, struct screen *sc)
@@ -187,7 +190,8 @@ static void draw_help(struct tui *t, struct screen *sc)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		put_line(sc, keys[i], false);
 	if (v < 0) {
-		put_line(sc, "Latency: page-response latency histogram, the interval and since start.", false);
+		put_line(sc, "Latency: page-response latency histogram, the interval and since start;", false);
+		put_line(sc, "the bars show the interval, or everything since start if it had no response.", false);
 		return;
 	}
 	snprintf(line, sizeof(line), "Columns of the %s screen (name for 's', then meaning):",
@@ -207,6 +211,7 @@ static void draw_help(struct tui *t, struct screen *sc)
 
 static void draw_bottom(struct tui *t, struct screen *sc)
 {
+	int v = screen_view(t->screen), n;
 	char line[LINE_MAX_LEN];
 
 	if (t->prompt_kind == 's')
@@ -216,6 +221,11 @@ static void draw_bottom(struct tui *t, struct screen *sc)
 			 "filter (dev=N pasid=N|rid, empty: all): %s", t->input);
 	else if (t->message[0])
 		snprintf(line, sizeof(line), "%s", t->message);
+	else if (v >= 0 && t->sort_key && t->sorts[v].col < 0)
+		snprintf(line, sizeof(line),
+			 "no column '%s' on the %s screen: sorted by %s (h lists the columns)",
+			 t->sort_key, screen_names[t->screen],
+			 view_columns(v, &n)[view_default_sort(v)].header);
 	else
 		snprintf(line, sizeof(line),
 			 "[%s] q quit  h help  1-4 screens  </> sort  r reverse  s sort by  / filter",
@@ -231,6 +241,7 @@ void tui_draw(struct tui *t, const struct frame *fr)
 {
 	char lines[IOMMUTOP_LAT_SLOTS + 1][LINE_MAX_LEN];
 	struct screen sc = { .cols = t->cols, .max = t->rows - 1 };
+	bool filtered = t->filter.dev_set || t->filter.pasid_set;
 	char *buf = NULL;
 	size_t len = 0;
 	int i, n, room;
@@ -250,19 +261,20 @@ void tui_draw(struct tui *t, const struct frame *fr)
 		switch (t->screen) {
 		case SCREEN_DEVS:
 			draw_table(&sc, &fr->tables[VIEW_DEVS],
-				   &t->sorts[VIEW_DEVS], room);
+				   &t->sorts[VIEW_DEVS], room, filtered);
 			break;
 		case SCREEN_HWPTS:
 			/* HWPTs first; the IOAS below get what is left. */
 			draw_table(&sc, &fr->tables[VIEW_HWPTS],
-				   &t->sorts[VIEW_HWPTS], room / 2);
+				   &t->sorts[VIEW_HWPTS], room / 2, filtered);
 			put_line(&sc, "", false);
 			draw_table(&sc, &fr->tables[VIEW_IOAS],
-				   &t->sorts[VIEW_IOAS], sc.max - sc.lines - 1);
+				   &t->sorts[VIEW_IOAS], sc.max - sc.lines - 1,
+				   false);
 			break;
 		case SCREEN_FAULTS:
 			draw_table(&sc, &fr->tables[VIEW_FAULTS],
-				   &t->sorts[VIEW_FAULTS], room);
+				   &t->sorts[VIEW_FAULTS], room, filtered);
 			break;
 		default:
 			n = latency_lines(fr, lines, IOMMUTOP_LAT_SLOTS + 1);
@@ -279,7 +291,6 @@ void tui_draw(struct tui *t, const struct frame *fr)
 	if (buf)
 		write_all(t->out_fd, buf, len);
 	free(buf);
-	t->message[0] = 0;
 }
 
 /* ---- keys ---- */
@@ -363,6 +374,8 @@ static enum tui_action show(struct tui *t, enum tui_screen s)
 
 enum tui_action tui_key(struct tui *t, int ch)
 {
+	/* A message stays over the samples' redraws until the next key. */
+	t->message[0] = 0;
 	if (t->prompt_kind)
 		return prompt_key(t, ch);
 	if (ch == 'q' || ch == 'Q')

@@ -19,19 +19,23 @@ struct tui {
 	int rows, cols;
 	enum tui_screen screen;
 	struct sort sorts[VIEW_NR];
+	const char *sort_key;	/* -s COLUMN, or NULL */
 	struct filter filter;
 	bool help;
 	/* A line being typed at the bottom: 's'ort column or '/' filter. */
 	char prompt_kind;	/* 0: none */
 	char input[64];
-	char message[128];	/* shown once, at the bottom */
+	char message[128];	/* at the bottom, until the next key */
 };
 
 enum tui_action { TUI_NONE, TUI_REDRAW, TUI_REBUILD, TUI_QUIT };
 
-/* Raw mode on @in_fd, hidden cursor on @out_fd; 0 or -errno. */
-int tui_start(struct tui *t, int in_fd, int out_fd,
-	      const struct sort *sorts, const struct filter *filter);
+/*
+ * Raw mode on @in_fd, hidden cursor on @out_fd; 0 or -errno. @sorts were
+ * made from @sort_key (-s, or NULL): a screen without that column says so.
+ */
+int tui_start(struct tui *t, int in_fd, int out_fd, const struct sort *sorts,
+	      const char *sort_key, const struct filter *filter);
 /* Restore the terminal (idempotent; safe from an exit path). */
 void tui_stop(struct tui *t);
 /* Read the terminal's size again (SIGWINCH). */
