@@ -8,8 +8,11 @@ In one guest with the module loaded, these tests check the format files,
 then drive every event with the workloads (maploop, dmaloop, nestload and
 hook_test's page-request injection cases) under the trace file, perf
 record + perf script and trace-cmd record + report, and check that every
-symbolic field prints names only. The symbolic fields and their names are
-those tools/scripts/trace_values.py reads from kernel/trace.h.
+symbolic field prints names only. On the host: README.md's table of the
+numbers equals what tools/scripts/trace_values.py generates; in the guest
+README.md's recipes, run as printed, find the one fault they promise (an
+event filter) and count the faults by reason, stage and level (a hist
+trigger).
 
 Run with /usr/bin/python3 -m pytest -v selftests/test_tracing.py.
 """
@@ -28,6 +31,7 @@ from test_driver import MODULE, _no_kernel_errors, check_kernel_errors, run  # n
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "tools", "scripts", "trace_values.py")
+README = os.path.join(REPO, "README.md")
 EVENTS_DIR = "/sys/kernel/tracing/events/nestiommu"
 GUEST_MEM = "2G"
 
@@ -110,6 +114,11 @@ def symbolic_fields():
 # ---- the generated table (host) ------------------------------------------------
 
 
+def test_readme_table_is_generated():
+    r = subprocess.run([SCRIPT, "--check", README], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
 def test_table_covers_reasons_stages_codes_caches_granularities_access():
     rows = {row["source"]: row for row in trace_values().table()}
     for enum in ("nestiommu_fault_reason", "nestiommu_fault_stage",
@@ -121,6 +130,16 @@ def test_table_covers_reasons_stages_codes_caches_granularities_access():
     assert "NESTIOMMU_FAULT_REASON_NR" not in reasons
     codes = {name: v for v, name, _ in rows["nestiommu_page_response_code"]["values"]}
     assert codes == {"success": 0, "invalid": 1, "failure": 15}
+
+
+def test_script_rejects_a_stale_readme(tmp_path):
+    stale = tmp_path / "README.md"
+    stale.write_text(open(README).read().replace("| pte_fetch |", "| pte_fetch_old |"))
+    r = subprocess.run([SCRIPT, "--check", str(stale)], capture_output=True, text=True)
+    assert r.returncode == 1 and "out of date" in r.stderr, r.stderr
+    r = subprocess.run([SCRIPT, "--update", str(stale)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert stale.read_text() == open(README).read()
 
 
 # ---- the guest -------------------------------------------------------------------
@@ -167,7 +186,7 @@ def test_format_files_hold_no_identifiers(formats):
 
 
 def test_format_tables_are_the_generated_table(formats):
-    """The tables the format files give user space are trace_values.py's."""
+    """The tables the format files give user space are the README's."""
     mod = trace_values()
 
     def value(expr):
@@ -260,3 +279,45 @@ def test_trace_cmd_report_prints_names(guest, formats):
     """, timeout=900)
     assert r.rc == 0, f"trace-cmd record or report failed (rc {r.rc}):\n{r.output[-3000:]}"
     check_symbolic(r.output, formats, "trace-cmd report")
+
+
+# ---- the README's recipe -----------------------------------------------------------
+
+
+def readme_recipe(name):
+    """The sh block that follows <!-- recipe: NAME --> in README.md."""
+    text = open(README).read()
+    m = re.search(rf"<!-- recipe: {name} -->\s*```sh\n(.*?)```", text, re.S)
+    assert m, f"README.md has no recipe {name}"
+    return m.group(1)
+
+
+def test_readme_find_one_fault_recipe(guest):
+    recipe = readme_recipe("find-one-fault")
+    r = run(guest, "export PAGER=cat\n" + recipe, timeout=900)
+    assert r.rc == 0, f"the recipe failed (rc {r.rc}):\n{r.output[-3000:]}"
+    faults = [kv for e, kv in event_lines(r.output, ["fault"]) if e == "fault"]
+    # dmaloop's DMA past its stage-1 table, and nothing else.
+    assert len(faults) == 1, f"{len(faults)} faults found:\n{r.output[-3000:]}"
+    want = {"iova": "0x10200000", "stage": "1", "level": "2", "reason": "pte_fetch"}
+    assert want.items() <= faults[0].items(), faults[0]
+    # The filter chose it: without it the same workload records more faults.
+    unfiltered = re.sub(r"--filter '[^']*'", "", recipe)
+    assert unfiltered != recipe, "the recipe has no --filter"
+    r = run(guest, "export PAGER=cat\n" + unfiltered, timeout=900)
+    assert r.rc == 0, f"the recipe without its filter failed (rc {r.rc}):\n{r.output[-3000:]}"
+    n = sum(e == "fault" for e, _ in event_lines(r.output, ["fault"]))
+    assert n > 1, f"without the filter only {n} faults:\n{r.output[-3000:]}"
+
+
+def test_readme_count_faults_recipe(guest):
+    r = run(guest, readme_recipe("count-faults"), timeout=900)
+    assert r.rc == 0, f"the recipe failed (rc {r.rc}):\n{r.output[-3000:]}"
+    hist = {tuple(int(v) for v in m.groups()[:3]): int(m.group(4)) for m in re.finditer(
+        r"^\{ reason:\s+(\d+), stage:\s+(\d+), level:\s+(\d+) \} hitcount:\s+(\d+)$",
+        r.output, re.M)}
+    # dmaloop's one fault, and nestload's page-request faults at level 1.
+    assert hist.pop((5, 1, 2), None) == 1, r.output[-3000:]
+    assert list(hist) == [(5, 1, 1)] and hist[(5, 1, 1)] > 1, r.output[-3000:]
+    r = run(guest, "cat /sys/kernel/tracing/events/nestiommu/fault/trigger")
+    assert "hist:" not in r.output, f"the recipe left its trigger:\n{r.output}"
