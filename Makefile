@@ -24,7 +24,7 @@ endif
 # Everything the project needs, from Debian's archive.
 DEPS_PKGS := linux-headers-amd64 make gcc binutils clang llvm libbpf-dev \
 	bpftool libelf-dev zlib1g-dev pkg-config dwarves qemu-system-x86 \
-	busybox-static cpio kmod xz-utils linux-perf bpftrace python3 \
+	busybox-static cpio kmod xz-utils linux-perf trace-cmd bpftrace python3 \
 	python3-pytest libclang-rt-14-dev
 DEPS_STAMP := $(CACHE)/deps.stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

@@ -25,6 +25,20 @@
 #include "hooks.h"
 #include "nest_priv.h"
 
+/*
+ * Symbolic fields print the names of the print tables below; the records
+ * hold the number, which is the uAPI's value (the core's values equal it,
+ * see the BUILD_BUG_ONs). Every enum constant a table names needs its
+ * TRACE_DEFINE_ENUM: without it the format file user space parses (perf,
+ * trace-cmd) holds the bare identifier, which libtraceevent cannot resolve,
+ * and it prints the number. README.md's table of these numbers, for event
+ * filters and hist keys, is generated from these tables by
+ * tools/scripts/trace_values.py: keep them to { CONSTANT, "name" }.
+ */
+static_assert(NEST_XLATE_WALK == NESTIOMMU_XLATE_WALK &&
+	      NEST_XLATE_IOTLB == NESTIOMMU_XLATE_IOTLB &&
+	      NEST_XLATE_DEVTLB == NESTIOMMU_XLATE_DEVTLB);
+
 TRACE_DEFINE_ENUM(NESTIOMMU_IOAS_MAP_READABLE);
 TRACE_DEFINE_ENUM(NESTIOMMU_IOAS_MAP_WRITEABLE);
 
@@ -66,40 +80,85 @@ DEFINE_EVENT(nest_ioas_area, unmap,
 	TP_ARGS(ioas_id, area)
 );
 
-TRACE_DEFINE_ENUM(NEST_XLATE_WALK);
-TRACE_DEFINE_ENUM(NEST_XLATE_IOTLB);
-TRACE_DEFINE_ENUM(NEST_XLATE_DEVTLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_XLATE_WALK);
+TRACE_DEFINE_ENUM(NESTIOMMU_XLATE_IOTLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_XLATE_DEVTLB);
 
 #define show_nest_source(source)                                               \
-	__print_symbolic(source, { NEST_XLATE_WALK, "walk" },                  \
-			 { NEST_XLATE_IOTLB, "iotlb" },                        \
-			 { NEST_XLATE_DEVTLB, "devtlb" })
+	__print_symbolic(source, { NESTIOMMU_XLATE_WALK, "walk" },             \
+			 { NESTIOMMU_XLATE_IOTLB, "iotlb" },                   \
+			 { NESTIOMMU_XLATE_DEVTLB, "devtlb" })
 
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_UNKNOWN);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PASID_FETCH);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_BAD_PASID_ENTRY);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PASID_INVALID);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_WALK_EABT);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PTE_FETCH);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_PERMISSION);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_ACCESS);
-TRACE_DEFINE_ENUM(NEST_FAULT_REASON_OOR_ADDRESS);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_UNKNOWN);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_PASID_FETCH);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_PASID_INVALID);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_WALK_EABT);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_PTE_FETCH);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_PERMISSION);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_ACCESS);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAULT_REASON_OOR_ADDRESS);
 
 #define show_nest_reason(reason)                                               \
-	__print_symbolic(reason, { NEST_FAULT_REASON_UNKNOWN, "none" },        \
-			 { NEST_FAULT_REASON_PASID_FETCH, "pasid_fetch" },     \
-			 { NEST_FAULT_REASON_BAD_PASID_ENTRY, "bad_pasid_entry" }, \
-			 { NEST_FAULT_REASON_PASID_INVALID, "pasid_invalid" }, \
-			 { NEST_FAULT_REASON_WALK_EABT, "walk_eabt" },         \
-			 { NEST_FAULT_REASON_PTE_FETCH, "pte_fetch" },         \
-			 { NEST_FAULT_REASON_PERMISSION, "permission" },       \
-			 { NEST_FAULT_REASON_ACCESS, "access" },               \
-			 { NEST_FAULT_REASON_OOR_ADDRESS, "oor_address" })
+	__print_symbolic(reason,                                               \
+			 { NESTIOMMU_FAULT_REASON_UNKNOWN, "none" },           \
+			 { NESTIOMMU_FAULT_REASON_PASID_FETCH, "pasid_fetch" }, \
+			 { NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY, "bad_pasid_entry" }, \
+			 { NESTIOMMU_FAULT_REASON_PASID_INVALID, "pasid_invalid" }, \
+			 { NESTIOMMU_FAULT_REASON_WALK_EABT, "walk_eabt" },    \
+			 { NESTIOMMU_FAULT_REASON_PTE_FETCH, "pte_fetch" },    \
+			 { NESTIOMMU_FAULT_REASON_PERMISSION, "permission" },  \
+			 { NESTIOMMU_FAULT_REASON_ACCESS, "access" },          \
+			 { NESTIOMMU_FAULT_REASON_OOR_ADDRESS, "oor_address" })
+
+TRACE_DEFINE_ENUM(NESTIOMMU_ACCESS_READ);
+TRACE_DEFINE_ENUM(NESTIOMMU_ACCESS_WRITE);
+TRACE_DEFINE_ENUM(NESTIOMMU_ACCESS_EXEC);
+TRACE_DEFINE_ENUM(NESTIOMMU_ACCESS_PRIV);
 
 #define show_nest_access(access)                                               \
-	__print_flags(access, "|", { NEST_ACC_READ, "R" },                     \
-		      { NEST_ACC_WRITE, "W" }, { NEST_ACC_EXEC, "X" },         \
-		      { NEST_ACC_PRIV, "P" })
+	__print_flags(access, "|", { NESTIOMMU_ACCESS_READ, "R" },             \
+		      { NESTIOMMU_ACCESS_WRITE, "W" },                         \
+		      { NESTIOMMU_ACCESS_EXEC, "X" },                          \
+		      { NESTIOMMU_ACCESS_PRIV, "P" })
+
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_CACHE_IOTLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_CACHE_DEV_IOTLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_CACHE_PASID);
+
+#define show_nest_inv_cache(cache)                                             \
+	__print_flags(cache, "|", { NESTIOMMU_INV_CACHE_IOTLB, "iotlb" },      \
+		      { NESTIOMMU_INV_CACHE_DEV_IOTLB, "dev_iotlb" },          \
+		      { NESTIOMMU_INV_CACHE_PASID, "pasid" })
+
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_GRANU_DOMAIN);
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_GRANU_PASID);
+TRACE_DEFINE_ENUM(NESTIOMMU_INV_GRANU_ADDR);
+
+#define show_nest_inv_granu(granu)                                             \
+	__print_symbolic(granu, { NESTIOMMU_INV_GRANU_DOMAIN, "domain" },      \
+			 { NESTIOMMU_INV_GRANU_PASID, "pasid" },               \
+			 { NESTIOMMU_INV_GRANU_ADDR, "addr" })
+
+TRACE_DEFINE_ENUM(NESTIOMMU_PAGE_RESP_SUCCESS);
+TRACE_DEFINE_ENUM(NESTIOMMU_PAGE_RESP_INVALID);
+TRACE_DEFINE_ENUM(NESTIOMMU_PAGE_RESP_FAILURE);
+
+#define show_nest_resp_code(code)                                              \
+	__print_symbolic(code, { NESTIOMMU_PAGE_RESP_SUCCESS, "success" },     \
+			 { NESTIOMMU_PAGE_RESP_INVALID, "invalid" },           \
+			 { NESTIOMMU_PAGE_RESP_FAILURE, "failure" })
+
+/* The injected marks are #defines (hooks.h): no TRACE_DEFINE_ENUM. */
+#define show_nest_pr_injected(injected)                                        \
+	__print_flags(injected, "|", { NEST_PR_INJ_FORCED, "forced" },         \
+		      { NEST_PR_INJ_DROPPED, "dropped" },                      \
+		      { NEST_PR_INJ_DUPLICATED, "duplicated" },                \
+		      { NEST_PR_INJ_LAST_CLEARED, "last_cleared" })
+
+#define show_nest_resp_injected(injected)                                      \
+	__print_flags(injected, "|", { NEST_RESP_INJ_CODE, "code" },           \
+		      { NEST_RESP_INJ_DELAYED, "delayed" })
 
 DECLARE_EVENT_CLASS(nest_attach_class,
 	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
@@ -171,16 +230,8 @@ TRACE_EVENT(invalidate,
 		__entry->nb_granules = e->nb_granules;
 	),
 	TP_printk("hwpt=%u cache=%s granu=%s flags=0x%x pasid=0x%x addr=0x%llx granule=0x%llx nb=%llu dropped=%u injected_drop=%u injected_error=%u",
-		  __entry->hwpt_id,
-		  __print_flags(__entry->cache, "|",
-				{ NESTIOMMU_INV_CACHE_IOTLB, "iotlb" },
-				{ NESTIOMMU_INV_CACHE_DEV_IOTLB, "dev_iotlb" },
-				{ NESTIOMMU_INV_CACHE_PASID, "pasid" }),
-		  __print_symbolic(__entry->granularity,
-				   { NESTIOMMU_INV_GRANU_DOMAIN, "domain" },
-				   { NESTIOMMU_INV_GRANU_PASID, "pasid" },
-				   { NESTIOMMU_INV_GRANU_ADDR, "addr" }),
-		  __entry->flags, __entry->pasid, __entry->addr,
+		  __entry->hwpt_id, show_nest_inv_cache(__entry->cache),
+		  show_nest_inv_granu(__entry->granularity), __entry->flags, __entry->pasid, __entry->addr,
 		  __entry->granule_size, __entry->nb_granules,
 		  __entry->dropped, __entry->injected_drop,
 		  __entry->injected_error)
@@ -379,11 +430,7 @@ TRACE_EVENT(page_request,
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
 		  __entry->cookie, __entry->addr,
 		  show_nest_access(__entry->perm), __entry->last,
-		  __print_flags(__entry->injected, "|",
-				{ NEST_PR_INJ_FORCED, "forced" },
-				{ NEST_PR_INJ_DROPPED, "dropped" },
-				{ NEST_PR_INJ_DUPLICATED, "duplicated" },
-				{ NEST_PR_INJ_LAST_CLEARED, "last_cleared" }))
+		  show_nest_pr_injected(__entry->injected))
 );
 
 /*
@@ -418,15 +465,9 @@ TRACE_EVENT(page_response,
 	),
 	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu injected=%s",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
-		  __entry->cookie,
-		  __print_symbolic(__entry->code,
-				   { NESTIOMMU_PAGE_RESP_SUCCESS, "success" },
-				   { NESTIOMMU_PAGE_RESP_INVALID, "invalid" },
-				   { NESTIOMMU_PAGE_RESP_FAILURE, "failure" }),
+		  __entry->cookie, show_nest_resp_code(__entry->code),
 		  __entry->automatic, __entry->latency_ns,
-		  __print_flags(__entry->injected, "|",
-				{ NEST_RESP_INJ_CODE, "code" },
-				{ NEST_RESP_INJ_DELAYED, "delayed" }))
+		  show_nest_resp_injected(__entry->injected))
 );
 
 /* A group was not answered within OPTION_PRI_TIMEOUT_MS: INVALID. */
@@ -510,9 +551,10 @@ DECLARE_EVENT_CLASS(nest_hook_invalidate_class,
 		__entry->pasid = d->pasid;
 		__entry->addr = d->addr;
 	),
-	TP_printk("hwpt=%u cache=0x%x granu=%u pasid=0x%x addr=0x%llx",
-		  __entry->hwpt_id, __entry->cache, __entry->granularity,
-		  __entry->pasid, __entry->addr)
+	TP_printk("hwpt=%u cache=%s granu=%s pasid=0x%x addr=0x%llx",
+		  __entry->hwpt_id, show_nest_inv_cache(__entry->cache),
+		  show_nest_inv_granu(__entry->granularity), __entry->pasid,
+		  __entry->addr)
 );
 
 NEST_DEFINE_HOOK(nest_hook_invalidate_class, hook_invalidate,
@@ -594,9 +636,9 @@ DECLARE_EVENT_CLASS(nest_hook_page_response_class,
 		__entry->code = d->code;
 		__entry->cookie = d->cookie;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%u",
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
-		  __entry->cookie, __entry->code)
+		  __entry->cookie, show_nest_resp_code(__entry->code))
 );
 
 NEST_DEFINE_HOOK(nest_hook_page_response_class, hook_page_response,

@@ -324,6 +324,16 @@ enum nestiommu_fault_reason {
 	NESTIOMMU_FAULT_REASON_NR,
 };
 
+/**
+ * enum nestiommu_fault_stage - the stage a fault happened in
+ * @NESTIOMMU_FAULT_STAGE_1: stage 1, the nested HWPT's (user-owned) table
+ * @NESTIOMMU_FAULT_STAGE_2: stage 2, the paging HWPT's table (the IOAS)
+ */
+enum nestiommu_fault_stage {
+	NESTIOMMU_FAULT_STAGE_1 = 1,
+	NESTIOMMU_FAULT_STAGE_2 = 2,
+};
+
 /* Slots per stage in the fault counters of struct nestiommu_xlate_stats. */
 #define NESTIOMMU_FAULT_REASON_SLOTS 16
 
@@ -368,7 +378,7 @@ enum nestiommu_fault_flags {
  *	TABLE_FETCH: the GPA of the stage-1 PTE); for a stage-1 PTE fault
  *	the GPA of the faulting PTE; 0 otherwise
  * @reason: enum nestiommu_fault_reason
- * @stage: 1 or 2
+ * @stage: enum nestiommu_fault_stage (1 or 2)
  * @level: level in that stage (stage 1: 5..1, 0 for the PASID entry or
  *	the canonical check; stage 2: 4..1)
  * @s1_level: for a stage-2 fault met fetching a stage-1 table, that
