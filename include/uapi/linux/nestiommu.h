@@ -890,7 +890,10 @@ struct nestiommu_hw_info {
  *	field: EINVAL otherwise)
  *
  * The device translates each page and moves the data between @user_va
- * and the pinned pages the translation reaches. A fault stops the DMA:
+ * and the pinned pages the translation reaches. A translation served by a
+ * cache (IOTLB, device TLB) is checked against the request as the walk
+ * checks it (privilege and NESTIOMMU_S1_SRE, U/S, R/W and
+ * NESTIOMMU_S1_WPE, XD, stage-2 permissions). A fault stops the DMA:
  * the ioctl still returns 0, with @out_bytes_done bytes moved and the
  * fault in @out_fault. A bad @user_va is EFAULT; a signal ends a long
  * DMA with EINTR (the out_ fields are written).
