@@ -97,7 +97,7 @@ enum nest_fault_reason {
  * @access: NEST_ACC_*; only NEST_ACC_PRIV counts
  *
  * The one place that turns permissions into the kinds of access allowed:
- * the walk's checks and a cache hit both use it.
+ * the walk's checks, a cache hit and TRANSLATE's out_perm all use it.
  *
  * Return: the NEST_ACC_READ, _WRITE and _EXEC kinds allowed; none when
  * requests of that privilege are refused.

@@ -658,6 +658,65 @@ TEST_F(permcache, hit_checks_like_walk)
 	ASSERT_LT(20, hits);
 }
 
+/*
+ * TRANSLATE's out_perm says exactly what a request of the same privilege
+ * may do: READ, WRITE and EXEC where the DMA of that kind goes through
+ * (without WPE a privileged write ignores R/W=0), PRIV where stage 1
+ * refuses non-privileged requests. Through a walk and through the caches.
+ */
+TEST_F(permcache, translate_out_perm_is_what_the_request_may_do)
+{
+	static const __u32 kinds[] = { ACC_R, ACC_W, ACC_R | EXEC };
+	struct nestiommu_walk_step steps[64];
+	struct nestiommu_translate xl;
+	struct pc_outcome out;
+	size_t i, t, k;
+	int checked = 0;
+
+	for (i = 0; i < PC_N(pc_pages); i++) {
+		bool supervisor = !(pc_pages[i].leaf & NESTIOMMU_S1_PTE_US) ||
+				  (pc_pages[i].l2_clear & NESTIOMMU_S1_PTE_US);
+		__u64 iova = PC_IOVA + i * SZ_2M;
+
+		for (t = 0; t < PC_N(pc_accesses); t++) {
+			__u32 acc = pc_accesses[t], priv = acc & PRIV, want = 0;
+			int cached;
+
+			for (k = 0; k < PC_N(kinds); k++) {
+				pc_reset(self, i);
+				pc_dma(self, i, kinds[k] | priv, &out);
+				if (!out.out_flags)
+					want |= kinds[k] & ~ACC_R ?: ACC_R;
+			}
+			if (priv && supervisor)
+				want |= PRIV;
+			for (cached = 0; cached < 2; cached++) {
+				pc_reset(self, i);
+				ASSERT_OK(_do_translate(self->e.fd, self->e.dev_id,
+							self->e.dma_flags |
+							(cached ? 0 : NESTIOMMU_TRANSLATE_NO_CACHE),
+							self->e.pasid, acc, iova, steps, 64, &xl));
+				if (xl.out_flags)
+					continue;
+				if (cached) {
+					/* now from the cache */
+					ASSERT_OK(_do_translate(self->e.fd, self->e.dev_id,
+								self->e.dma_flags, self->e.pasid, acc,
+								iova, steps, 64, &xl));
+					ASSERT_NE(NESTIOMMU_XLATE_WALK, xl.out_source);
+				}
+				TH_CONTEXT("page '%s' access %#x %s: out_perm %#x, the DMAs allow %#x",
+					   pc_pages[i].name, acc, cached ? "cached" : "walk",
+					   xl.out_perm, want);
+				ASSERT_EQ(want, xl.out_perm);
+				checked++;
+			}
+		}
+	}
+	TH_CONTEXT("%s", "");
+	ASSERT_LT(20, checked);
+}
+
 /* ==== HWPT_INVALIDATE validation ==== */
 
 /* An entry with every field given. */

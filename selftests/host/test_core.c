@@ -2136,6 +2136,63 @@ TEST(perm_cold_vs_cached)
 }
 
 
+/*
+ * nest_perm_access() (TRANSLATE's out_perm) says exactly what the walk
+ * lets a request of the same privilege do: READ, WRITE and EXEC where a
+ * read, a write and an instruction fetch of that privilege succeed.
+ */
+TEST(perm_access_is_what_walks_allow)
+{
+	static const u32 kinds[] = {
+		NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_READ | NEST_ACC_EXEC,
+	};
+	unsigned int fl, i, k, priv;
+	u8 *snap = malloc(ENV_FRAMES * 4096);
+	long checked = 0;
+	struct xenv x;
+
+	ASSERT_TRUE(snap);
+	for (fl = 0; fl < ARRAY_SIZE(perm_desc_flags); fl++) {
+		perm_setup(&x, perm_desc_flags[fl]);
+		memcpy(snap, x.e.tm.mem, ENV_FRAMES * 4096);
+		for (i = 0; i < ARRAY_SIZE(perm_pages); i++) {
+			for (priv = 0; priv <= NEST_ACC_PRIV;
+			     priv += NEST_ACC_PRIV) {
+				struct nest_xlate_res r[ARRAY_SIZE(kinds)];
+				struct nest_fault f;
+				u32 ok = 0;
+				int rc[ARRAY_SIZE(kinds)];
+
+				for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+					perm_reset(&x, snap);
+					rc[k] = nest_translate(&x.x, 0,
+							       perm_iova(i),
+							       kinds[k] | priv,
+							       &r[k], &f);
+					if (!rc[k])
+						ok |= kinds[k] == NEST_ACC_READ ?
+						      NEST_ACC_READ :
+						      kinds[k] & ~NEST_ACC_READ;
+				}
+				for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+					if (rc[k])
+						continue;
+					TH_CONTEXT("flags %#x page '%s' access "
+						   "%#x", perm_desc_flags[fl],
+						   perm_pages[i].name,
+						   kinds[k] | priv);
+					ASSERT_EQ(ok, nest_perm_access(r[k].perm,
+								       priv));
+					checked++;
+				}
+			}
+		}
+		env_fini(&x.e);
+	}
+	free(snap);
+	ASSERT_LT(100, checked);
+}
+
 TEST(translate_stale_until_invalidated)
 {
 	struct nest_xlate_res r;

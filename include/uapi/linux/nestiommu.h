@@ -1001,8 +1001,11 @@ struct nestiommu_walk_step {
  * @iova: the address to translate
  * @out_flags: NESTIOMMU_OUT_FAULT if the translation faulted
  * @out_source: enum nestiommu_xlate_source
- * @out_perm: the enum nestiommu_access kinds the translation allows
- *	(PRIV set when non-privileged requests are refused)
+ * @out_perm: the enum nestiommu_access kinds (READ, WRITE, EXEC) that a
+ *	request of this one's privilege (PRIV in @access or not) may make
+ *	through the translation, exactly as DMA checks them (a privileged
+ *	request without NESTIOMMU_S1_WPE may WRITE despite stage-1 R/W=0);
+ *	plus PRIV when stage 1 refuses non-privileged requests (U/S=0)
  * @out_ioas_id: the IOAS the output lies in
  * @out_page_size: size of the translation
  * @out_gpa: the output: an IOVA of @out_ioas_id
