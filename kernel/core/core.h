@@ -76,8 +76,8 @@
  * @NEST_FAULT_REASON_ACCESS: the descriptor does not allow this kind of
  *	request (a privileged request on a PASID without NEST_S1_F_SRE).
  * @NEST_FAULT_REASON_OOR_ADDRESS: out-of-range address: a non-canonical
- *	IOVA, a GPA at or above 2^48 (stage-2 input), or a stage-1 PTE whose
- *	output address has bits 51:48 set (beyond the GPA width).
+ *	IOVA, or a GPA at or above 2^48 (stage-2 input). A stage-1 PTE with
+ *	bits 51:48 set is a PTE_FETCH with NEST_FAULT_F_RSVD (walk.h).
  */
 enum nest_fault_reason {
 	NEST_FAULT_REASON_UNKNOWN = 0,

@@ -16,7 +16,8 @@
 #define S1_PS		BIT_ULL(7)
 #define S1_XD		BIT_ULL(63)
 #define S1_ADDR		GENMASK_ULL(NEST_GPA_BITS - 1, 12)
-#define S1_RSVD_HIGH	GENMASK_ULL(51, NEST_GPA_BITS)
+/* GPAs have 48 bits: the rest of the x86 address field is reserved */
+#define S1_RSVD_ADDR	GENMASK_ULL(51, NEST_GPA_BITS)
 #define S1_RSVD_1G	GENMASK_ULL(29, 13)
 #define S1_RSVD_2M	GENMASK_ULL(20, 13)
 
@@ -167,6 +168,17 @@ static inline u32 s1_desc_perm(const struct nest_s1_desc *desc)
 		NEST_PERM_PRIV | NEST_PERM_PRIV_WRITE : 0);
 }
 
+/* Reserved bits set in the present PTE @pte of @level (walk.h). */
+static inline bool s1_pte_rsvd(u64 pte, int level)
+{
+	if (pte & S1_RSVD_ADDR)
+		return true;
+	if (!(pte & S1_PS))
+		return false;
+	return level >= 4 || (level == 3 && (pte & S1_RSVD_1G)) ||
+	       (level == 2 && (pte & S1_RSVD_2M));
+}
+
 static bool s1_canonical(u64 iova, unsigned int levels)
 {
 	unsigned int bits = s1_shift(levels) + 9;	/* 48 or 57 */
@@ -227,15 +239,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 				 iova, access);
 			goto pte_fault;
 		}
-		if (l->pte & S1_RSVD_HIGH) {
-			s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, level,
-				 iova, access);
-			fault->flags |= NEST_FAULT_F_RSVD;
-			goto pte_fault;
-		}
-		if (((l->pte & S1_PS) && level >= 4) ||
-		    ((l->pte & S1_PS) && level == 3 && (l->pte & S1_RSVD_1G)) ||
-		    ((l->pte & S1_PS) && level == 2 && (l->pte & S1_RSVD_2M))) {
+		if (s1_pte_rsvd(l->pte, level)) {
 			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
 				 iova, access);
 			fault->flags |= NEST_FAULT_F_RSVD;

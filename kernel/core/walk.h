@@ -10,12 +10,13 @@
  *
  * Format: levels 5 (57-bit IOVA) or 4 (48-bit IOVA) down to 1. Bits P(0),
  * RW(1), US(2), A(5), D(6), PS(7) at levels 3 (1 GiB) and 2 (2 MiB),
- * XD(63); output address bits 47:12. The GPA width is 48 bits, so bits
- * 51:48 of a present PTE are reserved (fault OUT-OF-RANGE). Also reserved
- * (fault PTE_FETCH with NEST_FAULT_F_RSVD): PS at levels 5 and 4, bits
- * 29:13 of a 1 GiB leaf, bits 20:13 of a 2 MiB leaf. Bits 62:52, 11:8, 4:3
- * and D/PS/PAT at levels where they mean nothing are ignored. A
- * non-canonical IOVA faults OUT-OF-RANGE at level 0.
+ * XD(63); output address bits 47:12. Reserved, a translation fault
+ * (PTE_FETCH with NEST_FAULT_F_RSVD) at the level of the present PTE
+ * that has them: bits 51:48 (the GPA width is 48 bits, so they are not
+ * address bits), PS at levels 5 and 4, bits 29:13 of a 1 GiB leaf, bits
+ * 20:13 of a 2 MiB leaf. Bits 62:52, 11:8, 4:3 and D/PS/PAT at levels
+ * where they mean nothing are ignored. A non-canonical IOVA faults
+ * OUT-OF-RANGE at level 0.
  *
  * Permissions AND across levels: RW=0 anywhere denies writes (privileged
  * ones too, as with CR0.WP=1, unless NEST_S1_F_WPD: then privileged writes
@@ -31,7 +32,7 @@
  * Order of checks (the first failing one is reported): descriptor,
  * canonical IOVA, a privileged request without SRE, then per level from
  * the top: stage-2 translation of the PTE's GPA, the PTE read (external
- * abort), P, bits 51:48, other reserved bits; then the permission check,
+ * abort), P, reserved bits; then the permission check,
  * then the stage-2 translation of the output GPA, then the A/D update.
  *
  * A/D: with NEST_S1_F_AD, only once the whole translation succeeded, A is

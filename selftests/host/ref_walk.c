@@ -127,23 +127,17 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 		fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
 		goto pte_gpa;
 	}
-	if ((pte >> 48) & 0xf) {
-		fault(o, NEST_FAULT_REASON_OOR_ADDRESS, 1, level);
+	/*
+	 * Reserved: bits 51:48 (GPAs have 48 bits), PS at levels 5 and 4,
+	 * the address bits below a huge leaf's size but PAT (bit 12).
+	 */
+	if (((pte >> 48) & 0xf) ||
+	    ((pte & RPS) && (level >= 4 ||
+			     (level == 3 && ((pte >> 13) & 0x1ffff)) ||
+			     (level == 2 && ((pte >> 13) & 0xff))))) {
+		fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
 		o->flags = NEST_FAULT_F_RSVD;
 		goto pte_gpa;
-	}
-	if (pte & RPS) {
-		bool bad = level >= 4;
-
-		if (level == 3 && ((pte >> 13) & 0x1ffff))
-			bad = true;
-		if (level == 2 && ((pte >> 13) & 0xff))
-			bad = true;
-		if (bad) {
-			fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
-			o->flags = NEST_FAULT_F_RSVD;
-			goto pte_gpa;
-		}
 	}
 	if (!(pte & RRW))
 		perm &= ~NEST_PERM_WRITE;

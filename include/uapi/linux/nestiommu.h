@@ -289,12 +289,15 @@ struct nestiommu_get_stats {
  * @NESTIOMMU_FAULT_REASON_WALK_EABT: a page-table read failed (external
  *	abort), or the A/D update kept racing with writers
  * @NESTIOMMU_FAULT_REASON_PTE_FETCH: a PTE is not present, or has reserved
- *	bits set (NESTIOMMU_FAULT_F_RSVD)
+ *	bits set (NESTIOMMU_FAULT_F_RSVD; in a present stage-1 PTE: bits
+ *	51:48, PS at levels 5 and 4, bits 29:13 of a 1 GiB and 20:13 of a
+ *	2 MiB leaf)
  * @NESTIOMMU_FAULT_REASON_PERMISSION: the PTEs do not allow the access
  * @NESTIOMMU_FAULT_REASON_ACCESS: the PASID does not allow this kind of
  *	request (a privileged request without NESTIOMMU_S1_SRE)
  * @NESTIOMMU_FAULT_REASON_OOR_ADDRESS: out-of-range address: a
- *	non-canonical IOVA, a GPA at or above 2^48
+ *	non-canonical IOVA, a GPA at or above 2^48 (a stage-1 PTE cannot
+ *	name one: bits 51:48 are reserved, PTE_FETCH)
  * @NESTIOMMU_FAULT_REASON_NR: number of reasons
  */
 enum nestiommu_fault_reason {
