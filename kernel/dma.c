@@ -655,12 +655,14 @@ out_put:
 	return rc;
 }
 
-/* NEST_PERM_* -> the nestiommu_access kinds a translation allows */
-static u32 nest_perm_to_access(u32 perm)
+/*
+ * TRANSLATE's out_perm: the kinds a request of @access's privilege may
+ * make through @perm (NESTIOMMU_ACCESS_* are NEST_ACC_*), and PRIV where
+ * non-privileged requests may not.
+ */
+static u32 nest_perm_to_access(u32 perm, u32 access)
 {
-	return (perm & NEST_PERM_READ ? NESTIOMMU_ACCESS_READ : 0) |
-	       (perm & NEST_PERM_WRITE ? NESTIOMMU_ACCESS_WRITE : 0) |
-	       (perm & NEST_PERM_EXEC ? NESTIOMMU_ACCESS_EXEC : 0) |
+	return nest_perm_access(perm, access) |
 	       (perm & NEST_PERM_USER ? 0 : NESTIOMMU_ACCESS_PRIV);
 }
 
@@ -678,7 +680,7 @@ static int nest_translate_query(struct nest_xlate_req *req, bool key_valid,
 	if (!rc) {
 		ioas = req->hwpt->ioas;
 		cmd->out_source = res.source;
-		cmd->out_perm = nest_perm_to_access(res.perm);
+		cmd->out_perm = nest_perm_to_access(res.perm, req->access);
 		cmd->out_ioas_id = ioas->obj.id;
 		cmd->out_page_size = BIT_ULL(res.page_shift);
 		cmd->out_gpa = res.gpa;

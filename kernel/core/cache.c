@@ -423,18 +423,15 @@ int nest_inv_match(const struct nest_inv *inv, struct nest_tlb *iotlb,
 	return 0;
 }
 
+/*
+ * May @e serve @access? The walk's own check (nest_perm_check()) on what
+ * the walk found, and a write needs an entry a write filled (its D and
+ * dirty bits are set).
+ */
 static bool tlb_hit_ok(const struct nest_tlb_entry *e, u32 access)
 {
-	if ((access & NEST_ACC_READ) && !(e->perm & NEST_PERM_READ))
-		return false;
-	if ((access & NEST_ACC_EXEC) && !(e->perm & NEST_PERM_EXEC))
-		return false;
-	if ((access & NEST_ACC_WRITE) &&
-	    (!(e->perm & NEST_PERM_WRITE) || !(e->flags & NEST_TLB_F_WRITTEN)))
-		return false;
-	if (!(access & NEST_ACC_PRIV) && !(e->perm & NEST_PERM_USER))
-		return false;
-	return true;
+	return !nest_perm_check(e->perm, access) &&
+	       (!(access & NEST_ACC_WRITE) || (e->flags & NEST_TLB_F_WRITTEN));
 }
 
 static void xlate_hit(struct nest_xlate_res *res, const struct nest_tlb_entry *e,

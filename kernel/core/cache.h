@@ -7,8 +7,9 @@
  *    by (hwpt id, PASID, input page, page size). One type, two uses: the
  *    IOTLB (one per IOMMU, shared by every HWPT) and the device TLB (one
  *    per ATS-capable device). An entry holds the ofn of its first page, the
- *    combined permission of both stages, whether it was filled by a write
- *    (then the stage-1 D bit and the stage-2 dirty bit are already set),
+ *    permissions of the descriptor and both stages together (NEST_PERM_*:
+ *    all that a walk checks a request against), whether it was filled by
+ *    a write (then the stage-1 D bit and the stage-2 dirty bit are set),
  *    and the stage-2 parent id plus every GPA the walk used (output and
  *    stage-1 table pages), so a stage-2 unmap drops all that derives from
  *    it.
@@ -23,8 +24,9 @@
  * Lookups probe 4 KiB, then 2 MiB, then 1 GiB entries. Entries stay until
  * invalidated or evicted: after user space rewrites a stage-1 PTE without
  * invalidating, the stale translation keeps being used, as on hardware.
- * Like x86, a hit that does not allow the access (or a write hit on an entry
- * not filled by a write) drops that entry and walks again.
+ * A hit is checked as the walk checks (nest_perm_check()). Like x86, a hit
+ * that does not allow the access (or a write hit on an entry not filled by
+ * a write) drops that entry and walks again: the walk reports the fault.
  *
  * Invalidation: nest_inv_match() is the one place that decides which
  * entries an invalidation descriptor drops; nest_tlb_drop_s2() is what the
@@ -52,7 +54,7 @@
  * @pasid: the PASID (NEST_PASID_NONE for requests without PASID)
  * @s2_id: id of the stage-2 table the walk went through
  * @shift: log2 of the size (12, 21 or 30)
- * @perm: NEST_PERM_*
+ * @perm: NEST_PERM_* (descriptor and both stages)
  * @flags: NEST_TLB_F_*
  * @nr_tables: entries used in @table_gpa
  */
@@ -234,7 +236,8 @@ struct nest_xlate {
  * struct nest_xlate_res - result of nest_translate()
  * @ofn: frame of the 4 KiB page containing the IOVA
  * @gpa: the output GPA of the IOVA (stage-2 input)
- * @perm: NEST_PERM_* of the translation
+ * @perm: NEST_PERM_* of the translation, for requests of either privilege
+ *	(nest_perm_access() says what one may do)
  * @source: NEST_XLATE_WALK, _IOTLB or _DEVTLB
  * @page_shift: log2 of the translation size
  * @mem_refs: PTE reads (0 on a hit)

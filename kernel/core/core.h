@@ -36,12 +36,19 @@
 #define NEST_ACC_PRIV		BIT(3)	/* privileged (supervisor) request */
 #define NEST_ACC_MASK		GENMASK_ULL(3, 0)
 
-/* Permissions a translation grants (combined over both stages). */
-#define NEST_PERM_READ		BIT(0)
-#define NEST_PERM_WRITE		BIT(1)
-#define NEST_PERM_EXEC		BIT(2)
-#define NEST_PERM_USER		BIT(3)	/* non-privileged requests allowed */
-#define NEST_PERM_ALL		GENMASK_ULL(3, 0)
+/*
+ * Permissions a translation grants, combined over the descriptor and both
+ * stages: everything a cache entry needs to decide a request as the walk
+ * would (nest_perm_check()).
+ */
+#define NEST_PERM_READ		BIT(0)	/* stage 2 R */
+#define NEST_PERM_WRITE		BIT(1)	/* R/W=1 at every level, stage 2 W */
+#define NEST_PERM_EXEC		BIT(2)	/* XD=0 at every level, stage 2 R */
+#define NEST_PERM_USER		BIT(3)	/* U/S=1: non-privileged requests */
+#define NEST_PERM_PRIV		BIT(4)	/* SRE: privileged requests */
+/* privileged writes: WRITE, or with NEST_S1_F_WPD stage 2 W alone */
+#define NEST_PERM_PRIV_WRITE	BIT(5)
+#define NEST_PERM_ALL		GENMASK_ULL(5, 0)
 
 /* Stage-2 mapping protection (nest_s2_map). */
 #define NEST_PROT_READ		BIT(0)
@@ -69,8 +76,8 @@
  * @NEST_FAULT_REASON_ACCESS: the descriptor does not allow this kind of
  *	request (a privileged request on a PASID without NEST_S1_F_SRE).
  * @NEST_FAULT_REASON_OOR_ADDRESS: out-of-range address: a non-canonical
- *	IOVA, a GPA at or above 2^48 (stage-2 input), or a stage-1 PTE whose
- *	output address has bits 51:48 set (beyond the GPA width).
+ *	IOVA, or a GPA at or above 2^48 (stage-2 input). A stage-1 PTE with
+ *	bits 51:48 set is a PTE_FETCH with NEST_FAULT_F_RSVD (walk.h).
  */
 enum nest_fault_reason {
 	NEST_FAULT_REASON_UNKNOWN = 0,
@@ -83,6 +90,48 @@ enum nest_fault_reason {
 	NEST_FAULT_REASON_ACCESS,
 	NEST_FAULT_REASON_OOR_ADDRESS,
 };
+
+/**
+ * nest_perm_access() - what a request of @access's privilege may do
+ * @perm: NEST_PERM_* of a translation
+ * @access: NEST_ACC_*; only NEST_ACC_PRIV counts
+ *
+ * The one place that turns permissions into the kinds of access allowed:
+ * the walk's checks, a cache hit and TRANSLATE's out_perm all use it.
+ *
+ * Return: the NEST_ACC_READ, _WRITE and _EXEC kinds allowed; none when
+ * requests of that privilege are refused.
+ */
+static inline u32 nest_perm_access(u32 perm, u32 access)
+{
+	bool priv = access & NEST_ACC_PRIV;
+
+	if (!(perm & (priv ? NEST_PERM_PRIV : NEST_PERM_USER)))
+		return 0;
+	return (perm & NEST_PERM_READ ? NEST_ACC_READ : 0) |
+	       (perm & (priv ? NEST_PERM_PRIV_WRITE : NEST_PERM_WRITE) ?
+		NEST_ACC_WRITE : 0) |
+	       (perm & NEST_PERM_EXEC ? NEST_ACC_EXEC : 0);
+}
+
+/**
+ * nest_perm_check() - may a request make @access through @perm?
+ * @perm: NEST_PERM_* of a translation
+ * @access: NEST_ACC_* of the request
+ *
+ * Return: 0; NEST_FAULT_REASON_ACCESS for a privileged request where the
+ * descriptor refuses them (no SRE); else NEST_FAULT_REASON_PERMISSION if
+ * a kind asked for is not allowed.
+ */
+static inline u32 nest_perm_check(u32 perm, u32 access)
+{
+	if ((access & NEST_ACC_PRIV) && !(perm & NEST_PERM_PRIV))
+		return NEST_FAULT_REASON_ACCESS;
+	if (access & (NEST_ACC_READ | NEST_ACC_WRITE | NEST_ACC_EXEC) &
+	    ~nest_perm_access(perm, access))
+		return NEST_FAULT_REASON_PERMISSION;
+	return 0;
+}
 
 /* nest_fault.flags */
 #define NEST_FAULT_F_GPA_VALID	BIT(0)	/* @gpa holds the stage-2 input */

@@ -16,7 +16,8 @@
 #define S1_PS		BIT_ULL(7)
 #define S1_XD		BIT_ULL(63)
 #define S1_ADDR		GENMASK_ULL(NEST_GPA_BITS - 1, 12)
-#define S1_RSVD_HIGH	GENMASK_ULL(51, NEST_GPA_BITS)
+/* GPAs have 48 bits: the rest of the x86 address field is reserved */
+#define S1_RSVD_ADDR	GENMASK_ULL(51, NEST_GPA_BITS)
 #define S1_RSVD_1G	GENMASK_ULL(29, 13)
 #define S1_RSVD_2M	GENMASK_ULL(20, 13)
 
@@ -158,6 +159,26 @@ int nest_s1_desc_check(const struct nest_s1_desc *desc,
 	return 0;
 }
 
+/* What the descriptor allows before any PTE takes something away. */
+static inline u32 s1_desc_perm(const struct nest_s1_desc *desc)
+{
+	return NEST_PERM_READ | NEST_PERM_WRITE | NEST_PERM_EXEC |
+	       NEST_PERM_USER |
+	       (desc->flags & NEST_S1_F_SRE ?
+		NEST_PERM_PRIV | NEST_PERM_PRIV_WRITE : 0);
+}
+
+/* Reserved bits set in the present PTE @pte of @level (walk.h). */
+static inline bool s1_pte_rsvd(u64 pte, int level)
+{
+	if (pte & S1_RSVD_ADDR)
+		return true;
+	if (!(pte & S1_PS))
+		return false;
+	return level >= 4 || (level == 3 && (pte & S1_RSVD_1G)) ||
+	       (level == 2 && (pte & S1_RSVD_2M));
+}
+
 static bool s1_canonical(u64 iova, unsigned int levels)
 {
 	unsigned int bits = s1_shift(levels) + 9;	/* 48 or 57 */
@@ -175,11 +196,12 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	const struct nest_mem_ops *ops = s2->ops;
 	struct nest_s2_walk_res s2r;
 	u64 table_gpa = desc->root_gpa;
-	u32 perm = NEST_PERM_ALL;
+	u32 perm = s1_desc_perm(desc);
 	unsigned int shift = 0;
 	u64 *out_leaf, gpa;
 	int level, top = desc->levels, leaf = 0;
 	u8 refs = 0;
+	u32 reason;
 	int ret;
 
 	res->nr_tables = 0;
@@ -217,22 +239,17 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 				 iova, access);
 			goto pte_fault;
 		}
-		if (l->pte & S1_RSVD_HIGH) {
-			s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, level,
-				 iova, access);
-			fault->flags |= NEST_FAULT_F_RSVD;
-			goto pte_fault;
-		}
-		if (((l->pte & S1_PS) && level >= 4) ||
-		    ((l->pte & S1_PS) && level == 3 && (l->pte & S1_RSVD_1G)) ||
-		    ((l->pte & S1_PS) && level == 2 && (l->pte & S1_RSVD_2M))) {
+		if (s1_pte_rsvd(l->pte, level)) {
 			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
 				 iova, access);
 			fault->flags |= NEST_FAULT_F_RSVD;
 			goto pte_fault;
 		}
+		/* with WPD, R/W=0 binds non-privileged writes only */
 		if (!(l->pte & S1_RW))
-			perm &= ~NEST_PERM_WRITE;
+			perm &= desc->flags & NEST_S1_F_WPD ?
+				~NEST_PERM_WRITE :
+				~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
 		if (!(l->pte & S1_US))
 			perm &= ~NEST_PERM_USER;
 		if (l->pte & S1_XD)
@@ -245,14 +262,12 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		table_gpa = l->pte & S1_ADDR;
 	}
 
-	if (((access & NEST_ACC_WRITE) && !(perm & NEST_PERM_WRITE) &&
-	     !((access & NEST_ACC_PRIV) && (desc->flags & NEST_S1_F_WPD))) ||
-	    (!(access & NEST_ACC_PRIV) && !(perm & NEST_PERM_USER)) ||
-	    ((access & NEST_ACC_EXEC) && !(perm & NEST_PERM_EXEC))) {
+	/* stage 1 and the descriptor: what a cache hit checks (cache.c) */
+	reason = nest_perm_check(perm, access);
+	if (reason) {
 		if (unlikely(trace))
 			trace_s1(trace, s2, lv, top, leaf, false);
-		s1_fault(fault, NEST_FAULT_REASON_PERMISSION, leaf, iova,
-			 access);
+		s1_fault(fault, reason, leaf, iova, access);
 		return -EFAULT;
 	}
 
@@ -321,7 +336,7 @@ done:
 	if (!(s2r.prot & NEST_PROT_READ))
 		perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
 	if (!(s2r.prot & NEST_PROT_WRITE))
-		perm &= ~NEST_PERM_WRITE;
+		perm &= ~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
 	res->ofn = s2r.ofn;
 	res->gpa = gpa;
 	res->page_shift = min_t(unsigned int, shift, s2r.page_shift);
@@ -351,6 +366,7 @@ static inline int s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 			  struct nest_walk_trace *trace)
 {
 	int ret, tries;
+	u32 reason;
 
 	if (unlikely(trace))
 		trace->nr = 0;
@@ -364,8 +380,10 @@ static inline int s1_walk(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		s1_fault(fault, NEST_FAULT_REASON_OOR_ADDRESS, 0, iova, access);
 		return -EFAULT;
 	}
-	if ((access & NEST_ACC_PRIV) && !(desc->flags & NEST_S1_F_SRE)) {
-		s1_fault(fault, NEST_FAULT_REASON_ACCESS, 0, iova, access);
+	/* before any PTE: only the descriptor (SRE) can refuse, ACCESS */
+	reason = nest_perm_check(s1_desc_perm(desc), access);
+	if (reason) {
+		s1_fault(fault, reason, 0, iova, access);
 		return -EFAULT;
 	}
 	for (tries = 0; tries < NEST_S1_AD_RETRIES; tries++) {
@@ -457,10 +475,12 @@ int nest_s2_translate_ext(struct nest_s2 *s2, u64 iova, u32 access,
 	res->ofn = s2r.ofn;
 	res->gpa = iova;
 	res->page_shift = s2r.page_shift;
-	res->perm = NEST_PERM_USER |
+	/* no stage 1: privileged or not, stage 2 decides */
+	res->perm = NEST_PERM_USER | NEST_PERM_PRIV |
 		    ((s2r.prot & NEST_PROT_READ) ?
 		     NEST_PERM_READ | NEST_PERM_EXEC : 0) |
-		    ((s2r.prot & NEST_PROT_WRITE) ? NEST_PERM_WRITE : 0);
+		    ((s2r.prot & NEST_PROT_WRITE) ?
+		     NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE : 0);
 	res->s1_levels = 0;
 	res->s2_level = s2r.level;
 	res->mem_refs = s2r.mem_refs;

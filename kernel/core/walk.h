@@ -10,12 +10,13 @@
  *
  * Format: levels 5 (57-bit IOVA) or 4 (48-bit IOVA) down to 1. Bits P(0),
  * RW(1), US(2), A(5), D(6), PS(7) at levels 3 (1 GiB) and 2 (2 MiB),
- * XD(63); output address bits 47:12. The GPA width is 48 bits, so bits
- * 51:48 of a present PTE are reserved (fault OUT-OF-RANGE). Also reserved
- * (fault PTE_FETCH with NEST_FAULT_F_RSVD): PS at levels 5 and 4, bits
- * 29:13 of a 1 GiB leaf, bits 20:13 of a 2 MiB leaf. Bits 62:52, 11:8, 4:3
- * and D/PS/PAT at levels where they mean nothing are ignored. A
- * non-canonical IOVA faults OUT-OF-RANGE at level 0.
+ * XD(63); output address bits 47:12. Reserved, a translation fault
+ * (PTE_FETCH with NEST_FAULT_F_RSVD) at the level of the present PTE
+ * that has them: bits 51:48 (the GPA width is 48 bits, so they are not
+ * address bits), PS at levels 5 and 4, bits 29:13 of a 1 GiB leaf, bits
+ * 20:13 of a 2 MiB leaf. Bits 62:52, 11:8, 4:3 and D/PS/PAT at levels
+ * where they mean nothing are ignored. A non-canonical IOVA faults
+ * OUT-OF-RANGE at level 0.
  *
  * Permissions AND across levels: RW=0 anywhere denies writes (privileged
  * ones too, as with CR0.WP=1, unless NEST_S1_F_WPD: then privileged writes
@@ -23,13 +24,16 @@
  * anywhere denies exec requests. Privileged requests may use user pages
  * (no SMAP/SMEP) and need NEST_S1_F_SRE in the descriptor (else ACCESS
  * fault). Stage 2 grants R (needed for reads, execs and every stage-1 table
- * fetch) and W (writes, and A/D updates of a stage-1 table).
+ * fetch) and W (writes, and A/D updates of a stage-1 table). The result's
+ * NEST_PERM_* hold all of it, descriptor included, and one function,
+ * nest_perm_check(), decides a request against them: in the walk and on
+ * a cache hit alike.
  *
  * Order of checks (the first failing one is reported): descriptor,
- * canonical IOVA, then per level from the top: stage-2 translation of the
- * PTE's GPA, the PTE read (external abort), P, bits 51:48, other reserved
- * bits; then the permission check, then the stage-2 translation of the
- * output GPA, then the A/D update.
+ * canonical IOVA, a privileged request without SRE, then per level from
+ * the top: stage-2 translation of the PTE's GPA, the PTE read (external
+ * abort), P, reserved bits; then the permission check,
+ * then the stage-2 translation of the output GPA, then the A/D update.
  *
  * A/D: with NEST_S1_F_AD, only once the whole translation succeeded, A is
  * set on every PTE walked (top-down) and D on the leaf for a write, each by
@@ -109,7 +113,7 @@ struct nest_s1_desc {
  * @gpa: the output GPA of the IOVA (stage-2 input)
  * @page_shift: log2 of the size of the combined translation: the smaller
  *	of the stage-1 and stage-2 page sizes
- * @perm: NEST_PERM_* granted by both stages together
+ * @perm: NEST_PERM_* granted by the descriptor and both stages together
  * @s1_levels: stage-1 levels walked (0 without stage 1)
  * @s2_level: level of the stage-2 leaf of the output
  * @mem_refs: stage-1 plus stage-2 PTE reads

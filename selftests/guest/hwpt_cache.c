@@ -6,7 +6,9 @@
  * naming another PASID or range leave it; the PASID cache; the statistics
  * of invalidations; HWPT_INVALIDATE's validation and in-order handling;
  * attach, replace, detach, IOAS_UNMAP and cache-size options flushing by
- * themselves; the stale-translation auditor.
+ * themselves; the stale-translation auditor; a cache hit allows exactly
+ * what a walk allows (privilege and SRE, U/S, R/W with and without WPE,
+ * XD, stage-2 permissions).
  */
 #include <stddef.h>
 
@@ -464,6 +466,255 @@ TEST_F(flush, stale_audit_counts_stale_hits)
 	ASSERT_EQ(OLD_BYTE, env_read_byte(&self->e, STALE_IOVA));
 	do_xlate_stats(self->e.fd, self->e.dev_id, NESTIOMMU_OBJ_DEVICE, &st);
 	ASSERT_EQ(1, st.stale_translations);
+}
+
+/* ==== permission checks on a hit are those of a walk ==== */
+
+/*
+ * Pages with every stage-1 and stage-2 permission, each in its own 2 MiB
+ * (its own level-2 PTE), over its own data page; two more data pages in a
+ * read-only and a write-only IOAS mapping.
+ */
+#define PC_IOVA		(ENV_IOVA + SZ_1G)
+#define PC_GPA		(DATA_GPA + 64 * SZ_4K)
+#define PC_RO_GPA	(DATA_GPA + 4 * SZ_1M)
+#define PC_WO_GPA	(DATA_GPA + 8 * SZ_1M)
+#define PC_OLD		0x3c
+#define PC_NEW		0xc3
+#define PRIV		NESTIOMMU_ACCESS_PRIV
+#define EXEC		NESTIOMMU_ACCESS_EXEC
+#define PC_N(a)		(sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const char *name;
+	__u64 leaf;		/* S1 PTE flags of the leaf */
+	__u64 l2_clear;		/* flags cleared in the level-2 PTE */
+	__u64 l2_set;		/* flags set in the level-2 PTE */
+	__u64 gpa;		/* 0: PC_GPA + page * 4K */
+} pc_pages[] = {
+	{ "user rw", S1_RWU, 0, 0, 0 },
+	{ "user ro", NESTIOMMU_S1_PTE_US, 0, 0, 0 },
+	{ "supervisor rw", NESTIOMMU_S1_PTE_RW, 0, 0, 0 },
+	{ "supervisor ro", 0, 0, 0, 0 },
+	{ "user rw xd", S1_RWU | NESTIOMMU_S1_PTE_XD, 0, 0, 0 },
+	{ "ro at level 2", S1_RWU, NESTIOMMU_S1_PTE_RW, 0, 0 },
+	{ "supervisor at level 2", S1_RWU, NESTIOMMU_S1_PTE_US, 0, 0 },
+	{ "xd at level 2", S1_RWU, 0, NESTIOMMU_S1_PTE_XD, 0 },
+	{ "stage 2 ro", S1_RWU, 0, 0, PC_RO_GPA },
+	{ "stage 2 wo", S1_RWU, 0, 0, PC_WO_GPA },
+	{ "supervisor ro, stage 2 wo", 0, 0, 0, PC_WO_GPA + SZ_4K },
+};
+
+static const __u32 pc_accesses[] = {
+	ACC_R, ACC_W, ACC_R | EXEC, ACC_R | PRIV, ACC_W | PRIV, ACC_R | EXEC | PRIV,
+};
+
+FIXTURE(permcache) {
+	struct nest_env e;
+	char *ro, *wo;
+	char *page[PC_N(pc_pages)];	/* the memory behind each */
+};
+
+FIXTURE_VARIANT(permcache) {
+	__u32 s1_flags;
+	bool ats;
+};
+
+FIXTURE_VARIANT_ADD(permcache, no_sre) { .s1_flags = 0 };
+FIXTURE_VARIANT_ADD(permcache, sre) { .s1_flags = NESTIOMMU_S1_SRE };
+FIXTURE_VARIANT_ADD(permcache, sre_wpe) { .s1_flags = NESTIOMMU_S1_SRE | NESTIOMMU_S1_WPE };
+FIXTURE_VARIANT_ADD(permcache, sre_ad) { .s1_flags = NESTIOMMU_S1_SRE | NESTIOMMU_S1_AD };
+FIXTURE_VARIANT_ADD(permcache, ats_no_sre) { .s1_flags = 0, .ats = true };
+FIXTURE_VARIANT_ADD(permcache, ats_sre) { .s1_flags = NESTIOMMU_S1_SRE, .ats = true };
+FIXTURE_VARIANT_ADD(permcache, ats_sre_wpe) {
+	.s1_flags = NESTIOMMU_S1_SRE | NESTIOMMU_S1_WPE, .ats = true,
+};
+
+FIXTURE_SETUP(permcache)
+{
+	struct nest_env_opts o = {
+		.s1_flags = variant->s1_flags,
+		.dev_flags = variant->ats ? NESTIOMMU_DEVICE_ATS : 0,
+	};
+	__u64 gpa;
+	size_t i;
+
+	env_setup(&self->e, &o);
+	self->ro = alloc_buffer_4k(SZ_64K, SZ_64K);
+	self->wo = alloc_buffer_4k(SZ_64K, SZ_64K);
+	gpa = PC_RO_GPA;
+	do_ioas_map(self->e.fd, self->e.ioas_id,
+		    NESTIOMMU_IOAS_MAP_READABLE | NESTIOMMU_IOAS_MAP_FIXED_IOVA,
+		    NEST_PTR(self->ro), SZ_64K, &gpa);
+	gpa = PC_WO_GPA;
+	do_ioas_map(self->e.fd, self->e.ioas_id,
+		    NESTIOMMU_IOAS_MAP_WRITEABLE | NESTIOMMU_IOAS_MAP_FIXED_IOVA,
+		    NEST_PTR(self->wo), SZ_64K, &gpa);
+	for (i = 0; i < PC_N(pc_pages); i++) {
+		__u64 iova = PC_IOVA + i * SZ_2M, *l2;
+
+		gpa = pc_pages[i].gpa ?: PC_GPA + i * SZ_4K;
+		self->page[i] = gpa >= PC_WO_GPA ? self->wo + (gpa - PC_WO_GPA) :
+				gpa >= PC_RO_GPA ? self->ro + (gpa - PC_RO_GPA) :
+				env_data(&self->e, gpa);
+		env_map(&self->e, iova, gpa, SZ_4K, pc_pages[i].leaf);
+		l2 = env_pte(&self->e, iova, 2);
+		nest_s1_pte_write(l2, (nest_s1_pte_read(l2) & ~pc_pages[i].l2_clear) |
+				      pc_pages[i].l2_set);
+	}
+}
+
+FIXTURE_TEARDOWN(permcache)
+{
+	env_teardown(&self->e);
+	munmap(self->ro, SZ_64K);
+	munmap(self->wo, SZ_64K);
+}
+
+/* What one DMA did: its fault, and the bytes it read or left in memory. */
+struct pc_outcome {
+	__u32 out_flags;
+	__u64 bytes_done;
+	struct nestiommu_fault_info fault;
+	unsigned char seen;	/* read: the byte read; write: the memory's */
+};
+
+static void pc_dma(FIXTURE_DATA(permcache) *self, size_t page, __u32 access,
+		   struct pc_outcome *out)
+{
+	unsigned char buf = access & ACC_W ? PC_NEW : 0;
+	struct nestiommu_dma dma;
+
+	ASSERT_OK(env_dma(&self->e, access, PC_IOVA + page * SZ_2M + 0x40, 1, &buf, &dma));
+	memset(out, 0, sizeof(*out));
+	out->out_flags = dma.out_flags;
+	out->bytes_done = dma.out_bytes_done;
+	out->fault = dma.out_fault;
+	out->seen = access & ACC_W ? self->page[page][0x40] : buf;
+}
+
+/* Empty caches, the page's memory as at the start. */
+static void pc_reset(FIXTURE_DATA(permcache) *self, size_t page)
+{
+	inv_all(self->e.fd, self->e.nested_id);
+	self->page[page][0x40] = PC_OLD;
+}
+
+/*
+ * Each request on each page, cold then after each other request that
+ * succeeds filled the cache (for ATS, the IOTLB then invalidated so the
+ * device TLB answers): the same fault or the same data moved, and a hit
+ * wherever the cold request succeeds (but a write over a read's entry,
+ * whose D bit is not set yet).
+ */
+TEST_F(permcache, hit_checks_like_walk)
+{
+	struct nestiommu_inv_entry iotlb = inv_entry(IOTLB, G_DOMAIN, 0, 0, 0, 0, 0);
+	struct nestiommu_xlate_stats st0, st1;
+	struct pc_outcome cold, hot;
+	size_t i, t, p;
+	int cases = 0, hits = 0;
+
+	for (i = 0; i < PC_N(pc_pages); i++) {
+		for (t = 0; t < PC_N(pc_accesses); t++) {
+			__u32 acc = pc_accesses[t];
+
+			pc_reset(self, i);
+			pc_dma(self, i, acc, &cold);
+			for (p = 0; p < PC_N(pc_accesses); p++) {
+				struct pc_outcome prime;
+				bool hit;
+
+				pc_reset(self, i);
+				pc_dma(self, i, pc_accesses[p], &prime);
+				if (prime.out_flags)
+					continue;
+				self->page[i][0x40] = PC_OLD;
+				if (variant->ats)
+					do_hwpt_invalidate(self->e.fd, self->e.nested_id, &iotlb, 1);
+				do_xlate_stats(self->e.fd, self->e.dev_id, NESTIOMMU_OBJ_DEVICE, &st0);
+				pc_dma(self, i, acc, &hot);
+				do_xlate_stats(self->e.fd, self->e.dev_id, NESTIOMMU_OBJ_DEVICE, &st1);
+				hit = variant->ats ? st1.devtlb_hits == st0.devtlb_hits + 1 :
+						     st1.iotlb_hits == st0.iotlb_hits + 1;
+				TH_CONTEXT("page '%s' access %#x after %#x: cold flags %#x reason %s, cached flags %#x reason %s hit %d",
+					   pc_pages[i].name, acc, pc_accesses[p], cold.out_flags,
+					   fault_reason_name(cold.fault.reason), hot.out_flags,
+					   fault_reason_name(hot.fault.reason), hit);
+				cases++;
+				hits += hit;
+				ASSERT_EQ(cold.out_flags, hot.out_flags);
+				ASSERT_EQ(cold.bytes_done, hot.bytes_done);
+				ASSERT_EQ(0, memcmp(&cold.fault, &hot.fault, sizeof(cold.fault)));
+				ASSERT_EQ(cold.seen, hot.seen);
+				if (!cold.out_flags && (!(acc & ACC_W) || (pc_accesses[p] & ACC_W)))
+					ASSERT_TRUE(hit);
+			}
+		}
+	}
+	TH_CONTEXT("%s", "");
+	TH_LOG("%d cached cases, %d hits", cases, hits);
+	ASSERT_LT(50, cases);
+	ASSERT_LT(20, hits);
+}
+
+/*
+ * TRANSLATE's out_perm says exactly what a request of the same privilege
+ * may do: READ, WRITE and EXEC where the DMA of that kind goes through
+ * (without WPE a privileged write ignores R/W=0), PRIV where stage 1
+ * refuses non-privileged requests. Through a walk and through the caches.
+ */
+TEST_F(permcache, translate_out_perm_is_what_the_request_may_do)
+{
+	static const __u32 kinds[] = { ACC_R, ACC_W, ACC_R | EXEC };
+	struct nestiommu_walk_step steps[64];
+	struct nestiommu_translate xl;
+	struct pc_outcome out;
+	size_t i, t, k;
+	int checked = 0;
+
+	for (i = 0; i < PC_N(pc_pages); i++) {
+		bool supervisor = !(pc_pages[i].leaf & NESTIOMMU_S1_PTE_US) ||
+				  (pc_pages[i].l2_clear & NESTIOMMU_S1_PTE_US);
+		__u64 iova = PC_IOVA + i * SZ_2M;
+
+		for (t = 0; t < PC_N(pc_accesses); t++) {
+			__u32 acc = pc_accesses[t], priv = acc & PRIV, want = 0;
+			int cached;
+
+			for (k = 0; k < PC_N(kinds); k++) {
+				pc_reset(self, i);
+				pc_dma(self, i, kinds[k] | priv, &out);
+				if (!out.out_flags)
+					want |= kinds[k] & ~ACC_R ?: ACC_R;
+			}
+			if (priv && supervisor)
+				want |= PRIV;
+			for (cached = 0; cached < 2; cached++) {
+				pc_reset(self, i);
+				ASSERT_OK(_do_translate(self->e.fd, self->e.dev_id,
+							self->e.dma_flags |
+							(cached ? 0 : NESTIOMMU_TRANSLATE_NO_CACHE),
+							self->e.pasid, acc, iova, steps, 64, &xl));
+				if (xl.out_flags)
+					continue;
+				if (cached) {
+					/* now from the cache */
+					ASSERT_OK(_do_translate(self->e.fd, self->e.dev_id,
+								self->e.dma_flags, self->e.pasid, acc,
+								iova, steps, 64, &xl));
+					ASSERT_NE(NESTIOMMU_XLATE_WALK, xl.out_source);
+				}
+				TH_CONTEXT("page '%s' access %#x %s: out_perm %#x, the DMAs allow %#x",
+					   pc_pages[i].name, acc, cached ? "cached" : "walk",
+					   xl.out_perm, want);
+				ASSERT_EQ(want, xl.out_perm);
+				checked++;
+			}
+		}
+	}
+	TH_CONTEXT("%s", "");
+	ASSERT_LT(20, checked);
 }
 
 /* ==== HWPT_INVALIDATE validation ==== */

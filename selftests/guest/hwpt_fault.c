@@ -223,33 +223,6 @@ TEST_F(fault, s1_reserved_bits_pte_fetch_rsvd)
 	}
 }
 
-/* Bits 51:48 of a present PTE (table pointer or leaf): out of range. */
-TEST_F(fault, s1_address_above_gpa_width_oor)
-{
-	const __u64 bits[] = { 1ULL << 48, 1ULL << 51 };
-	unsigned int level;
-	size_t b;
-
-	for (b = 0; b < 2; b++) {
-		for (level = self->levels; level >= 1; level--) {
-			__u64 iova = self->iova + 2 * SZ_4K;
-			__u64 *ptep = env_pte(&self->e, iova, level);
-			__u64 pte = nest_s1_pte_read(ptep);
-			struct nestiommu_dma dma;
-			char buf[8];
-
-			TH_CONTEXT("level %u bit 0x%llx", level, (unsigned long long)bits[b]);
-			nest_s1_pte_write(ptep, pte | bits[b]);
-			inv_all(self->e.fd, self->e.nested_id);
-			check_fault_env(&self->e, ACC_W, iova, NESTIOMMU_FAULT_REASON_OOR_ADDRESS, 1,
-					level, 0, ANY, env_pte_gpa(&self->e, iova, level));
-			env_dma_fault(&self->e, ACC_W, iova, sizeof(buf), buf, &dma);
-			ASSERT_TRUE(dma.out_fault.flags & GV);
-			nest_s1_pte_write(ptep, pte);
-		}
-	}
-}
-
 TEST_F(fault, s1_non_canonical_iova_oor)
 {
 	const __u64 bad4[] = { 1ULL << 47, 0x8000000000000000ULL, 0xfff0000000000000ULL };

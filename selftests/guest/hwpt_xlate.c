@@ -327,6 +327,54 @@ TEST_F(nested, translate_fault_reports_steps_to_fault)
 }
 
 /*
+ * Bits 51:48 of a present PTE (table pointer or leaf) are reserved, not an
+ * out-of-range address (GPAs are 48 bits, the address field 47:12): at
+ * every level each faults PTE_FETCH with RSVD there, naming the PTE, for
+ * DMA reads and writes and for TRANSLATE, and moves no data.
+ */
+TEST_F(nested, reserved_high_bits_fault_pte_fetch_rsvd)
+{
+	struct nestiommu_walk_step steps[64];
+	struct nestiommu_translate xl;
+	struct nestiommu_dma dma;
+	__u64 iova = self->iova + 3 * SZ_4K;
+	unsigned int level, bit;
+	char buf[8];
+
+	for (level = self->levels; level >= 1; level--) {
+		__u64 *ptep = env_pte(&self->e, iova, level);
+		__u64 pte = nest_s1_pte_read(ptep), pte_gpa = env_pte_gpa(&self->e, iova, level);
+
+		for (bit = 48; bit <= 51; bit++) {
+			TH_CONTEXT("bit %u of the level %u PTE", bit, level);
+			nest_s1_pte_write(ptep, pte | (1ULL << bit));
+			inv_all(self->e.fd, self->e.nested_id);
+			memset(buf, 0, sizeof(buf));
+			env_dma_fault(&self->e, ACC_R, iova, sizeof(buf), buf, &dma);
+			ASSERT_EQ(0, dma.out_bytes_done);
+			ASSERT_MEM_BYTE(buf, 0, sizeof(buf));
+			check_fault(&dma.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
+				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			env_dma_fault(&self->e, ACC_W, iova, sizeof(buf), buf, &dma);
+			ASSERT_EQ(0, dma.out_bytes_done);
+			ASSERT_MEM_BYTE(env_data(&self->e, DATA_GPA + 3 * SZ_4K), 0x5a, SZ_4K);
+			check_fault(&dma.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
+				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			env_translate_fault(&self->e, NESTIOMMU_TRANSLATE_NO_CACHE, ACC_W, iova,
+					    steps, 64, &xl);
+			check_fault(&xl.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
+				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			/* the last step is the PTE as read */
+			ASSERT_EQ(pte | (1ULL << bit), steps[xl.steps_num - 1].pte);
+			nest_s1_pte_write(ptep, pte);
+		}
+	}
+	TH_CONTEXT("%s", "");
+	/* Restored: the page is read again. */
+	ASSERT_EQ(0x5a, env_read_byte(&self->e, iova));
+}
+
+/*
  * Without NO_CACHE a walk fills the caches: the next translation is a hit
  * with no steps (the device TLB for an ATS device, else the IOTLB).
  */

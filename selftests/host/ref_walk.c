@@ -127,26 +127,22 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 		fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
 		goto pte_gpa;
 	}
-	if ((pte >> 48) & 0xf) {
-		fault(o, NEST_FAULT_REASON_OOR_ADDRESS, 1, level);
+	/*
+	 * Reserved: bits 51:48 (GPAs have 48 bits), PS at levels 5 and 4,
+	 * the address bits below a huge leaf's size but PAT (bit 12).
+	 */
+	if (((pte >> 48) & 0xf) ||
+	    ((pte & RPS) && (level >= 4 ||
+			     (level == 3 && ((pte >> 13) & 0x1ffff)) ||
+			     (level == 2 && ((pte >> 13) & 0xff))))) {
+		fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
 		o->flags = NEST_FAULT_F_RSVD;
 		goto pte_gpa;
 	}
-	if (pte & RPS) {
-		bool bad = level >= 4;
-
-		if (level == 3 && ((pte >> 13) & 0x1ffff))
-			bad = true;
-		if (level == 2 && ((pte >> 13) & 0xff))
-			bad = true;
-		if (bad) {
-			fault(o, NEST_FAULT_REASON_PTE_FETCH, 1, level);
-			o->flags = NEST_FAULT_F_RSVD;
-			goto pte_gpa;
-		}
-	}
 	if (!(pte & RRW))
 		perm &= ~NEST_PERM_WRITE;
+	if (!(pte & RRW) && !(d->flags & 4))
+		perm &= ~NEST_PERM_PRIV_WRITE;	/* WP=1 */
 	if (!(pte & RUS))
 		perm &= ~NEST_PERM_USER;
 	if (pte & RXD)
@@ -227,7 +223,7 @@ static void walk_level(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 	if (!p->r)
 		o->perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
 	if (!p->w)
-		o->perm &= ~NEST_PERM_WRITE;
+		o->perm &= ~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
 	o->shift = shift;
 	if (p->level == 2 && o->shift > 21)
 		o->shift = 21;
@@ -273,6 +269,9 @@ void ref_walk(struct ref_ctx *c, const struct ref_desc *d, u64 iova,
 		fault(o, NEST_FAULT_REASON_ACCESS, 1, 0);
 		return;
 	}
-	walk_level(c, d, iova, access, d->root, d->levels, NEST_PERM_ALL,
+	/* SRE grants the privileged requests (and their writes) */
+	walk_level(c, d, iova, access, d->root, d->levels,
+		   (d->flags & 2) ? NEST_PERM_ALL :
+		   NEST_PERM_ALL & ~(NEST_PERM_PRIV | NEST_PERM_PRIV_WRITE),
 		   path, 0, o);
 }

@@ -329,7 +329,9 @@ TEST(s1_4_and_5_level)
 	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r, &f));
 	ASSERT_EQ(41, r.ofn);
 	ASSERT_EQ(29, r.mem_refs);
-	ASSERT_EQ(NEST_PERM_ALL & ~NEST_PERM_WRITE, r.perm);
+	/* no WPD: privileged writes honour R/W=0 too */
+	ASSERT_EQ(NEST_PERM_ALL & ~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE),
+		  r.perm);
 	/* the same IOVA is non-canonical with 4 levels */
 	d.levels = 4;
 	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, NEST_ACC_READ, &r,
@@ -403,7 +405,7 @@ TEST(s1_huge_pages)
 	ASSERT_EQ(2, f.stage);	/* 1G + 2M unmapped in stage 2 */
 	ASSERT_OK(nest_s1_walk(&s2, &d, 3 * SZ_2M,
 			       NEST_ACC_READ | NEST_ACC_PRIV, &r, &f));
-	ASSERT_EQ(NEST_PERM_READ | NEST_PERM_EXEC, r.perm);
+	ASSERT_EQ(NEST_PERM_READ | NEST_PERM_EXEC | NEST_PERM_PRIV, r.perm);
 	/* PS at level 4 is reserved */
 	m[1] = 0 | P | RW | US | PS;
 	ASSERT_ERR(EFAULT, nest_s1_walk(&s2, &d, 1ULL << 39, 1, &r, &f));
@@ -489,9 +491,10 @@ TEST(s1_faults)
 	ASSERT_EQ(1, f.level);
 	ASSERT_EQ(leaf_gpa, f.gpa);
 	ASSERT_EQ(0, f.flags & NEST_FAULT_F_RSVD);
-	*leaf |= P | BIT_ULL(50);
+	*leaf |= P | BIT_ULL(50);	/* reserved: GPAs have 48 bits */
 	ASSERT_ERR(EFAULT, nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
-	ASSERT_EQ(NEST_FAULT_REASON_OOR_ADDRESS, f.reason);
+	ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH, f.reason);
+	ASSERT_EQ(NEST_FAULT_F_RSVD, f.flags & NEST_FAULT_F_RSVD);
 	*leaf &= ~BIT_ULL(50);
 	*leaf |= GENMASK_ULL(62, 52);	/* ignored bits */
 	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, 1, &r, &f));
@@ -1941,6 +1944,379 @@ static void xenv_init(struct xenv *x)
 		.iotlb = &x->iotlb, .s2 = &x->e.s2, .s1 = &x->d,
 		.hwpt_id = 7, .s2_id = 3,
 	};
+}
+
+/*
+ * Every reserved bit of a present stage-1 PTE, at every level and for
+ * every leaf size, faults PTE_FETCH with RSVD at that level, naming the
+ * PTE's GPA, through a walk and through nest_translate(), as the reference
+ * says: bits 51:48 (beyond the 48-bit GPA width), PS at levels 5 and 4,
+ * bits 29:13 of a 1 GiB leaf and 20:13 of a 2 MiB leaf. Ignored bits do
+ * not fault.
+ */
+TEST(s1_reserved_bits_every_level)
+{
+	static const unsigned int ignored[] = { 3, 4, 8, 11, 52, 62 };
+	struct ref_s2page model[ENV_FRAMES];
+	u8 dirty[ENV_FRAMES];
+	unsigned int levels, leaf, level, bit, i;
+	long checked = 0;
+
+	for (levels = 4; levels <= 5; levels++) {
+		for (leaf = 1; leaf <= 3; leaf++) {
+			u64 iova = 0x00007f1240005000ULL, out, pte_gpa[6], pte[6];
+			struct nest_s1_desc d = { .levels = levels,
+						  .flags = NEST_S1_F_SRE };
+			struct ref_desc rd;
+			struct ref_ctx c;
+			struct xenv x;
+
+			xenv_init(&x);
+			x.d = d;
+			x.d.root_gpa = env_table(&x.e);
+			/* a huge leaf maps GPA 0: the output lies in env memory */
+			out = leaf == 1 ? 40 * 4096 : 0;
+			s1_map(&x.e, x.d.root_gpa, levels, iova, out, leaf,
+			       P | RW | US, P | RW | US);
+			s1_path(&x.e, &x.d, iova, pte_gpa, pte);
+			for (i = 0; i < ENV_FRAMES; i++)
+				model[i] = (struct ref_s2page){
+					.mapped = true, .r = true, .w = true,
+					.level = 1, .ofn = i,
+				};
+			c = (struct ref_ctx){
+				.mem = x.e.tm.mem, .nr_frames = ENV_FRAMES,
+				.s2 = model, .nr_gpa_pages = ENV_FRAMES,
+				.dirty = dirty,
+			};
+			rd = (struct ref_desc){ x.d.root_gpa, levels,
+						x.d.flags };
+			for (level = levels; level >= leaf; level--) {
+				u64 *ptep = env_pte(&x.e, pte_gpa[level]);
+
+				for (bit = 3; bit < 64; bit++) {
+					bool rsvd = (bit >= 48 && bit <= 51) ||
+						(bit == 7 && level >= 4) ||
+						(level == leaf && leaf == 3 &&
+						 bit >= 13 && bit <= 29) ||
+						(level == leaf && leaf == 2 &&
+						 bit >= 13 && bit <= 20);
+					struct nest_xlate_res xr;
+					struct nest_walk_res r;
+					struct nest_fault f, xf;
+					struct ref_out o;
+					bool ign = false;
+
+					for (i = 0; i < ARRAY_SIZE(ignored); i++)
+						ign |= bit == ignored[i];
+					if (!rsvd && !ign)
+						continue;
+					TH_CONTEXT("levels %u leaf level %u: "
+						   "bit %u of the level %u PTE",
+						   levels, leaf, bit, level);
+					*ptep = pte[level] | BIT_ULL(bit);
+					memset(&f, 0, sizeof(f));
+					nest_tlb_init(&x.iotlb, x.is, 64, 4);
+					ref_walk(&c, &rd, iova, NEST_ACC_READ,
+						 &o);
+					if (!rsvd) {
+						ASSERT_OK(nest_s1_walk(&x.e.s2,
+							&x.d, iova,
+							NEST_ACC_READ, &r, &f));
+						ASSERT_TRUE(o.ok);
+						ASSERT_EQ(o.ofn, r.ofn);
+						*ptep = pte[level];
+						continue;
+					}
+					ASSERT_ERR(EFAULT, nest_s1_walk(&x.e.s2,
+						&x.d, iova, NEST_ACC_READ, &r,
+						&f));
+					ASSERT_EQ(NEST_FAULT_REASON_PTE_FETCH,
+						  f.reason);
+					ASSERT_EQ(1, f.stage);
+					ASSERT_EQ(level, f.level);
+					ASSERT_EQ(NEST_FAULT_F_RSVD |
+						  NEST_FAULT_F_GPA_VALID,
+						  f.flags);
+					ASSERT_EQ(pte_gpa[level], f.gpa);
+					ASSERT_EQ(iova, f.addr);
+					/* the reference agrees */
+					ASSERT_FALSE(o.ok);
+					ASSERT_EQ(f.reason, o.reason);
+					ASSERT_EQ(f.level, o.level);
+					ASSERT_EQ(f.flags, o.flags);
+					/* and so does a translation */
+					ASSERT_ERR(EFAULT, nest_translate(&x.x,
+						0, iova, NEST_ACC_READ, &xr,
+						&xf));
+					ASSERT_EQ(0, memcmp(&f, &xf,
+							    sizeof(f)));
+					*ptep = pte[level];
+					checked++;
+				}
+			}
+			TH_CONTEXT("%s", "");
+			/* the PTEs restored: it translates again */
+			ASSERT_OK(nest_translate(&x.x, 0, iova, NEST_ACC_READ,
+						 &(struct nest_xlate_res){ 0 },
+						 &(struct nest_fault){ 0 }));
+			env_fini(&x.e);
+		}
+	}
+	/*
+	 * 4 bits (51:48) of each PTE walked, PS at levels 5 and 4, 17 bits
+	 * of the 1 GiB leaves, 8 of the 2 MiB ones: 64 with 4 levels, 79
+	 * with 5
+	 */
+	ASSERT_EQ(64 + 79, checked);
+}
+
+/*
+ * Every permission case twice, cold and cached: a cache hit must meet
+ * the checks a walk makes (SRE, U/S, R/W with and without WPD, XD, stage-2
+ * R and W), in the IOTLB and in the device TLB. "Cached": another request
+ * (each one that succeeds) filled the cache first; for the device TLB the
+ * IOTLB's copy is then dropped, so the device TLB answers. The outcome
+ * must be the cold one; and a translation the cold walk allows must come
+ * from the cache, unless it is a write over an entry a read filled (whose
+ * D bit is not set).
+ */
+struct perm_page {
+	const char *name;
+	u64 leaf;		/* the leaf's flags */
+	u64 l2_clear, l2_set;	/* changes of the level-2 PTE's flags */
+	u32 s2_prot;		/* of the output page */
+};
+
+static const struct perm_page perm_pages[] = {
+	{ "user rw", P | RW | US, 0, 0, 3 },
+	{ "user ro", P | US, 0, 0, 3 },
+	{ "supervisor rw", P | RW, 0, 0, 3 },
+	{ "supervisor ro", P, 0, 0, 3 },
+	{ "user rw xd", P | RW | US | XD, 0, 0, 3 },
+	{ "ro at level 2", P | RW | US, RW, 0, 3 },
+	{ "supervisor at level 2", P | RW | US, US, 0, 3 },
+	{ "xd at level 2", P | RW | US, 0, XD, 3 },
+	{ "stage 2 ro", P | RW | US, 0, 0, NEST_PROT_READ },
+	{ "stage 2 wo", P | RW | US, 0, 0, NEST_PROT_WRITE },
+	{ "user ro, stage 2 ro", P | US, 0, 0, NEST_PROT_READ },
+	{ "supervisor ro, stage 2 wo", P, 0, 0, NEST_PROT_WRITE },
+};
+
+static const u32 perm_accesses[] = {
+	NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_READ | NEST_ACC_EXEC,
+	NEST_ACC_READ | NEST_ACC_PRIV, NEST_ACC_WRITE | NEST_ACC_PRIV,
+	NEST_ACC_READ | NEST_ACC_EXEC | NEST_ACC_PRIV,
+};
+
+static const u32 perm_desc_flags[] = {
+	0, NEST_S1_F_SRE, NEST_S1_F_SRE | NEST_S1_F_WPD, NEST_S1_F_WPD,
+	NEST_S1_F_SRE | NEST_S1_F_AD,
+	NEST_S1_F_SRE | NEST_S1_F_WPD | NEST_S1_F_AD,
+};
+
+static u64 perm_iova(unsigned int i)
+{
+	return (i + 1) * SZ_2M + 0x3000;
+}
+
+/* Each page in its own 2 MiB: its own level-2 PTE and level-1 table. */
+static void perm_setup(struct xenv *x, u32 flags)
+{
+	unsigned int i;
+	u64 un;
+
+	xenv_init(x);
+	x->d.flags = flags;
+	for (i = 0; i < ARRAY_SIZE(perm_pages); i++) {
+		const struct perm_page *p = &perm_pages[i];
+		u64 pte_gpa[6], pte[6], gpa = (40 + i) * 4096;
+
+		s1_map(&x->e, x->d.root_gpa, 4, perm_iova(i), gpa, 1,
+		       P | RW | US, p->leaf);
+		s1_path(&x->e, &x->d, perm_iova(i), pte_gpa, pte);
+		*env_pte(&x->e, pte_gpa[2]) = (pte[2] & ~p->l2_clear) |
+					      p->l2_set;
+		if (p->s2_prot == 3)
+			continue;
+		if (nest_s2_unmap(&x->e.s2, gpa, 4096, &un) || un != 4096 ||
+		    nest_s2_map(&x->e.s2, gpa, 4096, 40 + i, p->s2_prot,
+				false))
+			abort();
+	}
+}
+
+/* Empty caches and the tables as built (no A/D bit set yet). */
+static void perm_reset(struct xenv *x, const u8 *snap)
+{
+	memcpy(x->e.tm.mem, snap, ENV_FRAMES * 4096);
+	nest_tlb_init(&x->iotlb, x->is, 64, 4);
+	nest_tlb_init(&x->devtlb, x->ds, 16, 4);
+}
+
+static bool xlate_same(int rc1, const struct nest_xlate_res *r1,
+		       const struct nest_fault *f1, int rc2,
+		       const struct nest_xlate_res *r2,
+		       const struct nest_fault *f2)
+{
+	if (rc1 != rc2)
+		return false;
+	if (rc1)
+		return f1->reason == f2->reason && f1->stage == f2->stage &&
+		       f1->level == f2->level &&
+		       f1->s1_level == f2->s1_level &&
+		       f1->flags == f2->flags && f1->gpa == f2->gpa;
+	return r1->ofn == r2->ofn && r1->gpa == r2->gpa &&
+	       r1->perm == r2->perm && r1->page_shift == r2->page_shift;
+}
+
+TEST(perm_cold_vs_cached)
+{
+	static const char *const mode_name[] = { "IOTLB", "device TLB" };
+	long cases = 0, hits = 0, bad = 0;
+	unsigned int fl, i, t, p, mode;
+	u8 *snap = malloc(ENV_FRAMES * 4096);
+	struct xenv x;
+
+	ASSERT_TRUE(snap);
+	for (fl = 0; fl < ARRAY_SIZE(perm_desc_flags); fl++) {
+		perm_setup(&x, perm_desc_flags[fl]);
+		memcpy(snap, x.e.tm.mem, ENV_FRAMES * 4096);
+		for (i = 0; i < ARRAY_SIZE(perm_pages); i++) {
+			u64 iova = perm_iova(i);
+
+			for (t = 0; t < ARRAY_SIZE(perm_accesses); t++) {
+				u32 acc = perm_accesses[t];
+				struct nest_xlate_res r0, r1;
+				struct nest_fault f0, f1;
+				int rc0, rc1;
+
+				perm_reset(&x, snap);
+				x.x.devtlb = NULL;
+				memset(&f0, 0, sizeof(f0));
+				rc0 = nest_translate(&x.x, 0, iova, acc, &r0,
+						     &f0);
+				for (mode = 0; mode < 2; mode++) {
+					for (p = 0; p < ARRAY_SIZE(perm_accesses);
+					     p++) {
+						u32 pa = perm_accesses[p];
+						u8 want;
+
+						perm_reset(&x, snap);
+						x.x.devtlb = mode ? &x.devtlb :
+								    NULL;
+						if (nest_translate(&x.x, 0,
+								   iova, pa,
+								   &r1, &f1))
+							continue;
+						if (mode)
+							nest_tlb_init(&x.iotlb,
+								      x.is, 64,
+								      4);
+						memset(&f1, 0, sizeof(f1));
+						rc1 = nest_translate(&x.x, 0,
+							iova, acc, &r1, &f1);
+						cases++;
+						want = mode ? NEST_XLATE_DEVTLB :
+							      NEST_XLATE_IOTLB;
+						if (!rc1 && r1.source == want)
+							hits++;
+						if (xlate_same(rc0, &r0, &f0,
+							       rc1, &r1, &f1) &&
+						    (rc0 ||
+						     ((acc & NEST_ACC_WRITE) &&
+						      !(pa & NEST_ACC_WRITE)) ||
+						     r1.source == want))
+							continue;
+						if (bad++ >= 8)
+							continue;
+						TH_LOG("flags %#x page '%s' "
+						       "access %#x after %#x "
+						       "in the %s: cold rc %d "
+						       "reason %u stage %u "
+						       "perm %#x; cached rc %d "
+						       "reason %u stage %u "
+						       "perm %#x source %u",
+						       perm_desc_flags[fl],
+						       perm_pages[i].name, acc,
+						       pa, mode_name[mode],
+						       rc0, rc0 ? f0.reason : 0,
+						       rc0 ? f0.stage : 0,
+						       rc0 ? 0 : r0.perm, rc1,
+						       rc1 ? f1.reason : 0,
+						       rc1 ? f1.stage : 0,
+						       rc1 ? 0 : r1.perm,
+						       rc1 ? 0 : r1.source);
+					}
+				}
+			}
+		}
+		env_fini(&x.e);
+	}
+	free(snap);
+	TH_LOG("%ld cached cases, %ld hits, %ld differ from the walk",
+	       cases, hits, bad);
+	ASSERT_LT(1000, cases);
+	ASSERT_LT(100, hits);
+	ASSERT_EQ(0, bad);
+}
+
+
+/*
+ * nest_perm_access() (TRANSLATE's out_perm) says exactly what the walk
+ * lets a request of the same privilege do: READ, WRITE and EXEC where a
+ * read, a write and an instruction fetch of that privilege succeed.
+ */
+TEST(perm_access_is_what_walks_allow)
+{
+	static const u32 kinds[] = {
+		NEST_ACC_READ, NEST_ACC_WRITE, NEST_ACC_READ | NEST_ACC_EXEC,
+	};
+	unsigned int fl, i, k, priv;
+	u8 *snap = malloc(ENV_FRAMES * 4096);
+	long checked = 0;
+	struct xenv x;
+
+	ASSERT_TRUE(snap);
+	for (fl = 0; fl < ARRAY_SIZE(perm_desc_flags); fl++) {
+		perm_setup(&x, perm_desc_flags[fl]);
+		memcpy(snap, x.e.tm.mem, ENV_FRAMES * 4096);
+		for (i = 0; i < ARRAY_SIZE(perm_pages); i++) {
+			for (priv = 0; priv <= NEST_ACC_PRIV;
+			     priv += NEST_ACC_PRIV) {
+				struct nest_xlate_res r[ARRAY_SIZE(kinds)];
+				struct nest_fault f;
+				u32 ok = 0;
+				int rc[ARRAY_SIZE(kinds)];
+
+				for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+					perm_reset(&x, snap);
+					rc[k] = nest_translate(&x.x, 0,
+							       perm_iova(i),
+							       kinds[k] | priv,
+							       &r[k], &f);
+					if (!rc[k])
+						ok |= kinds[k] == NEST_ACC_READ ?
+						      NEST_ACC_READ :
+						      kinds[k] & ~NEST_ACC_READ;
+				}
+				for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+					if (rc[k])
+						continue;
+					TH_CONTEXT("flags %#x page '%s' access "
+						   "%#x", perm_desc_flags[fl],
+						   perm_pages[i].name,
+						   kinds[k] | priv);
+					ASSERT_EQ(ok, nest_perm_access(r[k].perm,
+								       priv));
+					checked++;
+				}
+			}
+		}
+		env_fini(&x.e);
+	}
+	free(snap);
+	ASSERT_LT(100, checked);
 }
 
 TEST(translate_stale_until_invalidated)

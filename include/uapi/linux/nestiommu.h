@@ -303,12 +303,15 @@ struct nestiommu_get_stats {
  * @NESTIOMMU_FAULT_REASON_WALK_EABT: a page-table read failed (external
  *	abort), or the A/D update kept racing with writers
  * @NESTIOMMU_FAULT_REASON_PTE_FETCH: a PTE is not present, or has reserved
- *	bits set (NESTIOMMU_FAULT_F_RSVD)
+ *	bits set (NESTIOMMU_FAULT_F_RSVD; in a present stage-1 PTE: bits
+ *	51:48, PS at levels 5 and 4, bits 29:13 of a 1 GiB and 20:13 of a
+ *	2 MiB leaf)
  * @NESTIOMMU_FAULT_REASON_PERMISSION: the PTEs do not allow the access
  * @NESTIOMMU_FAULT_REASON_ACCESS: the PASID does not allow this kind of
  *	request (a privileged request without NESTIOMMU_S1_SRE)
  * @NESTIOMMU_FAULT_REASON_OOR_ADDRESS: out-of-range address: a
- *	non-canonical IOVA, a GPA at or above 2^48
+ *	non-canonical IOVA, a GPA at or above 2^48 (a stage-1 PTE cannot
+ *	name one: bits 51:48 are reserved, PTE_FETCH)
  * @NESTIOMMU_FAULT_REASON_NR: number of reasons
  */
 enum nestiommu_fault_reason {
@@ -914,7 +917,10 @@ struct nestiommu_hw_info {
  *	field: EINVAL otherwise)
  *
  * The device translates each page and moves the data between @user_va
- * and the pinned pages the translation reaches. A fault stops the DMA:
+ * and the pinned pages the translation reaches. A translation served by a
+ * cache (IOTLB, device TLB) is checked against the request as the walk
+ * checks it (privilege and NESTIOMMU_S1_SRE, U/S, R/W and
+ * NESTIOMMU_S1_WPE, XD, stage-2 permissions). A fault stops the DMA:
  * the ioctl still returns 0, with @out_bytes_done bytes moved and the
  * fault in @out_fault. A bad @user_va is EFAULT; a signal ends a long
  * DMA with EINTR (the out_ fields are written).
@@ -1022,8 +1028,11 @@ struct nestiommu_walk_step {
  * @iova: the address to translate
  * @out_flags: NESTIOMMU_OUT_FAULT if the translation faulted
  * @out_source: enum nestiommu_xlate_source
- * @out_perm: the enum nestiommu_access kinds the translation allows
- *	(PRIV set when non-privileged requests are refused)
+ * @out_perm: the enum nestiommu_access kinds (READ, WRITE, EXEC) that a
+ *	request of this one's privilege (PRIV in @access or not) may make
+ *	through the translation, exactly as DMA checks them (a privileged
+ *	request without NESTIOMMU_S1_WPE may WRITE despite stage-1 R/W=0);
+ *	plus PRIV when stage 1 refuses non-privileged requests (U/S=0)
  * @out_ioas_id: the IOAS the output lies in
  * @out_page_size: size of the translation
  * @out_gpa: the output: an IOVA of @out_ioas_id
