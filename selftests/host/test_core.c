@@ -8,7 +8,7 @@
  * named tests (-h lists the options). --seed and --layouts drive the
  * random-layout tests (ref_random_layouts, walk_no_update_random,
  * walk_trace_random), which print them as a diagnostic so that a failing
- * run can be repeated.
+ * run can be repeated; --seed also drives s2_map_unmap_random.
  *
  * "env": a small guest memory (ENV_FRAMES frames) whose GPA space is mapped
  * 1:1 (gpa = ofn * 4096) read-write in stage 2 with 4 KiB leaves, so tests
