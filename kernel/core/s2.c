@@ -55,6 +55,22 @@ static void s2_free_table(struct nest_s2 *s2, u64 *t)
 	s2->nr_tables--;
 }
 
+/*
+ * Free the table *@ptep points to if no entry of it is valid any more, so
+ * that a later map may put a huge leaf in its place (see s2.h).
+ */
+static void s2_table_free_if_empty(struct nest_s2 *s2, u64 *ptep)
+{
+	u64 *t = s2_pte_table(*ptep);
+	int i;
+
+	for (i = 0; i < S2_ENTRIES; i++)
+		if (t[i] & S2_VALID)
+			return;
+	WRITE_ONCE(*ptep, 0);
+	s2_free_table(s2, t);
+}
+
 /**
  * nest_s2_init() - create an empty stage-2 table
  * @s2: the table to initialize
@@ -145,8 +161,11 @@ static int s2_map_level(struct nest_s2 *s2, u64 *table, int level, u64 gpa,
 			}
 			ret = s2_map_level(s2, s2_pte_table(pte), level - 1,
 					   gpa, sub_last, st);
-			if (ret)
+			if (ret) {
+				/* a table allocated on the way may be empty */
+				s2_table_free_if_empty(s2, ptep);
 				return ret;
+			}
 		}
 		if (sub_last == last)
 			return 0;
@@ -171,14 +190,9 @@ static u64 s2_unmap_level(struct nest_s2 *s2, u64 *table, int level, u64 gpa,
 			WRITE_ONCE(*ptep, 0);
 			unmapped += size;
 		} else if (pte & S2_VALID) {
-			u64 *t = s2_pte_table(pte);
-
-			unmapped += s2_unmap_level(s2, t, level - 1, gpa,
-						   sub_last);
-			if (IS_ALIGNED(gpa, size) && sub_last == entry_last) {
-				WRITE_ONCE(*ptep, 0);
-				s2_free_table(s2, t);
-			}
+			unmapped += s2_unmap_level(s2, s2_pte_table(pte),
+						   level - 1, gpa, sub_last);
+			s2_table_free_if_empty(s2, ptep);
 		}
 		if (sub_last == last)
 			return unmapped;
@@ -233,7 +247,7 @@ static int s2_range(u64 gpa, u64 length, u64 *last)
  * Return: 0; -EINVAL for a bad range or prot; -EOVERFLOW when the range
  * or the ofn run wraps or the ofn run exceeds NEST_OFN_BITS; -EEXIST when
  * part of the range is already mapped; -ENOMEM. On error nothing of the
- * range is left mapped (empty tables allocated on the way may remain).
+ * range is left mapped and no table allocated on the way is left.
  */
 int nest_s2_map(struct nest_s2 *s2, u64 gpa, u64 length, u64 ofn, u32 prot,
 		bool allow_huge)

@@ -14,8 +14,13 @@
  * Unmap policy: unmap never splits a huge leaf. A range that starts or
  * ends inside a 2 MiB / 1 GiB leaf is rejected with -EINVAL before anything
  * changes (the IOAS superset rule: callers unmap whole mappings). Holes
- * inside the range are fine. Sub-tables wholly covered by an unmap are
- * freed.
+ * inside the range are fine.
+ *
+ * Tables: every table but the root holds at least one valid entry. An
+ * unmap frees each table it leaves empty, and so does a failed map for
+ * the tables it allocated, so what an unmapped mapping leaves behind never
+ * keeps a later map from using a huge leaf there (a map only ever fills
+ * an invalid entry: a table and a leaf never replace each other in place).
  *
  * Dirty tracking granularity is the leaf size: a write anywhere in a 2 MiB
  * leaf marks all of its 512 pages. Map with allow_huge = false to get

@@ -334,7 +334,8 @@ TEST_F(flush, ioas_unmap_of_output_flushes)
 	ASSERT_EQ(OLD_BYTE, env_read_byte(&self->e, STALE_IOVA));
 	do_ioas_unmap(self->e.fd, self->e.ioas_id, DATA_GPA, DATA_LEN, DATA_LEN);
 	env_dma_fault(&self->e, ACC_R, STALE_IOVA, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 1, 0,
+	/* The data was all of [1G, 2G): its stage-2 tables went with it. */
+	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3, 0,
 		    NESTIOMMU_FAULT_F_GPA_VALID, OLD_GPA);
 	memset(fresh + (OLD_GPA - DATA_GPA), 0x77, SZ_4K);
 	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, fresh, DATA_LEN, DATA_GPA);
@@ -353,7 +354,8 @@ TEST_F(flush, ioas_unmap_of_table_flushes)
 	ASSERT_EQ(OLD_BYTE, env_read_byte(&self->e, STALE_IOVA));
 	do_ioas_unmap(self->e.fd, self->e.ioas_id, POOL_GPA, POOL_LEN, POOL_LEN);
 	env_dma_fault(&self->e, ACC_R, STALE_IOVA, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 1, 4,
+	/* The pool was all of [0, 1G): its stage-2 tables went with it. */
+	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3, 4,
 		    NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_TABLE_FETCH,
 		    self->e.s1.root_gpa + 8 * nest_s1_index(STALE_IOVA, 4));
 }

@@ -876,4 +876,207 @@ TEST_F(hwpt, paging_hwpt_follows_unmap_all)
 		  dma.out_fault.flags & NESTIOMMU_FAULT_F_TABLE_FETCH);
 }
 
+/* ==== stage-2 tables after UNMAP ==== */
+
+#define REUSE_IOVA	0x200000000ULL	/* 8 GiB: 1 GiB aligned, nothing near */
+
+/*
+ * What an UNMAP leaves in the paging HWPT never makes a later MAP fail:
+ * 4 KiB, 2 MiB and 1 GiB mappings (hugetlb, so stage 2 uses leaves of
+ * their size) one after another at the same IOVAs. The device reaches the
+ * paging HWPT on its RID (IOVA = GPA); ATS, so the device TLB is checked
+ * as well as the IOTLB.
+ */
+FIXTURE(s2_reuse) {
+	struct nest_env e;
+	char *small;		/* two 4 KiB pages */
+	char *huge;		/* two 2 MiB hugetlb pages */
+	__u64 bitmap[SZ_2M / SZ_4K / 64];
+};
+
+FIXTURE_SETUP(s2_reuse)
+{
+	struct nest_env_opts o = {
+		.rid = true,
+		.no_nested = true,
+		.dev_flags = NESTIOMMU_DEVICE_ATS,
+		.parent_flags = NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+	};
+
+	env_setup(&self->e, &o);
+	do_device_attach(self->e.fd, self->e.dev_id, 0, 0, self->e.parent_id);
+	self->small = alloc_buffer_4k(2 * SZ_4K, SZ_2M);
+	fill_pattern(self->small, 2 * SZ_4K, 1);
+	self->huge = alloc_hugetlb(2 * SZ_2M, SZ_2M);
+	fill_pattern(self->huge, 2 * SZ_2M, 2);
+}
+
+FIXTURE_TEARDOWN(s2_reuse)
+{
+	env_teardown(&self->e);	/* unpins before the memory goes */
+	munmap(self->small, 2 * SZ_4K);
+	munmap(self->huge, 2 * SZ_2M);
+}
+
+/*
+ * @iova translates to @uva with a @size stage-2 page, and a DMA read
+ * there returns what @uva holds (no stale IOTLB or device-TLB entry).
+ */
+static void reuse_check(FIXTURE_DATA(s2_reuse) *self, __u64 iova, const char *uva,
+			__u64 size)
+{
+	struct nestiommu_walk_step steps[8];
+	struct nestiommu_translate xl;
+	char buf[64];
+	int i;
+
+	TH_CONTEXT("IOVA 0x%llx", (unsigned long long)iova);
+	do_translate(self->e.fd, self->e.dev_id, 0, 0, ACC_R, iova, steps, 8, &xl);
+	ASSERT_EQ(size, xl.out_page_size);
+	ASSERT_EQ(NEST_PTR(uva), xl.out_user_va);
+	/* twice: the second read is served by the caches */
+	for (i = 0; i < 2; i++) {
+		memset(buf, 0, sizeof(buf));
+		do_dma(self->e.fd, self->e.dev_id, 0, 0, ACC_R, iova, sizeof(buf), buf);
+		ASSERT_MEM_EQ(buf, uva, sizeof(buf));
+	}
+	harness_current.context[0] = '\0';
+}
+
+TEST_F(s2_reuse, fixed_iova_4k_2m_1g_4k)
+{
+	const __u64 x = REUSE_IOVA;
+	char *giant = alloc_hugetlb(SZ_1G, SZ_1G);
+
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small, SZ_4K, x);
+	reuse_check(self, x + 0x100, self->small + 0x100, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_4K, SZ_4K);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->huge, SZ_2M, x);
+	reuse_check(self, x + 0x100, self->huge + 0x100, SZ_2M);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_2M, SZ_2M);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, giant, SZ_1G, x);
+	reuse_check(self, x + 0x100, giant + 0x100, SZ_1G);
+	reuse_check(self, x + SZ_2M + 0x40, giant + SZ_2M + 0x40, SZ_1G);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_1G, SZ_1G);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small + SZ_4K, SZ_4K,
+			  x + SZ_4K);
+	reuse_check(self, x + SZ_4K, self->small + SZ_4K, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_1G, SZ_4K);
+	/* and the 1 GiB once more where the 4 KiB was */
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, giant, SZ_1G, x);
+	reuse_check(self, x + SZ_4K, giant + SZ_4K, SZ_1G);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_1G, SZ_1G);
+	munmap(giant, SZ_1G);
+}
+
+/* A huge page goes in once the last small mapping under it is unmapped. */
+TEST_F(s2_reuse, partial_unmaps)
+{
+	const __u64 x = REUSE_IOVA;
+	char *giant = alloc_hugetlb(SZ_1G, SZ_1G);
+
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->huge + SZ_2M, SZ_2M, x + SZ_2M);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small, SZ_4K, x);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small + SZ_4K, SZ_4K,
+			  x + 2 * SZ_4K);
+	reuse_check(self, x, self->small, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_4K, SZ_4K);
+	/* x + 8K is still mapped: that one is in the way, rightly */
+	do_ioas_map_fixed_err(EEXIST, self->e.fd, self->e.ioas_id, self->huge, SZ_2M, x);
+	reuse_check(self, x + 2 * SZ_4K, self->small + SZ_4K, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x + 2 * SZ_4K, SZ_4K, SZ_4K);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->huge, SZ_2M, x);
+	reuse_check(self, x, self->huge, SZ_2M);
+	reuse_check(self, x + 2 * SZ_4K, self->huge + 2 * SZ_4K, SZ_2M);
+	reuse_check(self, x + SZ_2M, self->huge + SZ_2M, SZ_2M);
+	/* both 2 MiB mappings in one UNMAP, then the 1 GiB over them */
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_1G, 2 * SZ_2M);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, giant, SZ_1G, x);
+	reuse_check(self, x + SZ_2M, giant + SZ_2M, SZ_1G);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_1G, SZ_1G);
+	munmap(giant, SZ_1G);
+}
+
+/*
+ * Without FIXED_IOVA the kernel picks the lowest free IOVA with the
+ * alignment of the memory: where a 4 KiB mapping just was.
+ */
+TEST_F(s2_reuse, kernel_chosen_iova)
+{
+	char *giant = alloc_hugetlb(SZ_1G, SZ_1G);
+	__u64 iova, small_iova, giant_iova;
+
+	do_ioas_map(self->e.fd, self->e.ioas_id, MAP_RW, NEST_PTR(self->small), SZ_4K,
+		    &small_iova);
+	reuse_check(self, small_iova, self->small, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, small_iova, SZ_4K, SZ_4K);
+	do_ioas_map(self->e.fd, self->e.ioas_id, MAP_RW, NEST_PTR(self->huge), SZ_2M, &iova);
+	/* the 2 MiB page is where the 4 KiB page was */
+	ASSERT_EQ(small_iova & ~(SZ_2M - 1), iova);
+	reuse_check(self, small_iova, self->huge + (small_iova - iova), SZ_2M);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, iova, SZ_2M, SZ_2M);
+
+	/* 1 GiB: a 4 KiB page where the kernel puts it, unmapped first */
+	do_ioas_map(self->e.fd, self->e.ioas_id, MAP_RW, NEST_PTR(giant), SZ_1G, &giant_iova);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, giant_iova, SZ_1G, SZ_1G);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small, SZ_4K,
+			  giant_iova + SZ_2M + SZ_4K);
+	reuse_check(self, giant_iova + SZ_2M + SZ_4K, self->small, SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, giant_iova + SZ_2M + SZ_4K, SZ_4K, SZ_4K);
+	do_ioas_map(self->e.fd, self->e.ioas_id, MAP_RW, NEST_PTR(giant), SZ_1G, &iova);
+	ASSERT_EQ(giant_iova, iova);
+	reuse_check(self, iova + SZ_2M + SZ_4K, giant + SZ_2M + SZ_4K, SZ_1G);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, iova, SZ_1G, SZ_1G);
+	munmap(giant, SZ_1G);
+}
+
+/* Of [REUSE_IOVA, +2M), exactly pages @first .. @first + @nr - 1 are dirty. */
+static void reuse_check_dirty(FIXTURE_DATA(s2_reuse) *self, __u64 first, __u64 nr)
+{
+	unsigned int i;
+
+	memset(self->bitmap, 0, sizeof(self->bitmap));
+	do_hwpt_get_dirty_bitmap(self->e.fd, self->e.parent_id,
+				 NESTIOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, REUSE_IOVA, SZ_2M,
+				 SZ_4K, self->bitmap);
+	for (i = 0; i < SZ_2M / SZ_4K; i++) {
+		bool dirty = self->bitmap[i / 64] & (1ULL << (i % 64));
+
+		if (dirty != (i >= first && i < first + nr))
+			TH_LOG("page %u: dirty %d, expected pages %llu..%llu", i, dirty,
+			       (unsigned long long)first,
+			       (unsigned long long)(first + nr - 1));
+		ASSERT_EQ(i >= first && i < first + nr, dirty);
+	}
+}
+
+/*
+ * Dirty tracking across a remap: a page written before its UNMAP does not
+ * show through the 2 MiB page mapped there next, whose write marks all of
+ * it (the leaf's granularity); then a 4 KiB page again, just itself.
+ */
+TEST_F(s2_reuse, dirty_tracking_after_remap)
+{
+	const __u64 x = REUSE_IOVA;
+	char buf[16] = "dirty";
+
+	do_hwpt_set_dirty_tracking(self->e.fd, self->e.parent_id, true);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small, SZ_4K, x + 5 * SZ_4K);
+	do_dma(self->e.fd, self->e.dev_id, 0, 0, ACC_W, x + 5 * SZ_4K, sizeof(buf), buf);
+	reuse_check_dirty(self, 5, 1);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_2M, SZ_4K);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->huge, SZ_2M, x);
+	reuse_check_dirty(self, 0, 0);
+	do_dma(self->e.fd, self->e.dev_id, 0, 0, ACC_W, x + 7 * SZ_4K, sizeof(buf), buf);
+	ASSERT_MEM_EQ(self->huge + 7 * SZ_4K, buf, sizeof(buf));
+	reuse_check_dirty(self, 0, SZ_2M / SZ_4K);
+	do_ioas_unmap(self->e.fd, self->e.ioas_id, x, SZ_2M, SZ_2M);
+	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, self->small + SZ_4K, SZ_4K,
+			  x + 9 * SZ_4K);
+	reuse_check_dirty(self, 0, 0);
+	do_dma(self->e.fd, self->e.dev_id, 0, 0, ACC_W, x + 9 * SZ_4K, sizeof(buf), buf);
+	reuse_check_dirty(self, 9, 1);
+	ASSERT_MEM_EQ(self->small + SZ_4K, buf, sizeof(buf));
+}
+
 TEST_HARNESS_MAIN

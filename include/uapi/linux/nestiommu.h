@@ -171,7 +171,9 @@ struct nestiommu_ioas_map {
  * with ENOENT and unmaps nothing, as does a range with no mapping in it.
  * iova 0 with length U64_MAX unmaps everything and succeeds even on an
  * empty IOAS. When the ioctl returns, no DMA can reach the pages any more
- * and they are unpinned.
+ * and they are unpinned. Paging HWPTs free the stage-2 tables the unmap
+ * leaves empty: a stage-2 fault there stops at the level above them, and
+ * a later MAP there gets 2 MiB and 1 GiB pages where its memory allows.
  */
 struct nestiommu_ioas_unmap {
 	__u32 size;
