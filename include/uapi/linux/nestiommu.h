@@ -145,7 +145,10 @@ enum nestiommu_ioas_map_flags {
  * (EINVAL) and must not overlap an existing mapping (EEXIST). Without
  * FIXED_IOVA the kernel picks the lowest free range aligned to the largest
  * power of two that divides both @user_va and @length (at most 1 GiB),
- * so huge pages can back it; ENOSPC if there is none.
+ * so huge pages can back it; ENOSPC if there is none. DMA can reach the
+ * mapping before the answer is written; if the answer cannot be written
+ * the call removes the mapping again (unless an UNMAP did) and fails with
+ * EFAULT.
  */
 struct nestiommu_ioas_map {
 	__u32 size;
@@ -468,7 +471,8 @@ struct nestiommu_option {
  * source IOAS into the destination without pinning them again. The
  * source range must lie inside one mapping (ENOENT otherwise). The new
  * mapping may not ask for WRITEABLE if the source is not writeable
- * (EINVAL). Placement rules are those of IOAS_MAP.
+ * (EINVAL). Placement rules, and the answer that cannot be written, are
+ * those of IOAS_MAP.
  */
 struct nestiommu_ioas_copy {
 	__u32 size;
@@ -1163,7 +1167,11 @@ struct nestiommu_xlate_stats {
  *
  * read() of the fd returns whole struct nestiommu_fault_record, oldest
  * first: at least one and at most as many as fit (EINVAL if not even one
- * fits, EFAULT for a bad buffer: nothing is taken then);
+ * fits). A buffer that faults part way returns the whole records copied
+ * before the fault (EFAULT if none); the others stay queued, in front, so
+ * nothing is lost. A slow buffer (userfaultfd) blocks only its own read():
+ * other readers and the queueing of new records go on, records being
+ * copied out keep their room in the queue meanwhile;
  * it blocks while the queue is empty unless the fd is O_NONBLOCK (then
  * EAGAIN). poll(), select() and epoll report EPOLLIN while a record is
  * queued. A full queue drops new records; the next record read carries
