@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Locks held across user copies: an answer (IOAS_MAP, IOAS_COPY) or a
- * fault record (read() of a fault queue) written to a user page that
- * faults for as long as user space likes (a userfaultfd page) blocks only
- * its own call: DMA, TRANSLATE and UNMAP of the IOAS and other readers of
- * the queue go on meanwhile; records a read() could not copy stay queued.
+ * Locks and caller-sized loops:
+ *  - an answer (IOAS_MAP, IOAS_COPY) or a fault record (read() of a fault
+ *    queue) written to a user page that faults for as long as user space
+ *    likes (a userfaultfd page) blocks only its own call: DMA, TRANSLATE
+ *    and UNMAP of the IOAS and other readers of the queue go on meanwhile;
+ *    records a read() could not copy stay queued;
+ *  - calls whose cost the caller sizes cost in proportion to what exists:
+ *    GET_DIRTY_BITMAP over the whole IOVA space with one small mapping,
+ *    HWPT_INVALIDATE of 52,428 entries with a 65,536-entry IOTLB; a signal
+ *    ends a long HWPT_INVALIDATE with its progress reported; size fields
+ *    of nested structs above NESTIOMMU_STRUCT_SIZE_MAX are E2BIG.
  *
  * A call is known to be blocked inside its copy to user space once the
  * userfaultfd reports the fault: nothing here waits for time to pass.
@@ -439,4 +445,209 @@ TEST_F(fqlock, read_fault_keeps_records_not_copied)
 	ASSERT_EQ(0, st.pending);
 	ASSERT_EQ(2, st.read);
 	ASSERT_EQ(1, st.dropped);
+}
+
+/* ---- HWPT_INVALIDATE ---- */
+
+#define IOTLB		NESTIOMMU_INV_CACHE_IOTLB
+#define G_DOMAIN	NESTIOMMU_INV_GRANU_DOMAIN
+#define G_ADDR		NESTIOMMU_INV_GRANU_ADDR
+#define INV_STALE_IOVA	(ENV_IOVA + SZ_2M)
+#define INV_OLD_GPA	(DATA_GPA + 16 * SZ_4K)
+#define INV_NEW_GPA	(DATA_GPA + 17 * SZ_4K)
+
+/* Only there so that SIGUSR1 interrupts instead of killing. */
+static void sigusr1_handler(int sig)
+{
+	(void)sig;
+}
+
+struct inv_call {
+	struct nest_env *e;
+	const void *entries;
+	__u32 num;
+	long rc;
+};
+
+static void *inv_thread(void *p)
+{
+	struct inv_call *c = p;
+
+	c->rc = nest_hwpt_invalidate(c->e->fd, c->e->nested_id, c->entries,
+				     sizeof(struct nestiommu_inv_entry), &c->num);
+	return NULL;
+}
+
+/*
+ * A signal ends a long invalidation with EINTR and the entries handled.
+ * The call is held inside its entry array by a missing page; the signal
+ * is sent while it waits there, so it is pending when the entry is in.
+ */
+TEST(inv_signal_ends_with_progress)
+{
+	const size_t psz = page_size();
+	const size_t esz = sizeof(struct nestiommu_inv_entry);
+	const __u32 n = 2 * psz / esz;
+	const __u32 first_missing = psz / esz;	/* its bytes reach page 2 */
+	struct sigaction sa = { .sa_handler = sigusr1_handler };
+	struct nestiommu_inv_entry *src, *arr;
+	struct uffd_page u;
+	struct inv_call c;
+	pthread_t t;
+	struct nest_env e;
+	__u32 i, rest;
+
+	env_setup(&e, NULL);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));	/* no SA_RESTART */
+	src = alloc_buffer_4k(2 * psz, psz);
+	for (i = 0; i < n; i++)
+		src[i] = inv_entry(IOTLB, G_DOMAIN, 0, 0, 0, 0, 0);
+	arr = mmap(NULL, 2 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)arr);
+	memcpy(arr, src, psz);
+	uffd_page_register(&u, (char *)arr + psz, false);
+
+	c = (struct inv_call){ .e = &e, .entries = arr, .num = n };
+	ASSERT_EQ(0, pthread_create(&t, NULL, inv_thread, &c));
+	uffd_wait_fault(&u);
+	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+	uffd_resolve(&u, (char *)src + psz);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+
+	ASSERT_ERR(EINTR, c.rc);
+	ASSERT_EQ(first_missing + 1, c.num);
+	/* The rest goes in a second call. */
+	rest = n - c.num;
+	do_hwpt_invalidate(e.fd, e.nested_id, &arr[c.num], rest);
+	close(u.uffd);
+	munmap(arr, 2 * psz);
+	munmap(src, 2 * psz);
+	env_teardown(&e);
+}
+
+/*
+ * 52,428 entries with a 65,536-entry IOTLB: each entry visits what the
+ * IOTLB holds of the HWPT, not the IOTLB, so the call completes; only
+ * the last entry names the cached page, and it is dropped.
+ */
+TEST(inv_many_entries_big_iotlb)
+{
+	const __u32 n = 52428;
+	struct nestiommu_inv_entry *inv;
+	__u64 *ptep;
+	struct nest_env e;
+	__u32 i;
+
+	env_setup(&e, NULL);
+	do_option_set(e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 65536);
+	memset(env_data(&e, INV_OLD_GPA), 0xaa, SZ_4K);
+	memset(env_data(&e, INV_NEW_GPA), 0xbb, SZ_4K);
+	env_map(&e, INV_STALE_IOVA, INV_OLD_GPA, SZ_4K, S1_RWU);
+	ASSERT_EQ(0xaa, env_read_byte(&e, INV_STALE_IOVA));
+	ptep = env_pte(&e, INV_STALE_IOVA, 1);
+	nest_s1_pte_write(ptep, (nest_s1_pte_read(ptep) & ~NESTIOMMU_S1_PTE_ADDR) |
+				INV_NEW_GPA);
+	ASSERT_EQ(0xaa, env_read_byte(&e, INV_STALE_IOVA));	/* cached */
+
+	inv = calloc(n, sizeof(*inv));
+	ASSERT_NE(NULL, (void *)inv);
+	for (i = 0; i < n - 1; i++)
+		inv[i] = inv_entry(IOTLB, G_ADDR, NESTIOMMU_INV_F_PASID, ENV_PASID,
+				   INV_STALE_IOVA + (i + 1) * SZ_4K, SZ_4K, 1);
+	inv[n - 1] = inv_entry(IOTLB, G_ADDR, NESTIOMMU_INV_F_PASID, ENV_PASID,
+			       INV_STALE_IOVA, SZ_4K, 1);
+	do_hwpt_invalidate(e.fd, e.nested_id, inv, n);
+	ASSERT_EQ(0xbb, env_read_byte(&e, INV_STALE_IOVA));
+	free(inv);
+	env_teardown(&e);
+}
+
+/* Nested size fields above NESTIOMMU_STRUCT_SIZE_MAX: E2BIG, nothing read. */
+TEST(inv_huge_entry_len_e2big)
+{
+	const __u32 lens[] = { NESTIOMMU_STRUCT_SIZE_MAX + 1, 0xffffffff };
+	struct nest_env e;
+	char *zeros;
+	__u32 num;
+	size_t i;
+
+	env_setup(&e, NULL);
+	zeros = alloc_zero_tail();
+	*(struct nestiommu_inv_entry *)zeros = inv_entry(IOTLB, G_DOMAIN, 0, 0, 0, 0, 0);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		TH_CONTEXT("entry_len 0x%x", lens[i]);
+		num = 1;
+		ASSERT_ERR(E2BIG, nest_hwpt_invalidate(e.fd, e.nested_id, zeros, lens[i], &num));
+	}
+	free_zero_tail(zeros);
+	env_teardown(&e);
+}
+
+TEST(hwpt_alloc_huge_data_len_e2big)
+{
+	const __u32 lens[] = { NESTIOMMU_STRUCT_SIZE_MAX + 1, 0xffffffff };
+	struct nestiommu_hwpt_alloc cmd;
+	struct nest_env e;
+	char *zeros;
+	size_t i;
+
+	env_setup(&e, NULL);
+	zeros = alloc_zero_tail();
+	memcpy(zeros, &e.desc, sizeof(e.desc));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		TH_CONTEXT("data_len 0x%x", lens[i]);
+		cmd = (struct nestiommu_hwpt_alloc){
+			.size = sizeof(cmd),
+			.pt_id = e.parent_id,
+			.data_type = NESTIOMMU_HWPT_DATA_S1_X86,
+			.data_len = lens[i],
+			.data_uptr = NEST_PTR(zeros),
+		};
+		ASSERT_ERR(E2BIG, nest_ioctl(e.fd, NESTIOMMU_HWPT_ALLOC, &cmd));
+	}
+	free_zero_tail(zeros);
+	env_teardown(&e);
+}
+
+/* ---- GET_DIRTY_BITMAP ---- */
+
+/*
+ * The whole IOVA space, one bit per GiB, with one small mapping: the cost
+ * follows the mapping, not the 2^48 range, and the one bit is right.
+ */
+TEST(dirty_bitmap_whole_space_one_mapping)
+{
+	const __u64 iova = 0x7f0040000000ULL;	/* GiB 0x7f0040000000 >> 30 */
+	const __u64 nbits = IOVA_LIMIT / SZ_1G;
+	struct nest_env_opts o = {
+		.parent_flags = NESTIOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.no_nested = true,
+	};
+	__u64 *bitmap, i, bit = iova / SZ_1G;
+	struct nest_env e;
+	char *buf, b = 1;
+
+	env_setup(&e, &o);
+	buf = alloc_buffer_4k(SZ_64K, SZ_64K);
+	do_ioas_map_fixed(e.fd, e.ioas_id, buf, SZ_64K, iova);
+	do_device_attach(e.fd, e.dev_id, 0, 0, e.parent_id);
+	do_hwpt_set_dirty_tracking(e.fd, e.parent_id, true);
+	do_dma(e.fd, e.dev_id, 0, 0, ACC_W, iova + 0x5000, 1, &b);
+
+	bitmap = calloc(nbits / 64, sizeof(*bitmap));
+	ASSERT_NE(NULL, (void *)bitmap);
+	do_hwpt_get_dirty_bitmap(e.fd, e.parent_id, 0, 0, IOVA_LIMIT, SZ_1G, bitmap);
+	for (i = 0; i < nbits / 64; i++) {
+		TH_CONTEXT("word %llu", (unsigned long long)i);
+		ASSERT_EQ(i == bit / 64 ? 1ULL << (bit % 64) : 0, bitmap[i]);
+	}
+	/* Cleared: a second read finds nothing. */
+	memset(bitmap, 0, nbits / 8);
+	do_hwpt_get_dirty_bitmap(e.fd, e.parent_id, 0, 0, IOVA_LIMIT, SZ_1G, bitmap);
+	for (i = 0; i < nbits / 64; i++)
+		ASSERT_EQ(0, bitmap[i]);
+	free(bitmap);
+	env_teardown(&e);
+	munmap(buf, SZ_64K);
 }

@@ -9,15 +9,17 @@
  *   with O_CLOEXEC unless the context is meant to pass across exec.
  * - Every ioctl takes one struct whose first field is "__u32 size", the size
  *   of the struct as user space knows it. The kernel accepts any size from the
- *   ioctl's minimum (the end of its last mandatory field) up: a shorter
- *   struct is zero-extended, a longer one must have an all-zero tail. On
- *   return the kernel writes back at most the size user space passed.
+ *   ioctl's minimum (the end of its last mandatory field) up to
+ *   NESTIOMMU_STRUCT_SIZE_MAX: a shorter struct is zero-extended, a longer
+ *   one must have an all-zero tail, and a size above the maximum is E2BIG.
+ *   On return the kernel writes back at most the size user space passed.
  * - Fields named __reserved must be 0; out_ fields are outputs only.
  * - 64-bit fields and user pointers are __aligned_u64.
  *
  * errno values have one meaning each:
  *  ENOTTY     unknown ioctl
- *  E2BIG      the struct is longer than the kernel's and its tail is not 0
+ *  E2BIG      the struct is longer than the kernel's and its tail is not 0,
+ *             or its size is above NESTIOMMU_STRUCT_SIZE_MAX
  *  EOPNOTSUPP unknown flag or enum value (data_type, option, granularity,
  *             cache or access bit), a flag the object kind does not
  *             take, or a non-zero __reserved field
@@ -39,6 +41,9 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+
+/* The largest @size any ioctl accepts (larger: E2BIG, nothing read). */
+#define NESTIOMMU_STRUCT_SIZE_MAX 4096
 
 #define NESTIOMMU_TYPE 'N'
 #define NESTIOMMU_DEVICE_NAME "nestiommu"
@@ -559,7 +564,8 @@ struct nestiommu_hwpt_s1_x86 {
  *	DIRTY_TRACKING: paging HWPTs only)
  * @pt_id: the IOAS (paging) or the NEST_PARENT paging HWPT (nested)
  * @data_type: enum nestiommu_hwpt_data_type
- * @data_len: bytes at @data_uptr (0 with DATA_NONE)
+ * @data_len: bytes at @data_uptr (0 with DATA_NONE), at most
+ *	NESTIOMMU_STRUCT_SIZE_MAX (E2BIG)
  * @fault_id: with NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID, the fault queue of
  *	the HWPT; must be 0 without it (EINVAL)
  * @data_uptr: user pointer to the type's data
@@ -655,12 +661,16 @@ struct nestiommu_inv_entry {
  * @data_type: NESTIOMMU_HWPT_INVALIDATE_DATA_NEST (entries are struct
  *	nestiommu_inv_entry)
  * @entry_len: size of one entry as user space knows it (extensible like
- *	every uAPI struct)
+ *	every uAPI struct), at most NESTIOMMU_STRUCT_SIZE_MAX (E2BIG)
  * @entry_num: in: number of entries; out: number of entries handled
  * @__reserved: must be 0
  *
  * Entries are handled in order. On the first bad entry the call fails
  * with its errno and @entry_num says how many were handled before it.
+ * A pending signal ends the call after at least one entry with EINTR,
+ * @entry_num saying how many were handled: issue the rest again. An entry
+ * costs in proportion to what the caches hold of the HWPT, not to their
+ * sizes.
  * @entry_num 0 only checks that @data_type and @entry_len are supported.
  */
 struct nestiommu_hwpt_invalidate {
@@ -712,7 +722,9 @@ struct nestiommu_hwpt_set_dirty_tracking {
  *	the last clear are set, the others are left as they were
  *
  * Dirty bits are kept per stage-2 leaf: with HUGE_PAGES a write marks the
- * whole 2 MiB or 1 GiB page.
+ * whole 2 MiB or 1 GiB page. The call costs in proportion to the mapped
+ * memory inside the range, not to @length; only a fatal signal ends it
+ * early (it reports no partial progress).
  */
 struct nestiommu_hwpt_get_dirty_bitmap {
 	__u32 size;
