@@ -10,9 +10,12 @@
  * IOMMU lock, so queueing never sleeps or allocates: a full ring drops the
  * record, counts it and flags the next record read.
  *
- * Readers are serialised by read_mutex; a reader copies records out with
- * the ring lock dropped and removes them only once the copy succeeded, so
- * a bad buffer loses nothing.
+ * A reader takes records out of the ring into a kernel buffer under the
+ * ring lock and copies them to user space with no lock held, so a faulting
+ * (slow, userfaultfd) buffer blocks neither other readers nor the queueing
+ * of faults. Taken records keep their room in the ring until the copy is
+ * over; those that could not be copied are put back at the front, oldest
+ * first, so a bad buffer loses nothing.
  *
  * Page request groups waiting for their response are on the ring's
  * pending list (see pri.h); closing the fd answers them all INVALID.
@@ -38,14 +41,14 @@ static atomic64_t nest_fault_last_cookie = ATOMIC64_INIT(0);
 
 struct nest_fault_ring {
 	refcount_t users;
-	/* Guards everything below but @wait and @read_mutex. */
+	/* Guards everything below but @wait. */
 	spinlock_t lock;
 	wait_queue_head_t wait;
-	struct mutex read_mutex;
 	u32 id;			/* the object's ID, for tracing */
 	u32 depth;
 	u32 head;		/* index of the oldest record */
 	u32 count;		/* records queued */
+	u32 taken;		/* records readers are copying out */
 	u32 dropped;		/* dropped since the last record read */
 	bool closed;		/* the fd is gone: nobody answers */
 	struct list_head pending;	/* struct nest_prg::ring_node */
@@ -72,6 +75,12 @@ void nest_fault_ring_put(struct nest_fault_ring *ring)
 struct nest_fault_ring *nest_fault_queue_ring(struct nest_fault_queue *q)
 {
 	return q->ring;
+}
+
+/* Free record slots: taken records keep theirs. Ring lock held. */
+static u32 nest_fault_ring_room(const struct nest_fault_ring *ring)
+{
+	return ring->depth - ring->count - ring->taken;
 }
 
 /* Append @r; the caller checked there is room. Ring lock held. */
@@ -186,7 +195,7 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 	r.perm = tmpl->fault.access;
 	r.cookie = g->cookie;
 	spin_lock_irq(&ring->lock);
-	if (ring->closed || ring->depth - ring->count < g->npages * copies) {
+	if (ring->closed || nest_fault_ring_room(ring) < g->npages * copies) {
 		if (!ring->closed)
 			dropped = nest_fault_ring_drop(ring,
 						       g->npages * copies);
@@ -253,7 +262,7 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 
 	nest_fault_record_init(&r, dev_id, key, hwpt_id, info);
 	spin_lock_irqsave(&ring->lock, flags);
-	if (ring->count == ring->depth)
+	if (!nest_fault_ring_room(ring))
 		dropped = nest_fault_ring_drop(ring, 1);
 	else
 		nest_fault_ring_push(ring, &r);
@@ -265,10 +274,12 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 }
 
 /*
- * Copy up to @n of the oldest records into @buf without removing them.
- * Return: the number copied; *@dropped: the drops the first one reports.
+ * Take up to @n of the oldest records into @buf; the first carries the
+ * drops since the last record read. They stay counted in @taken until
+ * nest_fault_ring_untake().
+ * Return: the number taken; *@dropped: the drops the first one reports.
  */
-static u32 nest_fault_ring_peek(struct nest_fault_ring *ring,
+static u32 nest_fault_ring_take(struct nest_fault_ring *ring,
 				struct nestiommu_fault_record *buf, u32 n,
 				u32 *dropped)
 {
@@ -278,7 +289,11 @@ static u32 nest_fault_ring_peek(struct nest_fault_ring *ring,
 	n = min(n, ring->count);
 	for (i = 0; i < n; i++)
 		buf[i] = ring->records[(ring->head + i) % ring->depth];
+	ring->head = (ring->head + n) % ring->depth;
+	ring->count -= n;
+	ring->taken += n;
 	*dropped = n ? ring->dropped : 0;
+	ring->dropped -= *dropped;
 	spin_unlock_irq(&ring->lock);
 	if (*dropped) {
 		buf[0].flags |= NESTIOMMU_RECORD_F_OVERFLOW;
@@ -287,16 +302,34 @@ static u32 nest_fault_ring_peek(struct nest_fault_ring *ring,
 	return n;
 }
 
-/* Remove the @n records nest_fault_ring_peek() returned. */
-static void nest_fault_ring_pop(struct nest_fault_ring *ring, u32 n,
-				u32 dropped)
+/*
+ * End a take of @n records of which the first @copied reached user space:
+ * put the others back in front of the ring (their room was kept), with the
+ * drops the first one carried if it is among them.
+ */
+static void nest_fault_ring_untake(struct nest_fault_ring *ring,
+				   struct nestiommu_fault_record *buf, u32 n,
+				   u32 copied, u32 dropped)
 {
+	u32 i;
+
+	if (!copied && dropped) {
+		buf[0].flags &= ~NESTIOMMU_RECORD_F_OVERFLOW;
+		buf[0].dropped = 0;
+	}
 	spin_lock_irq(&ring->lock);
-	ring->head = (ring->head + n) % ring->depth;
-	ring->count -= n;
-	ring->dropped -= dropped;
-	ring->stats.read += n;
+	ring->taken -= n;
+	ring->stats.read += copied;
+	for (i = n; i > copied; i--) {
+		ring->head = (ring->head + ring->depth - 1) % ring->depth;
+		ring->records[ring->head] = buf[i - 1];
+		ring->count++;
+	}
+	if (!copied)
+		ring->dropped += dropped;
 	spin_unlock_irq(&ring->lock);
+	if (copied < n)
+		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 }
 
 static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
@@ -305,7 +338,7 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 	const size_t rsize = sizeof(struct nestiommu_fault_record);
 	struct nest_fault_ring *ring = filp->private_data;
 	struct nestiommu_fault_record *buf;
-	u32 n, dropped;
+	u32 n, taken, copied, dropped;
 	ssize_t rc;
 
 	if (count < rsize)
@@ -315,9 +348,7 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 	if (!buf)
 		return -ENOMEM;
 
-	mutex_lock(&ring->read_mutex);
-	while (!(n = nest_fault_ring_peek(ring, buf, n, &dropped))) {
-		mutex_unlock(&ring->read_mutex);
+	while (!(taken = nest_fault_ring_take(ring, buf, n, &dropped))) {
 		if (filp->f_flags & O_NONBLOCK) {
 			rc = -EAGAIN;
 			goto out_free;
@@ -326,16 +357,12 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 					      READ_ONCE(ring->count));
 		if (rc)
 			goto out_free;
-		n = min_t(size_t, count / rsize, NEST_FAULT_READ_BATCH);
-		mutex_lock(&ring->read_mutex);
 	}
-	if (copy_to_user(ubuf, buf, n * rsize)) {
-		rc = -EFAULT;
-	} else {
-		nest_fault_ring_pop(ring, n, dropped);
-		rc = n * rsize;
-	}
-	mutex_unlock(&ring->read_mutex);
+	/* No lock held: the buffer may fault for as long as it likes. */
+	copied = (taken * rsize - copy_to_user(ubuf, buf, taken * rsize)) /
+		 rsize;
+	nest_fault_ring_untake(ring, buf, taken, copied, dropped);
+	rc = copied ? copied * rsize : -EFAULT;
 out_free:
 	kfree(buf);
 	return rc;
@@ -560,7 +587,6 @@ int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd)
 	refcount_set(&ring->users, 1);
 	spin_lock_init(&ring->lock);
 	init_waitqueue_head(&ring->wait);
-	mutex_init(&ring->read_mutex);
 	INIT_LIST_HEAD(&ring->pending);
 	ring->id = obj->id;
 	ring->depth = depth;
@@ -633,7 +659,7 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 
 	spin_lock_irq(&ring->lock);
 	stats = ring->stats;
-	stats.pending = ring->count;
+	stats.pending = ring->count + ring->taken;
 	spin_unlock_irq(&ring->lock);
 	return nest_stats_to_user(&stats, sizeof(stats), uptr, len);
 }

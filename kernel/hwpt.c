@@ -249,6 +249,8 @@ static int nest_hwpt_alloc_nested(struct nest_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->data_len < sizeof(data))
 		return -EINVAL;
+	if (cmd->data_len > NESTIOMMU_STRUCT_SIZE_MAX)
+		return -E2BIG;
 	rc = copy_struct_from_user(&data, sizeof(data),
 				   u64_to_user_ptr(cmd->data_uptr),
 				   cmd->data_len);
@@ -492,13 +494,16 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->entry_len < sizeof(entry))
 		return -EINVAL;
+	if (cmd->entry_len > NESTIOMMU_STRUCT_SIZE_MAX)
+		return -E2BIG;
 	hwpt = nest_get_hwpt(ucmd->ctx, cmd->hwpt_id, NEST_OBJ_HWPT);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
 
 	uentry = u64_to_user_ptr(cmd->data_uptr);
 	for (done = 0; done < cmd->entry_num; done++) {
-		if (fatal_signal_pending(current)) {
+		/* After one entry, so that every call makes progress. */
+		if (done && signal_pending(current)) {
 			rc = -EINTR;
 			break;
 		}
@@ -556,6 +561,25 @@ static void nest_hwpt_dirty_window(struct nest_hwpt *hwpt, u64 gpa,
 static u64 nest_dirty_window_end(u64 gpa, u64 end)
 {
 	return min(round_down(gpa, NEST_DIRTY_WINDOW) + NEST_DIRTY_WINDOW, end);
+}
+
+/*
+ * The first dirty window at or after @gpa that is mapped: its start
+ * (>= @end if there is none) and in *@next its end, inside one area and
+ * one 1 GiB-aligned window. Caller holds iova_rwsem.
+ */
+static u64 nest_dirty_next_mapped(struct nest_ioas *ioas, u64 gpa, u64 end,
+				  u64 *next)
+{
+	unsigned long index = gpa;
+	struct nest_area *area;
+
+	area = mt_find(&ioas->areas, &index, end - 1);
+	if (!area)
+		return end;
+	gpa = max(gpa, area->iova);
+	*next = nest_dirty_window_end(gpa, min(end, area->last + 1));
+	return gpa;
 }
 
 /* Clear every dirty bit of the HWPT (enabling tracking starts afresh). */
@@ -674,15 +698,22 @@ int nest_hwpt_get_dirty_bitmap_ioctl(struct nest_ucmd *ucmd)
 	}
 
 	for (gpa = cmd->iova; gpa < end; gpa = next) {
-		u64 first_bit = (gpa - cmd->iova) / cmd->page_size;
-		u64 w0 = first_bit / 64, nr_words = 0, pg, npages;
+		u64 first_bit, w0, nr_words = 0, pg, npages;
 
-		next = nest_dirty_window_end(gpa, end);
+		down_read(&hwpt->ioas->iova_rwsem);
+		/* Only mapped IOVAs have dirty bits: skip to the next area. */
+		gpa = nest_dirty_next_mapped(hwpt->ioas, gpa, end, &next);
+		if (gpa >= end) {
+			up_read(&hwpt->ioas->iova_rwsem);
+			break;
+		}
 		npages = (next - gpa) >> PAGE_SHIFT;
 		memset(bitmap, 0, DIV_ROUND_UP(npages, 64) * sizeof(u64));
-		down_read(&hwpt->ioas->iova_rwsem);
 		nest_hwpt_dirty_window(hwpt, gpa, next - gpa, bitmap, clear);
 		up_read(&hwpt->ioas->iova_rwsem);
+
+		first_bit = (gpa - cmd->iova) / cmd->page_size;
+		w0 = first_bit / 64;
 
 		/* Outside the lock: user memory may fault. */
 		memset(out, 0, out_words * sizeof(u64));
@@ -696,7 +727,7 @@ int nest_hwpt_get_dirty_bitmap_ioctl(struct nest_ucmd *ucmd)
 		rc = nest_dirty_bitmap_merge(ubitmap, w0, out, nr_words);
 		if (rc)
 			break;
-		/* A range of 256 TiB is 2^18 windows: let a kill end it. */
+		/* Mapped memory is pinned, so this is bounded: still, a kill. */
 		if (fatal_signal_pending(current)) {
 			rc = -EINTR;
 			break;

@@ -7,8 +7,9 @@
  * maple tree keyed by IOVA range, which also rejects overlaps on
  * insertion. Every paging HWPT of the IOAS mirrors the areas in its
  * stage-2 table: adding or removing an area updates them all under
- * iova_rwsem held for write. MAP pins before taking iova_rwsem so that the
- * slow part holds no lock; UNMAP unmaps stage 2, drops every cached
+ * iova_rwsem held for write. MAP pins before taking iova_rwsem and
+ * answers after dropping it, so that the slow parts hold no lock (no
+ * ioctl touches user memory under it); UNMAP unmaps stage 2, drops every cached
  * translation and unpins under it, so once UNMAP returns nothing can reach
  * the pages.
  */
@@ -138,6 +139,7 @@ static void nest_ioas_area_added(struct nest_ioas *ioas,
 	if (area->pinned_here)
 		ioas->counters.pinned_pages += area->npages;
 	ioas->counters.map_ops++;
+	area->seq = ioas->counters.map_ops;
 	trace_map(ioas->obj.id, area);
 }
 
@@ -273,13 +275,19 @@ static u64 nest_ioas_align(u64 user_va, u64 length)
 
 /*
  * Place @area at the IOVA of @flags / *@iova (choosing one aligned to
- * @align without FIXED_IOVA), link it, and answer user space; unlink it
- * again if the answer cannot be written, so a bad buffer loses nothing.
+ * @align without FIXED_IOVA), link it, and answer user space. The answer
+ * is written without iova_rwsem: user memory may fault for as long as
+ * user space likes, and DMA, TRANSLATE and UNMAP of the IOAS must not
+ * wait for it. If it cannot be written, the area is removed again unless
+ * an UNMAP already did, so a bad buffer loses nothing.
+ *
+ * Return: 0 or a negative errno. Consumes @area: on error it is freed.
  */
 static int nest_ioas_area_add(struct nest_ioas *ioas, struct nest_ucmd *ucmd,
 			      struct nest_area *area, u32 flags, u64 *iova,
 			      u64 length, u64 align, size_t cmd_len)
 {
+	u64 seq;
 	int rc;
 
 	down_write(&ioas->iova_rwsem);
@@ -293,14 +301,24 @@ static int nest_ioas_area_add(struct nest_ioas *ioas, struct nest_ucmd *ucmd,
 	rc = nest_ioas_area_link(ioas, area);
 	if (rc)
 		goto out_unlock;
-	rc = nest_ucmd_respond(ucmd, cmd_len);
-	if (rc) {
-		nest_ioas_area_unlink(ioas, area);
-		goto out_unlock;
-	}
 	nest_ioas_area_added(ioas, area);
+	seq = area->seq;
+	up_write(&ioas->iova_rwsem);
+
+	if (!nest_ucmd_respond(ucmd, cmd_len))
+		return 0;
+
+	/* @area may be gone: trust only what the tree holds now. */
+	down_write(&ioas->iova_rwsem);
+	area = nest_ioas_find_area(ioas, *iova);
+	if (area && area->seq == seq)
+		nest_ioas_area_remove(ioas, area);
+	up_write(&ioas->iova_rwsem);
+	return -EFAULT;
+
 out_unlock:
 	up_write(&ioas->iova_rwsem);
+	nest_area_free(area);
 	return rc;
 }
 
@@ -374,8 +392,6 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	rc = nest_ioas_area_add(ioas, ucmd, area, cmd->flags, &cmd->iova,
 				cmd->length, nest_ioas_align(cmd->user_va, cmd->length),
 				sizeof(*cmd));
-	if (rc)
-		nest_area_free(area);
 out_put:
 	nest_put_ioas(ioas);
 	return rc;
@@ -473,8 +489,6 @@ int nest_ioas_copy_ioctl(struct nest_ucmd *ucmd)
 				cmd->length,
 				nest_ioas_align(area->user_va, cmd->length),
 				sizeof(*cmd));
-	if (rc)
-		nest_area_free(area);
 out_put_dst:
 	nest_put_ioas(dst);
 out_put_src:

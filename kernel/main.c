@@ -345,6 +345,9 @@ static long nest_fops_ioctl(struct file *filp, unsigned int cmd,
 		return -EFAULT;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
+	/* Bounds the zero-tail check: no caller-sized scan of user memory. */
+	if (ucmd.user_size > NESTIOMMU_STRUCT_SIZE_MAX)
+		return -E2BIG;
 	rc = copy_struct_from_user(&buf, op->size, ucmd.ubuffer,
 				   ucmd.user_size);
 	if (rc)

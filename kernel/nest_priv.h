@@ -12,6 +12,9 @@
  *         nest_device::attach xa_lock
  *   nest_ctx::objects xa_lock (never held across anything that sleeps)
  *
+ * None of these is held while user memory is read or written: a faulting
+ * (userfaultfd, slow) user page must block only its own caller.
+ *
  * Who protects what:
  *  - a paging HWPT's stage-2 table changes only under its IOAS's
  *    iova_rwsem held for write; walks hold it for read. So does every
@@ -128,6 +131,8 @@ struct nest_area {
 	unsigned long pin_first;
 	/* This area's MAP pinned the pages (a COPY did not). */
 	bool pinned_here;
+	/* Unique in its IOAS: the IOAS's map_ops when it was added. */
+	u64 seq;
 };
 
 static inline struct page *nest_area_page(const struct nest_area *area,

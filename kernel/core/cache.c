@@ -26,6 +26,46 @@ static inline struct nest_tlb_entry *tlb_way0(struct nest_tlb *tlb, u32 set)
 	return &tlb->entries[(u64)set * tlb->ways];
 }
 
+static inline u32 *tlb_bucket(struct nest_tlb *tlb, u32 hwpt_id)
+{
+	return &tlb->tag_head[hwpt_id & (NEST_TLB_TAG_BUCKETS - 1)];
+}
+
+/* The entry a link (index + 1) names, or NULL for 0. */
+static inline struct nest_tlb_entry *tlb_link_entry(struct nest_tlb *tlb,
+						    u32 link)
+{
+	return link ? &tlb->entries[link - 1] : NULL;
+}
+
+/* Make @e valid and put it on its bucket's list. */
+static void tlb_entry_link(struct nest_tlb *tlb, struct nest_tlb_entry *e)
+{
+	u32 *head = tlb_bucket(tlb, e->hwpt_id);
+	u32 self = (u32)(e - tlb->entries) + 1;
+
+	e->flags |= NEST_TLB_F_VALID;
+	e->tag_prev = 0;
+	e->tag_next = *head;
+	if (*head)
+		tlb_link_entry(tlb, *head)->tag_prev = self;
+	*head = self;
+	tlb->nr_valid++;
+}
+
+/* Make the valid entry @e invalid and take it off its bucket's list. */
+static void tlb_entry_unlink(struct nest_tlb *tlb, struct nest_tlb_entry *e)
+{
+	if (e->tag_prev)
+		tlb_link_entry(tlb, e->tag_prev)->tag_next = e->tag_next;
+	else
+		*tlb_bucket(tlb, e->hwpt_id) = e->tag_next;
+	if (e->tag_next)
+		tlb_link_entry(tlb, e->tag_next)->tag_prev = e->tag_prev;
+	e->flags = 0;
+	tlb->nr_valid--;
+}
+
 /**
  * nest_tlb_init() - set up an empty TLB in caller-provided storage
  * @tlb: the TLB
@@ -118,12 +158,15 @@ void nest_tlb_insert(struct nest_tlb *tlb, const struct nest_tlb_entry *new)
 				e->stamp < victim->stamp))
 			victim = e;
 	}
-	if ((victim->flags & NEST_TLB_F_VALID) &&
-	    !(victim->iova == new->iova && victim->shift == new->shift &&
-	      victim->hwpt_id == new->hwpt_id && victim->pasid == new->pasid))
-		tlb->evictions++;
+	if (victim->flags & NEST_TLB_F_VALID) {
+		if (!(victim->iova == new->iova && victim->shift == new->shift &&
+		      victim->hwpt_id == new->hwpt_id &&
+		      victim->pasid == new->pasid))
+			tlb->evictions++;
+		tlb_entry_unlink(tlb, victim);
+	}
 	*victim = *new;
-	victim->flags |= NEST_TLB_F_VALID;
+	tlb_entry_link(tlb, victim);
 	victim->stamp = ++tlb->clock;
 }
 
@@ -134,9 +177,7 @@ void nest_tlb_insert(struct nest_tlb *tlb, const struct nest_tlb_entry *new)
  */
 void nest_tlb_drop_entry(struct nest_tlb *tlb, const struct nest_tlb_entry *e)
 {
-	struct nest_tlb_entry *m = &tlb->entries[e - tlb->entries];
-
-	m->flags = 0;
+	tlb_entry_unlink(tlb, &tlb->entries[e - tlb->entries]);
 }
 
 static inline bool range_overlap(u64 a_first, u64 a_last, u64 b_first,
@@ -163,7 +204,7 @@ u32 nest_tlb_drop_s2(struct nest_tlb *tlb, u32 s2_id, u64 gpa, u64 length)
 	u64 last, i, n = (u64)tlb->nr_sets * tlb->ways;
 	u32 dropped = 0;
 
-	if (!length)
+	if (!length || !tlb->nr_valid)
 		return 0;
 	if (check_add_overflow(gpa, length - 1, &last))
 		last = ~0ULL;
@@ -181,7 +222,7 @@ u32 nest_tlb_drop_s2(struct nest_tlb *tlb, u32 s2_id, u64 gpa, u64 length)
 					    e->table_gpa[t] + NEST_PAGE_SIZE - 1,
 					    gpa, last);
 		if (hit) {
-			e->flags = 0;
+			tlb_entry_unlink(tlb, e);
 			dropped++;
 		}
 	}
@@ -349,17 +390,17 @@ static bool inv_tlb_match(const struct nest_inv *inv,
 	}
 }
 
+/* Visits only the entries of @inv->hwpt_id's bucket (see struct nest_tlb). */
 static u32 inv_tlb(const struct nest_inv *inv, struct nest_tlb *tlb, u64 last)
 {
-	u64 i, n = (u64)tlb->nr_sets * tlb->ways;
+	struct nest_tlb_entry *e, *next;
 	u32 dropped = 0;
 
-	for (i = 0; i < n; i++) {
-		struct nest_tlb_entry *e = &tlb->entries[i];
-
-		if ((e->flags & NEST_TLB_F_VALID) &&
-		    inv_tlb_match(inv, e, last)) {
-			e->flags = 0;
+	for (e = tlb_link_entry(tlb, *tlb_bucket(tlb, inv->hwpt_id)); e;
+	     e = next) {
+		next = tlb_link_entry(tlb, e->tag_next);
+		if (inv_tlb_match(inv, e, last)) {
+			tlb_entry_unlink(tlb, e);
 			dropped++;
 		}
 	}

@@ -43,6 +43,9 @@
 #define NEST_TLB_F_VALID	BIT(0)
 #define NEST_TLB_F_WRITTEN	BIT(1)	/* filled by a write walk */
 
+/* Buckets of HWPT ids linking valid TLB entries (a power of two). */
+#define NEST_TLB_TAG_BUCKETS	64
+
 /**
  * struct nest_tlb_entry - one cached translation
  * @iova: input address of the first byte, aligned to 1 << @shift
@@ -57,6 +60,8 @@
  * @perm: NEST_PERM_* (descriptor and both stages)
  * @flags: NEST_TLB_F_*
  * @nr_tables: entries used in @table_gpa
+ * @tag_next: next valid entry of the same tag bucket (index + 1, 0: none)
+ * @tag_prev: previous one, likewise
  */
 struct nest_tlb_entry {
 	u64 iova;
@@ -71,6 +76,8 @@ struct nest_tlb_entry {
 	u8 perm;
 	u8 flags;
 	u8 nr_tables;
+	u32 tag_next;
+	u32 tag_prev;
 };
 
 #define NEST_PASID_NONE		0xffffffffU
@@ -84,6 +91,13 @@ struct nest_tlb_entry {
  * @hits: lookups that hit
  * @misses: lookups that missed
  * @evictions: valid entries replaced by an insert
+ * @nr_valid: valid entries
+ * @tag_head: per bucket of HWPT ids (id % NEST_TLB_TAG_BUCKETS), the
+ *	first valid entry of the bucket (index + 1, 0: none)
+ *
+ * The valid entries of each bucket are linked, so an invalidation visits
+ * only the entries of its HWPT (and of the HWPTs sharing its bucket), not
+ * the whole TLB.
  */
 struct nest_tlb {
 	struct nest_tlb_entry *entries;
@@ -93,6 +107,8 @@ struct nest_tlb {
 	u64 hits;
 	u64 misses;
 	u64 evictions;
+	u32 nr_valid;
+	u32 tag_head[NEST_TLB_TAG_BUCKETS];
 };
 
 /**

@@ -45,7 +45,9 @@ TEST_F(length, nonzero_tail_e2big)
 	const struct { size_t extra, tail_at; } cases[] = {
 		{ 8, 0 },	/* first byte past the kernel's struct */
 		{ 8, 7 },	/* last byte of a short extension */
-		{ 4096, 4095 },	/* a page further */
+		/* the last byte of the largest size */
+		{ NESTIOMMU_STRUCT_SIZE_MAX - variant->struct_size,
+		  NESTIOMMU_STRUCT_SIZE_MAX - variant->struct_size - 1 },
 	};
 	size_t i;
 
@@ -59,13 +61,34 @@ TEST_F(length, nonzero_tail_e2big)
 
 TEST_F(length, zero_tail_like_exact)
 {
-	const size_t extra[] = { 0, 8, 4096 };
+	const size_t extra[] = { 0, 8, NESTIOMMU_STRUCT_SIZE_MAX - variant->struct_size };
 	size_t i;
 
 	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
 		ASSERT_OK(length_call(self, variant, variant->struct_size + extra[i], 0, 0));
 		variant->check_done(self);
 	}
+}
+
+/*
+ * Above NESTIOMMU_STRUCT_SIZE_MAX: E2BIG however many zeros follow, and
+ * without reading them (0xffffffff would be 4 GiB of zero pages).
+ */
+TEST_F(length, size_above_max_e2big)
+{
+	const __u32 sizes[] = { NESTIOMMU_STRUCT_SIZE_MAX + 1, 0xffffffff };
+	char *zeros = alloc_zero_tail();
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		TH_CONTEXT("size 0x%x", sizes[i]);
+		variant->prepare(self);
+		memcpy(zeros, &self->arg, variant->struct_size);
+		*(__u32 *)zeros = sizes[i];
+		ASSERT_ERR(E2BIG, nest_ioctl(LENGTH_FD(self), variant->cmd, zeros));
+		length_not_done(self, variant);
+	}
+	free_zero_tail(zeros);
 }
 
 #endif /* NEST_LENGTH_CASES_H */

@@ -158,6 +158,27 @@ static inline int _do_ioctl_sized(int fd, unsigned long cmd, void *arg,
 	return rc;
 }
 
+/*
+ * A page for a struct followed by 4 GiB of zeros that were never touched
+ * (read-only, the zero page), for size fields up to 0xffffffff.
+ */
+#define ZERO_TAIL_LEN ((1ULL << 32) + SZ_64K)
+
+static inline char *alloc_zero_tail(void)
+{
+	char *p = mmap(NULL, ZERO_TAIL_LEN, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, (void *)p);
+	ASSERT_EQ(0, mprotect(p, page_size(), PROT_READ | PROT_WRITE));
+	return p;
+}
+
+static inline void free_zero_tail(char *p)
+{
+	munmap(p, ZERO_TAIL_LEN);
+}
+
 /* ---- memory ---- */
 
 /*

@@ -2841,6 +2841,113 @@ TEST(inv_fields_and_ranges)
 	ASSERT_EQ(1, nest_tlb_count(&tlb));	/* HWPT 2 left */
 }
 
+/* What a full scan says @inv drops from @tlb: the reference of inv_tlb(). */
+static u32 inv_ref_count(const struct nest_tlb *tlb, const struct nest_inv *inv)
+{
+	u64 i, n = (u64)tlb->nr_sets * tlb->ways;
+	u64 last = inv->addr + inv->granule_size * inv->nb_granules - 1;
+	u32 c = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct nest_tlb_entry *e = &tlb->entries[i];
+
+		if (!(e->flags & NEST_TLB_F_VALID) || e->hwpt_id != inv->hwpt_id)
+			continue;
+		if (inv->granu == NEST_INV_GRANU_PASID && e->pasid != inv->pasid)
+			continue;
+		if (inv->granu == NEST_INV_GRANU_ADDR &&
+		    (((inv->flags & NEST_INV_F_PASID) && e->pasid != inv->pasid) ||
+		     e->iova > last ||
+		     e->iova + (1ULL << e->shift) - 1 < inv->addr))
+			continue;
+		c++;
+	}
+	return c;
+}
+
+/* The tag bucket lists hold exactly the valid entries, each in its bucket. */
+static bool tlb_lists_ok(const struct nest_tlb *tlb)
+{
+	u32 b, seen = 0;
+
+	for (b = 0; b < NEST_TLB_TAG_BUCKETS; b++) {
+		u32 link = tlb->tag_head[b], prev = 0;
+
+		while (link) {
+			const struct nest_tlb_entry *e = &tlb->entries[link - 1];
+
+			if (!(e->flags & NEST_TLB_F_VALID) || e->tag_prev != prev ||
+			    (e->hwpt_id & (NEST_TLB_TAG_BUCKETS - 1)) != b ||
+			    ++seen > tlb->nr_valid)
+				return false;
+			prev = link;
+			link = e->tag_next;
+		}
+	}
+	return seen == tlb->nr_valid && seen == nest_tlb_count(tlb);
+}
+
+/*
+ * Invalidations visit only the entries of their HWPT's bucket: random
+ * inserts (HWPT ids sharing buckets), evictions, drops and stage-2 drops
+ * keep the lists exact, and every invalidation drops what a full scan of
+ * the TLB says it must.
+ */
+TEST(inv_tag_lists_random)
+{
+	static struct nest_tlb_entry store[256];
+	struct nest_tlb_entry ne;
+	struct nest_tlb tlb;
+	struct nest_inv inv;
+	u32 dropped, want;
+	int i;
+
+	rng_state = opt_seed ^ 0x7a9;
+	ASSERT_OK(nest_tlb_init(&tlb, store, 256, 4));
+	for (i = 0; i < 20000; i++) {
+		u32 hwpt = 1 + rnd_below(130);	/* > 2 buckets' worth */
+		u32 pasid = rnd_below(3);
+		u8 shift = (u8[]){ 12, 21, 30 }[rnd_below(3)];
+		u64 iova = rnd_below(64) << shift;
+		const struct nest_tlb_entry *e;
+
+		switch (rnd_below(8)) {
+		case 0:
+			inv = (struct nest_inv){
+				.cache = NEST_INV_CACHE_IOTLB,
+				.granu = rnd_below(3),
+				.hwpt_id = hwpt, .pasid = pasid,
+			};
+			if (inv.granu == NEST_INV_GRANU_ADDR) {
+				inv.flags = rnd_below(2) ? NEST_INV_F_PASID : 0;
+				inv.granule_size = 1ULL << shift;
+				inv.addr = iova;
+				inv.nb_granules = 1 + rnd_below(4);
+			}
+			want = inv_ref_count(&tlb, &inv);
+			ASSERT_OK(nest_inv_match(&inv, &tlb, NULL, NULL, &dropped));
+			ASSERT_EQ(want, dropped);
+			break;
+		case 1:
+			e = nest_tlb_lookup(&tlb, hwpt, pasid, iova);
+			if (e)
+				nest_tlb_drop_entry(&tlb, e);
+			break;
+		case 2:
+			nest_tlb_drop_s2(&tlb, 1, rnd_below(64) << 21, SZ_2M);
+			break;
+		default:
+			tlb_fill(&ne, hwpt, pasid, iova, shift, rnd_below(1 << 20));
+			nest_tlb_insert(&tlb, &ne);
+		}
+		if (!tlb_lists_ok(&tlb)) {
+			TH_LOG("tag lists wrong after step %d (seed %" PRIu64 ")", i, opt_seed);
+			ASSERT_TRUE(false);
+		}
+	}
+	ASSERT_LT(0, tlb.evictions);
+}
+
 TEST(s2_unmap_drops_nested)
 {
 	struct nest_xlate_res r;

@@ -9,15 +9,17 @@
  *   with O_CLOEXEC unless the context is meant to pass across exec.
  * - Every ioctl takes one struct whose first field is "__u32 size", the size
  *   of the struct as user space knows it. The kernel accepts any size from the
- *   ioctl's minimum (the end of its last mandatory field) up: a shorter
- *   struct is zero-extended, a longer one must have an all-zero tail. On
- *   return the kernel writes back at most the size user space passed.
+ *   ioctl's minimum (the end of its last mandatory field) up to
+ *   NESTIOMMU_STRUCT_SIZE_MAX: a shorter struct is zero-extended, a longer
+ *   one must have an all-zero tail, and a size above the maximum is E2BIG.
+ *   On return the kernel writes back at most the size user space passed.
  * - Fields named __reserved must be 0; out_ fields are outputs only.
  * - 64-bit fields and user pointers are __aligned_u64.
  *
  * errno values have one meaning each:
  *  ENOTTY     unknown ioctl
- *  E2BIG      the struct is longer than the kernel's and its tail is not 0
+ *  E2BIG      the struct is longer than the kernel's and its tail is not 0,
+ *             or its size is above NESTIOMMU_STRUCT_SIZE_MAX
  *  EOPNOTSUPP unknown flag or enum value (data_type, option, granularity,
  *             cache or access bit), a flag the object kind does not
  *             take, or a non-zero __reserved field
@@ -39,6 +41,9 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+
+/* The largest @size any ioctl accepts (larger: E2BIG, nothing read). */
+#define NESTIOMMU_STRUCT_SIZE_MAX 4096
 
 #define NESTIOMMU_TYPE 'N'
 #define NESTIOMMU_DEVICE_NAME "nestiommu"
@@ -145,7 +150,10 @@ enum nestiommu_ioas_map_flags {
  * (EINVAL) and must not overlap an existing mapping (EEXIST). Without
  * FIXED_IOVA the kernel picks the lowest free range aligned to the largest
  * power of two that divides both @user_va and @length (at most 1 GiB),
- * so huge pages can back it; ENOSPC if there is none.
+ * so huge pages can back it; ENOSPC if there is none. DMA can reach the
+ * mapping before the answer is written; if the answer cannot be written
+ * the call removes the mapping again (unless an UNMAP did) and fails with
+ * EFAULT.
  */
 struct nestiommu_ioas_map {
 	__u32 size;
@@ -483,7 +491,8 @@ struct nestiommu_option {
  * source IOAS into the destination without pinning them again. The
  * source range must lie inside one mapping (ENOENT otherwise). The new
  * mapping may not ask for WRITEABLE if the source is not writeable
- * (EINVAL). Placement rules are those of IOAS_MAP.
+ * (EINVAL). Placement rules, and the answer that cannot be written, are
+ * those of IOAS_MAP.
  */
 struct nestiommu_ioas_copy {
 	__u32 size;
@@ -570,7 +579,8 @@ struct nestiommu_hwpt_s1_x86 {
  *	DIRTY_TRACKING: paging HWPTs only)
  * @pt_id: the IOAS (paging) or the NEST_PARENT paging HWPT (nested)
  * @data_type: enum nestiommu_hwpt_data_type
- * @data_len: bytes at @data_uptr (0 with DATA_NONE)
+ * @data_len: bytes at @data_uptr (0 with DATA_NONE), at most
+ *	NESTIOMMU_STRUCT_SIZE_MAX (E2BIG)
  * @fault_id: with NESTIOMMU_HWPT_ALLOC_FAULT_ID_VALID, the fault queue of
  *	the HWPT; must be 0 without it (EINVAL)
  * @data_uptr: user pointer to the type's data
@@ -666,12 +676,16 @@ struct nestiommu_inv_entry {
  * @data_type: NESTIOMMU_HWPT_INVALIDATE_DATA_NEST (entries are struct
  *	nestiommu_inv_entry)
  * @entry_len: size of one entry as user space knows it (extensible like
- *	every uAPI struct)
+ *	every uAPI struct), at most NESTIOMMU_STRUCT_SIZE_MAX (E2BIG)
  * @entry_num: in: number of entries; out: number of entries handled
  * @__reserved: must be 0
  *
  * Entries are handled in order. On the first bad entry the call fails
  * with its errno and @entry_num says how many were handled before it.
+ * A pending signal ends the call after at least one entry with EINTR,
+ * @entry_num saying how many were handled: issue the rest again. An entry
+ * costs in proportion to what the caches hold of the HWPT, not to their
+ * sizes.
  * @entry_num 0 only checks that @data_type and @entry_len are supported.
  */
 struct nestiommu_hwpt_invalidate {
@@ -723,7 +737,9 @@ struct nestiommu_hwpt_set_dirty_tracking {
  *	the last clear are set, the others are left as they were
  *
  * Dirty bits are kept per stage-2 leaf: with HUGE_PAGES a write marks the
- * whole 2 MiB or 1 GiB page.
+ * whole 2 MiB or 1 GiB page. The call costs in proportion to the mapped
+ * memory inside the range, not to @length; only a fatal signal ends it
+ * early (it reports no partial progress).
  */
 struct nestiommu_hwpt_get_dirty_bitmap {
 	__u32 size;
@@ -1184,7 +1200,11 @@ struct nestiommu_xlate_stats {
  *
  * read() of the fd returns whole struct nestiommu_fault_record, oldest
  * first: at least one and at most as many as fit (EINVAL if not even one
- * fits, EFAULT for a bad buffer: nothing is taken then);
+ * fits). A buffer that faults part way returns the whole records copied
+ * before the fault (EFAULT if none); the others stay queued, in front, so
+ * nothing is lost. A slow buffer (userfaultfd) blocks only its own read():
+ * other readers and the queueing of new records go on, records being
+ * copied out keep their room in the queue meanwhile;
  * it blocks while the queue is empty unless the fd is O_NONBLOCK (then
  * EAGAIN). poll(), select() and epoll report EPOLLIN while a record is
  * queued. A full queue drops new records; the next record read carries
