@@ -30,7 +30,7 @@ EVENTS = ("dma", "translate", "map", "unmap", "invalidate", "fault",
 MIX = ["--devices", "2", "--pasids", "4", "--threads", "1",
        "--working-set", "512", "--fault-pct", "5", "--s1-change-every", "500",
        "--churn-every", "1000", "-q"]
-READY_TIMEOUT = 60  # seconds for a tracer to attach
+READY_TIMEOUT = 600  # s; bpftrace alone may take minutes to load its LLVM over 9p under TCG
 
 
 def ops_per_s(cmd):
