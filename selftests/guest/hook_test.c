@@ -316,8 +316,9 @@ TEST_F(xlate, injected_fault_every_reason_and_stage)
 			xl_inject(self, reason, stage);
 			env_dma_fault(&self->e, ACC_R, iova, sizeof(buf), buf, &dma);
 			ASSERT_EQ(0, dma.out_bytes_done);
-			check_fault(&dma.out_fault, iova, reason, stage, 0, 0,
-				    NESTIOMMU_FAULT_F_INJECTED, 0);
+			check_fault_exp(&dma.out_fault, (struct fault_exp){
+				.addr = iova, .reason = reason, .stage = stage,
+				.flags = NESTIOMMU_FAULT_F_INJECTED });
 			ASSERT_EQ(ACC_R, dma.out_fault.access);
 		}
 	}
@@ -359,8 +360,9 @@ TEST_F(xlate, injected_fault_stops_dma_at_its_page)
 	memset(buf, 0xe1, sizeof(buf));
 	env_dma_fault(&self->e, ACC_W, XL_IOVA, sizeof(buf), buf, &dma);
 	ASSERT_EQ(2 * SZ_4K, dma.out_bytes_done);
-	check_fault(&dma.out_fault, XL_IOVA + 2 * SZ_4K, NESTIOMMU_FAULT_REASON_PERMISSION,
-		    1, 0, 0, NESTIOMMU_FAULT_F_INJECTED, 0);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = XL_IOVA + 2 * SZ_4K, .reason = NESTIOMMU_FAULT_REASON_PERMISSION,
+		.stage = 1, .flags = NESTIOMMU_FAULT_F_INJECTED });
 	ASSERT_EQ(ACC_W, dma.out_fault.access);
 	ASSERT_MEM_BYTE(env_data(&self->e, XL_GPA), 0xe1, 2 * SZ_4K);
 	for (i = 2; i < XL_PAGES; i++)
@@ -380,8 +382,9 @@ TEST_F(xlate, injected_fault_on_a_cached_translation)
 	h0 = xl_hwpt(self);
 	xl_inject(self, NESTIOMMU_FAULT_REASON_WALK_EABT, 2);
 	env_dma_fault(&self->e, ACC_R, XL_IOVA + 8, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, XL_IOVA + 8, NESTIOMMU_FAULT_REASON_WALK_EABT, 2, 0, 0,
-		    NESTIOMMU_FAULT_F_INJECTED, 0);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = XL_IOVA + 8, .reason = NESTIOMMU_FAULT_REASON_WALK_EABT, .stage = 2,
+		.flags = NESTIOMMU_FAULT_F_INJECTED });
 	xl_inject(self, 0, 0);
 	/* The cached entry still works. */
 	ASSERT_EQ(XL_BYTE, env_read_byte(&self->e, XL_IOVA + 2));
@@ -405,8 +408,10 @@ TEST_F(xlate, translate_reports_injected_fault)
 		env_translate_fault(&self->e, flags[i], ACC_W, XL_IOVA + SZ_4K, steps, XL_STEPS, &xl);
 		/* Nothing was walked. */
 		ASSERT_EQ(0, xl.steps_num);
-		check_fault(&xl.out_fault, XL_IOVA + SZ_4K, NESTIOMMU_FAULT_REASON_OOR_ADDRESS,
-			    2, 0, 0, NESTIOMMU_FAULT_F_INJECTED, 0);
+		check_fault_exp(&xl.out_fault, (struct fault_exp){
+			.addr = XL_IOVA + SZ_4K,
+			.reason = NESTIOMMU_FAULT_REASON_OOR_ADDRESS, .stage = 2,
+			.flags = NESTIOMMU_FAULT_F_INJECTED });
 		ASSERT_EQ(ACC_W, xl.out_fault.access);
 	}
 	d1 = xl_dev(self);
@@ -461,8 +466,9 @@ TEST_F(xlate, invalid_decisions_rejected)
 		char b;
 
 		env_dma_fault(&self->e, ACC_R, XL_IOVA, 1, &b, &dma);
-		check_fault(&dma.out_fault, XL_IOVA, NESTIOMMU_FAULT_REASON_OOR_ADDRESS, 2, 0,
-			    0, NESTIOMMU_FAULT_F_INJECTED, 0);
+		check_fault_exp(&dma.out_fault, (struct fault_exp){
+			.addr = XL_IOVA, .reason = NESTIOMMU_FAULT_REASON_OOR_ADDRESS,
+			.stage = 2, .flags = NESTIOMMU_FAULT_F_INJECTED });
 	}
 	ASSERT_EQ(h1.hook_rejected, xl_hwpt(self).hook_rejected);
 }
@@ -507,7 +513,9 @@ TEST_F(xlate, detach_restores_organic_translation)
 	ASSERT_EQ(XL_BYTE + 1, env_read_byte(&self->e, XL_IOVA + SZ_4K));
 	/* An organic fault is not marked. */
 	env_dma_fault(&self->e, ACC_R, XL_HOLE, 1, &b, &dma);
-	check_fault(&dma.out_fault, XL_HOLE, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 1, 0, ANY, ANY);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = XL_HOLE, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+		.level = 1, .flags = ANY, .fetch_addr = ANY });
 	ASSERT_EQ(0, dma.out_fault.flags & NESTIOMMU_FAULT_F_INJECTED);
 	d1 = xl_dev(self);
 	ASSERT_EQ(calls, self->c->calls);
@@ -563,8 +571,9 @@ TEST(injected_fault_marked_in_tracepoint_and_fault_queue)
 	ASSERT_EQ(e.dev_id, r.dev_id);
 	ASSERT_EQ(hwpt, r.hwpt_id);
 	ASSERT_EQ(0, memcmp(&dma.out_fault, &r.fault, sizeof(r.fault)));
-	check_fault(&r.fault, XL_IOVA + 0x40, NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY, 1, 0, 0,
-		    NESTIOMMU_FAULT_F_INJECTED, 0);
+	check_fault_exp(&r.fault, (struct fault_exp){
+		.addr = XL_IOVA + 0x40, .reason = NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY,
+		.stage = 1, .flags = NESTIOMMU_FAULT_F_INJECTED });
 
 	/* An organic fault: traced and queued without the mark. */
 	skel->bss->translate.enabled = 0;
@@ -1180,10 +1189,14 @@ TEST_F(map, detach_restores_organic_map)
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, (j)->dma.out_flags);		\
 	ASSERT_EQ((__u64)(_done), (j)->dma.out_bytes_done);		\
 	if (_injected)							\
-		check_fault(&(j)->dma.out_fault, _addr, _reason, 1, 0, 0, \
-			    NESTIOMMU_FAULT_F_INJECTED, 0);		\
+		check_fault_exp(&(j)->dma.out_fault, (struct fault_exp){ \
+			.addr = (_addr), .reason = (_reason), .stage = 1, \
+			.flags = NESTIOMMU_FAULT_F_INJECTED });		\
 	else								\
-		check_fault(&(j)->dma.out_fault, _addr, _reason, 1, ANY, ANY, ANY, ANY); \
+		check_fault_exp(&(j)->dma.out_fault, (struct fault_exp){ \
+			.addr = (_addr), .reason = (_reason), .stage = 1, \
+			.level = ANY, .s1_level = ANY, .flags = ANY,	\
+			.fetch_addr = ANY });				\
 	ASSERT_EQ((_injected) ? NESTIOMMU_FAULT_F_INJECTED : 0,		\
 		  (j)->dma.out_fault.flags & NESTIOMMU_FAULT_F_INJECTED); \
 } while (0)
@@ -1342,61 +1355,60 @@ static __u64 pr_read_group(FIXTURE_DATA(prihook) *self, struct nestiommu_fault_r
 }
 
 /*
- * The device's pri_ counters are exactly these (pri_outstanding: now),
- * and every group is answered once or outstanding.
+ * The device's pri_ counters are exactly the struct pri_exp that follows
+ * (outstanding: now).
  */
-#define check_pri(self, _groups, _pages, _success, _invalid, _failure, _auto, _timeouts, _outstanding) do { \
-	struct nestiommu_xlate_stats __s = pr_dev(self);		\
-	static const char *const __n[] = { "pri_groups", "pri_page_requests", \
-		"pri_success", "pri_invalid", "pri_failure", "pri_auto_invalid", \
-		"pri_timeouts", "pri_outstanding" };			\
-	const __u64 __want[8] = { _groups, _pages, _success, _invalid,	\
-				  _failure, _auto, _timeouts, _outstanding }; \
-	const __u64 __got[8] = { __s.pri_groups, __s.pri_page_requests,	\
-				 __s.pri_success, __s.pri_invalid,	\
-				 __s.pri_failure, __s.pri_auto_invalid,	\
-				 __s.pri_timeouts, __s.pri_outstanding }; \
-	bool __ok = true;						\
-	int __i;							\
+#define check_pri(self, ...) do {					\
+	const struct nestiommu_xlate_stats __s = pr_dev(self);		\
+	const struct pri_exp __exp = __VA_ARGS__;			\
 									\
-	for (__i = 0; __i < 8; __i++)					\
-		if (__want[__i] != __got[__i]) {			\
-			TH_LOG("%s: want %llu, got %llu", __n[__i],	\
-			       (unsigned long long)__want[__i],		\
-			       (unsigned long long)__got[__i]);		\
-			__ok = false;					\
-		}							\
-	ASSERT_TRUE(__ok);						\
+	ASSERT_TRUE(pri_matches(&__s, &__exp));				\
 } while (0)
 
 /*
- * The device's counters of injected outcomes and rejected decisions are
- * exactly these, and no fault was injected.
+ * Expected counters of injected outcomes and rejected decisions of a
+ * device: a counter left out must be 0, ANY is not compared.
  */
-#define check_injected(self, _forced, _pr_drops, _pr_dups, _pr_last, _codes, _resp_drops, _delays, _rejected) do { \
-	struct nestiommu_xlate_stats __s = pr_dev(self);		\
-	static const char *const __n[] = { "injected_page_requests",	\
-		"injected_pr_drops", "injected_pr_duplicates",		\
-		"injected_pr_last_cleared", "injected_resp_codes",	\
-		"injected_resp_drops", "injected_resp_delays", "hook_rejected" }; \
-	const __u64 __want[8] = { _forced, _pr_drops, _pr_dups, _pr_last, \
-				  _codes, _resp_drops, _delays, _rejected }; \
-	const __u64 __got[8] = { __s.injected_page_requests,		\
-				 __s.injected_pr_drops, __s.injected_pr_duplicates, \
-				 __s.injected_pr_last_cleared, __s.injected_resp_codes, \
-				 __s.injected_resp_drops, __s.injected_resp_delays, \
-				 __s.hook_rejected };			\
-	bool __ok = true;						\
-	int __i;							\
+struct injected_exp {
+	long long page_requests;	/* injected_page_requests */
+	long long pr_drops;
+	long long pr_duplicates;
+	long long pr_last_cleared;
+	long long resp_codes;
+	long long resp_drops;
+	long long resp_delays;
+	long long rejected;		/* hook_rejected */
+};
+
+static bool injected_matches(const struct nestiommu_xlate_stats *s,
+			     const struct injected_exp *e)
+{
+	static const char *const names[] = { "injected_page_requests",
+		"injected_pr_drops", "injected_pr_duplicates",
+		"injected_pr_last_cleared", "injected_resp_codes",
+		"injected_resp_drops", "injected_resp_delays", "hook_rejected" };
+	const long long want[] = { e->page_requests, e->pr_drops, e->pr_duplicates,
+				   e->pr_last_cleared, e->resp_codes, e->resp_drops,
+				   e->resp_delays, e->rejected };
+	const __u64 got[] = { s->injected_page_requests, s->injected_pr_drops,
+			      s->injected_pr_duplicates, s->injected_pr_last_cleared,
+			      s->injected_resp_codes, s->injected_resp_drops,
+			      s->injected_resp_delays, s->hook_rejected };
+
+	_Static_assert(sizeof(want) / sizeof(want[0]) == sizeof(names) / sizeof(names[0]),
+		       "one name per counter");
+	return counters_match(names, want, got, sizeof(want) / sizeof(want[0]));
+}
+
+/*
+ * The device's counters of injected outcomes and rejected decisions are
+ * exactly the struct injected_exp that follows, and no fault was injected.
+ */
+#define check_injected(self, ...) do {					\
+	const struct nestiommu_xlate_stats __s = pr_dev(self);		\
+	const struct injected_exp __exp = __VA_ARGS__;			\
 									\
-	for (__i = 0; __i < 8; __i++)					\
-		if (__want[__i] != __got[__i]) {			\
-			TH_LOG("%s: want %llu, got %llu", __n[__i],	\
-			       (unsigned long long)__want[__i],		\
-			       (unsigned long long)__got[__i]);		\
-			__ok = false;					\
-		}							\
-	ASSERT_TRUE(__ok);						\
+	ASSERT_TRUE(injected_matches(&__s, &__exp));			\
 	ASSERT_EQ(0, __s.injected_faults);				\
 } while (0)
 
@@ -1488,7 +1500,7 @@ TEST_F(prihook, translate_pri_input)
 	do_device_reset(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(PR_BYTE + 3, env_read_byte(&self->e, PR_PAGE(3) + 1));
 	ASSERT_EQ(1, self->tr->last_pri);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){ 0 });
 }
 
 /*
@@ -1515,12 +1527,13 @@ TEST_F(prihook, forced_page_request_once_then_dma_completes)
 	cookie = pr_read_group(self, recs, PR_PAGE(0), 2, ACC_W);
 	for (i = 0; i < 2; i++) {
 		TH_CONTEXT("record %d", i);
-		check_fault(&recs[i].fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 0, 0,
-			    NESTIOMMU_FAULT_F_INJECTED, 0);
+		check_fault_exp(&recs[i].fault, (struct fault_exp){
+			.addr = iova, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+			.flags = NESTIOMMU_FAULT_F_INJECTED });
 		ASSERT_EQ(ACC_W, recs[i].fault.access);
 	}
 	job_waiting(j);
-	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .outstanding = 2 });
 	ASSERT_EQ(1, self->tr->last_pri);
 
 	respond(self->qfd, cookie, R_SUCCESS);
@@ -1529,8 +1542,8 @@ TEST_F(prihook, forced_page_request_once_then_dma_completes)
 	/* Page 0 forced, page 0 again, page 1. */
 	ASSERT_EQ(3, self->tr->matched);
 	ASSERT_EQ(1, self->tr->written);
-	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
-	check_injected(self, 1, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .success = 1 });
+	check_injected(self, (struct injected_exp){ .page_requests = 1 });
 	d = pr_dev(self);
 	h = pr_hwpt(self);
 	ASSERT_EQ(1, h.injected_page_requests);
@@ -1584,11 +1597,13 @@ TEST_F(prihook, forced_page_request_always_retries_then_faults)
 	check_job_fault(j, 0, PR_PAGE(1) + 8, NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
 	ASSERT_EQ(ACC_R, j->dma.out_fault.access);
 	ASSERT_FALSE(queue_readable(self->qfd, PRI_QUIET_MS));
-	check_pri(self, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES,
-		  0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = NESTIOMMU_PRI_RETRIES, .pages = NESTIOMMU_PRI_RETRIES,
+		.success = NESTIOMMU_PRI_RETRIES });
 	/* Every translation was forced; the last one found no retry left. */
 	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->tr->written);
-	check_injected(self, NESTIOMMU_PRI_RETRIES + 1, 0, 0, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){
+		.page_requests = NESTIOMMU_PRI_RETRIES + 1 });
 	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, pr_hwpt(self).injected_page_requests);
 	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->fm->injected);
 	ASSERT_EQ(NESTIOMMU_PRI_RETRIES + 1, self->fm->faults);
@@ -1615,13 +1630,14 @@ TEST_F(prihook, forced_page_request_answered_invalid)
 	self->tr->enabled = 1;
 	j = pr_job_start(self, ACC_W, PR_PAGE(0), sizeof(buf), buf);
 	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(1), 1, ACC_W), R_INVALID);
-	check_fault(&r.fault, PR_PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 0, 0,
-		    NESTIOMMU_FAULT_F_INJECTED, 0);
+	check_fault_exp(&r.fault, (struct fault_exp){
+		.addr = PR_PAGE(1), .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+		.flags = NESTIOMMU_FAULT_F_INJECTED });
 	check_job_fault(j, SZ_4K, PR_PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(0)), buf, SZ_4K);
 	ASSERT_MEM_BYTE(env_data(&self->e, PR_DPAGE(1)), PR_BYTE + 1, SZ_4K);
-	check_pri(self, 1, 1, 0, 1, 0, 0, 0, 0);
-	check_injected(self, 1, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .invalid = 1 });
+	check_injected(self, (struct injected_exp){ .page_requests = 1 });
 	ASSERT_EQ(1, self->prm->forced);
 }
 
@@ -1647,7 +1663,7 @@ TEST_F(prihook, page_request_without_pri_rejected)
 	ASSERT_EQ(0, xl.out_flags);
 	ASSERT_EQ(PR_DPAGE(0), xl.out_gpa);
 	ASSERT_EQ(0, self->tr->last_pri);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 1);
+	check_injected(self, (struct injected_exp){ .rejected = 1 });
 	ASSERT_EQ(1, pr_hwpt(self).hook_rejected);
 
 	TH_CONTEXT("a device without PRI");
@@ -1668,7 +1684,7 @@ TEST_F(prihook, page_request_without_pri_rejected)
 	ASSERT_EQ(0, self->tr->last_pri);
 	do_xlate_stats(self->e.fd, hwpt2, NESTIOMMU_OBJ_HWPT_NESTED, &st);
 	ASSERT_EQ(1, st.hook_rejected);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 2);
+	check_injected(self, (struct injected_exp){ .rejected = 2 });
 
 	TH_CONTEXT("PRI off after FAILURE");
 	self->tr->enabled = 0;
@@ -1676,11 +1692,11 @@ TEST_F(prihook, page_request_without_pri_rejected)
 	self->tr->enabled = 1;
 	ASSERT_EQ(PR_BYTE + 3, env_read_byte(&self->e, PR_PAGE(3)));
 	ASSERT_EQ(0, self->tr->last_pri);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 3);
+	check_injected(self, (struct injected_exp){ .rejected = 3 });
 	ASSERT_EQ(3, pr_hwpt(self).hook_rejected);
 	ASSERT_EQ(0, pr_hwpt(self).injected_page_requests);
 	/* Only the FAILURE's group was ever sent. */
-	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .failure = 1 });
 	ASSERT_EQ(1, self->prm->events);
 	ASSERT_EQ(0, self->prm->forced);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
@@ -1703,11 +1719,11 @@ TEST_F(prihook, page_request_bad_values_rejected)
 		check_job_ok(j);
 		ASSERT_MEM_BYTE(buf, PR_BYTE + 2, sizeof(buf));
 		ASSERT_EQ(1, self->tr->last_pri);
-		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
+		check_injected(self, (struct injected_exp){ .rejected = i + 1 });
 		ASSERT_EQ(i + 1, pr_hwpt(self).hook_rejected);
 	}
 	ASSERT_EQ(n, self->tr->written);
-	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ 0 });
 	ASSERT_EQ(0, self->prm->events);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
 }
@@ -1735,7 +1751,7 @@ TEST_F(prihook, fault_reason_wins_over_page_request)
 	ASSERT_EQ(NESTIOMMU_RECORD_FAULT, r.type);
 	ASSERT_EQ(0, memcmp(&j->dma.out_fault, &r.fault, sizeof(r.fault)));
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ 0 });
 	h = pr_hwpt(self);
 	ASSERT_EQ(1, pr_dev(self).injected_faults);
 	ASSERT_EQ(1, h.injected_faults);
@@ -1754,7 +1770,7 @@ TEST_F(prihook, fault_reason_wins_over_page_request)
 	ASSERT_EQ(1, pr_dev(self).hook_rejected);
 	ASSERT_EQ(0, pr_dev(self).injected_page_requests);
 	ASSERT_EQ(1, pr_dev(self).injected_faults);
-	check_pri(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ 0 });
 }
 
 /* ---- hook_page_request ---- */
@@ -1785,8 +1801,8 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 	ASSERT_EQ(ACC_W, self->rq->last_perm);
 	respond(self->qfd, cookie, R_INVALID);
 	check_job_fault(j, 0, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
-	check_pri(self, 1, 3, 0, 1, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 3, .invalid = 1 });
+	check_injected(self, (struct injected_exp){ 0 });
 	ASSERT_EQ(3, self->prm->events);
 	ASSERT_EQ(1, self->prm->last_pages);
 	ASSERT_EQ(0, self->prm->last_injected);
@@ -1809,10 +1825,10 @@ TEST_F(prihook, dropped_group_answered_by_timeout)
 	self->rq->enabled = 1;
 	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
 	ASSERT_TRUE(bpf_count_reaches(&self->rq->written, 1));
-	check_pri(self, 1, 1, 0, 0, 0, 0, 0, 1);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .outstanding = 1 });
 	job_waiting(j);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){ .pr_drops = 1 });
 	ASSERT_EQ(1, self->prm->events);
 	ASSERT_EQ(1, self->prm->dropped);
 	ASSERT_EQ(PR_INJ_DROPPED, self->prm->last_injected);
@@ -1820,14 +1836,15 @@ TEST_F(prihook, dropped_group_answered_by_timeout)
 
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_LE(t0 + timeout_ms * 1000000ULL - DELAY_SLACK_NS, j->end_ns);
-	check_pri(self, 1, 1, 0, 0, 0, 1, 1, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1, .timeouts = 1 });
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(1, self->rsm->automatic);
 	ASSERT_EQ(0, self->rsm->last_injected);
 	ASSERT_EQ(0, self->rs->calls);
 	respond_err(EINVAL, self->qfd, self->rq->last_cookie, R_SUCCESS);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){ .pr_drops = 1 });
 }
 
 /* A lost group is answered by DEVICE_RESET as well; drop wins over the others. */
@@ -1845,11 +1862,11 @@ TEST_F(prihook, dropped_group_answered_by_device_reset)
 	ASSERT_TRUE(bpf_count_reaches(&self->rq->written, 1));
 	job_waiting(j);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .outstanding = 2 });
 	do_device_reset(self->e.fd, self->e.dev_id);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
-	check_pri(self, 1, 2, 0, 0, 0, 1, 0, 0);
-	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .auto_invalid = 1 });
+	check_injected(self, (struct injected_exp){ .pr_drops = 1 });
 	ASSERT_EQ(2, self->prm->events);
 	ASSERT_EQ(2, self->prm->dropped);
 	ASSERT_EQ(0, self->prm->duplicated + self->prm->last_cleared);
@@ -1861,7 +1878,7 @@ TEST_F(prihook, dropped_group_answered_by_device_reset)
 	j = pr_job_start(self, ACC_R, PR_PAGE(PR_HOLE), 8, buf);
 	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_R), R_INVALID);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
-	check_injected(self, 0, 1, 0, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){ .pr_drops = 1 });
 }
 
 /*
@@ -1896,8 +1913,8 @@ TEST_F(prihook, duplicated_group_records_queued_twice)
 	ASSERT_OK(nest_get_stats(self->e.fd, self->fault_id, &type, &qs, &len));
 	ASSERT_EQ(4, qs.queued);
 	/* Two pages asked for, not four. */
-	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
-	check_injected(self, 0, 0, 1, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .outstanding = 2 });
+	check_injected(self, (struct injected_exp){ .pr_duplicates = 1 });
 	ASSERT_EQ(2, self->prm->events);
 	ASSERT_EQ(2, self->prm->duplicated);
 	ASSERT_EQ(1, self->prm->last_pages);
@@ -1909,9 +1926,9 @@ TEST_F(prihook, duplicated_group_records_queued_twice)
 	respond_err(EINVAL, self->qfd, recs[2].cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
-	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .success = 1 });
 	ASSERT_EQ(1, self->rsm->events);
-	check_injected(self, 0, 0, 1, 0, 0, 0, 0, 0);
+	check_injected(self, (struct injected_exp){ .pr_duplicates = 1 });
 }
 
 /* clear_last = 1: no record of the group has LAST_PAGE; it is answered as usual. */
@@ -1934,8 +1951,8 @@ TEST_F(prihook, cleared_last_page_group)
 	}
 	job_waiting(j);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self, 1, 2, 0, 0, 0, 0, 0, 2);
-	check_injected(self, 0, 0, 0, 1, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .outstanding = 2 });
+	check_injected(self, (struct injected_exp){ .pr_last_cleared = 1 });
 	ASSERT_EQ(2, self->prm->events);
 	ASSERT_EQ(2, self->prm->last_cleared);
 	ASSERT_EQ(0, self->prm->last_pages);
@@ -1945,7 +1962,7 @@ TEST_F(prihook, cleared_last_page_group)
 	respond(self->qfd, recs[0].cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
-	check_pri(self, 1, 2, 1, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 2, .success = 1 });
 }
 
 /*
@@ -1976,11 +1993,11 @@ TEST_F(prihook, page_request_invalid_decisions_rejected)
 			R_INVALID);
 		check_job_fault(j, 0, PR_PAGE(PR_HOLE + i), NESTIOMMU_FAULT_REASON_PTE_FETCH,
 				false);
-		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
+		check_injected(self, (struct injected_exp){ .rejected = i + 1 });
 		ASSERT_EQ(0, self->prm->last_injected);
 	}
 	ASSERT_EQ(n, self->rq->written);
-	check_pri(self, n, n, 0, n, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = n, .pages = n, .invalid = n });
 	ASSERT_EQ(n, self->prm->events);
 	ASSERT_EQ(n, self->prm->last_pages);
 	ASSERT_EQ(0, self->prm->dropped + self->prm->duplicated + self->prm->last_cleared);
@@ -2013,8 +2030,8 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	/* The group waited at least job_waiting()'s time, and was sent after the fault. */
 	ASSERT_LE(PRI_QUIET_MS * 1000000ULL, self->rs->last_age_ns);
 	ASSERT_GE(now_ns() - r.timestamp_ns, self->rs->last_age_ns);
-	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .success = 1 });
+	check_injected(self, (struct injected_exp){ 0 });
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(0, self->rsm->last_injected);
 	ASSERT_LE(self->rs->last_age_ns, self->rsm->last_latency_ns);
@@ -2040,8 +2057,8 @@ TEST_F(prihook, set_code_replaces_the_code)
 	respond(self->qfd, r.cookie, R_SUCCESS);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
-	check_pri(self, 1, 1, 0, 1, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .invalid = 1 });
+	check_injected(self, (struct injected_exp){ .resp_codes = 1 });
 	ASSERT_EQ(1, self->rsm->codes);
 	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
 	ASSERT_EQ(R_INVALID, self->rsm->last_code);
@@ -2057,8 +2074,9 @@ TEST_F(prihook, set_code_replaces_the_code)
 	respond(self->qfd, r.cookie, R_INVALID);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE + 1)), buf, sizeof(buf));
-	check_pri(self, 2, 2, 1, 1, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 2, 0, 0, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .invalid = 1 });
+	check_injected(self, (struct injected_exp){ .resp_codes = 2 });
 	ASSERT_EQ(2, self->rsm->codes);
 	ASSERT_EQ(R_SUCCESS, self->rsm->last_code);
 }
@@ -2079,8 +2097,8 @@ TEST_F(prihook, set_code_failure_disables_pri_until_reset)
 	pr_map(self, PR_HOLE, 1);
 	respond(self->qfd, r.cookie, R_SUCCESS);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
-	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .failure = 1 });
+	check_injected(self, (struct injected_exp){ .resp_codes = 1 });
 	ASSERT_EQ(R_FAILURE, self->rsm->last_code);
 	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
 
@@ -2100,8 +2118,9 @@ TEST_F(prihook, set_code_failure_disables_pri_until_reset)
 	respond(self->qfd, pr_read_group(self, &r, PR_PAGE(PR_HOLE + 1), 1, ACC_R), R_INVALID);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_EQ(1, self->tr->last_pri);
-	check_pri(self, 2, 2, 0, 1, 1, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 2, .pages = 2, .invalid = 1, .failure = 1 });
+	check_injected(self, (struct injected_exp){ .resp_codes = 1 });
 }
 
 /*
@@ -2125,8 +2144,8 @@ TEST_F(prihook, dropped_response_leaves_group_outstanding)
 	pr_map(self, PR_HOLE, 1);
 	ASSERT_EQ((ssize_t)sizeof(w), write(self->qfd, &w, sizeof(w)));
 	job_waiting(j);
-	check_pri(self, 1, 1, 0, 0, 0, 0, 0, 1);
-	check_injected(self, 0, 0, 0, 0, 0, 1, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .outstanding = 1 });
+	check_injected(self, (struct injected_exp){ .resp_drops = 1 });
 	/* Nothing was answered: no page_response event. */
 	ASSERT_EQ(0, self->rsm->events);
 
@@ -2136,8 +2155,8 @@ TEST_F(prihook, dropped_response_leaves_group_outstanding)
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
 	ASSERT_EQ(2, self->rs->matched);
 	ASSERT_EQ(1, self->rs->written);
-	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 1, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .success = 1 });
+	check_injected(self, (struct injected_exp){ .resp_drops = 1 });
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(0, self->rsm->last_injected);
 	/* A response to no pending group never reaches the hook. */
@@ -2172,8 +2191,8 @@ TEST_F(prihook, delayed_response_delivered_late)
 	check_job_ok(j);
 	ASSERT_LE(t_write + delay_ns - DELAY_SLACK_NS, j->end_ns);
 	ASSERT_MEM_EQ(env_data(&self->e, PR_DPAGE(PR_HOLE)), buf, sizeof(buf));
-	check_pri(self, 1, 1, 1, 0, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 1, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .success = 1 });
+	check_injected(self, (struct injected_exp){ .resp_delays = 1 });
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(1, self->rsm->delayed);
 	ASSERT_EQ(0, self->rsm->automatic);
@@ -2192,8 +2211,9 @@ TEST_F(prihook, delayed_response_delivered_late)
 	respond(self->qfd, r.cookie, R_SUCCESS);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_LE(t_write + delay_ns - DELAY_SLACK_NS, j->end_ns);
-	check_pri(self, 2, 2, 1, 1, 0, 0, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 1, 0, 2, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .invalid = 1 });
+	check_injected(self, (struct injected_exp){ .resp_codes = 1, .resp_delays = 2 });
 	ASSERT_EQ(RESP_INJ_CODE | RESP_INJ_DELAYED, self->rsm->last_injected);
 	ASSERT_EQ(R_INVALID, self->rsm->last_code);
 	ASSERT_EQ(2, self->rsm->delayed);
@@ -2225,8 +2245,8 @@ TEST_F(prihook, reset_and_detach_beat_a_delayed_response)
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	/* Answered by the reset, well before the delay was up. */
 	ASSERT_GT(t_write + delay_us * 1000ULL, j->end_ns);
-	check_pri(self, 1, 1, 0, 0, 0, 1, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 1, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .auto_invalid = 1 });
+	check_injected(self, (struct injected_exp){ .resp_delays = 1 });
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(1, self->rsm->automatic);
 	ASSERT_EQ(0, self->rsm->delayed);
@@ -2240,8 +2260,8 @@ TEST_F(prihook, reset_and_detach_beat_a_delayed_response)
 	do_device_detach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE + 1), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_GT(t_write + delay_us * 1000ULL, j->end_ns);
-	check_pri(self, 2, 2, 0, 0, 0, 2, 0, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 2, 0);
+	check_pri(self, (struct pri_exp){ .groups = 2, .pages = 2, .auto_invalid = 2 });
+	check_injected(self, (struct injected_exp){ .resp_delays = 2 });
 	ASSERT_EQ(2, self->rsm->automatic);
 	ASSERT_EQ(0, self->rsm->delayed);
 }
@@ -2288,8 +2308,9 @@ TEST_F(prihook, page_response_invalid_decisions_rejected)
 		pr_map(self, PR_HOLE + i, 1);
 		respond(self->qfd, r.cookie, R_INVALID);
 		check_job_fault(j, 0, page, NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
-		check_injected(self, 0, 0, 0, 0, 0, 0, 0, i + 1);
-		check_pri(self, i + 1, i + 1, 0, i + 1, 0, 0, 0, 0);
+		check_injected(self, (struct injected_exp){ .rejected = i + 1 });
+		check_pri(self, (struct pri_exp){
+			.groups = i + 1, .pages = i + 1, .invalid = i + 1 });
 		ASSERT_EQ(i + 1, self->rsm->events);
 		ASSERT_EQ(0, self->rsm->last_injected);
 		ASSERT_EQ(R_INVALID, self->rsm->last_code);
@@ -2308,7 +2329,7 @@ TEST_F(prihook, page_response_invalid_decisions_rejected)
 	respond(self->qfd, r.cookie, R_INVALID);
 	check_job_fault(j, 0, PR_PAGE(PR_HOLE + n), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	ASSERT_LE(t_write + HOOK_MAX_DELAY_US * 1000ULL - DELAY_SLACK_NS, j->end_ns);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 1, n);
+	check_injected(self, (struct injected_exp){ .resp_delays = 1, .rejected = n });
 	ASSERT_EQ(RESP_INJ_DELAYED, self->rsm->last_injected);
 }
 
@@ -2358,8 +2379,9 @@ TEST_F(prihook, driver_answers_bypass_response_hook)
 
 	TH_CONTEXT("statistics");
 	ASSERT_EQ(0, self->rs->calls);
-	check_pri(self, 4, 4, 0, 0, 0, 4, 1, 0);
-	check_injected(self, 0, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 4, .pages = 4, .auto_invalid = 4, .timeouts = 1 });
+	check_injected(self, (struct injected_exp){ 0 });
 	ASSERT_EQ(4, self->rsm->events);
 	ASSERT_EQ(4, self->rsm->automatic);
 	ASSERT_EQ(0, self->rsm->codes + self->rsm->delayed);
@@ -2393,8 +2415,9 @@ TEST_F(prihook, detach_restores_organic_pri)
 	ASSERT_EQ(NESTIOMMU_FAULT_F_INJECTED, recs[0].fault.flags);
 	respond(self->qfd, recs[0].cookie, R_SUCCESS);
 	check_job_fault(j, 0, PR_PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH, true);
-	check_pri(self, 1, 1, 0, 0, 1, 0, 0, 0);
-	check_injected(self, 1, 0, 1, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .failure = 1 });
+	check_injected(self, (struct injected_exp){
+		.page_requests = 1, .pr_duplicates = 1, .resp_codes = 1 });
 	ASSERT_EQ(PR_INJ_FORCED | PR_INJ_DUPLICATED, self->prm->last_injected);
 	ASSERT_EQ(RESP_INJ_CODE, self->rsm->last_injected);
 
@@ -2427,8 +2450,10 @@ TEST_F(prihook, detach_restores_organic_pri)
 	ASSERT_EQ(tr_calls, self->tr->calls);
 	ASSERT_EQ(rq_calls, self->rq->calls);
 	ASSERT_EQ(rs_calls, self->rs->calls);
-	check_pri(self, 2, 2, 1, 0, 1, 0, 0, 0);
-	check_injected(self, 1, 0, 1, 0, 1, 0, 0, 0);
+	check_pri(self, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .failure = 1 });
+	check_injected(self, (struct injected_exp){
+		.page_requests = 1, .pr_duplicates = 1, .resp_codes = 1 });
 	d1 = pr_dev(self);
 	ASSERT_EQ(d0.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH] + 1,
 		  d1.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH]);

@@ -56,7 +56,9 @@ static void job_start(struct pri_job *j, struct nest_env *e, __u32 access, __u64
 	ASSERT_OK((j)->rc);						\
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, (j)->dma.out_flags);		\
 	ASSERT_EQ((__u64)(_done), (j)->dma.out_bytes_done);		\
-	check_fault(&(j)->dma.out_fault, _addr, _reason, 1, ANY, ANY, ANY, ANY); \
+	check_fault_exp(&(j)->dma.out_fault, (struct fault_exp){	\
+		.addr = (_addr), .reason = (_reason), .stage = 1,	\
+		.level = ANY, .s1_level = ANY, .flags = ANY, .fetch_addr = ANY }); \
 } while (0)
 
 /* ---- the queue ---- */
@@ -130,30 +132,14 @@ static struct nestiommu_fault_queue_stats queue_stats(int fd, __u32 fault_id)
 }
 
 /*
- * The device's pri_ counters are exactly these (ANY: not compared); with
- * nothing outstanding, every group sent has been answered once.
+ * The device's pri_ counters are exactly the struct pri_exp that follows;
+ * with nothing outstanding, every group sent has been answered once.
  */
-#define check_pri(fd, dev, _groups, _pages, _success, _invalid, _failure, _auto, _outstanding) do { \
-	struct nestiommu_xlate_stats __s = dev_stats(fd, dev);		\
-	static const char *const __n[] = { "pri_groups", "pri_page_requests", \
-		"pri_success", "pri_invalid", "pri_failure", "pri_auto_invalid", \
-		"pri_outstanding" };					\
-	const long long __want[7] = { _groups, _pages, _success, _invalid, \
-				      _failure, _auto, _outstanding };	\
-	const __u64 __got[7] = { __s.pri_groups, __s.pri_page_requests,	\
-				 __s.pri_success, __s.pri_invalid,	\
-				 __s.pri_failure, __s.pri_auto_invalid,	\
-				 __s.pri_outstanding };			\
-	bool __ok = true;						\
-	int __i;							\
+#define check_pri(fd, dev, ...) do {					\
+	const struct nestiommu_xlate_stats __s = dev_stats(fd, dev);	\
+	const struct pri_exp __exp = __VA_ARGS__;			\
 									\
-	for (__i = 0; __i < 7; __i++)					\
-		if (__want[__i] != ANY && (__u64)__want[__i] != __got[__i]) { \
-			TH_LOG("%s: want %lld, got %llu", __n[__i], __want[__i], \
-			       (unsigned long long)__got[__i]);		\
-			__ok = false;					\
-		}							\
-	ASSERT_TRUE(__ok);						\
+	ASSERT_TRUE(pri_matches(&__s, &__exp));				\
 	if (!__s.pri_outstanding)					\
 		ASSERT_EQ(__s.pri_groups, __s.pri_success + __s.pri_invalid + \
 			  __s.pri_failure + __s.pri_auto_invalid);	\
@@ -255,23 +241,27 @@ TEST_F(pri, success_record_fields_and_data)
 	ASSERT_EQ(PAGE(0), r.addr);
 	ASSERT_EQ(ACC_W, r.perm);
 	ASSERT_LT(r.grpid, 512);
-	check_fault(&r.fault, PAGE(0) + 0x123, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, ANY, 0,
-		    ANY, ANY);
+	check_fault_exp(&r.fault, (struct fault_exp){
+		.addr = PAGE(0) + 0x123, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 1, .level = ANY, .flags = ANY, .fetch_addr = ANY });
 	ASSERT_EQ(ACC_W, r.fault.access);
 	/* The DMA waits, with its group outstanding. */
 	job_waiting(j);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
 
 	map_pages(&self->e, 0, 1, S1_RWU);
 	respond(self->qfd, r.cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0) + 0x123), buf, sizeof(buf));
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 	/* Answered once only. */
 	respond_err(EINVAL, self->qfd, r.cookie, R_SUCCESS);
 	respond_err(EINVAL, self->qfd, r.cookie, R_INVALID);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 	/* Mapped now: no more page requests. */
 	ASSERT_EQ(0x5a, env_read_byte(&self->e, PAGE(0) + 0x200));
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
@@ -300,15 +290,18 @@ TEST_F(pri, multi_page_group_per_access)
 			ASSERT_EQ(PAGE(8 * k + i), recs[i].addr);
 			ASSERT_EQ(access[k], recs[i].perm);
 			ASSERT_EQ(i == n - 1 ? LAST : 0, recs[i].flags & LAST);
-			check_fault(&recs[i].fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1,
-				    ANY, 0, ANY, ANY);
+			check_fault_exp(&recs[i].fault, (struct fault_exp){
+				.addr = iova, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+				.stage = 1, .level = ANY, .flags = ANY, .fetch_addr = ANY });
 			ASSERT_EQ(access[k], recs[i].fault.access);
 		}
 		cookies[k] = recs[0].cookie;
 		for (i = 0; i < k; i++)
 			ASSERT_NE(cookies[i], cookies[k]);
 		job_waiting(j);
-		check_pri(self->e.fd, self->e.dev_id, k + 1, 6 * (k + 1), k, 0, 0, 0, 6);
+		check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+			.groups = k + 1, .pages = 6 * (k + 1), .success = k,
+			.outstanding = 6 });
 		map_pages(&self->e, 8 * k, 6, S1_RWU);
 		respond(self->qfd, recs[0].cookie, R_SUCCESS);
 		check_job_ok(j);
@@ -318,7 +311,8 @@ TEST_F(pri, multi_page_group_per_access)
 			ASSERT_MEM_EQ(buf, env_data(&self->e, DPAGE(8 * k) + 0x10), sizeof(buf));
 		ASSERT_FALSE(queue_readable(self->qfd, 0));
 	}
-	check_pri(self->e.fd, self->e.dev_id, 3, 18, 3, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 18, .success = 3 });
 }
 
 /* The group starts at the faulting page: pages mapped before it are not asked for. */
@@ -339,7 +333,8 @@ TEST_F(pri, group_starts_at_faulting_page)
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0)), buf, sizeof(buf));
-	check_pri(self->e.fd, self->e.dev_id, 1, 2, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 2, .success = 1 });
 }
 
 /* INVALID: the DMA stops with the fault, after the bytes before the page. */
@@ -359,14 +354,16 @@ TEST_F(pri, invalid_stops_dma_bytes_done)
 	ASSERT_EQ(ACC_W, j->dma.out_fault.access);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0) + 0x800), buf, 0x800);
 	ASSERT_MEM_BYTE(env_data(&self->e, DPAGE(1)), 0x5a, 3 * SZ_4K);
-	check_pri(self->e.fd, self->e.dev_id, 1, 3, 0, 1, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 3, .invalid = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_INVALID);
 	/* INVALID does not turn PRI off: the next fault asks again. */
 	job_start(j, &self->e, ACC_R, PAGE(2), 8, buf);
 	cookie = group_expect(self->qfd, PAGE(2), 1);
 	respond(self->qfd, cookie, R_INVALID);
 	check_job_fault(j, 0, PAGE(2), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 2, 4, 0, 2, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 4, .invalid = 2 });
 }
 
 /* Read the records queued now; none may be a page request. Return: how many. */
@@ -397,7 +394,8 @@ TEST_F(pri, failure_disables_pri_until_reset)
 	cookie = group_expect(self->qfd, PAGE(0), 1);
 	respond(self->qfd, cookie, R_FAILURE);
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 1, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .failure = 1 });
 	drain_no_page_requests(self->qfd, NULL);
 
 	/* Later faults are unrecoverable: reported at once as FAULT records. */
@@ -413,7 +411,8 @@ TEST_F(pri, failure_disables_pri_until_reset)
 	check_job_fault(j, 0, PAGE(2), NESTIOMMU_FAULT_REASON_PERMISSION);
 	ASSERT_EQ(1, drain_no_page_requests(self->qfd, &r));
 	ASSERT_EQ(PAGE(2), r.fault.addr);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 1, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .failure = 1 });
 
 	/* DEVICE_RESET turns it on again. */
 	do_device_reset(self->e.fd, self->e.dev_id);
@@ -423,7 +422,8 @@ TEST_F(pri, failure_disables_pri_until_reset)
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(1) + 8), buf, sizeof(buf));
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 1, 0, 1, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .failure = 1 });
 }
 
 /*
@@ -453,7 +453,8 @@ TEST_F(pri, failure_stops_dma_waiting_for_credit)
 		ASSERT_NE(NESTIOMMU_RECORD_PAGE_REQUEST, r.type);
 	}
 	check_job_fault(b, 0, PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 1, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .failure = 1 });
 }
 
 /* A PERMISSION fault asks too; the answer upgrades the PTE and invalidates. */
@@ -474,15 +475,17 @@ TEST_F(pri, permission_fault_requests_write)
 	ASSERT_EQ(LAST, r.flags & LAST);
 	ASSERT_EQ(PAGE(0), r.addr);
 	ASSERT_EQ(ACC_W, r.perm);
-	check_fault(&r.fault, PAGE(0) + 0x40, NESTIOMMU_FAULT_REASON_PERMISSION, 1, ANY, 0,
-		    ANY, ANY);
+	check_fault_exp(&r.fault, (struct fault_exp){
+		.addr = PAGE(0) + 0x40, .reason = NESTIOMMU_FAULT_REASON_PERMISSION,
+		.stage = 1, .level = ANY, .flags = ANY, .fetch_addr = ANY });
 	ptep = env_pte(&self->e, PAGE(0), 1);
 	nest_s1_pte_write(ptep, nest_s1_pte_read(ptep) | NESTIOMMU_S1_PTE_RW);
 	inv_page(self->e.fd, self->hwpt_id, PAGE(0));
 	respond(self->qfd, r.cookie, R_SUCCESS);
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0) + 0x40), buf, sizeof(buf));
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 }
 
 /*
@@ -541,9 +544,9 @@ TEST_F(pri, unrecoverable_faults_not_page_requests)
 	check_job_fault(j, 0, PAGE(3), NESTIOMMU_FAULT_REASON_PTE_FETCH);
 
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self->e.fd, self->e.dev_id, 0, 0, 0, 0, 0, 0, 0);
-	check_pri(self->e.fd, plain_dev, 0, 0, 0, 0, 0, 0, 0);
-	check_pri(self->e.fd, pri_dev2, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){ 0 });
+	check_pri(self->e.fd, plain_dev, (struct pri_exp){ 0 });
+	check_pri(self->e.fd, pri_dev2, (struct pri_exp){ 0 });
 }
 
 /* ==== retries ==== */
@@ -568,8 +571,9 @@ TEST_F(pri, success_without_page_retries_then_faults)
 	TH_CONTEXT("%s", "after the last group");
 	check_job_fault(j, 0, PAGE(0) + 4, NESTIOMMU_FAULT_REASON_PTE_FETCH);
 	drain_no_page_requests(self->qfd, NULL);
-	check_pri(self->e.fd, self->e.dev_id, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES,
-		  NESTIOMMU_PRI_RETRIES, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = NESTIOMMU_PRI_RETRIES, .pages = NESTIOMMU_PRI_RETRIES,
+		.success = NESTIOMMU_PRI_RETRIES });
 }
 
 /* The retry budget is per page: progress to the next page starts it again. */
@@ -595,8 +599,9 @@ TEST_F(pri, retry_budget_per_page)
 	check_job_fault(j, SZ_4K, PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0)), buf, SZ_4K);
 	drain_no_page_requests(self->qfd, NULL);
-	check_pri(self->e.fd, self->e.dev_id, 2 + NESTIOMMU_PRI_RETRIES,
-		  4 + NESTIOMMU_PRI_RETRIES, 2 + NESTIOMMU_PRI_RETRIES, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2 + NESTIOMMU_PRI_RETRIES, .pages = 4 + NESTIOMMU_PRI_RETRIES,
+		.success = 2 + NESTIOMMU_PRI_RETRIES });
 }
 
 /* ==== the outstanding limit ==== */
@@ -661,7 +666,8 @@ TEST_F(pri, outstanding_limit_waits_for_credit)
 	/* B's group would make 3: it is not sent, B waits. */
 	job_waiting(b);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self->e.fd, self->e.dev_id, 1, 2, 0, 0, 0, 0, 2);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 2, .outstanding = 2 });
 	job_waiting(a);
 
 	map_pages(&self->e, 0, 2, S1_RWU);
@@ -670,14 +676,16 @@ TEST_F(pri, outstanding_limit_waits_for_credit)
 	/* Credit: B's group goes now. */
 	cookie = group_expect(self->qfd, PAGE(4), 1);
 	job_waiting(b);
-	check_pri(self->e.fd, self->e.dev_id, 2, 3, 1, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 3, .success = 1, .outstanding = 1 });
 	map_pages(&self->e, 4, 1, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(b);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0)), buf_a, sizeof(buf_a));
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(4)), buf_b, sizeof(buf_b));
 	ASSERT_GE(2, sampler_stop(&s));
-	check_pri(self->e.fd, self->e.dev_id, 2, 3, 2, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 3, .success = 2 });
 }
 
 /* A group holds PRI_MAX_OUTSTANDING pages at most; the DMA asks again for the rest. */
@@ -703,7 +711,8 @@ TEST_F(pri, group_capped_at_max_outstanding)
 	}
 	check_job_ok(j);
 	ASSERT_MEM_EQ(env_data(&self->e, DPAGE(0)), buf, sizeof(buf));
-	check_pri(self->e.fd, self->e.dev_id, 3, 10, 3, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 10, .success = 3 });
 }
 
 /* ==== no DMA waits forever ==== */
@@ -716,9 +725,11 @@ TEST_F(pri, detach_answers_invalid)
 	job_waiting(j);
 	do_device_detach(self->e.fd, self->e.dev_id, self->e.attach_flags, self->e.pasid);
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 }
 
 TEST_F(pri, replace_answers_invalid)
@@ -731,14 +742,16 @@ TEST_F(pri, replace_answers_invalid)
 	do_device_attach(self->e.fd, self->e.dev_id,
 			 self->e.attach_flags | NESTIOMMU_ATTACH_REPLACE, self->e.pasid, other);
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
 	/* The new HWPT asks as well. */
 	cookie = pending_group(self, j, 1);
 	map_pages(&self->e, 1, 1, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(j);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 1, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .auto_invalid = 1 });
 }
 
 TEST_F(pri, device_reset_answers_invalid)
@@ -749,14 +762,16 @@ TEST_F(pri, device_reset_answers_invalid)
 	job_waiting(j);
 	do_device_reset(self->e.fd, self->e.dev_id);
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
 	/* PRI stays on, attachments stay. */
 	cookie = pending_group(self, j, 0);
 	map_pages(&self->e, 0, 1, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(j);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 1, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .auto_invalid = 1 });
 }
 
 /*
@@ -773,12 +788,14 @@ TEST_F(pri, device_destroy_answers_invalid)
 	job_waiting(j);
 	do_destroy_err(EBUSY, self->e.fd, self->e.dev_id);
 	job_waiting(j);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, pthread_kill(j->th, SIGUSR1));
 	job_done(j);
 	ASSERT_ERR(EINTR, j->rc);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	do_destroy(self->e.fd, self->e.dev_id);
 	do_hw_info_err(ENOENT, self->e.fd, self->e.dev_id);
 	/* Answered by the destroy. */
@@ -795,11 +812,13 @@ TEST_F(pri, fault_fd_close_answers_invalid)
 	ASSERT_EQ(0, close(self->qfd));
 	self->qfd = -1;
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 	/* Nobody can answer any more: a new group is answered at once. */
 	job_start(j, &self->e, ACC_R, PAGE(1), sizeof(buf), buf);
 	check_job_fault(j, 0, PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 0, 0, 0, 2, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .auto_invalid = 2 });
 }
 
 /* Closing the context answers the groups an interrupted DMA left pending. */
@@ -841,13 +860,15 @@ TEST_F(pri, timeout_answers_interrupted_dma_group)
 	usleep(600 * 1000);
 	st = dev_stats(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(1, st.pri_timeouts);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1, .timeouts = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
 	/* The credit is back: the next DMA asks at once. */
 	cookie = pending_group(self, b, 1);
 	respond(self->qfd, cookie, R_INVALID);
 	check_job_fault(b, 0, PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 0, 1, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .invalid = 1, .auto_invalid = 1, .timeouts = 1 });
 }
 
 /*
@@ -917,7 +938,8 @@ TEST_F(pri, timeout_answers_invalid)
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
 	waited = now_ns() - r.timestamp_ns;
 	ASSERT_LE(300 * 1000000ULL, waited);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1, .timeouts = 1 });
 	st = dev_stats(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(1, st.pri_timeouts);
 	respond_err(EINVAL, self->qfd, r.cookie, R_SUCCESS);
@@ -931,7 +953,8 @@ TEST_F(pri, timeout_answers_invalid)
 	usleep(400 * 1000);
 	st = dev_stats(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(1, st.pri_timeouts);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 1, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .auto_invalid = 1, .timeouts = 1 });
 }
 
 /* A signal ends the waiting DMA with EINTR; its group stays answerable. */
@@ -948,9 +971,11 @@ TEST_F(pri, signal_eintr_group_stays_pending)
 	job_done(j);
 	ASSERT_ERR(EINTR, j->rc);
 	ASSERT_EQ(0, j->dma.out_bytes_done);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	respond(self->qfd, cookie, R_SUCCESS);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
 }
 
@@ -977,9 +1002,11 @@ TEST_F(pri, sigkill_waiting_process_group_stays_pending)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status));
 	ASSERT_EQ(SIGKILL, WTERMSIG(status));
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	respond(self->qfd, cookie, R_INVALID);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 1, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .invalid = 1 });
 }
 
 /* ==== write(): cookies ==== */
@@ -1002,14 +1029,16 @@ TEST_F(pri, unknown_and_duplicate_cookies_einval)
 	}
 	/* Nothing changed. */
 	job_waiting(j);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	map_pages(&self->e, 0, 1, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	check_job_ok(j);
 	/* Answered: a duplicate is unknown too. */
 	respond_err(EINVAL, self->qfd, cookie, R_SUCCESS);
 	respond_err(EINVAL, self->qfd, cookie, R_FAILURE);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 	/* A FAILURE that was refused did not turn PRI off. */
 	cookie = pending_group(self, j, 1);
 	respond(self->qfd, cookie, R_INVALID);
@@ -1045,13 +1074,15 @@ TEST_F(pri, other_queue_cookie_einval)
 	}
 	job_waiting(a);
 	job_waiting(b);
-	check_pri(self->e.fd, self->e.dev_id, 3, 3, 0, 1, 0, 0, 2);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 3, .invalid = 1, .outstanding = 2 });
 	respond(qfd2, cb, R_INVALID);
 	check_job_fault(b, 0, PAGE(1), NESTIOMMU_FAULT_REASON_PTE_FETCH);
 	job_waiting(a);
 	respond(self->qfd, ca, R_INVALID);
 	check_job_fault(a, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 3, 3, 0, 3, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 3, .invalid = 3 });
 	close(qfd2);
 }
 
@@ -1084,10 +1115,12 @@ TEST_F(pri, write_handles_responses_in_order)
 	/* A duplicate inside one write: the second is refused. */
 	r[0] = (struct nestiommu_page_response){ .cookie = cc, .code = R_INVALID };
 	job_waiting(c);
-	check_pri(self->e.fd, self->e.dev_id, 3, 3, 0, 2, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 3, .invalid = 2, .outstanding = 1 });
 	ASSERT_EQ((long)RESP_SIZE, resp_write(self->qfd, r, 2 * RESP_SIZE));
 	check_job_fault(c, 0, PAGE(4), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 3, 3, 0, 3, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 3, .invalid = 3 });
 }
 
 /* ==== write(): malformed responses ==== */
@@ -1128,13 +1161,15 @@ TEST_F(pri, malformed_writes_rejected)
 	ASSERT_ERR(EFAULT, resp_write(self->qfd, hole, RESP_SIZE));
 	/* None of them changed anything. */
 	job_waiting(j);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	/* The read side is unaffected. */
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
 	map_pages(&self->e, 0, 1, S1_RWU);
 	ASSERT_EQ((long)RESP_SIZE, resp_write(self->qfd, r, RESP_SIZE));
 	check_job_ok(j);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 }
 
 /* ==== a queue too small for the group ==== */
@@ -1156,7 +1191,8 @@ TEST_F(pri, queue_too_small_answers_invalid_at_once)
 	/* 4 pages cannot go into 2 slots: INVALID at once, nothing waits. */
 	job_start(j, &self->e, ACC_W, PAGE(0), sizeof(buf), buf);
 	check_job_fault(j, 0, PAGE(0), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 1, 4, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 4, .auto_invalid = 1 });
 	/* Its records were dropped, all of them, and counted. */
 	qs = queue_stats(self->e.fd, fault2);
 	ASSERT_EQ(4, qs.dropped);
@@ -1190,7 +1226,8 @@ TEST_F(pri, queue_too_small_answers_invalid_at_once)
 	ASSERT_EQ(2, j->dma.out_fault.stage);
 	job_start(j, &self->e, ACC_W, PAGE(4), 2 * SZ_4K, buf);
 	check_job_fault(j, 0, PAGE(4), NESTIOMMU_FAULT_REASON_PTE_FETCH);
-	check_pri(self->e.fd, self->e.dev_id, 3, 8, 1, 0, 0, 2, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 8, .success = 1, .auto_invalid = 2 });
 	ASSERT_EQ(6, queue_stats(self->e.fd, fault2).dropped);
 	rec_read(qfd2, &r);
 	ASSERT_EQ(NESTIOMMU_RECORD_FAULT, r.type);
@@ -1252,7 +1289,7 @@ TEST_F(pri, device_reset_args)
 	do_device_create(self->e.fd, NESTIOMMU_DEVICE_ATS, ENV_RID + 1, 0, &plain_dev);
 	do_device_reset(self->e.fd, plain_dev);
 	do_device_reset(self->e.fd, self->e.dev_id);
-	check_pri(self->e.fd, self->e.dev_id, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){ 0 });
 }
 
 /* ==== non-blocking DMA: EAGAIN with the pending group, then RESUME ==== */
@@ -1316,12 +1353,14 @@ TEST_F(pri, nonblock_eagain_then_resume_success)
 	cookie = nb_parked(&dma, SZ_4K);
 	/* The group: the two pages the DMA still needs, named by that cookie. */
 	ASSERT_EQ(cookie, group_expect(self->qfd, PAGE(1), 2));
-	check_pri(self->e.fd, self->e.dev_id, 1, 2, 0, 0, 0, 0, 2);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 2, .outstanding = 2 });
 	ASSERT_EQ(1, parked_now(&self->e));
 	map_pages(&self->e, 1, 2, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	/* Answered but not resumed: still parked, nothing outstanding. */
-	check_pri(self->e.fd, self->e.dev_id, 1, 2, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 2, .success = 1 });
 	ASSERT_EQ(1, parked_now(&self->e));
 
 	ASSERT_OK(nb_dma(&self->e, NB | RESUME, cookie, ACC_W, PAGE(1), 2 * SZ_4K,
@@ -1349,7 +1388,8 @@ TEST_F(pri, nonblock_resume_before_answer_eagain)
 				  buf, &dma));
 	ASSERT_EQ(cookie, nb_parked(&dma, 0));
 	ASSERT_EQ(1, parked_now(&self->e));
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 0, 1);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .outstanding = 1 });
 	map_pages(&self->e, 0, 1, S1_RWU);
 	respond(self->qfd, cookie, R_SUCCESS);
 	ASSERT_OK(nb_dma(&self->e, NB | RESUME, cookie, ACC_R, PAGE(0), sizeof(buf), buf, &dma));
@@ -1430,10 +1470,12 @@ TEST_F(pri, nonblock_resume_after_invalid_faults)
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, dma.out_flags);
 	ASSERT_EQ(0, dma.out_bytes_done);
 	ASSERT_EQ(0, dma.pr_cookie);
-	check_fault(&dma.out_fault, PAGE(0) + 0x10, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, ANY, 0,
-		    ANY, ANY);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = PAGE(0) + 0x10, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 1, .level = ANY, .flags = ANY, .fetch_addr = ANY });
 	ASSERT_EQ(ACC_W, dma.out_fault.access);
-	check_pri(self->e.fd, self->e.dev_id, 1, 3, 0, 1, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 3, .invalid = 1 });
 	ASSERT_EQ(0, parked_now(&self->e));
 }
 
@@ -1454,7 +1496,8 @@ TEST_F(pri, nonblock_many_outstanding_one_thread)
 	}
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(cookie[i], group_expect(self->qfd, PAGE(i), 1));
-	check_pri(self->e.fd, self->e.dev_id, N, N, 0, 0, 0, 0, N);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = N, .pages = N, .outstanding = N });
 	ASSERT_EQ(N, parked_now(&self->e));
 	map_pages(&self->e, 0, N, S1_RWU);
 	/* Answered and resumed in another order than asked. */
@@ -1472,7 +1515,8 @@ TEST_F(pri, nonblock_many_outstanding_one_thread)
 	}
 	for (i = 0; i < N; i++)
 		ASSERT_MEM_EQ(env_data(&self->e, DPAGE(i) + 8 * i), buf[i], sizeof(buf[i]));
-	check_pri(self->e.fd, self->e.dev_id, N, N, N, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = N, .pages = N, .success = N });
 	ASSERT_EQ(0, parked_now(&self->e));
 }
 
@@ -1492,7 +1536,8 @@ TEST_F(pri, nonblock_no_credit_eagain_without_group)
 	ASSERT_EQ(0, dma.out_flags);
 	ASSERT_EQ(0, dma.pr_cookie);
 	ASSERT_EQ(0, dma.out_bytes_done);
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 0, 0, 0, 0, 2);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .outstanding = 2 });
 	ASSERT_EQ(2, parked_now(&self->e));
 	ASSERT_EQ(c0, group_expect(self->qfd, PAGE(0), 1));
 	ASSERT_EQ(c1, group_expect(self->qfd, PAGE(1), 1));
@@ -1500,7 +1545,8 @@ TEST_F(pri, nonblock_no_credit_eagain_without_group)
 	respond(self->qfd, c0, R_INVALID);
 	ASSERT_ERR(EAGAIN, nb_dma(&self->e, NB, 0, ACC_R, PAGE(2), sizeof(buf), buf, &dma));
 	ASSERT_EQ(dma.pr_cookie, group_expect(self->qfd, PAGE(2), 1));
-	check_pri(self->e.fd, self->e.dev_id, 3, 3, 0, 1, 0, 0, 2);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 3, .pages = 3, .invalid = 1, .outstanding = 2 });
 }
 
 /* A RESUME names its group by cookie, PASID and page; nothing else matches. */
@@ -1554,7 +1600,7 @@ TEST_F(pri, nonblock_needs_pr_cookie_field)
 		ASSERT_ERR(EINVAL, nest_ioctl(self->e.fd, NESTIOMMU_DMA, &dma));
 	}
 	/* Nothing was sent. */
-	check_pri(self->e.fd, self->e.dev_id, 0, 0, 0, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){ 0 });
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
 }
 
@@ -1580,8 +1626,9 @@ TEST_F(pri, nonblock_retries_count_across_resumes)
 	respond(self->qfd, cookie, R_SUCCESS);
 	ASSERT_OK(nb_dma(&self->e, NB | RESUME, cookie, ACC_R, PAGE(0), sizeof(buf), buf, &dma));
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, dma.out_flags);
-	check_pri(self->e.fd, self->e.dev_id, NESTIOMMU_PRI_RETRIES, NESTIOMMU_PRI_RETRIES,
-		  NESTIOMMU_PRI_RETRIES, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = NESTIOMMU_PRI_RETRIES, .pages = NESTIOMMU_PRI_RETRIES,
+		.success = NESTIOMMU_PRI_RETRIES });
 	ASSERT_EQ(0, parked_now(&self->e));
 }
 
@@ -1600,7 +1647,8 @@ TEST_F(pri, nonblock_reset_forgets_parked_groups)
 	ASSERT_EQ(2, parked_now(&self->e));
 	do_device_reset(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(0, parked_now(&self->e));
-	check_pri(self->e.fd, self->e.dev_id, 2, 2, 1, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 2, .success = 1, .auto_invalid = 1 });
 	ASSERT_ERR(EINVAL, nb_dma(&self->e, NB | RESUME, answered, ACC_R, PAGE(0), sizeof(buf),
 				  buf, &dma));
 	ASSERT_ERR(EINVAL, nb_dma(&self->e, NB | RESUME, pending, ACC_R, PAGE(1), sizeof(buf),
@@ -1619,7 +1667,8 @@ TEST_F(pri, nonblock_fault_fd_closed_resume_faults)
 	self->qfd = -1;
 	ASSERT_ERR(EAGAIN, nb_dma(&self->e, NB, 0, ACC_R, PAGE(0), sizeof(buf), buf, &dma));
 	cookie = nb_parked(&dma, 0);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1 });
 	ASSERT_OK(nb_dma(&self->e, NB | RESUME, cookie, ACC_R, PAGE(0), sizeof(buf), buf, &dma));
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, dma.out_flags);
 	ASSERT_EQ(PAGE(0), dma.out_fault.addr);
@@ -1648,8 +1697,9 @@ TEST_F(pri, nonblock_parked_limit_ebusy)
 	ASSERT_EQ(NESTIOMMU_DMA_MAX_PARKED, parked_now(&self->e));
 	ASSERT_ERR(EBUSY, nb_dma(&self->e, NB, 0, ACC_R, PAGE(0), sizeof(buf), buf, &dma));
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
-	check_pri(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_MAX_PARKED, NESTIOMMU_DMA_MAX_PARKED,
-		  0, NESTIOMMU_DMA_MAX_PARKED, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = NESTIOMMU_DMA_MAX_PARKED, .pages = NESTIOMMU_DMA_MAX_PARKED,
+		.invalid = NESTIOMMU_DMA_MAX_PARKED });
 	/* A blocking DMA is not limited by parked groups. */
 	map_pages(&self->e, 0, 1, S1_RWU);
 	env_dma_ok(&self->e, ACC_R, PAGE(0), sizeof(buf), buf);
@@ -1764,7 +1814,8 @@ TEST_F(pri, handler_maps_pages)
 	ASSERT_EQ(0, cnt.invalid + cnt.failure + cnt.rejected + cnt.write_errors + cnt.held);
 	ASSERT_EQ(0, cnt.faults + cnt.unknown + cnt.overflows + cnt.incomplete);
 	ASSERT_EQ(5, atomic_load(&c.pages));
-	check_pri(self->e.fd, self->e.dev_id, 2, 5, 2, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 2, .pages = 5, .success = 2 });
 }
 
 /* The group gets the worst code of its pages; fault records go to their callback. */
@@ -1796,7 +1847,8 @@ TEST_F(pri, handler_worst_code_and_faults)
 	ASSERT_EQ(cnt.faults, (__u64)atomic_load(&c.faults));
 	ASSERT_EQ(PAGE(9), c.last_fault.fault.addr);
 	ASSERT_EQ(2, c.last_fault.fault.stage);
-	check_pri(self->e.fd, self->e.dev_id, 1, 3, 0, 1, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 3, .invalid = 1 });
 }
 
 static __u32 hold_group(void *arg, const struct nest_pri_group *g, __u32 code)
@@ -1838,7 +1890,8 @@ TEST_F(pri, handler_held_group_answered_later)
 	nest_pri_stop(h, &cnt);
 	ASSERT_EQ(1, cnt.held);
 	ASSERT_EQ(0, cnt.success);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 1, 0, 0, 0, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .success = 1 });
 }
 
 /* A handler too slow for the timeout: its answer is refused and counted. */
@@ -1863,7 +1916,8 @@ TEST_F(pri, handler_answer_after_timeout_rejected)
 	st = dev_stats(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(1, st.pri_timeouts);
 	ASSERT_EQ(cnt.rejected, st.pri_auto_invalid);
-	check_pri(self->e.fd, self->e.dev_id, 1, 1, 0, 0, 0, 1, 0);
+	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){
+		.groups = 1, .pages = 1, .auto_invalid = 1, .timeouts = 1 });
 }
 
 /* ==== stress: exact accounting ==== */
@@ -1940,8 +1994,10 @@ static void st_check(const struct nestiommu_dma *dma, __u64 iova, __u64 len)
 	}
 	ASSERT_EQ(NESTIOMMU_OUT_FAULT, dma->out_flags);
 	ASSERT_GT(len, dma->out_bytes_done);
-	check_fault(&dma->out_fault, iova + dma->out_bytes_done,
-		    NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, ANY, ANY, ANY, ANY);
+	check_fault_exp(&dma->out_fault, (struct fault_exp){
+		.addr = iova + dma->out_bytes_done,
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1, .level = ANY,
+		.s1_level = ANY, .flags = ANY, .fetch_addr = ANY });
 	if (dma->out_bytes_done)
 		ASSERT_EQ(0, (iova + dma->out_bytes_done) % SZ_4K);
 }
@@ -2123,7 +2179,8 @@ TEST_TIMEOUT(pri_stress_accounting, 90)
 	ASSERT_EQ(0, cnt.error);
 	for (d = 0; d < 2; d++) {
 		TH_CONTEXT("device %d", d);
-		check_pri(e.fd, st.dev[d], ANY, ANY, ANY, ANY, 0, 0, 0);
+		check_pri(e.fd, st.dev[d], (struct pri_exp){
+			.groups = ANY, .pages = ANY, .success = ANY, .invalid = ANY });
 		ASSERT_EQ(0, ds[d].pri_timeouts);
 		ASSERT_LT(0, ds[d].pri_groups);
 	}
