@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the page-request selftests (hwpt_pri.c, hook_test.c) share: a DMA
+ * What the page-request selftests (hwpt_pri*.c, hook_pri.c) share: a DMA
  * on its own thread (a "job"), so the test can read the page requests it
  * sends and answer them, and the fault queue's side of the loop.
  *
