@@ -35,3 +35,65 @@ def repo_guest(kernel_dir, **kwargs):
     .cache/vm/. Not started: use it as `with repo_guest(dir) as g:` (or call
     start() and stop()). kwargs go to vmrun.Guest (mem, smp, boot_timeout...)."""
     return vmrun.Guest(kernel_dir, None, REPO, **kwargs)
+
+
+# ---- the guest of a test module ---------------------------------------------
+
+MODULE = "kernel/nestiommu.ko"  # relative to the repo root, the guest's cwd
+
+
+def check_kernel_errors(lines, what):
+    assert not lines, f"kernel errors on the guest console during {what}:\n" + "\n".join(lines)
+
+
+def run(guest, cmd, timeout=300):
+    """Run CMD in the guest; fail on kernel errors during it. Return the Result."""
+    r = guest.run(cmd, timeout=timeout)
+    check_kernel_errors(r.kernel_errors, f"`{cmd}`")
+    return r
+
+
+def load_module(guest):
+    r = run(guest, f"insmod {MODULE} && test -c /dev/nestiommu")
+    assert r.rc == 0, f"insmod {MODULE} failed (rc {r.rc}):\n{r.output}"
+
+
+@pytest.fixture(scope="module")
+def guest(request, guest_kernel_dir):
+    """One guest for each test module that uses it, booted when first needed.
+
+    The module says what it needs with these attributes:
+    GUEST_MEM (default "2G"), GUEST_CMDLINE (added to the kernel's command
+    line), GUEST_NEEDS (programs, relative to the repo root, that must be
+    built), GUEST_LOAD_MODULE (default True: insmod MODULE at boot) and
+    GUEST_SETUP (a command run once booted, which must succeed).
+    """
+    mod = request.module
+    if not os.path.exists(os.path.join(REPO, MODULE)):
+        pytest.fail(f"{MODULE} is not built: run make")
+    for path in getattr(mod, "GUEST_NEEDS", ()):
+        if not os.access(os.path.join(REPO, path), os.X_OK):
+            pytest.fail(f"{path} is not built: run make")
+    with repo_guest(guest_kernel_dir, mem=getattr(mod, "GUEST_MEM", "2G"),
+                    extra_cmdline=getattr(mod, "GUEST_CMDLINE", "")) as g:
+        if getattr(mod, "GUEST_LOAD_MODULE", True):
+            load_module(g)
+        setup = getattr(mod, "GUEST_SETUP", None)
+        if setup:
+            r = run(g, setup)
+            assert r.rc == 0, f"`{setup}` failed (rc {r.rc}):\n{r.output}"
+        yield g
+
+
+@pytest.fixture
+def _no_kernel_errors(request):
+    """Fail the test if the guest console showed kernel errors while it ran.
+    A module opts in with pytestmark = pytest.mark.usefixtures("_no_kernel_errors")
+    (test_vm_runner.py provokes kernel errors on purpose)."""
+    if "guest" not in request.fixturenames:
+        yield
+        return
+    g = request.getfixturevalue("guest")
+    seen = len(g.kernel_errors())
+    yield
+    check_kernel_errors(g.kernel_errors()[seen:], request.node.name)

@@ -20,10 +20,14 @@ import pytest
 
 import ktap
 import vmrun  # on sys.path through conftest.py
+from conftest import MODULE, check_kernel_errors, run
+
+# The guest fixture (conftest.py) loads the module; this fails a test during
+# which the guest console showed kernel errors.
+pytestmark = pytest.mark.usefixtures("_no_kernel_errors")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build", "selftests")
-MODULE = "kernel/nestiommu.ko"  # relative to the repo root, the guest's cwd
 MAPLOOP = os.path.join(BUILD, "maploop")
 DMALOOP = os.path.join(BUILD, "dmaloop")
 
@@ -39,7 +43,7 @@ BTF_TYPE = "nest_ioas"
 # free, aligned GiB at boot: with 4G the pc machine puts the last GiB above
 # 4 GiB where nothing else is (with 2G or 3G the reservation fails). QEMU
 # allocates guest memory lazily, so the host pays only for what is touched.
-GUEST_MEM = "4G"
+GUEST_MEM = "4G"  # for conftest.py's guest fixture
 GUEST_CMDLINE = "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64"
 
 
@@ -63,45 +67,6 @@ def pytest_generate_tests(metafunc):
 
 
 # ---- the guest ----------------------------------------------------------------
-
-
-def check_kernel_errors(lines, what):
-    assert not lines, f"kernel errors on the guest console during {what}:\n" + "\n".join(lines)
-
-
-def run(guest, cmd, timeout=300):
-    """Run CMD in the guest; fail on kernel errors during it. Return the Result."""
-    r = guest.run(cmd, timeout=timeout)
-    check_kernel_errors(r.kernel_errors, f"`{cmd}`")
-    return r
-
-
-def load_module(guest):
-    r = run(guest, f"insmod {MODULE} && test -c /dev/nestiommu")
-    assert r.rc == 0, f"insmod {MODULE} failed (rc {r.rc}):\n{r.output}"
-
-
-@pytest.fixture(scope="module")
-def guest(guest_kernel_dir):
-    if not os.path.exists(os.path.join(REPO, MODULE)):
-        pytest.fail(f"{MODULE} is not built (make -C /lib/modules/KREL/build M={REPO}/kernel modules)")
-    # workdir None: the runner makes one below .cache/vm/ (the guest sees it).
-    with vmrun.Guest(guest_kernel_dir, None, REPO, mem=GUEST_MEM,
-                     extra_cmdline=GUEST_CMDLINE) as g:
-        load_module(g)
-        yield g
-
-
-@pytest.fixture(autouse=True)
-def _no_kernel_errors(request):
-    """Fail the test if the guest console showed kernel errors while it ran."""
-    if "guest" not in request.fixturenames:
-        yield
-        return
-    g = request.getfixturevalue("guest")
-    seen = len(g.kernel_errors())
-    yield
-    check_kernel_errors(g.kernel_errors()[seen:], request.node.name)
 
 
 def attribute_kernel_errors(console, binary, errors):

@@ -30,6 +30,7 @@ Run with /usr/bin/python3 -m pytest selftests/test_iommutop.py.
 """
 
 import csv
+import functools
 import json
 import math
 import os
@@ -39,8 +40,12 @@ import subprocess
 
 import pytest
 
+import conftest
 import ktap
-import vmrun  # on sys.path through conftest.py
+from conftest import MODULE
+
+# This fails a test during which the guest console showed kernel errors.
+pytestmark = pytest.mark.usefixtures("_no_kernel_errors")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(REPO, "build", "tools")
@@ -48,7 +53,6 @@ TOP = os.path.join(TOOLS, "iommutop")
 MODEL_TEST = os.path.join(TOOLS, "iommutop_model_test")
 NESTLOAD = os.path.join(TOOLS, "nestload")
 DMALOOP = os.path.join(REPO, "build", "selftests", "dmaloop")
-MODULE = "kernel/nestiommu.ko"  # relative to the repo root, the guest's cwd
 README = os.path.join(REPO, "tools", "iommutop", "README.md")
 
 NOT_LOADED = "iommutop: nestiommu module not loaded: run insmod kernel/nestiommu.ko (or modprobe nestiommu)\n"
@@ -316,38 +320,13 @@ def test_help():
 # ---- the guest ------------------------------------------------------------------
 
 
-def check_kernel_errors(lines, what):
-    assert not lines, f"kernel errors on the guest console during {what}:\n" + "\n".join(lines)
-
-
-@pytest.fixture(scope="module")
-def guest(guest_kernel_dir):
-    for path in (TOP, NESTLOAD, DMALOOP):
-        require(path, "make")
-    if not os.path.exists(os.path.join(REPO, MODULE)):
-        pytest.fail(f"{MODULE} is not built (make module)")
-    with vmrun.Guest(guest_kernel_dir, None, REPO, mem="2G") as g:
-        # The exporter test scrapes over loopback, which starts down.
-        r = g.run("ip link set lo up")
-        assert r.rc == 0, r.output
-        yield g
-
-
-@pytest.fixture(autouse=True)
-def _no_kernel_errors(request):
-    if "guest" not in request.fixturenames:
-        yield
-        return
-    g = request.getfixturevalue("guest")
-    seen = len(g.kernel_errors())
-    yield
-    check_kernel_errors(g.kernel_errors()[seen:], request.node.name)
-
-
-def run(guest, cmd, timeout=120):
-    r = guest.run(cmd, timeout=timeout)
-    check_kernel_errors(r.kernel_errors, f"`{cmd}`")
-    return r
+# The iommutop tests load and unload the module themselves (set_module).
+GUEST_LOAD_MODULE = False
+# The exporter test scrapes over loopback, which starts down.
+GUEST_SETUP = "ip link set lo up"
+GUEST_NEEDS = ("build/tools/iommutop", "build/tools/nestload", "build/selftests/dmaloop")
+# A command in the guest that takes longer has hung (unless it says otherwise).
+run = functools.partial(conftest.run, timeout=120)
 
 
 # What each state of the module needs; insmod is retried (the module file

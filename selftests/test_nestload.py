@@ -19,10 +19,11 @@ import subprocess
 
 import pytest
 
-from conftest import repo_guest
-# Helpers of the driver tests; _no_kernel_errors is an autouse fixture that
-# fails a test during which the guest console showed kernel errors.
-from test_driver import MODULE, _no_kernel_errors, check_kernel_errors, run  # noqa: F401
+from conftest import run
+
+# The guest fixture (conftest.py) loads the module; this fails a test during
+# which the guest console showed kernel errors.
+pytestmark = pytest.mark.usefixtures("_no_kernel_errors")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NESTLOAD_REL = "build/tools/nestload"  # the guest's cwd is the repo root
@@ -30,23 +31,13 @@ NESTLOAD = os.path.join(REPO, NESTLOAD_REL)
 
 # nestload's guest RAM is small by default (a few MiB); 2G leaves room for
 # the larger workloads a user may try from the same fixture.
-GUEST_MEM = "2G"
+GUEST_MEM = "2G"  # for conftest.py's guest fixture
+GUEST_NEEDS = (NESTLOAD_REL,)
 
 
 def require_nestload():
     if not os.access(NESTLOAD, os.X_OK):
         pytest.fail(f"{NESTLOAD} is not built: run make -C tools/nestload")
-
-
-@pytest.fixture(scope="module")
-def guest(guest_kernel_dir):
-    require_nestload()
-    if not os.path.exists(os.path.join(REPO, MODULE)):
-        pytest.fail(f"{MODULE} is not built")
-    with repo_guest(guest_kernel_dir, mem=GUEST_MEM) as g:
-        r = run(g, f"insmod {MODULE} && test -c /dev/nestiommu")
-        assert r.rc == 0, f"insmod {MODULE} failed (rc {r.rc}):\n{r.output}"
-        yield g
 
 
 # ---- parsing the summary ------------------------------------------------------

@@ -24,16 +24,20 @@ import subprocess
 
 import pytest
 
-from conftest import repo_guest
-# _no_kernel_errors is an autouse fixture that fails a test during which the
-# guest console showed kernel errors.
-from test_driver import MODULE, _no_kernel_errors, check_kernel_errors, run  # noqa: F401
+from conftest import run
+
+# The guest fixture (conftest.py) loads the module; this fails a test during
+# which the guest console showed kernel errors.
+pytestmark = pytest.mark.usefixtures("_no_kernel_errors")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "tools", "scripts", "trace_values.py")
 README = os.path.join(REPO, "README.md")
 EVENTS_DIR = "/sys/kernel/tracing/events/nestiommu"
+# For conftest.py's guest fixture.
 GUEST_MEM = "2G"
+GUEST_NEEDS = ("build/selftests/maploop", "build/selftests/dmaloop",
+               "build/selftests/hook_test", "build/tools/nestload")
 
 # hook_test cases whose BPF programs mark page requests and responses
 # (forced, dropped, duplicated, last_cleared; code, delayed) and answer
@@ -143,20 +147,6 @@ def test_script_rejects_a_stale_readme(tmp_path):
 
 
 # ---- the guest -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def guest(guest_kernel_dir):
-    for path in ("build/selftests/maploop", "build/selftests/dmaloop",
-                 "build/selftests/hook_test", "build/tools/nestload"):
-        if not os.access(os.path.join(REPO, path), os.X_OK):
-            pytest.fail(f"{path} is not built: run make")
-    if not os.path.exists(os.path.join(REPO, MODULE)):
-        pytest.fail(f"{MODULE} is not built")
-    with repo_guest(guest_kernel_dir, mem=GUEST_MEM) as g:
-        r = run(g, f"insmod {MODULE} && test -c /dev/nestiommu")
-        assert r.rc == 0, f"insmod {MODULE} failed (rc {r.rc}):\n{r.output}"
-        yield g
 
 
 @pytest.fixture(scope="module")

@@ -45,42 +45,43 @@ FIXTURE_TEARDOWN(fault)
 
 /*
  * A DMA by (@dev, @dflags, @pasid) and a TRANSLATE (with @xflags) of @iova
- * both fault with exactly these fields; the DMA moves nothing.
+ * both fault exactly as the struct fault_exp that follows says (its addr
+ * is @iova, set here); the DMA moves nothing.
  */
-#define check_fault_dev_xf(_fd, _dev, _dflags, _pasid, _xflags, _access, _iova, _reason, _stage, \
-			   _level, _s1_level, _fflags, _fetch) do {		\
+#define check_fault_dev_xf(_fd, _dev, _dflags, _pasid, _xflags, _access, _iova, ...) do { \
+	struct fault_exp __want = __VA_ARGS__;				\
 	struct nestiommu_walk_step __steps[64];				\
 	struct nestiommu_translate __xl;				\
 	struct nestiommu_dma __dma;					\
 	char __buf[8] = "untouch";					\
 									\
+	__want.addr = (long long)(_iova);				\
 	do_dma_fault(_fd, _dev, _dflags, _pasid, _access, _iova, sizeof(__buf), __buf, &__dma); \
 	ASSERT_EQ(0, __dma.out_bytes_done);				\
-	check_fault(&__dma.out_fault, _iova, _reason, _stage, _level, _s1_level, _fflags, _fetch); \
+	check_fault_exp(&__dma.out_fault, __want);			\
 	ASSERT_EQ((__u32)(_access), __dma.out_fault.access);		\
 	do_translate_fault(_fd, _dev, (_dflags) | (_xflags), _pasid, _access, _iova, \
 			   __steps, 64, &__xl);				\
-	check_fault(&__xl.out_fault, _iova, _reason, _stage, _level, _s1_level, _fflags, _fetch); \
+	check_fault_exp(&__xl.out_fault, __want);			\
 } while (0)
 
 /* ... with a NO_CACHE TRANSLATE. */
-#define check_fault_dev(fd, dev, dflags, pasid, access, iova, reason, stage, level, \
-			s1_level, fflags, fetch)			\
+#define check_fault_dev(fd, dev, dflags, pasid, access, iova, ...)	\
 	check_fault_dev_xf(fd, dev, dflags, pasid, NESTIOMMU_TRANSLATE_NO_CACHE, access, \
-			   iova, reason, stage, level, s1_level, fflags, fetch)
+			   iova, __VA_ARGS__)
 
 /* The same through the env's attachment. */
-#define check_fault_env(e, access, iova, reason, stage, level, s1_level, fflags, fetch) \
+#define check_fault_env(e, access, iova, ...)				\
 	check_fault_dev((e)->fd, (e)->dev_id, (e)->dma_flags, (e)->pasid, access, iova, \
-			reason, stage, level, s1_level, fflags, fetch)
+			__VA_ARGS__)
 
 /*
  * Through the env's attachment, with a TRANSLATE that behaves as a DMA
  * (NO_CACHE never sets A/D bits, so it would not meet A/D faults).
  */
-#define check_fault_env_cached(e, access, iova, reason, stage, level, s1_level, fflags, fetch) \
+#define check_fault_env_cached(e, access, iova, ...)			\
 	check_fault_dev_xf((e)->fd, (e)->dev_id, (e)->dma_flags, (e)->pasid, 0, access, \
-			   iova, reason, stage, level, s1_level, fflags, fetch)
+			   iova, __VA_ARGS__)
 
 #define GV NESTIOMMU_FAULT_F_GPA_VALID
 #define TF NESTIOMMU_FAULT_F_TABLE_FETCH
@@ -91,17 +92,18 @@ TEST_F(fault, pasid_invalid_after_detach)
 {
 	env_read_byte(&self->e, self->iova);	/* cached, then detached */
 	do_device_detach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, self->e.pasid);
-	check_fault_env(&self->e, ACC_R, self->iova, NESTIOMMU_FAULT_REASON_PASID_INVALID,
-			1, 0, 0, 0, 0);
+	check_fault_env(&self->e, ACC_R, self->iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PASID_INVALID, .stage = 1 });
 }
 
 TEST_F(fault, pasid_invalid_other_pasid_and_rid)
 {
 	/* ENV_PASID is attached; ENV_PASID + 1 and the RID are not. */
 	check_fault_dev(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, self->e.pasid + 1,
-			ACC_R, self->iova, NESTIOMMU_FAULT_REASON_PASID_INVALID, 1, 0, 0, 0, 0);
-	check_fault_dev(self->e.fd, self->e.dev_id, 0, 0, ACC_W, self->iova,
-			NESTIOMMU_FAULT_REASON_PASID_INVALID, 1, 0, 0, 0, 0);
+			ACC_R, self->iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PASID_INVALID, .stage = 1 });
+	check_fault_dev(self->e.fd, self->e.dev_id, 0, 0, ACC_W, self->iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PASID_INVALID, .stage = 1 });
 }
 
 /* A PASID wider than the device's: attach refuses it, DMA faults. */
@@ -116,8 +118,8 @@ TEST_F(fault, pasid_beyond_width_attach_einval_dma_faults)
 		do_device_attach_err(EINVAL, self->e.fd, self->e.dev_id,
 				     NESTIOMMU_ATTACH_PASID, pasids[i], self->e.nested_id);
 		check_fault_dev(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, pasids[i],
-				ACC_R, self->iova, NESTIOMMU_FAULT_REASON_PASID_INVALID,
-				1, 0, 0, 0, 0);
+				ACC_R, self->iova, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PASID_INVALID, .stage = 1 });
 	}
 }
 
@@ -128,7 +130,8 @@ TEST_F(fault, pasid_on_device_without_pasids_faults)
 	do_device_create(self->e.fd, 0, ENV_RID + 1, 0, &dev);
 	do_device_attach(self->e.fd, dev, 0, 0, self->e.nested_id);
 	check_fault_dev(self->e.fd, dev, NESTIOMMU_DMA_PASID, 0, ACC_R, self->iova,
-			NESTIOMMU_FAULT_REASON_PASID_INVALID, 1, 0, 0, 0, 0);
+			(struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PASID_INVALID, .stage = 1 });
 	/* The RID works. */
 	char buf[8];
 
@@ -156,7 +159,8 @@ TEST_F(fault, bad_pasid_entry)
 		do_hwpt_alloc_nested(self->e.fd, self->e.parent_id, &bad[i], &id);
 		do_device_attach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, 9, id);
 		check_fault_dev(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, 9, ACC_R,
-				self->iova, NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY, 1, 0, 0, 0, 0);
+				self->iova, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_BAD_PASID_ENTRY, .stage = 1 });
 		do_device_detach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, 9);
 		do_destroy(self->e.fd, id);
 	}
@@ -180,8 +184,9 @@ TEST_F(fault, s1_not_present_each_level)
 		env_read_byte(&self->e, iova);	/* reachable before */
 		nest_s1_pte_write(env_pte(&self->e, iova, level), 0);
 		inv_all(self->e.fd, self->e.nested_id);
-		check_fault_env(&self->e, ACC_R, iova + 0x18, NESTIOMMU_FAULT_REASON_PTE_FETCH,
-				1, level, 0, GV, pte_gpa);
+		check_fault_env(&self->e, ACC_R, iova + 0x18, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+			.level = level, .flags = GV, .fetch_addr = pte_gpa });
 	}
 }
 
@@ -214,9 +219,10 @@ TEST_F(fault, s1_reserved_bits_pte_fetch_rsvd)
 		pte = nest_s1_pte_read(ptep);
 		nest_s1_pte_write(ptep, pte | cases[i].bits);
 		inv_all(self->e.fd, self->e.nested_id);
-		check_fault_env(&self->e, ACC_R, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1,
-				cases[i].level, 0, GV | NESTIOMMU_FAULT_F_RSVD,
-				env_pte_gpa(&self->e, iova, cases[i].level));
+		check_fault_env(&self->e, ACC_R, iova, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+			.level = cases[i].level, .flags = GV | NESTIOMMU_FAULT_F_RSVD,
+			.fetch_addr = env_pte_gpa(&self->e, iova, cases[i].level) });
 		nest_s1_pte_write(ptep, pte);
 		inv_all(self->e.fd, self->e.nested_id);
 		env_read_byte(&self->e, iova);
@@ -232,15 +238,16 @@ TEST_F(fault, s1_non_canonical_iova_oor)
 
 	for (i = 0; i < 3; i++) {
 		TH_CONTEXT("iova 0x%llx", (unsigned long long)bad[i]);
-		check_fault_env(&self->e, ACC_R, bad[i], NESTIOMMU_FAULT_REASON_OOR_ADDRESS,
-				1, 0, 0, 0, 0);
+		check_fault_env(&self->e, ACC_R, bad[i], (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_OOR_ADDRESS, .stage = 1 });
 	}
 	/* Canonical high-half addresses are walked (and not mapped here). */
 	__u64 high = self->levels == 5 ? 0xff00000000000000ULL : 0xffff800000000000ULL;
 
-	check_fault_env(&self->e, ACC_R, high, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1,
-			self->levels, 0, GV,
-			self->e.s1.root_gpa + 8 * nest_s1_index(high, self->levels));
+	check_fault_env(&self->e, ACC_R, high, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 1,
+		.level = self->levels, .flags = GV,
+		.fetch_addr = self->e.s1.root_gpa + 8 * nest_s1_index(high, self->levels) });
 }
 
 /* ==== stage 2: output and table GPAs that no mapping reaches ==== */
@@ -261,10 +268,14 @@ TEST_F(fault, s2_output_unmapped_each_level)
 
 		TH_CONTEXT("gpa 0x%llx", (unsigned long long)holes[i].gpa);
 		env_map(&self->e, iova, holes[i].gpa, SZ_4K, S1_RWU);
-		check_fault_env(&self->e, ACC_R, iova + 0x123, NESTIOMMU_FAULT_REASON_PTE_FETCH,
-				2, holes[i].level, 0, GV, holes[i].gpa + 0x123);
-		check_fault_env(&self->e, ACC_W, iova + 0x123, NESTIOMMU_FAULT_REASON_PTE_FETCH,
-				2, holes[i].level, 0, GV, holes[i].gpa + 0x123);
+		check_fault_env(&self->e, ACC_R, iova + 0x123, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2,
+			.level = holes[i].level, .flags = GV,
+			.fetch_addr = holes[i].gpa + 0x123 });
+		check_fault_env(&self->e, ACC_W, iova + 0x123, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2,
+			.level = holes[i].level, .flags = GV,
+			.fetch_addr = holes[i].gpa + 0x123 });
 	}
 }
 
@@ -285,8 +296,10 @@ TEST_F(fault, s2_table_unmapped_each_level)
 		ptep = env_pte(&self->e, iova, level + 1);
 		nest_s1_pte_write(ptep, GPA_HOLE_L3 | NESTIOMMU_S1_PTE_P | S1_RWU);
 		inv_all(self->e.fd, self->e.nested_id);
-		check_fault_env(&self->e, ACC_R, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3,
-				level, GV | TF, GPA_HOLE_L3 + 8 * nest_s1_index(iova, level));
+		check_fault_env(&self->e, ACC_R, iova, (struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2, .level = 3,
+			.s1_level = level, .flags = GV | TF,
+			.fetch_addr = GPA_HOLE_L3 + 8 * nest_s1_index(iova, level) });
 	}
 }
 
@@ -299,8 +312,10 @@ TEST_F(fault, s2_root_unmapped_table_fetch)
 	do_hwpt_alloc_nested(self->e.fd, self->e.parent_id, &desc, &id);
 	do_device_attach(self->e.fd, self->e.dev_id, NESTIOMMU_ATTACH_PASID, 9, id);
 	check_fault_dev(self->e.fd, self->e.dev_id, NESTIOMMU_DMA_PASID, 9, ACC_R, self->iova,
-			NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 2, self->levels, GV | TF,
-			GPA_HOLE_L2 + 8 * nest_s1_index(self->iova, self->levels));
+			(struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2, .level = 2,
+		.s1_level = self->levels, .flags = GV | TF,
+		.fetch_addr = GPA_HOLE_L2 + 8 * nest_s1_index(self->iova, self->levels) });
 }
 
 /* A paging HWPT on the RID: an IOVA at or above 2^48 is out of range. */
@@ -310,10 +325,12 @@ TEST_F(fault, s2_paging_iova_above_gpa_width_oor)
 
 	do_device_create(self->e.fd, 0, ENV_RID + 1, 0, &dev);
 	do_device_attach(self->e.fd, dev, 0, 0, self->e.parent_id);
-	check_fault_dev(self->e.fd, dev, 0, 0, ACC_R, IOVA_LIMIT,
-			NESTIOMMU_FAULT_REASON_OOR_ADDRESS, 2, ANY, 0, ANY, ANY);
-	check_fault_dev(self->e.fd, dev, 0, 0, ACC_R, GPA_HOLE_L3 + 8,
-			NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3, 0, GV, GPA_HOLE_L3 + 8);
+	check_fault_dev(self->e.fd, dev, 0, 0, ACC_R, IOVA_LIMIT, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_OOR_ADDRESS, .stage = 2, .level = ANY,
+		.flags = ANY, .fetch_addr = ANY });
+	check_fault_dev(self->e.fd, dev, 0, 0, ACC_R, GPA_HOLE_L3 + 8, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2, .level = 3,
+		.flags = GV, .fetch_addr = GPA_HOLE_L3 + 8 });
 }
 
 /* ==== permissions ==== */
@@ -334,7 +351,9 @@ TEST_F(fault, s1_read_only_leaf_denies_write)
 	char buf[8];
 
 	pte_change(self, iova, 1, NESTIOMMU_S1_PTE_RW, 0);
-	check_fault_env(&self->e, ACC_W, iova, NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_W, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
 	env_dma_ok(&self->e, ACC_R, iova, sizeof(buf), buf);
 	ASSERT_MEM_BYTE(env_data(&self->e, DATA_GPA + SZ_4K), 0x5a, SZ_4K);
 }
@@ -346,7 +365,9 @@ TEST_F(fault, s1_read_only_table_denies_write)
 	char buf[8];
 
 	pte_change(self, iova, 2, NESTIOMMU_S1_PTE_RW, 0);
-	check_fault_env(&self->e, ACC_W, iova, NESTIOMMU_FAULT_REASON_PERMISSION, 1, ANY, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_W, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = ANY,
+		.flags = ANY, .fetch_addr = ANY });
 	env_dma_ok(&self->e, ACC_R, iova, sizeof(buf), buf);
 }
 
@@ -355,12 +376,18 @@ TEST_F(fault, s1_supervisor_page_denies_user_request)
 	__u64 iova = self->iova + 2 * SZ_4K;
 
 	pte_change(self, iova, 1, NESTIOMMU_S1_PTE_US, 0);
-	check_fault_env(&self->e, ACC_R, iova, NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
-	check_fault_env(&self->e, ACC_W, iova, NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_R, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
+	check_fault_env(&self->e, ACC_W, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
 	/* US=0 in an upper level does the same. */
 	pte_change(self, iova, 1, 0, NESTIOMMU_S1_PTE_US);
 	pte_change(self, iova, 3, NESTIOMMU_S1_PTE_US, 0);
-	check_fault_env(&self->e, ACC_R, iova, NESTIOMMU_FAULT_REASON_PERMISSION, 1, ANY, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_R, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = ANY,
+		.flags = ANY, .fetch_addr = ANY });
 }
 
 TEST_F(fault, s1_execute_disable_denies_exec)
@@ -374,8 +401,9 @@ TEST_F(fault, s1_execute_disable_denies_exec)
 	do_dma(self->e.fd, self->e.dev_id, self->e.dma_flags, self->e.pasid,
 	       ACC_R | NESTIOMMU_ACCESS_EXEC, iova, sizeof(buf), buf);
 	pte_change(self, iova, 1, 0, NESTIOMMU_S1_PTE_XD);
-	check_fault_env(&self->e, ACC_R | NESTIOMMU_ACCESS_EXEC, iova,
-			NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_R | NESTIOMMU_ACCESS_EXEC, iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
 	env_dma_ok(&self->e, ACC_R, iova, sizeof(buf), buf);
 	env_translate(&self->e, NESTIOMMU_TRANSLATE_NO_CACHE, ACC_R, iova, steps, 64, &xl);
 	ASSERT_EQ(NESTIOMMU_ACCESS_READ | NESTIOMMU_ACCESS_WRITE, xl.out_perm);
@@ -384,13 +412,15 @@ TEST_F(fault, s1_execute_disable_denies_exec)
 /* A privileged request on a PASID without SRE: ACCESS, before any walk. */
 TEST_F(fault, privileged_without_sre_access)
 {
-	check_fault_env(&self->e, ACC_R | NESTIOMMU_ACCESS_PRIV, self->iova,
-			NESTIOMMU_FAULT_REASON_ACCESS, 1, 0, 0, 0, 0);
+	check_fault_env(&self->e, ACC_R | NESTIOMMU_ACCESS_PRIV, self->iova, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_ACCESS, .stage = 1 });
 	check_fault_env(&self->e, ACC_W | NESTIOMMU_ACCESS_PRIV, self->iova + 0x10,
-			NESTIOMMU_FAULT_REASON_ACCESS, 1, 0, 0, 0, 0);
+			(struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_ACCESS, .stage = 1 });
 	/* Even where nothing is mapped: the check comes first. */
 	check_fault_env(&self->e, ACC_R | NESTIOMMU_ACCESS_PRIV, self->iova + 64 * SZ_4K,
-			NESTIOMMU_FAULT_REASON_ACCESS, 1, 0, 0, 0, 0);
+			(struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_ACCESS, .stage = 1 });
 }
 
 /* ==== stage 2 permissions ==== */
@@ -418,16 +448,18 @@ TEST_F(fault, s2_mapping_prot_enforced)
 	env_map(&self->e, wo_iova, wo_gpa, SZ_4K, S1_RWU);
 
 	env_dma_ok(&self->e, ACC_R, ro_iova, sizeof(buf), buf);
-	check_fault_env(&self->e, ACC_W, ro_iova + 0x30, NESTIOMMU_FAULT_REASON_PERMISSION,
-			2, 1, 0, GV, ro_gpa + 0x30);
+	check_fault_env(&self->e, ACC_W, ro_iova + 0x30, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 2, .level = 1,
+		.flags = GV, .fetch_addr = ro_gpa + 0x30 });
 	ASSERT_MEM_BYTE(ro, 0x5a, SZ_4K);
 	env_translate(&self->e, NESTIOMMU_TRANSLATE_NO_CACHE, ACC_R, ro_iova, steps, 64, &xl);
 	ASSERT_EQ(NESTIOMMU_ACCESS_READ | NESTIOMMU_ACCESS_EXEC, xl.out_perm);
 
 	env_dma_ok(&self->e, ACC_W, wo_iova, sizeof(buf), buf);
 	ASSERT_MEM_EQ(wo, buf, sizeof(buf));
-	check_fault_env(&self->e, ACC_R, wo_iova + 0x40, NESTIOMMU_FAULT_REASON_PERMISSION,
-			2, 1, 0, GV, wo_gpa + 0x40);
+	check_fault_env(&self->e, ACC_R, wo_iova + 0x40, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 2, .level = 1,
+		.flags = GV, .fetch_addr = wo_gpa + 0x40 });
 	close(self->e.fd);
 	self->e.fd = -1;
 	munmap(ro, SZ_64K);
@@ -503,8 +535,9 @@ TEST_F(priv, privileged_requests_reach_user_and_supervisor_pages)
 	ASSERT_MEM_EQ(env_data(&self->e, DATA_GPA + SZ_4K), buf, sizeof(buf));
 	env_dma_ok(&self->e, ACC_R | PRIV, ENV_IOVA + SZ_4K, sizeof(buf), buf);
 	/* The supervisor page refuses user requests. */
-	check_fault_env(&self->e, ACC_R, ENV_IOVA + SZ_4K, NESTIOMMU_FAULT_REASON_PERMISSION,
-			1, 1, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_R, ENV_IOVA + SZ_4K, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
 }
 
 TEST_F(priv, translate_perm_reports_supervisor_only)
@@ -525,11 +558,14 @@ TEST_F(priv, privileged_write_read_only_page_wpe)
 	char buf[8] = "privwrt";
 
 	/* User writes are refused either way. */
-	check_fault_env(&self->e, ACC_W, ENV_IOVA + 2 * SZ_4K, NESTIOMMU_FAULT_REASON_PERMISSION,
-			1, 1, 0, ANY, ANY);
+	check_fault_env(&self->e, ACC_W, ENV_IOVA + 2 * SZ_4K, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+		.flags = ANY, .fetch_addr = ANY });
 	if (wpe) {
 		check_fault_env(&self->e, ACC_W | PRIV, ENV_IOVA + 2 * SZ_4K,
-				NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
+				(struct fault_exp){
+			.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 1, .level = 1,
+			.flags = ANY, .fetch_addr = ANY });
 		ASSERT_MEM_BYTE(env_data(&self->e, DATA_GPA + 2 * SZ_4K), 0x5a, SZ_4K);
 	} else {
 		env_dma_ok(&self->e, ACC_W | PRIV, ENV_IOVA + 2 * SZ_4K, sizeof(buf), buf);
@@ -573,9 +609,10 @@ TEST_F(ad_table, accessed_update_read_only_table_s2_permission)
 {
 	unsigned int top = variant->levels;
 
-	check_fault_env_cached(&self->e, ACC_R, ENV_IOVA, NESTIOMMU_FAULT_REASON_PERMISSION, 2, ANY,
-			top, GV | TF | NESTIOMMU_FAULT_F_AD_UPDATE,
-			env_pte_gpa(&self->e, ENV_IOVA, top));
+	check_fault_env_cached(&self->e, ACC_R, ENV_IOVA, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 2, .level = ANY,
+		.s1_level = top, .flags = GV | TF | NESTIOMMU_FAULT_F_AD_UPDATE,
+		.fetch_addr = env_pte_gpa(&self->e, ENV_IOVA, top) });
 	/* A faulting walk updated nothing. */
 	ASSERT_EQ(0, nest_s1_pte_read(env_pte(&self->e, ENV_IOVA, top)) & NESTIOMMU_S1_PTE_A);
 }
@@ -593,9 +630,10 @@ TEST_F(ad_table, dirty_update_read_only_leaf_table_s2_permission)
 	}
 	/* Reads need no update now. */
 	env_dma_ok(&self->e, ACC_R, ENV_IOVA, sizeof(buf), buf);
-	check_fault_env_cached(&self->e, ACC_W, ENV_IOVA, NESTIOMMU_FAULT_REASON_PERMISSION, 2, ANY,
-			1, GV | TF | NESTIOMMU_FAULT_F_AD_UPDATE,
-			env_pte_gpa(&self->e, ENV_IOVA, 1));
+	check_fault_env_cached(&self->e, ACC_W, ENV_IOVA, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 2, .level = ANY,
+		.s1_level = 1, .flags = GV | TF | NESTIOMMU_FAULT_F_AD_UPDATE,
+		.fetch_addr = env_pte_gpa(&self->e, ENV_IOVA, 1) });
 	/* With D preset too, the write goes through. */
 	__u64 *leaf = env_pte(&self->e, ENV_IOVA, 1);
 
@@ -611,7 +649,8 @@ TEST(s2_table_in_write_only_mapping_table_fetch)
 
 	env_setup(&e, &o);
 	env_map(&e, ENV_IOVA, DATA_GPA, SZ_4K, S1_RWU);
-	check_fault_env(&e, ACC_R, ENV_IOVA, NESTIOMMU_FAULT_REASON_PERMISSION, 2, 1, 4,
-			GV | TF, env_pte_gpa(&e, ENV_IOVA, 4));
+	check_fault_env(&e, ACC_R, ENV_IOVA, (struct fault_exp){
+		.reason = NESTIOMMU_FAULT_REASON_PERMISSION, .stage = 2, .level = 1,
+		.s1_level = 4, .flags = GV | TF, .fetch_addr = env_pte_gpa(&e, ENV_IOVA, 4) });
 	env_teardown(&e);
 }

@@ -422,8 +422,9 @@ TEST_F_TIMEOUT(hostile, tables_rewritten_during_walks, 600)
 		ASSERT_OK(env_dma(&self->e, ACC_W, iova, 16, buf, &dma));
 		if (dma.out_flags) {
 			/* Only an A/D update that kept losing may fail it. */
-			check_fault(&dma.out_fault, iova, NESTIOMMU_FAULT_REASON_WALK_EABT, 1, ANY,
-				    0, ANY, ANY);
+			check_fault_exp(&dma.out_fault, (struct fault_exp){
+				.addr = iova, .reason = NESTIOMMU_FAULT_REASON_WALK_EABT,
+				.stage = 1, .level = ANY, .flags = ANY, .fetch_addr = ANY });
 			ASSERT_TRUE(dma.out_fault.flags & NESTIOMMU_FAULT_F_AD_UPDATE);
 			continue;
 		}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the page-request selftests (hwpt_pri.c, hook_test.c) share: a DMA
+ * What the page-request selftests (hwpt_pri*.c, hook_pri.c) share: a DMA
  * on its own thread (a "job"), so the test can read the page requests it
  * sends and answer them, and the fault queue's side of the loop.
  *
@@ -111,6 +111,41 @@ static inline bool job_wait(struct pri_job *j, unsigned int ms)
 	ASSERT_EQ(0, (j)->dma.out_flags);				\
 	ASSERT_EQ((j)->len, (j)->dma.out_bytes_done);			\
 } while (0)
+
+/* ---- the device's pri_ counters ---- */
+
+/*
+ * Expected pri_ counters of a device, written with designated
+ * initializers: a counter left out must be 0, ANY is not compared.
+ */
+struct pri_exp {
+	long long groups;	/* pri_groups */
+	long long pages;	/* pri_page_requests */
+	long long success;
+	long long invalid;
+	long long failure;
+	long long auto_invalid;
+	long long timeouts;
+	long long outstanding;
+};
+
+/* Are the pri_ counters of @s exactly @e? Logs each that is not. */
+static inline bool pri_matches(const struct nestiommu_xlate_stats *s, const struct pri_exp *e)
+{
+	static const char *const names[] = { "pri_groups", "pri_page_requests",
+		"pri_success", "pri_invalid", "pri_failure", "pri_auto_invalid",
+		"pri_timeouts", "pri_outstanding" };
+	const long long want[] = { e->groups, e->pages, e->success, e->invalid,
+				   e->failure, e->auto_invalid, e->timeouts,
+				   e->outstanding };
+	const __u64 got[] = { s->pri_groups, s->pri_page_requests, s->pri_success,
+			      s->pri_invalid, s->pri_failure, s->pri_auto_invalid,
+			      s->pri_timeouts, s->pri_outstanding };
+
+	_Static_assert(sizeof(want) / sizeof(want[0]) == sizeof(names) / sizeof(names[0]),
+		       "one name per counter");
+	return counters_match(names, want, got, sizeof(want) / sizeof(want[0]));
+}
 
 /* ---- the queue ---- */
 
