@@ -665,7 +665,7 @@ TEST_F(pri, timeout_answers_interrupted_dma_group)
 	ASSERT_EQ(0, pthread_kill(a->th, SIGUSR1));
 	job_done(a);
 	ASSERT_ERR(EINTR, a->rc);
-	usleep(600 * 1000);
+	wait_pri_timeouts(self->e.fd, self->e.dev_id, 1);
 	st = dev_stats(self->e.fd, self->e.dev_id);
 	ASSERT_EQ(1, st.pri_timeouts);
 	check_pri(self->e.fd, self->e.dev_id, (struct pri_exp){

@@ -112,6 +112,20 @@ static inline struct nestiommu_xlate_stats dev_stats(int fd, __u32 dev_id)
 	return st;
 }
 
+/*
+ * Wait until the device counted @n page-request timeouts: a timer fires
+ * them, at a time a slow machine may delay (30 s at most, then an error).
+ */
+static inline void wait_pri_timeouts(int fd, __u32 dev_id, __u64 n)
+{
+	__u64 deadline = now_ns() + 30ULL * 1000000000ULL;
+
+	while (dev_stats(fd, dev_id).pri_timeouts < n) {
+		ASSERT_LT(now_ns(), deadline);
+		usleep(1000);
+	}
+}
+
 static inline struct nestiommu_fault_queue_stats queue_stats(int fd, __u32 fault_id)
 {
 	struct nestiommu_fault_queue_stats st;
