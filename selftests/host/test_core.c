@@ -896,6 +896,15 @@ static void s1_path(struct env *e, const struct nest_s1_desc *d, u64 iova,
 	}
 }
 
+/* Two faults name the same stage, level, reason, flags and GPA. */
+static bool fault_same(const struct nest_fault *f1,
+		       const struct nest_fault *f2)
+{
+	return f1->reason == f2->reason && f1->stage == f2->stage &&
+	       f1->level == f2->level && f1->s1_level == f2->s1_level &&
+	       f1->flags == f2->flags && f1->gpa == f2->gpa;
+}
+
 /* Two walk results are the same translation (or the same fault). */
 static bool walk_same(int rc1, const struct nest_walk_res *r1,
 		      const struct nest_fault *f1, int rc2,
@@ -905,11 +914,8 @@ static bool walk_same(int rc1, const struct nest_walk_res *r1,
 	if (rc1 != rc2)
 		return false;
 	if (rc1)
-		return f1->reason == f2->reason && f1->stage == f2->stage &&
-		       f1->level == f2->level &&
-		       f1->s1_level == f2->s1_level &&
-		       f1->flags == f2->flags && f1->access == f2->access &&
-		       f1->addr == f2->addr && f1->gpa == f2->gpa;
+		return fault_same(f1, f2) && f1->access == f2->access &&
+		       f1->addr == f2->addr;
 	return r1->ofn == r2->ofn && r1->gpa == r2->gpa &&
 	       r1->page_shift == r2->page_shift && r1->perm == r2->perm &&
 	       r1->s1_levels == r2->s1_levels &&
@@ -2400,10 +2406,7 @@ static bool xlate_same(int rc1, const struct nest_xlate_res *r1,
 	if (rc1 != rc2)
 		return false;
 	if (rc1)
-		return f1->reason == f2->reason && f1->stage == f2->stage &&
-		       f1->level == f2->level &&
-		       f1->s1_level == f2->s1_level &&
-		       f1->flags == f2->flags && f1->gpa == f2->gpa;
+		return fault_same(f1, f2);
 	return r1->ofn == r2->ofn && r1->gpa == r2->gpa &&
 	       r1->perm == r2->perm && r1->page_shift == r2->page_shift;
 }
