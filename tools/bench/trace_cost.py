@@ -30,6 +30,8 @@ EVENTS = ("dma", "translate", "map", "unmap", "invalidate", "fault",
 MIX = ["--devices", "2", "--pasids", "4", "--threads", "1",
        "--working-set", "512", "--fault-pct", "5", "--s1-change-every", "500",
        "--churn-every", "1000", "-q"]
+# Untraced rounds further apart than this factor make a run meaningless.
+NOISY_SPREAD = 1.5
 READY_TIMEOUT = 600  # s; bpftrace alone may take minutes to load its LLVM over 9p under TCG
 
 
@@ -118,13 +120,19 @@ def main():
             got[name].append(fn(args.ops))
             print(f"  round {r + 1}: {name}: {got[name][-1]:.0f} ops/s", file=sys.stderr)
     base = statistics.median(got["none"])
-    print(f"nestload under tracing (TCG guest: compare the ratios; median of "
-          f"{args.rounds} runs of {args.ops} DMA ops each)")
-    print(f"{'tracing':<16} {'ops/s':>10} {'vs none':>8} {'cost':>7}")
+    print(f"nestload under tracing (TCG guest: compare the ratios of the medians; "
+          f"{args.rounds} runs of {args.ops} DMA ops each per mode)")
+    print(f"{'tracing':<16} {'min ops/s':>10} {'median':>10} {'max':>10} {'vs none':>8} {'cost':>7}")
     for name, _ in MODES:
         m = statistics.median(got[name])
-        print(f"{name:<16} {m:>10.0f} {m / base:>8.2f} {(1 - m / base) * 100:>6.1f}%")
-
+        print(f"{name:<16} {min(got[name]):>10.0f} {m:>10.0f} {max(got[name]):>10.0f} "
+              f"{m / base:>8.2f} {(1 - m / base) * 100:>6.1f}%")
+    # The same untraced workload should not vary much between rounds; when
+    # it does, the machine was busy and the ratios mean nothing.
+    lo, hi = min(got["none"]), max(got["none"])
+    if hi > NOISY_SPREAD * lo:
+        print(f"warning: untraced runs varied from {lo:.0f} to {hi:.0f} ops/s: the machine "
+              f"was too busy for these ratios to mean anything; run again")
 
 if __name__ == "__main__":
     main()
