@@ -60,10 +60,10 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 	    cmd->pasid_bits > NESTIOMMU_MAX_PASID_BITS)
 		return -EINVAL;
 
-	obj = nest_object_alloc(ucmd->ctx, sizeof(*dev), NEST_OBJ_DEVICE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	dev = container_of(obj, struct nest_device, obj);
+	dev = nest_object_alloc(ucmd->ctx, dev, NEST_OBJ_DEVICE);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	obj = &dev->obj;
 	dev->ctx = ucmd->ctx;
 	dev->rid = cmd->rid;
 	dev->pasid_bits = cmd->pasid_bits;

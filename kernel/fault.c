@@ -575,10 +575,10 @@ int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd)
 	if (depth > NESTIOMMU_FAULT_QUEUE_MAX_DEPTH)
 		return -EINVAL;
 
-	obj = nest_object_alloc(ucmd->ctx, sizeof(*q), NEST_OBJ_FAULT_QUEUE);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	q = container_of(obj, struct nest_fault_queue, obj);
+	q = nest_object_alloc(ucmd->ctx, q, NEST_OBJ_FAULT_QUEUE);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	obj = &q->obj;
 	ring = kvzalloc(struct_size(ring, records, depth), GFP_KERNEL_ACCOUNT);
 	if (!ring) {
 		rc = -ENOMEM;

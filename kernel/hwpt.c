@@ -156,12 +156,12 @@ static struct nest_hwpt *nest_hwpt_new(struct nest_ucmd *ucmd,
 		obj = ERR_PTR(tag);
 		goto out_put_queue;
 	}
-	obj = nest_object_alloc(ucmd->ctx, sizeof(*hwpt), type);
-	if (IS_ERR(obj)) {
+	hwpt = nest_object_alloc(ucmd->ctx, hwpt, type);
+	if (IS_ERR(hwpt)) {
 		ida_free(&iommu->tags, tag);
+		obj = ERR_CAST(hwpt);
 		goto out_put_queue;
 	}
-	hwpt = container_of(obj, struct nest_hwpt, obj);
 	hwpt->ctx = ucmd->ctx;
 	hwpt->tag = tag;
 	/* The HWPT keeps the reference on its queue. */

@@ -201,10 +201,10 @@ int nest_ioas_alloc_ioctl(struct nest_ucmd *ucmd)
 	if (cmd->flags)
 		return -EOPNOTSUPP;
 
-	obj = nest_object_alloc(ucmd->ctx, sizeof(*ioas), NEST_OBJ_IOAS);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	ioas = container_of(obj, struct nest_ioas, obj);
+	ioas = nest_object_alloc(ucmd->ctx, ioas, NEST_OBJ_IOAS);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	obj = &ioas->obj;
 	ioas->ctx = ucmd->ctx;
 	init_rwsem(&ioas->iova_rwsem);
 	mt_init(&ioas->areas);

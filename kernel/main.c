@@ -60,7 +60,7 @@ static bool nest_object_type_matches(const struct nest_object *obj,
 }
 
 /**
- * nest_object_alloc() - allocate an object and reserve its ID
+ * __nest_object_alloc() - allocate an object and reserve its ID
  * @ctx: the context the object belongs to
  * @size: size of the containing object struct
  * @type: the object's type
@@ -71,8 +71,8 @@ static bool nest_object_type_matches(const struct nest_object *obj,
  * Return: the object, ERR_PTR(-EMFILE) if the context holds
  * NESTIOMMU_MAX_OBJECTS objects already, or ERR_PTR(-ENOMEM).
  */
-struct nest_object *nest_object_alloc(struct nest_ctx *ctx, size_t size,
-				      enum nest_object_type type)
+struct nest_object *__nest_object_alloc(struct nest_ctx *ctx, size_t size,
+					enum nest_object_type type)
 {
 	struct nest_object *obj;
 	int rc;

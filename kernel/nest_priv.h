@@ -230,8 +230,19 @@ struct nest_ucmd {
 };
 
 /* main.c: object lifecycle */
-struct nest_object *nest_object_alloc(struct nest_ctx *ctx, size_t size,
-				      enum nest_object_type type);
+struct nest_object *__nest_object_alloc(struct nest_ctx *ctx, size_t size,
+					enum nest_object_type type);
+/*
+ * nest_object_alloc() - allocate the object struct @ptr points to, whose
+ * first member must be "struct nest_object obj" (checked at build time, so
+ * an ERR_PTR passes through container_of() unchanged). Returns the typed
+ * pointer or an ERR_PTR; see __nest_object_alloc().
+ */
+#define nest_object_alloc(ctx, ptr, type)					\
+	container_of(__nest_object_alloc(ctx, sizeof(*(ptr)) +			\
+			BUILD_BUG_ON_ZERO(offsetof(typeof(*(ptr)), obj) != 0),	\
+			type),							\
+		     typeof(*(ptr)), obj)
 void nest_object_abort(struct nest_ctx *ctx, struct nest_object *obj);
 void nest_object_finalize(struct nest_ctx *ctx, struct nest_object *obj);
 struct nest_object *nest_get_object(struct nest_ctx *ctx, u32 id,
