@@ -633,20 +633,29 @@ def test_attached_line_means_counting(guest):
 
 
 def test_sighup_while_starting(guest):
-    """A SIGHUP while iommutop starts (its log open, its programs not attached
-    yet) neither kills it nor is lost: the log is reopened and gets every
-    sample. iommutop is stopped (SIGSTOP) while the SIGHUP is sent, so the
-    attached line cannot come in between."""
+    """A SIGHUP while iommutop starts (its programs not attached yet) neither
+    kills it nor is lost: the log is reopened and gets every sample.
+
+    No race with the start-up: -L names a symlink to a FIFO, whose open
+    cannot return before a reader opens it, and iommutop opens its log
+    before it loads its programs. Once iommutop sleeps in that openat (the
+    only open that can sleep here), the symlink is pointed at a regular
+    file, the SIGHUP is sent, and a reader opens the FIFO: the start-up goes
+    on, and the reopen for the SIGHUP, after the attach, opens the file."""
     set_module(guest, "loaded")
-    log, rotated = results(guest, "start.csv"), results(guest, "start.1.csv")
+    fifo = "/tmp/iommutop-start.fifo"  # the guest's tmpfs: a FIFO on 9p does not work
+    link = "/tmp/iommutop-start.csv"
+    before, after = results(guest, "start.0.csv"), results(guest, "start.1.csv")
     out, nl = results(guest, "start.jsonl"), results(guest, "start-nl.json")
-    script = (f"rm -f {log} {rotated}\n"
-              f"{TOP} -j -d {DELAY} -L {log} > {out} & top=$!\n"
-              # the log is open once its header is in it
-              f"i=0; until [ -s {log} ] || [ $i -gt 1200 ]; do sleep 0.05; i=$((i + 1)); done\n"
-              f"kill -STOP $top\n"
+    script = (f"rm -f {fifo} {link} {before} {after}; mkfifo {fifo}; ln -s {fifo} {link}\n"
+              f"{TOP} -j -d {DELAY} -L {link} > {out} & top=$!\n"
+              f"i=0; until [ \"$(cut -d' ' -f1 /proc/$top/syscall 2>/dev/null)\" = 257 ] && "
+              f"[ \"$(cut -d' ' -f3 /proc/$top/stat)\" = S ] || [ $i -gt 1200 ]; do "
+              f"sleep 0.05; i=$((i + 1)); done\n"
+              f"ln -sfn {after} {link}\n"
+              f"kill -HUP $top\n"
               f"grep -q attached {out} && echo attached_before_sighup\n"
-              f"mv {log} {rotated}; kill -HUP $top; kill -CONT $top\n"
+              f"cat {fifo} > {before}\n"
               + wait_attached(out) +
               f"kill -0 $top && echo alive\n"
               f"{NESTLOAD} --devices 1 --pasids 2 --ops 300 --json -q > {nl}\n"
@@ -654,9 +663,9 @@ def test_sighup_while_starting(guest):
     r = run(guest, script)
     assert "attached_before_sighup" not in r.output, "the SIGHUP did not come during the start-up"
     assert r.rc == 0 and "alive" in r.output and "top_rc=0" in r.output, r.output
-    with open(rotated) as f:
+    with open(before) as f:
         assert f.read().count("\n") == 1, "the log before the SIGHUP has only its header"
-    with open(log) as f:
+    with open(after) as f:
         lines = f.read().splitlines()
     assert lines[0].startswith("time,interval_s,dev,pasid,"), lines[:2]
     rows = list(csv.DictReader(lines))

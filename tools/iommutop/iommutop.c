@@ -332,8 +332,11 @@ static int open_log(struct app *a)
 			strerror(errno));
 		return -1;
 	}
-	/* A new (or rotated) file starts with the header. */
-	if (ftell(a->log) == 0)
+	/*
+	 * A new (or rotated) file starts with the header, and so does every
+	 * open of a pipe or FIFO (ftell() fails): each is a new stream.
+	 */
+	if (ftell(a->log) <= 0)
 		csv_header(a->log);
 	return 0;
 }
