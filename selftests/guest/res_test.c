@@ -436,33 +436,31 @@ static void huge_map_child(int wfd, void *arg)
  * for what it pinned only. Either way the cgroup's memory.peak stays far
  * below the 768 MiB an up-front page array of 384 GiB takes.
  */
+/* The huge MAP in the cgroup ends with @want, and memory.peak stays low. */
+#define check_huge_map(self, _unprivileged, want) do {			\
+	struct huge_map __hm = { .unprivileged = _unprivileged };	\
+	long long __peak;						\
+	size_t __n;							\
+	char __r;							\
+									\
+	ASSERT_EQ(0, memcg_run(self, NULL, huge_map_child, &__hm, &__r, &__n, 1)); \
+	ASSERT_EQ(1, __n);						\
+	ASSERT_EQ(want, __r);						\
+	__peak = cg_read((self)->cg, "memory.peak", NULL);		\
+	TH_LOG("memory.peak %lld", __peak);				\
+	ASSERT_GE(__peak, 0);						\
+	ASSERT_LT(__peak, HUGE_MAP_PEAK_MAX);				\
+} while (0)
+
 TEST_F(memcg, huge_map_unprivileged_small_limit)
 {
-	struct huge_map hm = { .unprivileged = true };
-	size_t n;
-	char r;
-
-	ASSERT_EQ(0, memcg_run(self, NULL, huge_map_child, &hm, &r, &n, 1));
-	ASSERT_EQ(1, n);
-	ASSERT_EQ(R_ENOMEM, r);
-	TH_LOG("memory.peak %lld", cg_read(self->cg, "memory.peak", NULL));
-	ASSERT_GE(cg_read(self->cg, "memory.peak", NULL), 0);
-	ASSERT_LT(cg_read(self->cg, "memory.peak", NULL), HUGE_MAP_PEAK_MAX);
+	check_huge_map(self, true, R_ENOMEM);
 }
 
 TEST_F(memcg, huge_map_privileged_unbacked)
 {
-	struct huge_map hm = { .unprivileged = false };
-	size_t n;
-	char r;
-
-	ASSERT_EQ(0, memcg_run(self, NULL, huge_map_child, &hm, &r, &n, 1));
-	ASSERT_EQ(1, n);
 	/* Root may pin that much, but nothing is there to pin. */
-	ASSERT_EQ(R_EFAULT, r);
-	TH_LOG("memory.peak %lld", cg_read(self->cg, "memory.peak", NULL));
-	ASSERT_GE(cg_read(self->cg, "memory.peak", NULL), 0);
-	ASSERT_LT(cg_read(self->cg, "memory.peak", NULL), HUGE_MAP_PEAK_MAX);
+	check_huge_map(self, false, R_EFAULT);
 }
 
 /* ---- kernel memory charged to the caller's cgroup ---- */
