@@ -335,8 +335,10 @@ TEST_F(flush, ioas_unmap_of_output_flushes)
 	do_ioas_unmap(self->e.fd, self->e.ioas_id, DATA_GPA, DATA_LEN, DATA_LEN);
 	env_dma_fault(&self->e, ACC_R, STALE_IOVA, sizeof(buf), buf, &dma);
 	/* The data was all of [1G, 2G): its stage-2 tables went with it. */
-	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3, 0,
-		    NESTIOMMU_FAULT_F_GPA_VALID, OLD_GPA);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = STALE_IOVA, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 2, .level = 3, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = OLD_GPA });
 	memset(fresh + (OLD_GPA - DATA_GPA), 0x77, SZ_4K);
 	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, fresh, DATA_LEN, DATA_GPA);
 	ASSERT_EQ(0x77, env_read_byte(&self->e, STALE_IOVA));
@@ -355,9 +357,11 @@ TEST_F(flush, ioas_unmap_of_table_flushes)
 	do_ioas_unmap(self->e.fd, self->e.ioas_id, POOL_GPA, POOL_LEN, POOL_LEN);
 	env_dma_fault(&self->e, ACC_R, STALE_IOVA, sizeof(buf), buf, &dma);
 	/* The pool was all of [0, 1G): its stage-2 tables went with it. */
-	check_fault(&dma.out_fault, STALE_IOVA, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, 3, 4,
-		    NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_TABLE_FETCH,
-		    self->e.s1.root_gpa + 8 * nest_s1_index(STALE_IOVA, 4));
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = STALE_IOVA, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 2, .level = 3, .s1_level = 4,
+		.flags = NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_TABLE_FETCH,
+		.fetch_addr = self->e.s1.root_gpa + 8 * nest_s1_index(STALE_IOVA, 4) });
 }
 
 /* ==== the PASID cache ==== */

@@ -785,8 +785,10 @@ TEST_F(hwpt, ioas_copy_writeable_from_read_only_einval)
 	char buf[8];
 
 	do_dma_fault(self->e.fd, d.dev, 0, 0, ACC_W, COPY_GPA, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, COPY_GPA, NESTIOMMU_FAULT_REASON_PERMISSION, 2, ANY, 0,
-		    NESTIOMMU_FAULT_F_GPA_VALID, COPY_GPA);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = COPY_GPA, .reason = NESTIOMMU_FAULT_REASON_PERMISSION,
+		.stage = 2, .level = ANY, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = COPY_GPA });
 	close(self->e.fd);
 	self->e.fd = -1;
 	munmap(ro, SZ_64K);
@@ -844,11 +846,17 @@ TEST_F(hwpt, paging_hwpt_follows_ioas_map_and_unmap)
 	/* Unmapped: faults, on both. */
 	do_ioas_unmap(self->e.fd, self->e.ioas_id, gpa, SZ_64K, SZ_64K);
 	do_dma_fault(self->e.fd, self->e.dev_id, 0, 0, ACC_R, gpa + SZ_4K, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, gpa + SZ_4K, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, ANY, 0,
-		    NESTIOMMU_FAULT_F_GPA_VALID, gpa + SZ_4K);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = gpa + SZ_4K,
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2,
+		.level = ANY, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = gpa + SZ_4K });
 	env_dma_fault(&self->e, ACC_R, ENV_IOVA + SZ_4K, sizeof(buf), buf, &dma);
-	check_fault(&dma.out_fault, ENV_IOVA + SZ_4K, NESTIOMMU_FAULT_REASON_PTE_FETCH, 2, ANY,
-		    0, NESTIOMMU_FAULT_F_GPA_VALID, gpa);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = ENV_IOVA + SZ_4K,
+		.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH, .stage = 2,
+		.level = ANY, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = gpa });
 	/* Mapped again (another buffer): that one is reached. */
 	memset(late, 0x72, SZ_64K);
 	do_ioas_map_fixed(self->e.fd, self->e.ioas_id, late, SZ_64K, gpa);

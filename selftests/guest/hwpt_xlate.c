@@ -317,8 +317,10 @@ TEST_F(nested, translate_fault_reports_steps_to_fault)
 	memset(steps, 0xa5, sizeof(steps));
 	env_translate_fault(&self->e, NESTIOMMU_TRANSLATE_NO_CACHE, ACC_R, iova,
 			    steps, 64, &xl);
-	check_fault(&xl.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 2, 0,
-		    NESTIOMMU_FAULT_F_GPA_VALID, pte_gpa);
+	check_fault_exp(&xl.out_fault, (struct fault_exp){
+		.addr = iova, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 1, .level = 2, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = pte_gpa });
 	ASSERT_EQ(5 * (self->levels - 1), xl.steps_num);
 	ASSERT_EQ(1, steps[xl.steps_num - 1].stage);
 	ASSERT_EQ(2, steps[xl.steps_num - 1].level);
@@ -353,17 +355,29 @@ TEST_F(nested, reserved_high_bits_fault_pte_fetch_rsvd)
 			env_dma_fault(&self->e, ACC_R, iova, sizeof(buf), buf, &dma);
 			ASSERT_EQ(0, dma.out_bytes_done);
 			ASSERT_MEM_BYTE(buf, 0, sizeof(buf));
-			check_fault(&dma.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
-				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			check_fault_exp(&dma.out_fault, (struct fault_exp){
+				.addr = iova,
+				.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+				.stage = 1, .level = level,
+				.flags = NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD,
+				.fetch_addr = pte_gpa });
 			env_dma_fault(&self->e, ACC_W, iova, sizeof(buf), buf, &dma);
 			ASSERT_EQ(0, dma.out_bytes_done);
 			ASSERT_MEM_BYTE(env_data(&self->e, DATA_GPA + 3 * SZ_4K), 0x5a, SZ_4K);
-			check_fault(&dma.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
-				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			check_fault_exp(&dma.out_fault, (struct fault_exp){
+				.addr = iova,
+				.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+				.stage = 1, .level = level,
+				.flags = NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD,
+				.fetch_addr = pte_gpa });
 			env_translate_fault(&self->e, NESTIOMMU_TRANSLATE_NO_CACHE, ACC_W, iova,
 					    steps, 64, &xl);
-			check_fault(&xl.out_fault, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, level,
-				    0, NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD, pte_gpa);
+			check_fault_exp(&xl.out_fault, (struct fault_exp){
+				.addr = iova,
+				.reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+				.stage = 1, .level = level,
+				.flags = NESTIOMMU_FAULT_F_GPA_VALID | NESTIOMMU_FAULT_F_RSVD,
+				.fetch_addr = pte_gpa });
 			/* the last step is the PTE as read */
 			ASSERT_EQ(pte | (1ULL << bit), steps[xl.steps_num - 1].pte);
 			nest_s1_pte_write(ptep, pte);
@@ -522,8 +536,10 @@ TEST_F(nested, dma_fault_midway_reports_bytes_done)
 	fill_pattern(buf, sizeof(buf), 7);
 	env_dma_fault(&self->e, ACC_W, start, sizeof(buf), buf, &dma);
 	ASSERT_EQ(done, dma.out_bytes_done);
-	check_fault(&dma.out_fault, hole, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1, 1, 0,
-		    NESTIOMMU_FAULT_F_GPA_VALID, env_pte_gpa(&self->e, hole, 1));
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = hole, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+		.stage = 1, .level = 1, .flags = NESTIOMMU_FAULT_F_GPA_VALID,
+		.fetch_addr = env_pte_gpa(&self->e, hole, 1) });
 	ASSERT_EQ(ACC_W, dma.out_fault.access);
 	ASSERT_MEM_EQ(env_data(&self->e, DATA_GPA + 14 * SZ_4K + 0x100), buf, done);
 
@@ -547,7 +563,9 @@ TEST_F(nested, dma_fault_midway_permission_writes_nothing_after)
 	fill_pattern(buf, sizeof(buf), 9);
 	env_dma_fault(&self->e, ACC_W, page2 - 0x80, 0x100, buf, &dma);
 	ASSERT_EQ(0x80, dma.out_bytes_done);
-	check_fault(&dma.out_fault, page2, NESTIOMMU_FAULT_REASON_PERMISSION, 1, 1, 0, ANY, ANY);
+	check_fault_exp(&dma.out_fault, (struct fault_exp){
+		.addr = page2, .reason = NESTIOMMU_FAULT_REASON_PERMISSION,
+		.stage = 1, .level = 1, .flags = ANY, .fetch_addr = ANY });
 	ASSERT_MEM_EQ(env_data(&self->e, DATA_GPA + 9 * SZ_4K - 0x80), buf, 0x80);
 	ASSERT_MEM_BYTE(env_data(&self->e, DATA_GPA + 9 * SZ_4K), 0x5a, SZ_4K);
 	/* Reading it is fine. */

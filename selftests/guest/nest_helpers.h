@@ -484,18 +484,6 @@ static inline bool fault_matches(const struct nestiommu_fault_info *f,
 	ASSERT_TRUE(fault_matches((f_p), &__exp));			\
 } while (0)
 
-/*
- * The old positional form: check_fault(f_p, addr, reason, stage, level,
- * s1_level, flags, fetch). Kept only for the files not converted yet
- * (hwpt_cache.c, hwpt_xlate.c, hwpt_test.c); use check_fault_exp().
- */
-#define check_fault(f_p, _addr, _reason, _stage, _level, _s1_level, _flags, _fetch) \
-	check_fault_exp(f_p, (struct fault_exp){			\
-		.addr = (long long)(_addr), .reason = (_reason),	\
-		.stage = (_stage), .level = (_level),			\
-		.s1_level = (_s1_level), .flags = (_flags),		\
-		.fetch_addr = (long long)(_fetch) })
-
 /* ---- DMA ---- */
 
 /* Fill *@dma for one DMA and issue it. Return: the ioctl's 0 or -errno. */
