@@ -43,7 +43,7 @@ BTF_BASE ?= $(GUEST_DIR)/vmlinux
 endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
-.PHONY: all deps module bpf selftests tools guest-kernel test demo shell bench \
+.PHONY: all deps module bpf selftests tools guest-kernel test demo shell bench bench-compare \
 	fuzz install dkms-install dkms-remove clean help
 
 all: module selftests tools
@@ -107,6 +107,17 @@ bench: all guest-kernel
 	$(Q)$(VMRUN) --mem 2G --timeout 1200 -- 'insmod kernel/nestiommu.ko && \
 		$(O)/selftests/pri_bench && python3 tools/bench/trace_cost.py'
 
+# BASE=REV (a git revision) against the working tree, built side by side and
+# measured in turns in one run: bench_core on the host, then in one guest
+# nestload's DMA rate and pri_bench's round trip with each module.
+bench-compare: all guest-kernel
+	$(Q)test -n "$(BASE)" || { echo "make bench-compare: set BASE=<git revision>" >&2; exit 2; }
+	$(Q)$(ROOT)/tools/bench/build-base.sh $(BASE) $(O)/base
+	$(Q)$(PYTHON) $(ROOT)/tools/bench/compare.py host \
+		--old $(O)/base/current/build/host/bench_core --new $(O)/host/bench_core
+	$(Q)$(VMRUN) --mem 2G --timeout 1800 -- 'python3 tools/bench/compare.py guest \
+		--old $(O)/base/current --new $(ROOT)'
+
 # A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).
 fuzz: selftests
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host fuzz
@@ -156,6 +167,7 @@ help:
 	@echo "make demo       boot a guest, load the module, run a traced workload"
 	@echo "make shell      interactive guest shell with the module loaded"
 	@echo "make bench      benchmarks (kernel/core natively in user space)"
+	@echo "make bench-compare BASE=REV  the same figures, REV against the working tree"
 	@echo "make fuzz       a longer libFuzzer run (FUZZ_TIME=300 seconds)"
 	@echo "make install    install the module for KDIR (a real machine)"
 	@echo "make dkms-install  register the module with DKMS (DKMS_KREL=release)"
