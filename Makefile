@@ -110,8 +110,12 @@ bench: all guest-kernel
 # BASE=REV (a git revision) against the working tree, built side by side and
 # measured in turns in one run: bench_core on the host, then in one guest
 # nestload's DMA rate and pri_bench's round trip with each module.
+ifneq ($(filter bench-compare,$(MAKECMDGOALS)),)
+ifeq ($(BASE),)
+$(error make bench-compare: set BASE=<git revision>)
+endif
+endif
 bench-compare: all guest-kernel
-	$(Q)test -n "$(BASE)" || { echo "make bench-compare: set BASE=<git revision>" >&2; exit 2; }
 	$(Q)$(ROOT)/tools/bench/build-base.sh $(BASE) $(O)/base
 	$(Q)$(PYTHON) $(ROOT)/tools/bench/compare.py host \
 		--old $(O)/base/current/build/host/bench_core --new $(O)/host/bench_core
