@@ -532,12 +532,10 @@ def check_cross(samples, load, mode):
                         {"total": {"dma_bytes": 0}, "rate": {"dma_bytes": 0}})
         check_rates(samples, lambda s: row(s)["total"]["dma_bytes"],
                     lambda s: row(s)["rate"]["dma_bytes"], f"dma_bytes of {key}")
-    # The loop keeps absolute deadlines: no drift over the full intervals
-    # (the last one is cut short by SIGINT).
-    full = samples[:-1]
-    if len(full) >= 3:
-        span = full[-1]["time"] - full[0]["time"]
-        assert abs(span / (len(full) - 1) - DELAY) < 0.15 * DELAY, [s["time"] for s in samples]
+    # Samples come in time order. (How late they may be depends on the
+    # machine: the deadline grid itself is the model's samples_stay_on_their_grid.)
+    times = [s["time"] for s in samples]
+    assert times == sorted(times) and len(set(times)) == len(times), times
 
 
 def dmaloop_events(n, every):

@@ -476,10 +476,7 @@ static int run(struct app *a)
 			rc = sample(a);
 			if (rc || (a->opt.count && a->samples >= a->opt.count))
 				break;
-			next += period;
-			/* Fell behind (a stopped process): skip, do not burst. */
-			if (next <= now_ns())
-				next = now_ns() + period;
+			next = sample_next_due(next, period, now_ns());
 		}
 	}
 	return rc;

@@ -854,3 +854,9 @@ const char *event_name(enum iommutop_event ev)
 
 	return ev < IOMMUTOP_EV_NR ? names[ev] : "unknown";
 }
+
+__u64 sample_next_due(__u64 due, __u64 period, __u64 now)
+{
+	due += period;
+	return due > now ? due : now + period;
+}

@@ -253,6 +253,16 @@ static inline __u64 counter_get(const void *block,
 	return *(const __u64 *)((const char *)block + f->offset);
 }
 
+/* ---- the sampling clock ---- */
+
+/*
+ * The deadline of the sample after the one due at @due, taken at @now (all
+ * in ns): samples stay on the grid of @period from the start, so a late
+ * sample does not delay the later ones; one more than a whole period late
+ * (a stopped process) skips the missed samples instead of bursting them.
+ */
+__u64 sample_next_due(__u64 due, __u64 period, __u64 now);
+
 /* Names of enum nestiommu_fault_reason values ("pte_fetch"...). */
 const char *fault_reason_name(unsigned int reason);
 const char *event_name(enum iommutop_event ev);

@@ -1000,6 +1000,19 @@ TEST(tui_status_line_says_what_was_refused)
 
 /* ---- options and preflight ---- */
 
+TEST(samples_stay_on_their_grid)
+{
+	const __u64 p = 2 * SEC, t0 = 100 * SEC;
+
+	/* On time, or late by less than a period: the next one on the grid. */
+	EXPECT_EQ(t0 + 2 * p, sample_next_due(t0 + p, p, t0 + p));
+	EXPECT_EQ(t0 + 2 * p, sample_next_due(t0 + p, p, t0 + p + p / 2));
+	EXPECT_EQ(t0 + 2 * p, sample_next_due(t0 + p, p, t0 + 2 * p - 1));
+	/* Late by a whole period or more: skip, one period from now. */
+	EXPECT_EQ(t0 + 3 * p, sample_next_due(t0 + p, p, t0 + 2 * p));
+	EXPECT_EQ(t0 + 9 * p + 5, sample_next_due(t0 + p, p, t0 + 8 * p + 5));
+}
+
 TEST(kernel_release_check)
 {
 	EXPECT_TRUE(kernel_release_ok("6.1.0-56-amd64", 5, 11));
