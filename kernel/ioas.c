@@ -130,10 +130,11 @@ out_unmap:
 	return rc;
 }
 
-/* Count and trace an area that was just linked for good. */
+/* Count and trace an area just linked for good; iova_rwsem held for write. */
 static void nest_ioas_area_added(struct nest_ioas *ioas,
 				 struct nest_area *area)
 {
+	lockdep_assert_held_write(&ioas->iova_rwsem);
 	ioas->counters.mappings++;
 	ioas->counters.mapped_bytes += area->last - area->iova + 1;
 	if (area->pinned_here)

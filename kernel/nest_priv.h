@@ -5,24 +5,68 @@
  * Terms: a range is [iova, last] with an inclusive "last"; "length" is
  * last - iova + 1. Addresses user space sees are IOVAs and user VAs only.
  *
- * Lock order (outermost first):
- *   nest_device::attach_mutex
- *     nest_ioas::iova_rwsem
- *       nest_iommu::lock (a spinlock: caches, counters, device list)
- *         nest_device::attach xa_lock
- *   nest_ctx::objects xa_lock (never held across anything that sleeps)
+ * Locks, what each protects ("sleeps": a mutex or rwsem, whose holder may
+ * sleep; a spinlock's holder never does). None disables interrupts:
+ * nothing takes one from IRQ or softirq context (page request timeouts
+ * and delayed responses run as nest_pri_wq work, in process context).
+ *  - nest_device::attach_mutex (sleeps): the device's attachments; every
+ *    ATTACH, REPLACE and DETACH holds it.
+ *  - nest_ioas::iova_rwsem (sleeps): the IOAS's areas, counters, hwpts list
+ *    and no_huge_pages, and the stage-2 table of each paging HWPT mirroring
+ *    it: they change only under it held for write (MAP, COPY, UNMAP,
+ *    HWPT alloc and destroy). Walks hold it for read, and so does every use
+ *    of a pinned page found through a translation: once UNMAP has it for
+ *    write, no DMA is using the pages it is about to unpin.
+ *  - nest_iommu::lock (spinlock): the IOTLB, every device TLB and PASID
+ *    cache, every translation counter (struct nestiommu_xlate_stats of
+ *    HWPTs and devices) and the device list. A translation runs under it;
+ *    the data copy does not.
+ *  - nest_device::attach's xa_lock (spinlock): the PASID table itself.
+ *    Writers hold attach_mutex too; nest_device_get_attached() holds it to
+ *    reference a HWPT before a DETACH can drop it. The translation's
+ *    re-check under nest_iommu::lock is an RCU xa_load(), not this lock.
+ *  - nest_ctx::objects' xa_lock (spinlock): the ID table, and an object's
+ *    "users" leaving 0 (lookup) against its removal (DESTROY).
+ *  - the fault ring's lock (spinlock, struct nest_fault_ring in fault.c): a
+ *    fault queue's records, counters, closed flag and pending groups.
+ *  - nest_pri::lock (spinlock, pri.h): a PRI device's group and parked
+ *    lists, credit, group IDs, disabled flag, groups' marks, PRI counters.
+ *  - nest_pri::cancel_mutex (sleeps, pri.h): one canceller at a time.
+ *  Library locks, all innermost: the maple tree's (ioas->areas), the IDA's
+ *  (iommu->tags, taken with no driver lock held), wait queues' and
+ *  completions'.
+ *
+ * Nesting (outer -> inner); two locks not chained here are never held
+ * together (e.g. two IOASes' iova_rwsem: COPY drops the source's first;
+ * attach_mutex and iova_rwsem; nest_pri::lock and the ring lock):
+ *   attach_mutex -> attach xa_lock
+ *   attach_mutex -> nest_iommu::lock
+ *   attach_mutex -> cancel_mutex -> nest_pri::lock
+ *                                -> fault ring lock
+ *   iova_rwsem -> nest_iommu::lock -> fault ring lock (a DMA fault queued)
+ *   iova_rwsem (write) -> page locks (unpinning)
+ *   nest_ctx::objects' xa_lock: alone (lookups and DESTROY hold nothing).
+ * Nobody waits for user space (page response credit, a group's answer, a
+ * record to read) or for nest_pri_wq while holding any of these, so a
+ * user that never answers stalls only its own DMA.
  *
  * None of these is held while user memory is read or written: a faulting
  * (userfaultfd, slow) user page must block only its own caller.
  *
- * Who protects what:
- *  - a paging HWPT's stage-2 table changes only under its IOAS's
- *    iova_rwsem held for write; walks hold it for read. So does every
- *    use of a pinned page found through a translation: once UNMAP has the
- *    lock for write, no DMA is using the pages it is about to unpin.
- *  - nest_iommu::lock guards the IOTLB, every device TLB and PASID cache,
- *    every translation counter and the device list. A translation runs
- *    under it (it does not sleep), the data copy does not.
+ * Hook points (hooks.h; a BPF program runs there, under these locks) and
+ * events (trace.h), with what is held when they fire:
+ *  - hook_translate, translate, stale_translation, and fault of a walk:
+ *    iova_rwsem (read) and nest_iommu::lock.
+ *  - fault_queue_overflow: the same when a DMA fault is queued, nothing
+ *    when a page request group is.
+ *  - hook_page_response, page_request: the fault ring lock.
+ *  - map, unmap: iova_rwsem (write).
+ *  - attach: attach_mutex. detach: attach_mutex, or nothing when the
+ *    device is destroyed.
+ *  - page_response: cancel_mutex when a canceller answers (and
+ *    attach_mutex under a REPLACE or DETACH), else nothing.
+ *  - hook_map, hook_invalidate, hook_page_request, invalidate, dma,
+ *    page_request_timeout, and fault with nothing attached: nothing.
  *
  * Object lifetime follows iommufd: an object is reachable through the
  * context's xarray; "users" counts the xarray's own reference plus every
