@@ -44,7 +44,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/nestiommu.h>
 
-#include "core/cache.h"
+#include "core/xlate.h"
 
 enum nest_object_type {
 	NEST_OBJ_NONE = NESTIOMMU_OBJ_NONE,
