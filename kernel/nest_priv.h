@@ -282,6 +282,9 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 void nest_pin_put(struct nest_pin *pin);
 u64 nest_pages_pinned_total(void);
 
+/* mem.c: the core's memory services (pinned pages, table pages) */
+extern const struct nest_mem_ops nest_mem_ops;
+
 /* hwpt.c */
 int nest_hwpt_alloc_ioctl(struct nest_ucmd *ucmd);
 int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd);
