@@ -315,8 +315,6 @@ int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
 			  u32 *len);
 int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr);
 int nest_device_reset_ioctl(struct nest_ucmd *ucmd);
-int nest_device_pri_option(struct nest_device *dev,
-			   struct nestiommu_option *cmd);
 struct nest_hwpt *nest_device_get_attached(struct nest_device *dev,
 					   u32 key);
 
@@ -358,16 +356,9 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 			       u32 *len);
 struct nest_fault_queue *nest_get_fault_queue(struct nest_ctx *ctx, u32 id);
 struct nest_object *nest_fault_queue_obj(struct nest_fault_queue *q);
-void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
-			    u32 key, u32 hwpt_id,
-			    const struct nestiommu_fault_info *info);
-void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
-			     u32 hwpt_id,
-			     const struct nestiommu_fault_info *info);
+/* The ring's API for the translation path and pri.c: fault.h */
 
 /* dma.c */
-void nest_fault_to_user(struct nestiommu_fault_info *info,
-			const struct nest_fault *fault);
 int nest_dma_ioctl(struct nest_ucmd *ucmd);
 int nest_translate_ioctl(struct nest_ucmd *ucmd);
 
