@@ -21,8 +21,9 @@
  * with the group's struct nest_fault_pending (fault.h), all under one
  * ring lock, so a response can never name a group that is not pending
  * yet. Answerers claim a group off the pending list under the ring lock,
- * so it is answered once. write() hands each response to pri.c; closing
- * the fd refuses new groups and hands pri.c the pending ones to answer.
+ * so it is answered once. write() claims the group each response names
+ * and hands both to pri.c; closing the fd refuses new groups and hands
+ * pri.c the pending ones to answer.
  *
  * The ring lock is a plain spinlock: every user (the translation path
  * under the IOMMU lock, pri.c's timeouts and delayed answers on a
@@ -202,15 +203,12 @@ bool nest_fault_ring_claim(struct nest_fault_ring *ring,
 	return claimed;
 }
 
-/**
- * nest_fault_ring_claim_cookie() - claim the pending group of a cookie
- * @ring: the ring a response was written to
- * @cookie: the response's cookie
- *
- * Return: the group, which the caller must now answer (or put back with
- * nest_fault_ring_unclaim()), or NULL if none is pending there.
+/*
+ * Claim the pending group a response names by its cookie: NULL if none
+ * is pending on @ring. Whoever answers it may put it back with
+ * nest_fault_ring_unclaim().
  */
-struct nest_fault_pending *
+static struct nest_fault_pending *
 nest_fault_ring_claim_cookie(struct nest_fault_ring *ring, u64 cookie)
 {
 	struct nest_fault_pending *p, *found = NULL;
@@ -388,6 +386,7 @@ static ssize_t nest_fault_fops_write(struct file *filp,
 	const size_t rsize = sizeof(struct nestiommu_page_response);
 	struct nest_fault_ring *ring = filp->private_data;
 	struct nestiommu_page_response resp;
+	struct nest_fault_pending *p;
 	size_t done;
 	int rc = 0;
 
@@ -398,9 +397,15 @@ static ssize_t nest_fault_fops_write(struct file *filp,
 			rc = -EFAULT;
 			break;
 		}
-		rc = nest_pri_respond(ring, &resp);
+		rc = nest_page_response_check(&resp);
 		if (rc)
 			break;
+		p = nest_fault_ring_claim_cookie(ring, resp.cookie);
+		if (!p) {
+			rc = -EINVAL;	/* no such group pending here */
+			break;
+		}
+		nest_pri_respond(p, &resp);
 	}
 	return done ? done : rc;
 }

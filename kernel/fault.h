@@ -40,8 +40,6 @@ int nest_fault_ring_send(struct nest_fault_ring *ring,
 			 u32 copies);
 bool nest_fault_ring_claim(struct nest_fault_ring *ring,
 			   struct nest_fault_pending *p);
-struct nest_fault_pending *
-nest_fault_ring_claim_cookie(struct nest_fault_ring *ring, u64 cookie);
 bool nest_fault_ring_unclaim(struct nest_fault_ring *ring,
 			     struct nest_fault_pending *p);
 

@@ -857,17 +857,6 @@ void nest_pri_reset(struct nest_pri *pri)
 	spin_unlock(&pri->lock);
 }
 
-static int nest_page_response_code_check(u32 code)
-{
-	switch (code) {
-	case NESTIOMMU_PAGE_RESP_SUCCESS:
-	case NESTIOMMU_PAGE_RESP_INVALID:
-	case NESTIOMMU_PAGE_RESP_FAILURE:
-		return 0;
-	}
-	return -EOPNOTSUPP;
-}
-
 /* What hook_page_response decided for one response. */
 struct nest_resp_decision {
 	u32 code;		/* to deliver */
@@ -930,41 +919,30 @@ static void nest_resp_decision_count(struct nest_pri *pri,
 }
 
 /**
- * nest_pri_respond() - a page response written to a queue's fd
- * @ring: the queue's ring
- * @resp: the response
+ * nest_pri_respond() - answer a group with a response written to its queue
+ * @p: the group, claimed by the response's write()
+ * @resp: the response (checked: nest_page_response_check())
  *
- * Answers the pending group @resp names, unless hook_page_response loses
- * the response (the group is pending again, as if it never came) or
- * delays it.
- *
- * Return: 0, -EOPNOTSUPP (a bad response) or -EINVAL (no such group
- * pending on @ring).
+ * Unless hook_page_response loses the response (the group is pending
+ * again, as if it never came) or delays it.
  */
-int nest_pri_respond(struct nest_fault_ring *ring,
-		     const struct nestiommu_page_response *resp)
+void nest_pri_respond(struct nest_fault_pending *p,
+		      const struct nestiommu_page_response *resp)
 {
+	struct nest_prg *g = container_of(p, struct nest_prg, pend);
 	struct nest_resp_decision rd = { .code = resp->code };
-	struct nest_fault_pending *p;
-	struct nest_prg *g;
 
-	if (resp->__reserved || nest_page_response_code_check(resp->code))
-		return -EOPNOTSUPP;
-	p = nest_fault_ring_claim_cookie(ring, resp->cookie);
-	if (!p)
-		return -EINVAL;
-	g = container_of(p, struct nest_prg, pend);
 	if (trace_hook_page_response_enabled()) {
 		nest_prg_hook_response(g, resp, &rd);
 		nest_resp_decision_count(g->pri, &rd);
 	}
 	if (rd.drop) {
-		if (nest_fault_ring_unclaim(ring, p))
+		if (nest_fault_ring_unclaim(g->ring, p))
 			nest_prg_recheck(g);
 		else	/* the fd closed meanwhile */
 			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
 					NEST_PRG_AUTO);
-		return 0;
+		return;
 	}
 	if (rd.code_set)
 		g->resp_injected |= NEST_RESP_INJ_CODE;
@@ -972,7 +950,6 @@ int nest_pri_respond(struct nest_fault_ring *ring,
 		nest_prg_answer_later(g, rd.code, rd.delay_us);
 	else
 		nest_prg_answer(g, rd.code, NEST_PRG_USER);
-	return 0;
 }
 
 /**

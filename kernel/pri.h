@@ -13,9 +13,9 @@
  * nest_pri_req; the DMA then calls nest_pri_ask(), which takes credit,
  * builds the group and hands its records to the queue in one call
  * (nest_fault_ring_send()), then waits or parks the group.
- * Answer leg: the queue's write() hands each response to
- * nest_pri_respond(), which claims the group, runs hook_page_response and
- * answers.
+ * Answer leg: the queue's write() checks each response
+ * (nest_page_response_check()), claims the group it names and hands both
+ * to nest_pri_respond(), which runs hook_page_response and answers.
  *
  * A group is answered exactly once: by whoever claims it off the queue's
  * pending list - a response, the queue's fd closing, the device's detach,
@@ -112,9 +112,30 @@ int nest_pri_resume(struct nest_pri *pri, struct nest_pri_req *pr,
 		    u64 cookie, u32 key, u64 iova, bool nonblock,
 		    struct nestiommu_fault_info *info);
 
+/* A valid page response code? 0 or -EOPNOTSUPP. */
+static inline int nest_page_response_code_check(u32 code)
+{
+	switch (code) {
+	case NESTIOMMU_PAGE_RESP_SUCCESS:
+	case NESTIOMMU_PAGE_RESP_INVALID:
+	case NESTIOMMU_PAGE_RESP_FAILURE:
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/* A page response user space may write? 0 or -EOPNOTSUPP. */
+static inline int
+nest_page_response_check(const struct nestiommu_page_response *resp)
+{
+	if (resp->__reserved)
+		return -EOPNOTSUPP;
+	return nest_page_response_code_check(resp->code);
+}
+
 /* fault.c: the answer leg */
-int nest_pri_respond(struct nest_fault_ring *ring,
-		     const struct nestiommu_page_response *resp);
+void nest_pri_respond(struct nest_fault_pending *p,
+		      const struct nestiommu_page_response *resp);
 void nest_pri_queue_closed(struct nest_fault_pending *p);
 
 #endif /* NEST_PRI_H */

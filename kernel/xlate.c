@@ -303,19 +303,6 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	return 0;
 }
 
-/* The attachment key of a request; not valid: a PASID beyond the width. */
-void nest_request_key(struct nest_xlate_req *req, u32 flags, u32 pasid)
-{
-	if (!(flags & NESTIOMMU_DMA_PASID)) {
-		req->key = NEST_ATTACH_RID;
-		req->key_valid = true;
-		return;
-	}
-	req->key = pasid;
-	req->key_valid = req->dev->pasid_bits &&
-			 pasid < BIT_ULL(req->dev->pasid_bits);
-}
-
 /**
  * nest_xlate_begin() - translate through what is attached now
  * @req: the request (req->key_valid false: nothing can be attached)

@@ -31,7 +31,24 @@ struct nest_xlate_req {
 	struct nest_hwpt *last_hwpt;
 };
 
-void nest_request_key(struct nest_xlate_req *req, u32 flags, u32 pasid);
+/*
+ * Set the attachment key of a request from its NESTIOMMU_DMA_PASID flag
+ * and PASID (the same for DMA and TRANSLATE); not valid: a PASID beyond
+ * the device's width.
+ */
+static inline void nest_request_key(struct nest_xlate_req *req, u32 flags,
+				    u32 pasid)
+{
+	if (!(flags & NESTIOMMU_DMA_PASID)) {
+		req->key = NEST_ATTACH_RID;
+		req->key_valid = true;
+		return;
+	}
+	req->key = pasid;
+	req->key_valid = req->dev->pasid_bits &&
+			 pasid < BIT_ULL(req->dev->pasid_bits);
+}
+
 int nest_xlate_begin(struct nest_xlate_req *req, struct nest_xlate_res *res,
 		     struct nest_fault *fault);
 void nest_xlate_end(struct nest_xlate_req *req);
