@@ -53,6 +53,7 @@ int nest_hwpt_map_area(struct nest_hwpt *hwpt, struct nest_area *area)
 	u64 unmapped;
 	int rc;
 
+	lockdep_assert_held_write(&hwpt->ioas->iova_rwsem);
 	while (i < area->npages) {
 		unsigned long pfn = page_to_pfn(nest_area_page(area, i));
 
@@ -87,6 +88,7 @@ void nest_hwpt_unmap_area(struct nest_hwpt *hwpt, struct nest_area *area)
 	u64 length = area->last - area->iova + 1;
 	u64 unmapped;
 
+	lockdep_assert_held_write(&hwpt->ioas->iova_rwsem);
 	/* Areas are mapped whole, so no huge leaf crosses their ends. */
 	WARN_ON_ONCE(nest_s2_unmap(&hwpt->s2, area->iova, length, &unmapped));
 	spin_lock(&iommu->lock);
@@ -511,6 +513,7 @@ static void nest_hwpt_dirty_window(struct nest_hwpt *hwpt, u64 gpa,
 	struct nest_iommu *iommu = &hwpt->ctx->iommu;
 	u64 nr_dirty;
 
+	lockdep_assert_held(&hwpt->ioas->iova_rwsem);
 	spin_lock(&iommu->lock);
 	if (!nest_s2_read_dirty(&hwpt->s2, gpa, length, bitmap, clear,
 				&nr_dirty) && clear && nr_dirty)
@@ -535,6 +538,7 @@ static u64 nest_dirty_next_mapped(struct nest_ioas *ioas, u64 gpa, u64 end,
 	unsigned long index = gpa;
 	struct nest_area *area;
 
+	lockdep_assert_held(&ioas->iova_rwsem);
 	area = mt_find(&ioas->areas, &index, end - 1);
 	if (!area)
 		return end;
