@@ -326,44 +326,6 @@ int nest_device_reset_ioctl(struct nest_ucmd *ucmd)
 	return 0;
 }
 
-/**
- * nest_device_pri_option() - OPTION_PRI_MAX_OUTSTANDING / PRI_TIMEOUT_MS
- * @dev: the device
- * @cmd: the option call (op checked)
- *
- * Return: 0, or -EINVAL (no PRI, value out of range).
- */
-int nest_device_pri_option(struct nest_device *dev,
-			   struct nestiommu_option *cmd)
-{
-	struct nest_pri *pri = dev->pri;
-	bool get = cmd->op == NESTIOMMU_OPTION_OP_GET;
-	u32 *field;
-	u64 min, max;
-
-	if (!pri)
-		return -EINVAL;
-	if (cmd->option_id == NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING) {
-		field = &pri->max_outstanding;
-		min = 1;
-		max = NEST_PRI_MAX_OUTSTANDING;
-	} else {
-		field = &pri->timeout_ms;
-		min = 0;
-		max = NEST_PRI_MAX_TIMEOUT_MS;
-	}
-	if (get) {
-		cmd->val64 = READ_ONCE(*field);
-		return 0;
-	}
-	if (cmd->val64 < min || cmd->val64 > max)
-		return -EINVAL;
-	WRITE_ONCE(*field, cmd->val64);
-	/* A larger limit may let waiting DMAs go. */
-	wake_up(&pri->credit_wait);
-	return 0;
-}
-
 int nest_get_hw_info_ioctl(struct nest_ucmd *ucmd)
 {
 	struct nestiommu_hw_info *cmd = ucmd->cmd;

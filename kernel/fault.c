@@ -17,8 +17,17 @@
  * over; those that could not be copied are put back at the front, oldest
  * first, so a bad buffer loses nothing.
  *
- * Page request groups waiting for their response are on the ring's
- * pending list (see pri.h); closing the fd answers them all INVALID.
+ * Page requests are pri.c's: it builds a group's records and queues them
+ * with the group's struct nest_fault_pending (fault.h), all under one
+ * ring lock, so a response can never name a group that is not pending
+ * yet. Answerers claim a group off the pending list under the ring lock,
+ * so it is answered once. write() claims the group each response names
+ * and hands both to pri.c; closing the fd refuses new groups and hands
+ * pri.c the pending ones to answer.
+ *
+ * The ring lock is a plain spinlock: every user (the translation path
+ * under the IOMMU lock, pri.c's timeouts and delayed answers on a
+ * workqueue, the fd's file operations) runs in process context.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -26,18 +35,13 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fault.h"
 #include "nest_priv.h"
 #include "pri.h"
 #include "trace.h"
 
 /* Records one read() takes at most (it may return fewer than fit). */
 #define NEST_FAULT_READ_BATCH	32
-
-/*
- * The last page request cookie given out: cookies are never reused while
- * the module is loaded, so one names one group across queues and devices.
- */
-static atomic64_t nest_fault_last_cookie = ATOMIC64_INIT(0);
 
 struct nest_fault_ring {
 	refcount_t users;
@@ -51,7 +55,7 @@ struct nest_fault_ring {
 	u32 taken;		/* records readers are copying out */
 	u32 dropped;		/* dropped since the last record read */
 	bool closed;		/* the fd is gone: nobody answers */
-	struct list_head pending;	/* struct nest_prg::ring_node */
+	struct list_head pending;	/* struct nest_fault_pending::node */
 	struct nestiommu_fault_queue_stats stats;
 	struct nestiommu_fault_record records[];
 };
@@ -61,9 +65,17 @@ struct nest_fault_queue {
 	struct nest_fault_ring *ring;
 };
 
-void nest_fault_ring_get(struct nest_fault_ring *ring)
+/**
+ * nest_fault_queue_ring_get() - the ring of a queue, referenced
+ * @q: the queue (the caller holds it, e.g. through its HWPT)
+ *
+ * The ring outlives the queue's object and its HWPTs: a page request
+ * keeps it until answered. Release with nest_fault_ring_put().
+ */
+struct nest_fault_ring *nest_fault_queue_ring_get(struct nest_fault_queue *q)
 {
-	refcount_inc(&ring->users);
+	refcount_inc(&q->ring->users);
+	return q->ring;
 }
 
 void nest_fault_ring_put(struct nest_fault_ring *ring)
@@ -72,14 +84,10 @@ void nest_fault_ring_put(struct nest_fault_ring *ring)
 		kvfree(ring);
 }
 
-struct nest_fault_ring *nest_fault_queue_ring(struct nest_fault_queue *q)
-{
-	return q->ring;
-}
-
 /* Free record slots: taken records keep theirs. Ring lock held. */
-static u32 nest_fault_ring_room(const struct nest_fault_ring *ring)
+static u32 nest_fault_ring_room(struct nest_fault_ring *ring)
 {
+	lockdep_assert_held(&ring->lock);
 	return ring->depth - ring->count - ring->taken;
 }
 
@@ -87,6 +95,7 @@ static u32 nest_fault_ring_room(const struct nest_fault_ring *ring)
 static void nest_fault_ring_push(struct nest_fault_ring *ring,
 				 const struct nestiommu_fault_record *r)
 {
+	lockdep_assert_held(&ring->lock);
 	ring->records[(ring->head + ring->count) % ring->depth] = *r;
 	ring->count++;
 	ring->stats.queued++;
@@ -95,6 +104,7 @@ static void nest_fault_ring_push(struct nest_fault_ring *ring,
 /* Count @n records dropped for lack of room. Ring lock held. */
 static u64 nest_fault_ring_drop(struct nest_fault_ring *ring, u32 n)
 {
+	lockdep_assert_held(&ring->lock);
 	ring->dropped += n;
 	ring->stats.dropped += n;
 	return ring->stats.dropped;
@@ -125,99 +135,49 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
 	};
 }
 
-/*
- * The hook_page_request hook point: a BPF program may lose the group,
- * queue its records twice or clear LAST_PAGE; @g->injected records what
- * it did. Return: how many copies of each record to queue.
- */
-static u32 nest_fault_ring_hook_send(struct nest_prg *g,
-				     const struct nestiommu_fault_record *tmpl,
-				     u64 addr)
-{
-	struct nest_hook_page_request d = {
-		.dev_id = tmpl->dev_id,
-		.pasid = g->key,
-		.hwpt_id = tmpl->hwpt_id,
-		.grpid = g->grpid,
-		.cookie = g->cookie,
-		.addr = addr,
-		.npages = g->npages,
-		.perm = tmpl->fault.access,
-	};
-
-	if (!trace_hook_page_request_enabled())
-		return 1;
-	trace_hook_page_request(&d);
-	if (d.drop > 1 || d.duplicate > 1 || d.clear_last > 1) {
-		g->hook_rejected = true;
-		return 1;
-	}
-	if (d.drop) {
-		g->injected |= NEST_PR_INJ_DROPPED;
-		return 0;
-	}
-	if (d.clear_last)
-		g->injected |= NEST_PR_INJ_LAST_CLEARED;
-	if (d.duplicate) {
-		g->injected |= NEST_PR_INJ_DUPLICATED;
-		return 2;
-	}
-	return 1;
-}
-
 /**
- * nest_fault_ring_send() - queue the page requests of a group
+ * nest_fault_ring_send() - queue the records of a page request group
  * @ring: the queue's ring
- * @g: the group (npages, grpid and key set); gets its cookie here
- * @tmpl: a FAULT record of the fault that made the device ask
- * @addr: the first page
+ * @p: the group, not pending; pending on success
+ * @r: the record of its first page, LAST_PAGE set if its last page has it
+ * @npages: the group's pages: one record each, at consecutive pages from
+ *	@r->addr, only the last one keeping LAST_PAGE
+ * @copies: how many times each record is queued (0: none, yet pending)
  *
  * All the group's records or none: a ring without room for all of them
  * drops them (counted and flagged like any record) and so does a ring
- * whose fd is closed, since nobody could answer. A group hook_page_request
- * lost is pending with no record queued.
+ * whose fd is closed, since nobody could answer.
  *
  * Return: 0 (the group is pending), or -ENOSPC.
  */
-int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
-			 const struct nestiommu_fault_record *tmpl, u64 addr)
+int nest_fault_ring_send(struct nest_fault_ring *ring,
+			 struct nest_fault_pending *p,
+			 const struct nestiommu_fault_record *r, u32 npages,
+			 u32 copies)
 {
-	struct nestiommu_fault_record r = *tmpl;
-	u32 copies, i, c;
+	struct nestiommu_fault_record rec = *r;
 	u64 dropped = 0;
+	u32 i, c;
 
-	if (tmpl->fault.flags & NESTIOMMU_FAULT_F_INJECTED)
-		g->injected |= NEST_PR_INJ_FORCED;
-	g->cookie = atomic64_inc_return(&nest_fault_last_cookie);
-	copies = nest_fault_ring_hook_send(g, tmpl, addr);
-	r.type = NESTIOMMU_RECORD_PAGE_REQUEST;
-	r.grpid = g->grpid;
-	r.perm = tmpl->fault.access;
-	r.cookie = g->cookie;
-	spin_lock_irq(&ring->lock);
-	if (ring->closed || nest_fault_ring_room(ring) < g->npages * copies) {
+	rec.flags &= ~NESTIOMMU_RECORD_F_LAST_PAGE;
+	spin_lock(&ring->lock);
+	if (ring->closed || nest_fault_ring_room(ring) < npages * copies) {
 		if (!ring->closed)
-			dropped = nest_fault_ring_drop(ring,
-						       g->npages * copies);
-		spin_unlock_irq(&ring->lock);
+			dropped = nest_fault_ring_drop(ring, npages * copies);
+		spin_unlock(&ring->lock);
 		if (dropped)
 			trace_fault_queue_overflow(ring->id, dropped);
 		return -ENOSPC;
 	}
-	for (i = 0; i < g->npages; i++) {
-		r.addr = addr + ((u64)i << PAGE_SHIFT);
-		if (i == g->npages - 1 &&
-		    !(g->injected & NEST_PR_INJ_LAST_CLEARED))
-			r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
-		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
-				   r.addr, r.perm,
-				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE,
-				   g->injected);
+	for (i = 0; i < npages; i++) {
+		rec.addr = r->addr + ((u64)i << PAGE_SHIFT);
+		if (i == npages - 1)
+			rec.flags |= r->flags & NESTIOMMU_RECORD_F_LAST_PAGE;
 		for (c = 0; c < copies; c++)
-			nest_fault_ring_push(ring, &r);
+			nest_fault_ring_push(ring, &rec);
 	}
-	list_add_tail(&g->ring_node, &ring->pending);
-	spin_unlock_irq(&ring->lock);
+	list_add_tail(&p->node, &ring->pending);
+	spin_unlock(&ring->lock);
 	if (copies)
 		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
@@ -226,20 +186,63 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 /**
  * nest_fault_ring_claim() - take a group off the pending list to answer it
  * @ring: its ring
- * @g: the group
+ * @p: the group
  *
- * Return: true if the caller must now answer it (nest_prg_answer()),
- * false if it is not pending (answered, or not sent yet).
+ * Return: true if the caller must now answer it, false if it is not
+ * pending (answered, claimed by another, or not sent yet).
  */
-bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g)
+bool nest_fault_ring_claim(struct nest_fault_ring *ring,
+			   struct nest_fault_pending *p)
 {
 	bool claimed;
 
-	spin_lock_irq(&ring->lock);
-	claimed = !list_empty(&g->ring_node);
-	list_del_init(&g->ring_node);
-	spin_unlock_irq(&ring->lock);
+	spin_lock(&ring->lock);
+	claimed = !list_empty(&p->node);
+	list_del_init(&p->node);
+	spin_unlock(&ring->lock);
 	return claimed;
+}
+
+/*
+ * Claim the pending group a response names by its cookie: NULL if none
+ * is pending on @ring. Whoever answers it may put it back with
+ * nest_fault_ring_unclaim().
+ */
+static struct nest_fault_pending *
+nest_fault_ring_claim_cookie(struct nest_fault_ring *ring, u64 cookie)
+{
+	struct nest_fault_pending *p, *found = NULL;
+
+	spin_lock(&ring->lock);
+	list_for_each_entry(p, &ring->pending, node) {
+		if (p->cookie == cookie) {
+			found = p;
+			list_del_init(&p->node);
+			break;
+		}
+	}
+	spin_unlock(&ring->lock);
+	return found;
+}
+
+/**
+ * nest_fault_ring_unclaim() - make a claimed group pending again
+ * @ring: its ring
+ * @p: the group, claimed by the caller
+ *
+ * Return: true, or false if the fd is closed (the caller answers then).
+ */
+bool nest_fault_ring_unclaim(struct nest_fault_ring *ring,
+			     struct nest_fault_pending *p)
+{
+	bool closed;
+
+	spin_lock(&ring->lock);
+	closed = ring->closed;
+	if (!closed)
+		list_add_tail(&p->node, &ring->pending);
+	spin_unlock(&ring->lock);
+	return !closed;
 }
 
 /**
@@ -257,16 +260,15 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 {
 	struct nest_fault_ring *ring = q->ring;
 	struct nestiommu_fault_record r;
-	unsigned long flags;
 	u64 dropped = 0;
 
 	nest_fault_record_init(&r, dev_id, key, hwpt_id, info);
-	spin_lock_irqsave(&ring->lock, flags);
+	spin_lock(&ring->lock);
 	if (!nest_fault_ring_room(ring))
 		dropped = nest_fault_ring_drop(ring, 1);
 	else
 		nest_fault_ring_push(ring, &r);
-	spin_unlock_irqrestore(&ring->lock, flags);
+	spin_unlock(&ring->lock);
 	if (dropped)
 		trace_fault_queue_overflow(ring->id, dropped);
 	else
@@ -285,7 +287,7 @@ static u32 nest_fault_ring_take(struct nest_fault_ring *ring,
 {
 	u32 i;
 
-	spin_lock_irq(&ring->lock);
+	spin_lock(&ring->lock);
 	n = min(n, ring->count);
 	for (i = 0; i < n; i++)
 		buf[i] = ring->records[(ring->head + i) % ring->depth];
@@ -294,7 +296,7 @@ static u32 nest_fault_ring_take(struct nest_fault_ring *ring,
 	ring->taken += n;
 	*dropped = n ? ring->dropped : 0;
 	ring->dropped -= *dropped;
-	spin_unlock_irq(&ring->lock);
+	spin_unlock(&ring->lock);
 	if (*dropped) {
 		buf[0].flags |= NESTIOMMU_RECORD_F_OVERFLOW;
 		buf[0].dropped = *dropped;
@@ -317,7 +319,7 @@ static void nest_fault_ring_untake(struct nest_fault_ring *ring,
 		buf[0].flags &= ~NESTIOMMU_RECORD_F_OVERFLOW;
 		buf[0].dropped = 0;
 	}
-	spin_lock_irq(&ring->lock);
+	spin_lock(&ring->lock);
 	ring->taken -= n;
 	ring->stats.read += copied;
 	for (i = n; i > copied; i--) {
@@ -327,7 +329,7 @@ static void nest_fault_ring_untake(struct nest_fault_ring *ring,
 	}
 	if (!copied)
 		ring->dropped += dropped;
-	spin_unlock_irq(&ring->lock);
+	spin_unlock(&ring->lock);
 	if (copied < n)
 		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 }
@@ -377,129 +379,6 @@ static __poll_t nest_fault_fops_poll(struct file *filp,
 	return READ_ONCE(ring->count) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
-static int nest_page_response_code_check(u32 code)
-{
-	switch (code) {
-	case NESTIOMMU_PAGE_RESP_SUCCESS:
-	case NESTIOMMU_PAGE_RESP_INVALID:
-	case NESTIOMMU_PAGE_RESP_FAILURE:
-		return 0;
-	}
-	return -EOPNOTSUPP;
-}
-
-static int nest_page_response_check(const struct nestiommu_page_response *resp)
-{
-	if (resp->__reserved)
-		return -EOPNOTSUPP;
-	return nest_page_response_code_check(resp->code);
-}
-
-/* What hook_page_response decided for one response. */
-struct nest_resp_decision {
-	u32 code;		/* to deliver */
-	u32 delay_us;		/* 0: now */
-	bool drop;
-	bool code_set;
-	bool rejected;
-};
-
-/*
- * The hook_page_response hook point, for @g named by @resp. Ring lock
- * held: a BPF program runs there like at any tracepoint.
- */
-static void nest_fault_ring_hook_respond(struct nest_prg *g,
-					 const struct nestiommu_page_response *resp,
-					 struct nest_resp_decision *rd)
-{
-	struct nest_hook_page_response d = {
-		.dev_id = g->pri->dev_id,
-		.pasid = g->key,
-		.grpid = g->grpid,
-		.code = resp->code,
-		.cookie = g->cookie,
-		.age_ns = ktime_get_ns() - g->sent_ns,
-	};
-
-	trace_hook_page_response(&d);
-	if (!d.set_code && !d.new_code && !d.drop && !d.delay_us)
-		return;
-	if (d.set_code > 1 || d.drop > 1 ||
-	    d.delay_us > NEST_HOOK_MAX_DELAY_US ||
-	    (d.set_code && nest_page_response_code_check(d.new_code)) ||
-	    (!d.set_code && d.new_code)) {
-		rd->rejected = true;
-		return;
-	}
-	if (d.drop) {
-		rd->drop = true;
-		return;
-	}
-	if (d.set_code) {
-		rd->code = d.new_code;
-		rd->code_set = true;
-	}
-	rd->delay_us = d.delay_us;
-}
-
-/* Count a hook's decision on the group's device. */
-static void nest_resp_decision_count(struct nest_pri *pri,
-				     const struct nest_resp_decision *rd)
-{
-	struct nestiommu_xlate_stats *st = &pri->stats;
-
-	spin_lock(&pri->lock);
-	st->injected_resp_drops += rd->drop;
-	st->injected_resp_codes += rd->code_set;
-	st->injected_resp_delays += !!rd->delay_us;
-	st->hook_rejected += rd->rejected;
-	spin_unlock(&pri->lock);
-}
-
-/*
- * Answer the pending group named by @resp (unless a hook loses or delays
- * the answer); 0 or -EINVAL if there is none.
- */
-static int nest_fault_ring_respond(struct nest_fault_ring *ring,
-				   const struct nestiommu_page_response *resp)
-{
-	struct nest_resp_decision rd = { .code = resp->code };
-	struct nest_prg *g, *found = NULL;
-	struct nest_pri *pri = NULL;
-
-	spin_lock_irq(&ring->lock);
-	list_for_each_entry(g, &ring->pending, ring_node) {
-		if (g->cookie == resp->cookie) {
-			found = g;
-			break;
-		}
-	}
-	if (found && trace_hook_page_response_enabled()) {
-		nest_fault_ring_hook_respond(found, resp, &rd);
-		/* For counting: a lost response leaves @found to others. */
-		pri = found->pri;
-		refcount_inc(&pri->users);
-	}
-	if (found && !rd.drop)
-		list_del_init(&found->ring_node);
-	spin_unlock_irq(&ring->lock);
-	if (!found)
-		return -EINVAL;
-	if (pri) {
-		nest_resp_decision_count(pri, &rd);
-		nest_pri_put(pri);
-	}
-	if (rd.drop)
-		return 0;
-	if (rd.code_set)
-		found->resp_injected |= NEST_RESP_INJ_CODE;
-	if (rd.delay_us)
-		nest_prg_answer_later(found, rd.code, rd.delay_us);
-	else
-		nest_prg_answer(found, rd.code, NEST_PRG_USER);
-	return 0;
-}
-
 static ssize_t nest_fault_fops_write(struct file *filp,
 				     const char __user *ubuf, size_t count,
 				     loff_t *ppos)
@@ -507,6 +386,7 @@ static ssize_t nest_fault_fops_write(struct file *filp,
 	const size_t rsize = sizeof(struct nestiommu_page_response);
 	struct nest_fault_ring *ring = filp->private_data;
 	struct nestiommu_page_response resp;
+	struct nest_fault_pending *p;
 	size_t done;
 	int rc = 0;
 
@@ -518,10 +398,14 @@ static ssize_t nest_fault_fops_write(struct file *filp,
 			break;
 		}
 		rc = nest_page_response_check(&resp);
-		if (!rc)
-			rc = nest_fault_ring_respond(ring, &resp);
 		if (rc)
 			break;
+		p = nest_fault_ring_claim_cookie(ring, resp.cookie);
+		if (!p) {
+			rc = -EINVAL;	/* no such group pending here */
+			break;
+		}
+		nest_pri_respond(p, &resp);
 	}
 	return done ? done : rc;
 }
@@ -529,23 +413,23 @@ static ssize_t nest_fault_fops_write(struct file *filp,
 static int nest_fault_fops_release(struct inode *inode, struct file *filp)
 {
 	struct nest_fault_ring *ring = filp->private_data;
-	struct nest_prg *g;
+	struct nest_fault_pending *p;
 
 	/*
-	 * Nobody can answer any more: refuse new groups and answer the
-	 * pending ones, claiming each like any answerer.
+	 * Nobody can answer any more: refuse new groups and have the pending
+	 * ones answered, claiming each like any answerer.
 	 */
 	for (;;) {
-		spin_lock_irq(&ring->lock);
+		spin_lock(&ring->lock);
 		ring->closed = true;
-		g = list_first_entry_or_null(&ring->pending, struct nest_prg,
-					     ring_node);
-		if (g)
-			list_del_init(&g->ring_node);
-		spin_unlock_irq(&ring->lock);
-		if (!g)
+		p = list_first_entry_or_null(&ring->pending,
+					     struct nest_fault_pending, node);
+		if (p)
+			list_del_init(&p->node);
+		spin_unlock(&ring->lock);
+		if (!p)
 			break;
-		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
+		nest_pri_queue_closed(p);
 	}
 	nest_fault_ring_put(ring);
 	return 0;
@@ -657,10 +541,10 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 		container_of(obj, struct nest_fault_queue, obj)->ring;
 	struct nestiommu_fault_queue_stats stats;
 
-	spin_lock_irq(&ring->lock);
+	spin_lock(&ring->lock);
 	stats = ring->stats;
 	stats.pending = ring->count + ring->taken;
-	spin_unlock_irq(&ring->lock);
+	spin_unlock(&ring->lock);
 	return nest_stats_to_user(&stats, sizeof(stats), uptr, len);
 }
 

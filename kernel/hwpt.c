@@ -13,7 +13,7 @@
  * for reuse as soon as DESTROY removes it, before the caches are flushed,
  * while a tag is freed only after the flush.
  */
-#include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -25,45 +25,6 @@
 /* Dirty bits are read in windows of at most 1 GiB, aligned to 1 GiB. */
 #define NEST_DIRTY_WINDOW	SZ_1G
 #define NEST_DIRTY_WINDOW_BITS	(NEST_DIRTY_WINDOW >> PAGE_SHIFT)
-
-/* ---- memory services of the core: pinned pages and table pages ---- */
-
-static void *nest_s2_table_alloc(void *priv)
-{
-	return (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-}
-
-static void nest_s2_table_free(void *priv, void *table)
-{
-	free_page((unsigned long)table);
-}
-
-/* The core only passes ofns stage 2 returned: pfns of pinned pages. */
-static int nest_mem_read_u64(void *priv, u64 ofn, u32 offset, u64 *val)
-{
-	u64 *p = kmap_local_pfn(ofn);
-
-	*val = READ_ONCE(p[offset / sizeof(u64)]);
-	kunmap_local(p);
-	return 0;
-}
-
-static int nest_mem_cmpxchg_u64(void *priv, u64 ofn, u32 offset, u64 old,
-				u64 new, u64 *cur)
-{
-	u64 *p = kmap_local_pfn(ofn);
-
-	*cur = cmpxchg64(&p[offset / sizeof(u64)], old, new);
-	kunmap_local(p);
-	return 0;
-}
-
-static const struct nest_mem_ops nest_mem_ops = {
-	.alloc_table = nest_s2_table_alloc,
-	.free_table = nest_s2_table_free,
-	.read_u64 = nest_mem_read_u64,
-	.cmpxchg_u64 = nest_mem_cmpxchg_u64,
-};
 
 /* ---- keeping a paging HWPT in sync with its IOAS ---- */
 

@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "nest_priv.h"
+#include "pri.h"
 
 /**
  * nest_iommu_init() - set up a context's IOMMU with default cache sizes
@@ -270,7 +271,7 @@ static int nest_option_device(struct nest_ctx *ctx,
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 	if (cmd->option_id != NESTIOMMU_OPTION_DEVTLB_ENTRIES)
-		rc = nest_device_pri_option(dev, cmd);
+		rc = nest_pri_option(dev->pri, cmd);
 	else if (!(dev->flags & NESTIOMMU_DEVICE_ATS))
 		rc = -EINVAL;
 	else if (cmd->op == NESTIOMMU_OPTION_OP_GET)

@@ -88,7 +88,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/nestiommu.h>
 
-#include "core/cache.h"
+#include "core/xlate.h"
 
 enum nest_object_type {
 	NEST_OBJ_NONE = NESTIOMMU_OBJ_NONE,
@@ -326,6 +326,9 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 void nest_pin_put(struct nest_pin *pin);
 u64 nest_pages_pinned_total(void);
 
+/* mem.c: the core's memory services (pinned pages, table pages) */
+extern const struct nest_mem_ops nest_mem_ops;
+
 /* hwpt.c */
 int nest_hwpt_alloc_ioctl(struct nest_ucmd *ucmd);
 int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd);
@@ -356,8 +359,6 @@ int nest_device_get_stats(struct nest_object *obj, void __user *uptr,
 			  u32 *len);
 int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr);
 int nest_device_reset_ioctl(struct nest_ucmd *ucmd);
-int nest_device_pri_option(struct nest_device *dev,
-			   struct nestiommu_option *cmd);
 struct nest_hwpt *nest_device_get_attached(struct nest_device *dev,
 					   u32 key);
 
@@ -399,16 +400,9 @@ int nest_fault_queue_get_stats(struct nest_object *obj, void __user *uptr,
 			       u32 *len);
 struct nest_fault_queue *nest_get_fault_queue(struct nest_ctx *ctx, u32 id);
 struct nest_object *nest_fault_queue_obj(struct nest_fault_queue *q);
-void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
-			    u32 key, u32 hwpt_id,
-			    const struct nestiommu_fault_info *info);
-void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
-			     u32 hwpt_id,
-			     const struct nestiommu_fault_info *info);
+/* The ring's API for the translation path and pri.c: fault.h */
 
 /* dma.c */
-void nest_fault_to_user(struct nestiommu_fault_info *info,
-			const struct nest_fault *fault);
 int nest_dma_ioctl(struct nest_ucmd *ucmd);
 int nest_translate_ioctl(struct nest_ucmd *ucmd);
 

@@ -1,20 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Page requests, the device side: credit for outstanding requests,
- * sending a group and waiting for its answer, and answering what the user
- * will not answer (detach, replace, reset, destroy, timeout).
+ * Page requests (PCIe PRI), the whole protocol (see pri.h): which faults
+ * the device asks a page for, credit for outstanding requests, building a
+ * group's records and cookie, hook_page_request, sending and waiting or
+ * parking for a RESUME, the answer (user responses, hook_page_response)
+ * and what the user will not answer (detach, replace, reset, destroy,
+ * close, timeout), and the PRI options.
  *
- * Life of a group (see pri.h): the DMA takes credit, puts the group on the
- * device's list, sends it to the queue and waits. A canceller (detach,
- * reset...) marks every group of its PASID "cancelled" under the device's
- * PRI lock and answers those it can claim; a group not yet on the queue
- * cannot be claimed, so its sender checks "cancelled" after sending and
- * answers it itself. Either way nobody waits for user space.
+ * Life of a group: the DMA takes credit, puts the group on the device's
+ * list, queues it and waits. A canceller (detach, reset...) marks every
+ * group of its PASID "cancelled" under the device's PRI lock and answers
+ * those it can claim; a timeout marks its group "expired" and does the
+ * same. A group that is not pending cannot be claimed - not queued yet,
+ * or claimed by a response that hook_page_response loses and that puts it
+ * back - so whoever makes it pending checks both marks afterwards and
+ * answers it itself (nest_prg_recheck()). Either way nobody waits for
+ * user space.
  *
  * A BPF program at hook_page_response may delay a response: the group is
  * claimed at once and answered from nest_pri_wq later, so a delayed
  * answer is never lost, and the module waits for them when it goes.
+ *
+ * Context: everything here runs in process context; the PRI lock is a
+ * plain spinlock taken with no other lock held.
  */
+#include <linux/completion.h>
 #include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/wait_bit.h>
@@ -22,9 +32,54 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "fault.h"
 #include "nest_priv.h"
 #include "pri.h"
 #include "trace.h"
+
+/* Who answered a group (for statistics and the page_response event). */
+enum nest_prg_answerer {
+	NEST_PRG_USER,		/* a response written to the queue's fd */
+	NEST_PRG_AUTO,		/* the driver: detach, reset, close, full... */
+	NEST_PRG_TIMEOUT,	/* the driver, after OPTION_PRI_TIMEOUT_MS */
+};
+
+/* One page request group. */
+struct nest_prg {
+	refcount_t users;
+	struct nest_fault_pending pend;	/* the queue's view, the cookie */
+	struct list_head dev_node;	/* pri->groups (pri->lock) */
+	struct list_head cancel_node;	/* a canceller's list */
+	struct list_head park_node;	/* pri->parked (pri->lock) */
+	bool cancelled;			/* pri->lock */
+	bool expired;			/* pri->lock: its timeout fired */
+	bool parked;			/* pri->lock */
+	struct nest_fault_ring *ring;
+	struct nest_pri *pri;
+	u64 sent_ns;
+	u32 grpid;
+	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u32 npages;
+	u64 addr;			/* the first page */
+	u32 asked;			/* groups sent for that page, this one in */
+	u32 injected;			/* NEST_PR_INJ_* (hooks.h) */
+	bool hook_rejected;		/* hook_page_request wrote nonsense */
+	struct nestiommu_fault_info fault;	/* what made the device ask */
+	u32 code;			/* valid once @done */
+	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */
+	u32 resp_code;			/* of a delayed response */
+	bool resp_delayed;		/* @resp_work is (or was) queued */
+	bool timeout_armed;		/* @timeout_work holds a reference */
+	struct delayed_work timeout_work;
+	struct delayed_work resp_work;	/* a delayed response (hooks) */
+	struct completion done;
+};
+
+/*
+ * The last page request cookie given out: cookies are never reused while
+ * the module is loaded, so one names one group across queues and devices.
+ */
+static atomic64_t nest_pri_last_cookie = ATOMIC64_INIT(0);
 
 /* Runs the groups' timeouts and delayed responses. */
 static struct workqueue_struct *nest_pri_wq;
@@ -100,7 +155,43 @@ void nest_pri_stats(struct nest_pri *pri, struct nestiommu_xlate_stats *st)
 	spin_unlock(&pri->lock);
 }
 
-void nest_prg_put(struct nest_prg *g)
+/**
+ * nest_pri_option() - OPTION_PRI_MAX_OUTSTANDING / PRI_TIMEOUT_MS
+ * @pri: the device's PRI state, NULL if it has no PRI
+ * @cmd: the option call (op checked)
+ *
+ * Return: 0, or -EINVAL (no PRI, value out of range).
+ */
+int nest_pri_option(struct nest_pri *pri, struct nestiommu_option *cmd)
+{
+	bool get = cmd->op == NESTIOMMU_OPTION_OP_GET;
+	u32 *field;
+	u64 min, max;
+
+	if (!pri)
+		return -EINVAL;
+	if (cmd->option_id == NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING) {
+		field = &pri->max_outstanding;
+		min = 1;
+		max = NEST_PRI_MAX_OUTSTANDING;
+	} else {
+		field = &pri->timeout_ms;
+		min = 0;
+		max = NEST_PRI_MAX_TIMEOUT_MS;
+	}
+	if (get) {
+		cmd->val64 = READ_ONCE(*field);
+		return 0;
+	}
+	if (cmd->val64 < min || cmd->val64 > max)
+		return -EINVAL;
+	WRITE_ONCE(*field, cmd->val64);
+	/* A larger limit may let waiting DMAs go. */
+	wake_up(&pri->credit_wait);
+	return 0;
+}
+
+static void nest_prg_put(struct nest_prg *g)
 {
 	if (!refcount_dec_and_test(&g->users))
 		return;
@@ -109,16 +200,13 @@ void nest_prg_put(struct nest_prg *g)
 	kfree(g);
 }
 
-/**
- * nest_prg_answer() - answer a group the caller claimed
- * @g: the group, off the queue's pending list (or never on it)
- * @code: enum nestiommu_page_response_code
- * @who: who answers
- *
- * Returns the credit, counts, traces, wakes the waiting DMA and drops the
- * pending list's reference.
+/*
+ * Answer a group the caller claimed (off the queue's pending list, or
+ * never on it): return the credit, count, trace, wake the waiting DMA and
+ * drop the reference the group holds while pending.
  */
-void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
+static void nest_prg_answer(struct nest_prg *g, u32 code,
+			    enum nest_prg_answerer who)
 {
 	struct nest_pri *pri = g->pri;
 	struct nestiommu_xlate_stats *st = &pri->stats;
@@ -141,7 +229,7 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 	spin_unlock(&pri->lock);
 	wake_up(&pri->credit_wait);
 
-	trace_page_response(pri->dev_id, g->key, g->grpid, g->cookie, code,
+	trace_page_response(pri->dev_id, g->key, g->grpid, g->pend.cookie, code,
 			    who != NEST_PRG_USER,
 			    ktime_get_ns() - g->sent_ns, g->resp_injected);
 	g->code = code;
@@ -169,15 +257,12 @@ static void nest_prg_resp_fn(struct work_struct *work)
 	nest_pri_delayed_done();
 }
 
-/**
- * nest_prg_answer_later() - deliver a user response after a delay
- * @g: the group, claimed by the response's write()
- * @code: the response's code
- * @delay_us: 1 to NEST_HOOK_MAX_DELAY_US
- *
- * The pending list's reference goes to the timer, which answers.
+/*
+ * Deliver a user response to @g (claimed by it) after @delay_us (1 to
+ * NEST_HOOK_MAX_DELAY_US): the pending reference goes to the timer, which
+ * answers.
  */
-void nest_prg_answer_later(struct nest_prg *g, u32 code, u32 delay_us)
+static void nest_prg_answer_later(struct nest_prg *g, u32 code, u32 delay_us)
 {
 	g->resp_code = code;
 	g->resp_injected |= NEST_RESP_INJ_DELAYED;
@@ -270,18 +355,123 @@ static void nest_prg_unsend(struct nest_prg *g)
 	nest_prg_put(g);		/* the caller's */
 }
 
+/* Answer a claimed group whose timeout fired. */
+static void nest_prg_expire(struct nest_prg *g)
+{
+	trace_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
+				   g->pend.cookie);
+	nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_TIMEOUT);
+}
+
 static void nest_prg_timeout_fn(struct work_struct *work)
 {
 	struct nest_prg *g = container_of(to_delayed_work(work),
 					  struct nest_prg, timeout_work);
 
-	if (nest_fault_ring_claim(g->ring, g)) {
-		trace_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
-					   g->cookie);
-		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
-				NEST_PRG_TIMEOUT);
-	}
+	/* Not claimable now (a lost response's claim): see recheck. */
+	spin_lock(&g->pri->lock);
+	g->expired = true;
+	spin_unlock(&g->pri->lock);
+	if (nest_fault_ring_claim(g->ring, &g->pend))
+		nest_prg_expire(g);
 	nest_prg_put(g);	/* the timer's reference */
+}
+
+/*
+ * @g just became pending (queued, or put back by a lost response): answer
+ * it if a canceller or its timeout came while it could not be claimed.
+ * They mark it before they claim, so one of us sees the other.
+ */
+static void nest_prg_recheck(struct nest_prg *g)
+{
+	bool cancelled, expired;
+
+	spin_lock(&g->pri->lock);
+	cancelled = g->cancelled;
+	expired = g->expired;
+	spin_unlock(&g->pri->lock);
+	if (!cancelled && !expired)
+		return;
+	if (!nest_fault_ring_claim(g->ring, &g->pend))
+		return;
+	if (cancelled)
+		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
+	else
+		nest_prg_expire(g);
+}
+
+/*
+ * The hook_page_request hook point: a BPF program may lose the group,
+ * queue its records twice or clear LAST_PAGE; @g->injected records what
+ * it did. Return: how many copies of each record to queue.
+ */
+static u32 nest_prg_hook_request(struct nest_prg *g,
+				 const struct nestiommu_fault_record *tmpl)
+{
+	struct nest_hook_page_request d = {
+		.dev_id = tmpl->dev_id,
+		.pasid = g->key,
+		.hwpt_id = tmpl->hwpt_id,
+		.grpid = g->grpid,
+		.cookie = g->pend.cookie,
+		.addr = g->addr,
+		.npages = g->npages,
+		.perm = tmpl->fault.access,
+	};
+
+	if (!trace_hook_page_request_enabled())
+		return 1;
+	trace_hook_page_request(&d);
+	if (d.drop > 1 || d.duplicate > 1 || d.clear_last > 1) {
+		g->hook_rejected = true;
+		return 1;
+	}
+	if (d.drop) {
+		g->injected |= NEST_PR_INJ_DROPPED;
+		return 0;
+	}
+	if (d.clear_last)
+		g->injected |= NEST_PR_INJ_LAST_CLEARED;
+	if (d.duplicate) {
+		g->injected |= NEST_PR_INJ_DUPLICATED;
+		return 2;
+	}
+	return 1;
+}
+
+/*
+ * Build the page request records of @g from @tmpl (the FAULT record of
+ * the fault that made the device ask), give the group its cookie, trace
+ * each page and queue them. A group hook_page_request lost is pending
+ * with no record queued.
+ *
+ * Return: 0 (pending), or -ENOSPC (refused by a full or closed queue).
+ */
+static int nest_prg_queue(struct nest_prg *g,
+			  const struct nestiommu_fault_record *tmpl)
+{
+	struct nestiommu_fault_record r = *tmpl;
+	u32 copies, i;
+	bool last;
+
+	if (tmpl->fault.flags & NESTIOMMU_FAULT_F_INJECTED)
+		g->injected |= NEST_PR_INJ_FORCED;
+	g->pend.cookie = atomic64_inc_return(&nest_pri_last_cookie);
+	copies = nest_prg_hook_request(g, tmpl);
+	r.type = NESTIOMMU_RECORD_PAGE_REQUEST;
+	r.grpid = g->grpid;
+	r.perm = tmpl->fault.access;
+	r.cookie = g->pend.cookie;
+	r.addr = g->addr;
+	last = !(g->injected & NEST_PR_INJ_LAST_CLEARED);
+	if (last)
+		r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
+	/* Before queueing: a response must not be traced before its request. */
+	for (i = 0; i < g->npages; i++)
+		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
+				   g->addr + ((u64)i << PAGE_SHIFT), r.perm,
+				   last && i == g->npages - 1, g->injected);
+	return nest_fault_ring_send(g->ring, &g->pend, &r, g->npages, copies);
 }
 
 /*
@@ -323,12 +513,13 @@ static void nest_prg_arm_timeout(struct nest_prg *g, u32 timeout_ms)
 		nest_prg_put(g);
 }
 
-/**
- * nest_pri_send() - send a page request group
+/*
+ * nest_prg_send() - send a page request group
  * @pri: the device's PRI state
- * @ring: the queue of the HWPT that faulted (the caller's reference)
+ * @ring: the queue of the HWPT that faulted: the caller's reference,
+ *	which becomes the group's (or is dropped if there is no group)
  * @key: PASID or NEST_ATTACH_RID
- * @tmpl: the record to send for each page (fault, device, HWPT, perm)
+ * @tmpl: the FAULT record of the fault (device, HWPT, fault, access)
  * @addr: the first page (the one that faulted)
  * @npages: pages the DMA still needs from @addr
  * @asked: groups sent for that page before this one
@@ -346,30 +537,32 @@ static void nest_prg_arm_timeout(struct nest_prg *g, u32 timeout_ms)
  * NESTIOMMU_DMA_MAX_PARKED groups parked; -EOPNOTSUPP if the group was not
  * sent (PRI disabled, or the PASID's attachment changed); or -ENOMEM.
  */
-int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
-		  u32 key, const struct nestiommu_fault_record *tmpl,
-		  u64 addr, u32 npages, u32 asked, bool nonblock,
-		  struct nest_prg **gp)
+static int nest_prg_send(struct nest_pri *pri, struct nest_fault_ring *ring,
+			 u32 key, const struct nestiommu_fault_record *tmpl,
+			 u64 addr, u32 npages, u32 asked, bool nonblock,
+			 struct nest_prg **gp)
 {
 	u32 timeout_ms = READ_ONCE(pri->timeout_ms);
 	struct nest_prg *g;
-	bool cancelled;
 	int rc;
 
-	if (READ_ONCE(pri->disabled))
-		return -EOPNOTSUPP;
+	if (READ_ONCE(pri->disabled)) {
+		rc = -EOPNOTSUPP;
+		goto out_put_ring;
+	}
 	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
-	if (!g)
-		return -ENOMEM;
+	if (!g) {
+		rc = -ENOMEM;
+		goto out_put_ring;
+	}
 	/* One reference for the caller, one while pending. */
 	refcount_set(&g->users, 2);
-	INIT_LIST_HEAD(&g->ring_node);
+	INIT_LIST_HEAD(&g->pend.node);
 	INIT_LIST_HEAD(&g->park_node);
 	INIT_DELAYED_WORK(&g->timeout_work, nest_prg_timeout_fn);
 	INIT_DELAYED_WORK(&g->resp_work, nest_prg_resp_fn);
 	init_completion(&g->done);
-	nest_fault_ring_get(ring);
-	g->ring = ring;
+	g->ring = ring;	/* the caller's reference becomes the group's */
 	refcount_inc(&pri->users);
 	g->pri = pri;
 	g->key = key;
@@ -400,58 +593,131 @@ int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 	}
 
 	g->sent_ns = ktime_get_ns();
-	if (nest_fault_ring_send(ring, g, tmpl, addr)) {
+	if (nest_prg_queue(g, tmpl)) {
 		/* Fd closed or queue full: nobody would answer. */
 		nest_prg_count_sent(g, false);
 		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
 	} else {
 		nest_prg_count_sent(g, true);
 		nest_prg_arm_timeout(g, timeout_ms);
-		spin_lock(&pri->lock);
-		cancelled = g->cancelled;
-		spin_unlock(&pri->lock);
-		if (cancelled && nest_fault_ring_claim(ring, g))
-			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
-					NEST_PRG_AUTO);
+		nest_prg_recheck(g);
 	}
 	*gp = g;
 	return 0;
+
+out_put_ring:
+	nest_fault_ring_put(ring);
+	return rc;
 }
 
-/**
- * nest_prg_wait() - wait for a group's answer (then read @g->code)
- * @g: a group nest_pri_send() returned, not parked
- *
- * Return: 0, or -EINTR on a signal (a group stays pending and may still be
- * answered).
- */
-int nest_prg_wait(struct nest_prg *g)
+/* Wait for a group's answer (then read @g->code); 0 or -EINTR. */
+static int nest_prg_wait(struct nest_prg *g)
 {
 	return wait_for_completion_interruptible(&g->done) ? -EINTR : 0;
 }
 
 /**
- * nest_pri_resume() - take a parked group back for a RESUME
- * @pri: the device's PRI state
- * @cookie: the group's cookie
- * @key: the PASID (or NEST_ATTACH_RID) the RESUME is for
- * @addr: the page the RESUME starts at
- * @nonblock: do not wait for the answer
+ * nest_pri_fault() - does the device ask a page for a DMA's fault?
+ * @pr: the DMA's page request state, to fill if it does
+ * @dev: the device
+ * @hwpt: the HWPT that faulted, with a fault queue
+ * @key: PASID or NEST_ATTACH_RID
+ * @fault: the fault
+ * @info: @fault as user space sees it
+ * @forced: hook_translate asked for a page request
  *
- * Return: the answered group, off the parked list (read ->code, ->asked
- * and ->fault, then nest_prg_put()); ERR_PTR(-EINVAL) if no parked group
- * matches; ERR_PTR(-EAGAIN) if @nonblock and it is not answered yet (it
- * stays parked); ERR_PTR(-EINTR) on a signal while waiting (parked again).
+ * The device asks if hook_translate forced it, or for a stage-1 fault
+ * page requests can fix (not present, or not allowed; not an injected
+ * one) while its PRI is on. It takes a reference on the queue's ring
+ * now, while the HWPT is held. Called under the IOMMU lock: never sleeps.
+ *
+ * Return: true if @pr is set up for nest_pri_ask(); false if the fault is
+ * unrecoverable (the caller queues its record).
  */
-struct nest_prg *nest_pri_resume(struct nest_pri *pri, u64 cookie, u32 key,
-				 u64 addr, bool nonblock)
+bool nest_pri_fault(struct nest_pri_req *pr, const struct nest_device *dev,
+		    const struct nest_hwpt *hwpt, u32 key,
+		    const struct nest_fault *fault,
+		    const struct nestiommu_fault_info *info, bool forced)
+{
+	lockdep_assert_held(&dev->ctx->iommu.lock);
+	if (!forced &&
+	    (!nest_pri_on(dev->pri) || fault->stage != 1 ||
+	     (fault->flags & (NEST_FAULT_F_RSVD | NEST_FAULT_F_INJECTED)) ||
+	     (fault->reason != NEST_FAULT_REASON_PTE_FETCH &&
+	      fault->reason != NEST_FAULT_REASON_PERMISSION)))
+		return false;
+	nest_fault_record_init(&pr->tmpl, dev->obj.id, key, hwpt->obj.id,
+			       info);
+	pr->ring = nest_fault_queue_ring_get(hwpt->fault_queue);
+	return true;
+}
+
+/**
+ * nest_pri_ask() - the DMA's last step faulted: ask for the pages
+ * @pri: the device's PRI state
+ * @pr: the DMA's page request state
+ * @key: PASID or NEST_ATTACH_RID
+ * @iova: where the step faulted
+ * @end: the end of the DMA
+ * @nonblock: NESTIOMMU_DMA_NONBLOCK: park the group instead of waiting
+ *
+ * If nest_pri_fault() set @pr up and the page has retries left, send a
+ * group for the pages from @iova's to @end and wait for its answer (or
+ * park it, its cookie in @pr->cookie).
+ *
+ * Return: 1 to translate again (SUCCESS), 0 to stop with the fault,
+ * -EINTR (a signal; the group stays pending), or NONBLOCK: -EAGAIN (the
+ * group is parked as @pr->cookie, or 0 there: no credit) or -EBUSY (too
+ * many parked).
+ */
+int nest_pri_ask(struct nest_pri *pri, struct nest_pri_req *pr, u32 key,
+		 u64 iova, u64 end, bool nonblock)
+{
+	struct nest_fault_ring *ring = pr->ring;
+	u64 page = iova & PAGE_MASK;
+	struct nest_prg *g;
+	u32 npages;
+	int rc;
+
+	if (!ring)
+		return 0;
+	pr->ring = NULL;
+	if (pr->asked >= NESTIOMMU_PRI_RETRIES) {
+		nest_fault_ring_put(ring);
+		return 0;
+	}
+	npages = min_t(u64, DIV_ROUND_UP(end - page, PAGE_SIZE),
+		       NEST_PRI_MAX_OUTSTANDING);
+	rc = nest_prg_send(pri, ring, key, &pr->tmpl, page, npages,
+			   pr->asked, nonblock, &g);
+	if (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
+		return rc;
+	if (rc)
+		return 0;
+	pr->asked = g->asked;
+	if (nonblock) {
+		pr->cookie = g->pend.cookie;
+		rc = -EAGAIN;
+	} else {
+		rc = nest_prg_wait(g);
+		if (!rc)
+			rc = g->code == NESTIOMMU_PAGE_RESP_SUCCESS;
+	}
+	nest_prg_put(g);
+	return rc;
+}
+
+/* Take a parked group back for a RESUME; see nest_pri_resume(). */
+static struct nest_prg *nest_prg_unpark(struct nest_pri *pri, u64 cookie,
+					u32 key, u64 addr, bool nonblock)
 {
 	struct nest_prg *g, *found = NULL;
 	bool wait_later = false;
 
 	spin_lock(&pri->lock);
 	list_for_each_entry(g, &pri->parked, park_node) {
-		if (g->cookie == cookie && g->key == key && g->addr == addr) {
+		if (g->pend.cookie == cookie && g->key == key &&
+		    g->addr == addr) {
 			found = g;
 			break;
 		}
@@ -477,6 +743,43 @@ struct nest_prg *nest_pri_resume(struct nest_pri *pri, u64 cookie, u32 key,
 		return ERR_PTR(-EINTR);
 	}
 	return found;
+}
+
+/**
+ * nest_pri_resume() - NESTIOMMU_DMA_RESUME: take back a parked group
+ * @pri: the device's PRI state
+ * @pr: the DMA's page request state
+ * @cookie: the group's cookie
+ * @key: the PASID (or NEST_ATTACH_RID) the RESUME is for
+ * @iova: where the RESUME starts
+ * @nonblock: do not wait for the answer
+ * @info: out, the fault that made the device ask, if the answer is not
+ *	SUCCESS
+ *
+ * Return: 1 to translate that page again (SUCCESS), 0 to stop with the
+ * fault, -EINVAL (no parked group matches), -EAGAIN (@nonblock and not
+ * answered yet: it stays parked, named in @pr->cookie) or -EINTR (a
+ * signal while waiting: parked again).
+ */
+int nest_pri_resume(struct nest_pri *pri, struct nest_pri_req *pr,
+		    u64 cookie, u32 key, u64 iova, bool nonblock,
+		    struct nestiommu_fault_info *info)
+{
+	struct nest_prg *g;
+	int rc;
+
+	g = nest_prg_unpark(pri, cookie, key, iova & PAGE_MASK, nonblock);
+	if (IS_ERR(g)) {
+		if (PTR_ERR(g) == -EAGAIN)
+			pr->cookie = cookie;
+		return PTR_ERR(g);
+	}
+	pr->asked = g->asked;
+	rc = g->code == NESTIOMMU_PAGE_RESP_SUCCESS;
+	if (!rc)
+		*info = g->fault;
+	nest_prg_put(g);
+	return rc;
 }
 
 /**
@@ -531,7 +834,7 @@ void nest_pri_cancel(struct nest_pri *pri, u64 key)
 	list_for_each_entry_safe(g, next, &todo, cancel_node) {
 		list_del(&g->cancel_node);
 		/* A response a hook delays is not delivered yet: it loses. */
-		if (nest_fault_ring_claim(g->ring, g) ||
+		if (nest_fault_ring_claim(g->ring, &g->pend) ||
 		    nest_prg_cancel_delayed(g))
 			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
 					NEST_PRG_AUTO);
@@ -552,4 +855,109 @@ void nest_pri_reset(struct nest_pri *pri)
 	spin_lock(&pri->lock);
 	pri->disabled = false;
 	spin_unlock(&pri->lock);
+}
+
+/* What hook_page_response decided for one response. */
+struct nest_resp_decision {
+	u32 code;		/* to deliver */
+	u32 delay_us;		/* 0: now */
+	bool drop;
+	bool code_set;
+	bool rejected;
+};
+
+/*
+ * The hook_page_response hook point, for @g (claimed by the response
+ * @resp, so it stays until answered or put back; no lock held).
+ */
+static void nest_prg_hook_response(struct nest_prg *g,
+				   const struct nestiommu_page_response *resp,
+				   struct nest_resp_decision *rd)
+{
+	struct nest_hook_page_response d = {
+		.dev_id = g->pri->dev_id,
+		.pasid = g->key,
+		.grpid = g->grpid,
+		.code = resp->code,
+		.cookie = g->pend.cookie,
+		.age_ns = ktime_get_ns() - g->sent_ns,
+	};
+
+	trace_hook_page_response(&d);
+	if (!d.set_code && !d.new_code && !d.drop && !d.delay_us)
+		return;
+	if (d.set_code > 1 || d.drop > 1 ||
+	    d.delay_us > NEST_HOOK_MAX_DELAY_US ||
+	    (d.set_code && nest_page_response_code_check(d.new_code)) ||
+	    (!d.set_code && d.new_code)) {
+		rd->rejected = true;
+		return;
+	}
+	if (d.drop) {
+		rd->drop = true;
+		return;
+	}
+	if (d.set_code) {
+		rd->code = d.new_code;
+		rd->code_set = true;
+	}
+	rd->delay_us = d.delay_us;
+}
+
+/* Count a hook's decision on the group's device. */
+static void nest_resp_decision_count(struct nest_pri *pri,
+				     const struct nest_resp_decision *rd)
+{
+	struct nestiommu_xlate_stats *st = &pri->stats;
+
+	spin_lock(&pri->lock);
+	st->injected_resp_drops += rd->drop;
+	st->injected_resp_codes += rd->code_set;
+	st->injected_resp_delays += !!rd->delay_us;
+	st->hook_rejected += rd->rejected;
+	spin_unlock(&pri->lock);
+}
+
+/**
+ * nest_pri_respond() - answer a group with a response written to its queue
+ * @p: the group, claimed by the response's write()
+ * @resp: the response (checked: nest_page_response_check())
+ *
+ * Unless hook_page_response loses the response (the group is pending
+ * again, as if it never came) or delays it.
+ */
+void nest_pri_respond(struct nest_fault_pending *p,
+		      const struct nestiommu_page_response *resp)
+{
+	struct nest_prg *g = container_of(p, struct nest_prg, pend);
+	struct nest_resp_decision rd = { .code = resp->code };
+
+	if (trace_hook_page_response_enabled()) {
+		nest_prg_hook_response(g, resp, &rd);
+		nest_resp_decision_count(g->pri, &rd);
+	}
+	if (rd.drop) {
+		if (nest_fault_ring_unclaim(g->ring, p))
+			nest_prg_recheck(g);
+		else	/* the fd closed meanwhile */
+			nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
+					NEST_PRG_AUTO);
+		return;
+	}
+	if (rd.code_set)
+		g->resp_injected |= NEST_RESP_INJ_CODE;
+	if (rd.delay_us)
+		nest_prg_answer_later(g, rd.code, rd.delay_us);
+	else
+		nest_prg_answer(g, rd.code, NEST_PRG_USER);
+}
+
+/**
+ * nest_pri_queue_closed() - answer a group whose queue's fd closed
+ * @p: the group, claimed off the pending list by the closing
+ */
+void nest_pri_queue_closed(struct nest_fault_pending *p)
+{
+	nest_prg_answer(container_of(p, struct nest_prg, pend),
+			NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_AUTO);
 }

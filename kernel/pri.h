@@ -1,44 +1,50 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Page requests (PCIe PRI): what fault.c (the queue side) and pri.c (the
- * device side) share.
+ * Page requests (PCIe PRI): pri.c's interface to the rest of the driver.
  *
- * A page request group (struct nest_prg) is created by a DMA that faulted,
- * put on its device's list and on its queue's pending list, and its page
- * request records are queued. It is answered exactly once: whoever takes
- * it off the queue's pending list (under the ring lock: the "claim") -
- * the response write(), the queue's fd closing, the device's detach,
- * reset or destroy, or the waiter's timeout - then calls nest_prg_answer().
- * The ring lock and the device's PRI lock are never held together.
+ * pri.c owns the protocol: whether a fault becomes a page request, the
+ * group's records and cookie, hook_page_request, credit, parking and
+ * RESUME, the answer (hook_page_response), timeouts and the PRI options.
+ * The fault queue (fault.c, fault.h) only carries the records and keeps
+ * the groups waiting for a response on its pending list.
+ *
+ * Send leg: a DMA step's translation faults; nest_pri_fault() (under the
+ * IOMMU lock) decides the device asks and fills the DMA's struct
+ * nest_pri_req; the DMA then calls nest_pri_ask(), which takes credit,
+ * builds the group and hands its records to the queue in one call
+ * (nest_fault_ring_send()), then waits or parks the group.
+ * Answer leg: the queue's write() checks each response
+ * (nest_page_response_check()), claims the group it names and hands both
+ * to nest_pri_respond(), which runs hook_page_response and answers.
+ *
+ * A group is answered exactly once: by whoever claims it off the queue's
+ * pending list - a response, the queue's fd closing, the device's detach,
+ * reset or destroy, or the group's timeout. The ring lock and the device's
+ * PRI lock are never held together.
  *
  * A non-blocking DMA does not wait: its group is "parked" on the device
- * (pri->parked) from its creation until a RESUME takes it, answered or
- * not, or a reset or the device's end forgets it.
+ * from its creation until a RESUME takes it, answered or not, or a reset
+ * or the device's end forgets it.
  */
 #ifndef NEST_PRI_H
 #define NEST_PRI_H
 
-#include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/nestiommu.h>
 
+struct nest_device;
+struct nest_fault;
+struct nest_fault_pending;
 struct nest_fault_ring;
+struct nest_hwpt;
 
 #define NEST_PRI_DEFAULT_OUTSTANDING	32
 #define NEST_PRI_MAX_OUTSTANDING	512
 #define NEST_PRI_MAX_TIMEOUT_MS		3600000
-
-/* Who answered a group (for statistics and the page_response event). */
-enum nest_prg_answerer {
-	NEST_PRG_USER,		/* a response written to the queue's fd */
-	NEST_PRG_AUTO,		/* the driver: detach, reset, close, full... */
-	NEST_PRG_TIMEOUT,	/* the driver, after OPTION_PRI_TIMEOUT_MS */
-};
 
 /*
  * PRI state of a device. Referenced by the device and by each of its
@@ -64,64 +70,72 @@ struct nest_pri {
 	struct nestiommu_xlate_stats stats;
 };
 
-/* One page request group. */
-struct nest_prg {
-	refcount_t users;
-	struct list_head ring_node;	/* ring's pending list (ring lock) */
-	struct list_head dev_node;	/* pri->groups (pri->lock) */
-	struct list_head cancel_node;	/* a canceller's list */
-	struct list_head park_node;	/* pri->parked (pri->lock) */
-	bool cancelled;			/* pri->lock */
-	bool parked;			/* pri->lock */
+/* May a device with this PRI state (NULL: none) send page requests? */
+static inline bool nest_pri_on(const struct nest_pri *pri)
+{
+	return pri && !READ_ONCE(pri->disabled);
+}
+
+/*
+ * The page request state of one DMA call: the DMA (dma.c) owns it, its
+ * translation steps fill @ring and @tmpl (nest_pri_fault()), and
+ * nest_pri_ask() consumes them.
+ */
+struct nest_pri_req {
+	/* the queue to ask (referenced), or NULL: the fault stands */
 	struct nest_fault_ring *ring;
-	struct nest_pri *pri;
-	u64 cookie;
-	u64 sent_ns;
-	u32 grpid;
-	u32 key;			/* PASID or NEST_ATTACH_RID */
-	u32 npages;
-	u64 addr;			/* the first page */
-	u32 asked;			/* groups sent for that page, this one in */
-	u32 injected;			/* NEST_PR_INJ_* (hooks.h) */
-	bool hook_rejected;		/* hook_page_request wrote nonsense */
-	struct nestiommu_fault_info fault;	/* what made the device ask */
-	u32 code;			/* valid once @done */
-	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */
-	u32 resp_code;			/* of a delayed response */
-	bool resp_delayed;		/* @resp_work is (or was) queued */
-	bool timeout_armed;		/* @timeout_work holds a reference */
-	struct delayed_work timeout_work;
-	struct delayed_work resp_work;	/* a delayed response (hooks) */
-	struct completion done;
+	struct nestiommu_fault_record tmpl;	/* the fault's record */
+	u32 asked;		/* groups sent for the current page */
+	u64 cookie;		/* the group a NONBLOCK DMA parked, or 0 */
 };
 
-/* fault.c */
-struct nest_fault_ring *nest_fault_queue_ring(struct nest_fault_queue *q);
-void nest_fault_ring_get(struct nest_fault_ring *ring);
-void nest_fault_ring_put(struct nest_fault_ring *ring);
-int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
-			 const struct nestiommu_fault_record *tmpl, u64 addr);
-bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g);
-
-/* pri.c */
 int nest_pri_init(void);
 void nest_pri_exit(void);
+
+/* device.c, iommu.c: the device's PRI state and options */
 struct nest_pri *nest_pri_alloc(u32 dev_id);
 void nest_pri_put(struct nest_pri *pri);
 void nest_pri_stats(struct nest_pri *pri, struct nestiommu_xlate_stats *st);
-void nest_prg_answer(struct nest_prg *g, u32 code,
-		     enum nest_prg_answerer who);
-void nest_prg_answer_later(struct nest_prg *g, u32 code, u32 delay_us);
-void nest_prg_put(struct nest_prg *g);
+int nest_pri_option(struct nest_pri *pri, struct nestiommu_option *cmd);
 void nest_pri_cancel(struct nest_pri *pri, u64 key);
-int nest_pri_send(struct nest_pri *pri, struct nest_fault_ring *ring,
-		  u32 key, const struct nestiommu_fault_record *tmpl,
-		  u64 addr, u32 npages, u32 asked, bool nonblock,
-		  struct nest_prg **gp);
-int nest_prg_wait(struct nest_prg *g);
-struct nest_prg *nest_pri_resume(struct nest_pri *pri, u64 cookie, u32 key,
-				 u64 addr, bool nonblock);
 void nest_pri_reset(struct nest_pri *pri);
 void nest_pri_forget_parked(struct nest_pri *pri);
+
+/* xlate.c and dma.c: the send leg, RESUME */
+bool nest_pri_fault(struct nest_pri_req *pr, const struct nest_device *dev,
+		    const struct nest_hwpt *hwpt, u32 key,
+		    const struct nest_fault *fault,
+		    const struct nestiommu_fault_info *info, bool forced);
+int nest_pri_ask(struct nest_pri *pri, struct nest_pri_req *pr, u32 key,
+		 u64 iova, u64 end, bool nonblock);
+int nest_pri_resume(struct nest_pri *pri, struct nest_pri_req *pr,
+		    u64 cookie, u32 key, u64 iova, bool nonblock,
+		    struct nestiommu_fault_info *info);
+
+/* A valid page response code? 0 or -EOPNOTSUPP. */
+static inline int nest_page_response_code_check(u32 code)
+{
+	switch (code) {
+	case NESTIOMMU_PAGE_RESP_SUCCESS:
+	case NESTIOMMU_PAGE_RESP_INVALID:
+	case NESTIOMMU_PAGE_RESP_FAILURE:
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/* A page response user space may write? 0 or -EOPNOTSUPP. */
+static inline int
+nest_page_response_check(const struct nestiommu_page_response *resp)
+{
+	if (resp->__reserved)
+		return -EOPNOTSUPP;
+	return nest_page_response_code_check(resp->code);
+}
+
+/* fault.c: the answer leg */
+void nest_pri_respond(struct nest_fault_pending *p,
+		      const struct nestiommu_page_response *resp);
+void nest_pri_queue_closed(struct nest_fault_pending *p);
 
 #endif /* NEST_PRI_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cache.c - IOTLB / device TLB, PASID cache, the invalidation matcher and
- * nest_translate(), which puts caches and walks together (see cache.h).
+ * cache.c - IOTLB / device TLB, PASID cache and the invalidation matcher
+ * (see cache.h). xlate.c puts caches and walks together.
  *
  * Terms: an entry "covers" [iova, iova + 2^shift - 1]; ranges given to the
  * matchers are turned into an inclusive [first, last] before comparing.
@@ -461,124 +461,5 @@ int nest_inv_match(const struct nest_inv *inv, struct nest_tlb *iotlb,
 		*dropped += inv_tlb(inv, devtlb, last);
 	if ((inv->cache & NEST_INV_CACHE_PASID) && pc)
 		*dropped += inv_pasid_cache(inv, pc);
-	return 0;
-}
-
-/*
- * May @e serve @access? The walk's own check (nest_perm_check()) on what
- * the walk found, and a write needs an entry a write filled (its D and
- * dirty bits are set).
- */
-static bool tlb_hit_ok(const struct nest_tlb_entry *e, u32 access)
-{
-	return !nest_perm_check(e->perm, access) &&
-	       (!(access & NEST_ACC_WRITE) || (e->flags & NEST_TLB_F_WRITTEN));
-}
-
-static void xlate_hit(struct nest_xlate_res *res, const struct nest_tlb_entry *e,
-		      u64 iova, u8 source)
-{
-	res->ofn = e->ofn + ((iova - e->iova) >> NEST_PAGE_SHIFT);
-	res->gpa = e->gpa + (iova - e->iova);
-	res->perm = e->perm;
-	res->source = source;
-	res->page_shift = e->shift;
-	res->mem_refs = 0;
-	res->s1_levels = 0;
-	res->s2_level = 0;
-}
-
-/**
- * nest_translate() - translate one request through caches, then a walk
- * @x: the caches and tables of the device's attachment
- * @pasid: the request's PASID (NEST_PASID_NONE without)
- * @iova: the input address
- * @access: NEST_ACC_*
- * @res: out, on success
- * @fault: out, on -EFAULT
- *
- * Order: the device TLB (if @x->devtlb), the IOTLB, then a walk (nested if
- * @x->s1, else stage 2 only) whose result fills the IOTLB and the device
- * TLB. A hit that does not allow @access is dropped and the next level
- * tried (see cache.h). With NEST_WALK_F_NO_UPDATE in @x->walk_flags only
- * the walk is made, and it writes nothing (see struct nest_xlate). Caller
- * holds both TLBs exclusively and @x->s2 shared.
- *
- * Return: 0 or -EFAULT.
- */
-int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
-		   u32 access, struct nest_xlate_res *res,
-		   struct nest_fault *fault)
-{
-	const struct nest_tlb_entry *e;
-	struct nest_tlb_entry ne;
-	struct nest_walk_res w;
-	int ret;
-
-	/* one test for both: the common translation has neither */
-	if (unlikely(x->walk_flags || x->trace)) {
-		if (x->walk_flags & NEST_WALK_F_NO_UPDATE)
-			goto walk;
-		if (x->trace)
-			x->trace->nr = 0;	/* stays 0 on a hit */
-	}
-	if (x->devtlb) {
-		e = nest_tlb_lookup(x->devtlb, x->hwpt_id, pasid, iova);
-		if (e) {
-			if (likely(tlb_hit_ok(e, access))) {
-				xlate_hit(res, e, iova, NEST_XLATE_DEVTLB);
-				return 0;
-			}
-			nest_tlb_drop_entry(x->devtlb, e);
-		}
-	}
-	e = nest_tlb_lookup(x->iotlb, x->hwpt_id, pasid, iova);
-	if (e) {
-		if (likely(tlb_hit_ok(e, access))) {
-			xlate_hit(res, e, iova, NEST_XLATE_IOTLB);
-			if (x->devtlb)
-				nest_tlb_insert(x->devtlb, e);
-			return 0;
-		}
-		nest_tlb_drop_entry(x->iotlb, e);
-	}
-
-walk:
-	if (x->s1)
-		ret = nest_s1_walk_ext(x->s2, x->s1, iova, access,
-				       x->walk_flags, &w, fault, x->trace);
-	else
-		ret = nest_s2_translate_ext(x->s2, iova, access, x->walk_flags,
-					    &w, fault, x->trace);
-	if (ret)
-		return ret;
-
-	res->ofn = w.ofn;
-	res->gpa = w.gpa;
-	res->perm = w.perm;
-	res->source = NEST_XLATE_WALK;
-	res->page_shift = w.page_shift;
-	res->mem_refs = w.mem_refs;
-	res->s1_levels = w.s1_levels;
-	res->s2_level = w.s2_level;
-	/* no A/D or dirty bit was set: nothing a later request may reuse */
-	if (x->walk_flags & NEST_WALK_F_NO_UPDATE)
-		return 0;
-
-	memset(&ne, 0, sizeof(ne));
-	ne.iova = iova & ~(BIT_ULL(w.page_shift) - 1);
-	ne.ofn = w.ofn - ((iova - ne.iova) >> NEST_PAGE_SHIFT);
-	ne.gpa = w.gpa & ~(BIT_ULL(w.page_shift) - 1);
-	ne.nr_tables = w.nr_tables;
-	memcpy(ne.table_gpa, w.table_gpa, sizeof(ne.table_gpa));
-	ne.hwpt_id = x->hwpt_id;
-	ne.pasid = pasid;
-	ne.s2_id = x->s2_id;
-	ne.shift = w.page_shift;
-	ne.perm = w.perm;
-	ne.flags = (access & NEST_ACC_WRITE) ? NEST_TLB_F_WRITTEN : 0;
-	nest_tlb_insert(x->iotlb, &ne);
-	if (x->devtlb)
-		nest_tlb_insert(x->devtlb, &ne);
 	return 0;
 }

@@ -262,7 +262,7 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 		table_gpa = l->pte & S1_ADDR;
 	}
 
-	/* stage 1 and the descriptor: what a cache hit checks (cache.c) */
+	/* stage 1 and the descriptor: what a cache hit checks (xlate.c) */
 	reason = nest_perm_check(perm, access);
 	if (reason) {
 		if (unlikely(trace))

@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include "../../kernel/core/cache.h"
+#include "../../kernel/core/xlate.h"
 
 struct testmem {
 	u8 *mem;
