@@ -400,7 +400,10 @@ TRACE_EVENT(fault_queue_overflow,
 
 /*
  * One page request of a group was sent (last: LAST_PAGE); injected: the
- * NEST_PR_INJ_* marks of what BPF hooks did to it (hooks.h).
+ * NEST_PR_INJ_* marks of what BPF hooks did to it (hooks.h). Also for a
+ * group a full or closed queue refuses: the device did send it, and the
+ * driver's INVALID answer follows as its page_response. So these events
+ * always add up to the pri_page_requests statistic.
  */
 TRACE_EVENT(page_request,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
