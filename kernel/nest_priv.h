@@ -59,14 +59,15 @@
  *    iova_rwsem (read) and nest_iommu::lock.
  *  - fault_queue_overflow: the same when a DMA fault is queued, nothing
  *    when a page request group is.
- *  - hook_page_response, page_request: the fault ring lock.
  *  - map, unmap: iova_rwsem (write).
  *  - attach: attach_mutex. detach: attach_mutex, or nothing when the
  *    device is destroyed.
  *  - page_response: cancel_mutex when a canceller answers (and
  *    attach_mutex under a REPLACE or DETACH), else nothing.
- *  - hook_map, hook_invalidate, hook_page_request, invalidate, dma,
- *    page_request_timeout, and fault with nothing attached: nothing.
+ *  - hook_map, hook_invalidate, hook_page_request, hook_page_response,
+ *    invalidate, dma, page_request, page_request_timeout, and fault with
+ *    nothing attached: nothing. (No event or hook runs under the ring
+ *    lock or nest_pri::lock.)
  *
  * Object lifetime follows iommufd: an object is reachable through the
  * context's xarray; "users" counts the xarray's own reference plus every
