@@ -442,11 +442,11 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	for (level = top; ; level--) {	/* level 1 is a leaf */
 		struct s1_level *l = &lv[level];
 
+		res->table_gpa[res->nr_tables++] = table_gpa;
 		l->pte_gpa = table_gpa + s1_index(iova, level) * sizeof(u64);
 		ret = s1_pte_fetch(s2, l, level, iova, access, &refs, fault);
 		if (ret)
 			goto out_fault;
-		res->table_gpa[res->nr_tables++] = table_gpa;
 		ret = s1_pte_check(l, level, iova, access, fault);
 		if (ret)
 			goto out_fault;
