@@ -4,7 +4,7 @@
  * memory reference counting are defined in walk.h).
  *
  * Terms: "level" counts down from the top (desc->levels) to 1; the PTE of
- * level L is at table_gpa(L) + index(iova, L) * 8, its GPA is "pte_gpa".
+ * level L is at table_gpa(L) + s1_index(iova, L) * 8, its GPA is "pte_gpa".
  */
 #include "walk.h"
 
@@ -15,11 +15,33 @@
 #define S1_D		BIT_ULL(6)
 #define S1_PS		BIT_ULL(7)
 #define S1_XD		BIT_ULL(63)
-#define S1_ADDR		GENMASK_ULL(NEST_GPA_BITS - 1, 12)
-/* GPAs have 48 bits: the rest of the x86 address field is reserved */
-#define S1_RSVD_ADDR	GENMASK_ULL(51, NEST_GPA_BITS)
-#define S1_RSVD_1G	GENMASK_ULL(29, 13)
-#define S1_RSVD_2M	GENMASK_ULL(20, 13)
+#define S1_ADDR		GENMASK_ULL(NEST_GPA_BITS - 1, NEST_PAGE_SHIFT)
+
+/* desc->levels is the top level: 4 (48-bit IOVA) or 5 (57-bit IOVA) */
+#define S1_TOP_4LVL	4
+#define S1_TOP_5LVL	5
+static_assert(S1_TOP_5LVL == NEST_S1_MAX_LEVELS);
+
+/* The leaf levels: a 4 KiB page, or with PS a 2 MiB or 1 GiB page. */
+#define S1_LEVEL_4K	1
+#define S1_LEVEL_2M	2
+#define S1_LEVEL_1G	3
+
+/* A table is one page of 512 PTEs: each level translates 9 IOVA bits. */
+#define S1_LEVEL_BITS	9
+#define S1_INDEX_MASK	(BIT_ULL(S1_LEVEL_BITS) - 1)
+/* log2 of the size a PTE of @level maps: 12, 21, 30, 39, 48 */
+#define S1_LEVEL_SHIFT(level) \
+	(NEST_PAGE_SHIFT + S1_LEVEL_BITS * ((level) - S1_LEVEL_4K))
+
+/* The x86 address field ends at bit 51; GPAs have 48 bits (walk.h). */
+#define S1_X86_ADDR_BITS	52
+#define S1_RSVD_ADDR	GENMASK_ULL(S1_X86_ADDR_BITS - 1, NEST_GPA_BITS)
+/* A large leaf: PAT at bit 12, then reserved bits up to its address. */
+#define S1_RSVD_LARGE(level) \
+	GENMASK_ULL(S1_LEVEL_SHIFT(level) - 1, NEST_PAGE_SHIFT + 1)
+#define S1_RSVD_1G	S1_RSVD_LARGE(S1_LEVEL_1G)
+#define S1_RSVD_2M	S1_RSVD_LARGE(S1_LEVEL_2M)
 
 /* What the walk remembers of one level, for the A/D update. */
 struct s1_level {
@@ -32,15 +54,20 @@ struct s1_level {
 	u64 set;	/* A/D bits to set */
 };
 
-static inline unsigned int s1_shift(int level)
-{
-	return NEST_PAGE_SHIFT + 9 * (level - 1);
-}
-
 static void s1_fault(struct nest_fault *fault, u32 reason, int level,
 		     u64 iova, u32 access)
 {
 	nest_fault_init(fault, 1, reason, level, iova, access);
+}
+
+/* A fault of the PTE of @l itself: the fault carries the PTE's GPA. */
+static void s1_pte_fault(struct nest_fault *fault, u32 reason,
+			 const struct s1_level *l, int level, u64 iova,
+			 u32 access)
+{
+	s1_fault(fault, reason, level, iova, access);
+	fault->gpa = l->pte_gpa;
+	fault->flags |= NEST_FAULT_F_GPA_VALID;
 }
 
 /* Turn a stage-2 fault met while walking stage 1 into the nested fault. */
@@ -139,6 +166,24 @@ static void trace_s1(struct nest_walk_trace *trace, struct nest_s2 *s2,
 	}
 }
 
+/*
+ * The trace of a walk that faulted at stage-1 @level before its output:
+ * the levels above, then those of @level's stage-2 steps made before a
+ * stage-2 fault of its table fetch, or all of them and its PTE as read.
+ */
+static void trace_s1_fault(struct nest_walk_trace *trace, struct nest_s2 *s2,
+			   const struct s1_level *lv, int top, int level,
+			   const struct nest_fault *fault)
+{
+	if (fault->stage == 2) {
+		trace_s1(trace, s2, lv, top, level + 1, false);
+		trace_s2(trace, s2, lv[level].pte_gpa, level);
+		return;
+	}
+	trace_s1(trace, s2, lv, top, level,
+		 fault->reason == NEST_FAULT_REASON_WALK_EABT);
+}
+
 /**
  * nest_s1_desc_check() - validate a stage-1 descriptor
  * @desc: the descriptor
@@ -149,7 +194,7 @@ static void trace_s1(struct nest_walk_trace *trace, struct nest_s2 *s2,
 int nest_s1_desc_check(const struct nest_s1_desc *desc,
 		       struct nest_fault *fault)
 {
-	if ((desc->levels != 4 && desc->levels != 5) ||
+	if ((desc->levels != S1_TOP_4LVL && desc->levels != S1_TOP_5LVL) ||
 	    !IS_ALIGNED(desc->root_gpa, NEST_PAGE_SIZE) ||
 	    desc->root_gpa >= BIT_ULL(NEST_GPA_BITS) ||
 	    (desc->flags & ~(u32)NEST_S1_F_MASK)) {
@@ -168,111 +213,260 @@ static inline u32 s1_desc_perm(const struct nest_s1_desc *desc)
 		NEST_PERM_PRIV | NEST_PERM_PRIV_WRITE : 0);
 }
 
-/* Reserved bits set in the present PTE @pte of @level (walk.h). */
+/* Canonical: the bits above the IOVA width (48 or 57) copy its top bit. */
+static bool s1_canonical(u64 iova, unsigned int levels)
+{
+	unsigned int bits = S1_LEVEL_SHIFT(levels) + S1_LEVEL_BITS;
+
+	return (u64)((s64)(iova << (64 - bits)) >> (64 - bits)) == iova;
+}
+
+/* The index of @iova in a table of @level. */
+static inline u64 s1_index(u64 iova, int level)
+{
+	return (iova >> S1_LEVEL_SHIFT(level)) & S1_INDEX_MASK;
+}
+
+/* Byte offset of the PTE of @l in its page, for ops->*_u64(). */
+static inline u32 s1_pte_offset(const struct s1_level *l)
+{
+	return l->pte_gpa & (NEST_PAGE_SIZE - 1);
+}
+
+/*
+ * The fetch of the PTE of @level at @l->pte_gpa: the stage-2 translation
+ * of that GPA (a stage-2 fault is the nested fault of @level's table
+ * fetch), then the PTE read (a failure is an external abort). Fills in @l
+ * and counts the memory references in *@refs.
+ */
+static inline int s1_pte_fetch(struct nest_s2 *s2, struct s1_level *l,
+			       int level, u64 iova, u32 access, u8 *refs,
+			       struct nest_fault *fault)
+{
+	struct nest_s2_walk_res s2r;
+	int ret;
+
+	ret = nest_s2_lookup(s2, l->pte_gpa, NEST_ACC_READ, &s2r, fault,
+			     &l->s2_leaf);
+	if (ret) {
+		s1_s2_fault(fault, level, iova, access,
+			    NEST_FAULT_F_TABLE_FETCH);
+		return ret;
+	}
+	*refs += s2r.mem_refs + 1;
+	l->ofn = s2r.ofn;
+	l->s2_prot = s2r.prot;
+	l->s2_level = s2r.level;
+	if (s2->ops->read_u64(s2->priv, l->ofn, s1_pte_offset(l), &l->pte)) {
+		s1_pte_fault(fault, NEST_FAULT_REASON_WALK_EABT, l, level,
+			     iova, access);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * Reserved bits set in the present PTE @pte of @level (walk.h): address
+ * bits above the GPA width, then the page-size rules (PS above the 1 GiB
+ * level, a large leaf's address bits below its size; PS at level 1 is
+ * PAT, ignored).
+ */
 static inline bool s1_pte_rsvd(u64 pte, int level)
 {
 	if (pte & S1_RSVD_ADDR)
 		return true;
 	if (!(pte & S1_PS))
 		return false;
-	return level >= 4 || (level == 3 && (pte & S1_RSVD_1G)) ||
-	       (level == 2 && (pte & S1_RSVD_2M));
+	return level > S1_LEVEL_1G ||
+	       (level == S1_LEVEL_1G && (pte & S1_RSVD_1G)) ||
+	       (level == S1_LEVEL_2M && (pte & S1_RSVD_2M));
 }
 
-static bool s1_canonical(u64 iova, unsigned int levels)
+/* The entry checks of the PTE of @l at @level: P, then reserved bits. */
+static inline int s1_pte_check(const struct s1_level *l, int level, u64 iova,
+			       u32 access, struct nest_fault *fault)
 {
-	unsigned int bits = s1_shift(levels) + 9;	/* 48 or 57 */
-
-	return (u64)((s64)(iova << (64 - bits)) >> (64 - bits)) == iova;
+	if (!(l->pte & S1_P)) {
+		s1_pte_fault(fault, NEST_FAULT_REASON_PTE_FETCH, l, level,
+			     iova, access);
+		return -EFAULT;
+	}
+	if (s1_pte_rsvd(l->pte, level)) {
+		s1_pte_fault(fault, NEST_FAULT_REASON_PTE_FETCH, l, level,
+			     iova, access);
+		fault->flags |= NEST_FAULT_F_RSVD;
+		return -EFAULT;
+	}
+	return 0;
 }
 
-/* 1: restart the walk (a PTE changed), 0: done, < 0: fault. */
+/*
+ * Take from @perm what the checked PTE @pte of one level denies: the
+ * levels AND together (walk.h); nest_perm_check() decides on the result.
+ */
+static inline u32 s1_perm_fold(u32 perm, u64 pte, u32 desc_flags)
+{
+	/* with WPD, R/W=0 binds non-privileged writes only */
+	if (!(pte & S1_RW))
+		perm &= desc_flags & NEST_S1_F_WPD ?
+			~NEST_PERM_WRITE :
+			~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
+	if (!(pte & S1_US))
+		perm &= ~NEST_PERM_USER;
+	if (pte & S1_XD)
+		perm &= ~NEST_PERM_EXEC;
+	return perm;
+}
+
+/* Take from @perm what stage 2's NEST_PROT_* @prot of the output deny. */
+static inline u32 s2_perm_fold(u32 perm, u32 prot)
+{
+	if (!(prot & NEST_PROT_READ))
+		perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
+	if (!(prot & NEST_PROT_WRITE))
+		perm &= ~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
+	return perm;
+}
+
+/*
+ * Does the checked PTE @pte end the walk at @level? Level 1 always does;
+ * PS does at the levels of large pages (above them it is reserved and
+ * s1_pte_check() faulted).
+ */
+static inline bool s1_pte_is_leaf(u64 pte, int level)
+{
+	return level == S1_LEVEL_4K || (pte & S1_PS);
+}
+
+/* The output GPA of @iova through the leaf PTE @pte mapping 2^@shift. */
+static inline u64 s1_output_gpa(u64 pte, u64 iova, unsigned int shift)
+{
+	u64 offset = BIT_ULL(shift) - 1;
+
+	return (pte & S1_ADDR & ~offset) | (iova & offset);
+}
+
+/* A successful write marks the output's stage-2 leaf dirty (not a query). */
+static inline void s2_output_set_dirty(u64 *out_leaf, u32 access,
+				       u32 walk_flags)
+{
+	if ((access & NEST_ACC_WRITE) &&
+	    !(walk_flags & NEST_WALK_F_NO_UPDATE))
+		nest_s2_pte_set_dirty(out_leaf);
+}
+
+/*
+ * The A/D update (walk.h) of a walk whose translation succeeded, levels
+ * @top to @leaf of @lv: A where clear, D on the leaf for a write. A PTE
+ * that needs an update needs stage-2 W on its table page, checked for
+ * every level before any write; a query (NEST_WALK_F_NO_UPDATE) stops
+ * there. The writes go top-down, each marking its table page dirty.
+ *
+ * Return: 0, 1 if a PTE changed under the walk (restart it), or -EFAULT.
+ */
+static int s1_ad_update(struct nest_s2 *s2, struct s1_level *lv, int top,
+			int leaf, u64 iova, u32 access, u32 walk_flags,
+			struct nest_fault *fault)
+{
+	int level;
+	u64 cur;
+
+	for (level = top; level >= leaf; level--) {
+		struct s1_level *l = &lv[level];
+
+		l->set = 0;
+		if (!(l->pte & S1_A))
+			l->set |= S1_A;
+		if (level == leaf && (access & NEST_ACC_WRITE) &&
+		    !(l->pte & S1_D))
+			l->set |= S1_D;
+		if (l->set && !(l->s2_prot & NEST_PROT_WRITE)) {
+			fault->reason = NEST_FAULT_REASON_PERMISSION;
+			fault->stage = 2;
+			fault->level = l->s2_level;
+			fault->gpa = l->pte_gpa;
+			fault->flags = NEST_FAULT_F_GPA_VALID;
+			s1_s2_fault(fault, level, iova, access,
+				    NEST_FAULT_F_TABLE_FETCH |
+				    NEST_FAULT_F_AD_UPDATE);
+			return -EFAULT;
+		}
+	}
+	/* a query has made every check the updates would; it writes nothing */
+	if (walk_flags & NEST_WALK_F_NO_UPDATE)
+		return 0;
+	for (level = top; level >= leaf; level--) {
+		struct s1_level *l = &lv[level];
+
+		if (!l->set)
+			continue;
+		if (s2->ops->cmpxchg_u64(s2->priv, l->ofn, s1_pte_offset(l),
+					 l->pte, l->pte | l->set, &cur)) {
+			s1_pte_fault(fault, NEST_FAULT_REASON_WALK_EABT, l,
+				     level, iova, access);
+			fault->flags |= NEST_FAULT_F_AD_UPDATE;
+			return -EFAULT;
+		}
+		if (cur != l->pte)
+			return 1;
+		nest_s2_pte_set_dirty(l->s2_leaf);
+	}
+	return 0;
+}
+
+/*
+ * One walk, in the order of walk.h: per level from the top the fetch
+ * (s1_pte_fetch()), the entry checks (s1_pte_check()) and the permission
+ * fold (s1_perm_fold()) down to the leaf; then the permission check
+ * (nest_perm_check()), the stage-2 translation of the output and the A/D
+ * update (s1_ad_update()).
+ * 1: restart the walk (a PTE changed), 0: done, < 0: fault.
+ */
 static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 			u64 iova, u32 access, u32 walk_flags,
 			struct nest_walk_res *res, struct nest_fault *fault,
 			struct nest_walk_trace *trace)
 {
 	struct s1_level lv[NEST_S1_MAX_LEVELS + 1];
-	const struct nest_mem_ops *ops = s2->ops;
 	struct nest_s2_walk_res s2r;
 	u64 table_gpa = desc->root_gpa;
 	u32 perm = s1_desc_perm(desc);
-	unsigned int shift = 0;
+	int level, top = desc->levels, leaf;
+	unsigned int shift;
 	u64 *out_leaf, gpa;
-	int level, top = desc->levels, leaf = 0;
 	u8 refs = 0;
 	u32 reason;
 	int ret;
 
 	res->nr_tables = 0;
-	for (level = top; level >= 1; level--) {
+	for (level = top; ; level--) {	/* level 1 is a leaf */
 		struct s1_level *l = &lv[level];
-		u32 off;
 
-		l->pte_gpa = table_gpa + ((iova >> s1_shift(level)) & 511) * 8;
-		ret = nest_s2_lookup(s2, l->pte_gpa, NEST_ACC_READ, &s2r,
-				     fault, &l->s2_leaf);
-		if (ret) {
-			if (unlikely(trace)) {
-				trace_s1(trace, s2, lv, top, level + 1, false);
-				trace_s2(trace, s2, l->pte_gpa, level);
-			}
-			s1_s2_fault(fault, level, iova, access,
-				    NEST_FAULT_F_TABLE_FETCH);
-			return ret;
-		}
-		refs += s2r.mem_refs;
-		l->ofn = s2r.ofn;
-		l->s2_prot = s2r.prot;
-		l->s2_level = s2r.level;
-		l->set = 0;
 		res->table_gpa[res->nr_tables++] = table_gpa;
-		off = l->pte_gpa & (NEST_PAGE_SIZE - 1);
-		refs++;
-		if (ops->read_u64(s2->priv, l->ofn, off, &l->pte)) {
-			s1_fault(fault, NEST_FAULT_REASON_WALK_EABT, level,
-				 iova, access);
-			goto pte_fault;
-		}
-		if (!(l->pte & S1_P)) {
-			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
-				 iova, access);
-			goto pte_fault;
-		}
-		if (s1_pte_rsvd(l->pte, level)) {
-			s1_fault(fault, NEST_FAULT_REASON_PTE_FETCH, level,
-				 iova, access);
-			fault->flags |= NEST_FAULT_F_RSVD;
-			goto pte_fault;
-		}
-		/* with WPD, R/W=0 binds non-privileged writes only */
-		if (!(l->pte & S1_RW))
-			perm &= desc->flags & NEST_S1_F_WPD ?
-				~NEST_PERM_WRITE :
-				~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
-		if (!(l->pte & S1_US))
-			perm &= ~NEST_PERM_USER;
-		if (l->pte & S1_XD)
-			perm &= ~NEST_PERM_EXEC;
-		if (level == 1 || (l->pte & S1_PS)) {
-			leaf = level;
-			shift = s1_shift(level);
+		l->pte_gpa = table_gpa + s1_index(iova, level) * sizeof(u64);
+		ret = s1_pte_fetch(s2, l, level, iova, access, &refs, fault);
+		if (ret)
+			goto out_fault;
+		ret = s1_pte_check(l, level, iova, access, fault);
+		if (ret)
+			goto out_fault;
+		perm = s1_perm_fold(perm, l->pte, desc->flags);
+		if (s1_pte_is_leaf(l->pte, level))
 			break;
-		}
 		table_gpa = l->pte & S1_ADDR;
 	}
+	leaf = level;
+	shift = S1_LEVEL_SHIFT(leaf);
 
 	/* stage 1 and the descriptor: what a cache hit checks (xlate.c) */
 	reason = nest_perm_check(perm, access);
 	if (reason) {
-		if (unlikely(trace))
-			trace_s1(trace, s2, lv, top, leaf, false);
 		s1_fault(fault, reason, leaf, iova, access);
-		return -EFAULT;
+		ret = -EFAULT;
+		goto out_fault;
 	}
 
-	gpa = (lv[leaf].pte & S1_ADDR & ~(BIT_ULL(shift) - 1)) |
-	      (iova & (BIT_ULL(shift) - 1));
+	gpa = s1_output_gpa(lv[leaf].pte, iova, shift);
 	ret = nest_s2_lookup(s2, gpa, access, &s2r, fault, &out_leaf);
 	if (unlikely(trace)) {
 		trace_s1(trace, s2, lv, top, leaf, false);
@@ -285,75 +479,27 @@ static int s1_walk_once(struct nest_s2 *s2, const struct nest_s1_desc *desc,
 	refs += s2r.mem_refs;
 
 	if (desc->flags & NEST_S1_F_AD) {
-		for (level = top; level >= leaf; level--) {
-			struct s1_level *l = &lv[level];
-
-			if (!(l->pte & S1_A))
-				l->set |= S1_A;
-			if (level == leaf && (access & NEST_ACC_WRITE) &&
-			    !(l->pte & S1_D))
-				l->set |= S1_D;
-			if (l->set && !(l->s2_prot & NEST_PROT_WRITE)) {
-				fault->reason = NEST_FAULT_REASON_PERMISSION;
-				fault->stage = 2;
-				fault->level = l->s2_level;
-				fault->gpa = l->pte_gpa;
-				fault->flags = NEST_FAULT_F_GPA_VALID;
-				s1_s2_fault(fault, level, iova, access,
-					    NEST_FAULT_F_TABLE_FETCH |
-					    NEST_FAULT_F_AD_UPDATE);
-				return -EFAULT;
-			}
-		}
+		ret = s1_ad_update(s2, lv, top, leaf, iova, access, walk_flags,
+				   fault);
+		if (ret)
+			return ret;
 	}
-	/* a query has made every check the updates would; it writes nothing */
-	if (walk_flags & NEST_WALK_F_NO_UPDATE)
-		goto done;
-	if (desc->flags & NEST_S1_F_AD) {
-		for (level = top; level >= leaf; level--) {
-			struct s1_level *l = &lv[level];
-			u64 cur;
+	s2_output_set_dirty(out_leaf, access, walk_flags);
 
-			if (!l->set)
-				continue;
-			if (ops->cmpxchg_u64(s2->priv, l->ofn,
-					     l->pte_gpa & (NEST_PAGE_SIZE - 1),
-					     l->pte, l->pte | l->set, &cur)) {
-				s1_fault(fault, NEST_FAULT_REASON_WALK_EABT,
-					 level, iova, access);
-				fault->flags |= NEST_FAULT_F_AD_UPDATE;
-				goto pte_fault;
-			}
-			if (cur != l->pte)
-				return 1;
-			nest_s2_pte_set_dirty(l->s2_leaf);
-		}
-	}
-	if (access & NEST_ACC_WRITE)
-		nest_s2_pte_set_dirty(out_leaf);
-
-done:
-	if (!(s2r.prot & NEST_PROT_READ))
-		perm &= ~(NEST_PERM_READ | NEST_PERM_EXEC);
-	if (!(s2r.prot & NEST_PROT_WRITE))
-		perm &= ~(NEST_PERM_WRITE | NEST_PERM_PRIV_WRITE);
 	res->ofn = s2r.ofn;
 	res->gpa = gpa;
 	res->page_shift = min_t(unsigned int, shift, s2r.page_shift);
-	res->perm = perm;
+	res->perm = s2_perm_fold(perm, s2r.prot);
 	res->s1_levels = top - leaf + 1;
 	res->s2_level = s2r.level;
 	res->mem_refs = refs;
 	return 0;
 
-pte_fault:
-	/* a fault of the A/D update comes after the whole walk was traced */
-	if (unlikely(trace) && !(fault->flags & NEST_FAULT_F_AD_UPDATE))
-		trace_s1(trace, s2, lv, top, level,
-			 fault->reason == NEST_FAULT_REASON_WALK_EABT);
-	fault->gpa = lv[level].pte_gpa;
-	fault->flags |= NEST_FAULT_F_GPA_VALID;
-	return -EFAULT;
+out_fault:
+	/* at @level (the leaf for a permission fault), before the output */
+	if (unlikely(trace))
+		trace_s1_fault(trace, s2, lv, top, level, fault);
+	return ret;
 }
 
 /*

@@ -31,9 +31,12 @@
  *
  * Order of checks (the first failing one is reported): descriptor,
  * canonical IOVA, a privileged request without SRE, then per level from
- * the top: stage-2 translation of the PTE's GPA, the PTE read (external
- * abort), P, reserved bits; then the permission check,
- * then the stage-2 translation of the output GPA, then the A/D update.
+ * the top down to the leaf: the fetch (stage-2 translation of the PTE's
+ * GPA, then the PTE read: external abort), the entry checks (P, then
+ * reserved bits: above the GPA width, then the page-size rules) and the
+ * permission fold (R/W, U/S, XD; no check); then the permission check,
+ * then the stage-2 translation of the output GPA, then the A/D update
+ * (stage-2 W of every table page to update, then the writes).
  *
  * A/D: with NEST_S1_F_AD, only once the whole translation succeeded, A is
  * set on every PTE walked (top-down) and D on the leaf for a write, each by
