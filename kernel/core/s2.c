@@ -16,13 +16,18 @@
 #define S2_R		BIT_ULL(2)
 #define S2_W		BIT_ULL(3)
 #define S2_DIRTY	BIT_ULL(4)
-#define S2_ADDR		GENMASK_ULL(63, 12)
-#define S2_ENTRIES	512
+#define S2_ADDR		GENMASK_ULL(63, NEST_PAGE_SHIFT)
+/* Each level resolves 9 bits of the GPA: a table holds 512 entries. */
+#define S2_LEVEL_BITS	9
+#define S2_ENTRIES	(1 << S2_LEVEL_BITS)
+/* Leaf levels: 4 KiB pages, and the highest that may hold a 1 GiB page. */
+#define S2_LEVEL_4K	1
+#define S2_LEVEL_1G	3
 #define S2_GPA_LAST	(BIT_ULL(NEST_GPA_BITS) - 1)
 
 static inline unsigned int s2_shift(int level)
 {
-	return NEST_PAGE_SHIFT + 9 * (level - 1);
+	return NEST_PAGE_SHIFT + S2_LEVEL_BITS * (level - 1);
 }
 
 static inline unsigned int s2_index(u64 gpa, int level)
@@ -93,7 +98,7 @@ static void s2_free_level(struct nest_s2 *s2, u64 *table, int level)
 {
 	int i;
 
-	if (level > 1) {
+	if (level > S2_LEVEL_4K) {
 		for (i = 0; i < S2_ENTRIES; i++) {
 			u64 pte = table[i];
 
@@ -137,9 +142,9 @@ static int s2_map_level(struct nest_s2 *s2, u64 *table, int level, u64 gpa,
 		bool leaf;
 		int ret;
 
-		leaf = level == 1 ||
-		       (level <= 3 && st->allow_huge && IS_ALIGNED(gpa, size) &&
-			sub_last == entry_last &&
+		leaf = level == S2_LEVEL_4K ||
+		       (level <= S2_LEVEL_1G && st->allow_huge &&
+			IS_ALIGNED(gpa, size) && sub_last == entry_last &&
 			IS_ALIGNED(st->ofn, size >> NEST_PAGE_SHIFT));
 		if (leaf) {
 			if (pte & S2_VALID)
@@ -304,10 +309,11 @@ int nest_s2_unmap(struct nest_s2 *s2, u64 gpa, u64 length, u64 *unmapped)
 	if (ret)
 		return ret;
 	ptep = s2_find_leaf(s2, gpa, &level);
-	if (ptep && level > 1 && !IS_ALIGNED(gpa, BIT_ULL(s2_shift(level))))
+	if (ptep && level > S2_LEVEL_4K &&
+	    !IS_ALIGNED(gpa, BIT_ULL(s2_shift(level))))
 		return -EINVAL;
 	ptep = s2_find_leaf(s2, last, &level);
-	if (ptep && level > 1 &&
+	if (ptep && level > S2_LEVEL_4K &&
 	    !IS_ALIGNED(last + 1, BIT_ULL(s2_shift(level))))
 		return -EINVAL;
 	*unmapped = s2_unmap_level(s2, s2->root, NEST_S2_LEVELS, gpa, last);
