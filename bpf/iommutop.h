@@ -11,9 +11,6 @@
 #ifndef IOMMUTOP_H
 #define IOMMUTOP_H
 
-/* "pasid" of a request without PASID (NEST_ATTACH_RID). */
-#define IOMMUTOP_NO_PASID	0xffffffffU
-
 /*
  * Page-response latency histogram: slot 0 holds 0 and 1 ns, slot k
  * (1 <= k < IOMMUTOP_LAT_SLOTS - 1) holds (2^(k-1), 2^k] ns, so 2^k is an
@@ -77,7 +74,10 @@ enum iommutop_event {
 	IOMMUTOP_EV_NR,
 };
 
-/* A device row: one device at one PASID (or IOMMUTOP_NO_PASID). */
+/*
+ * A device row: one device at one PASID (or NESTIOMMU_PASID_NONE, as the
+ * events carry it).
+ */
 struct iommutop_dev_key {
 	__u32 dev_id;
 	__u32 pasid;

@@ -4,10 +4,10 @@
  * for the RID, and GET_HW_INFO.
  *
  * A device's attachments are its PASID table: PASID -> HWPT, plus one
- * entry (NEST_ATTACH_RID) for requests without PASID. Each entry holds a
- * reference on its HWPT, so an attached HWPT cannot be destroyed (EBUSY).
- * Changing an entry drops what the caches hold for it, as a driver does
- * after rewriting a PASID table entry.
+ * entry (NESTIOMMU_PASID_NONE) for requests without PASID. Each entry
+ * holds a reference on its HWPT, so an attached HWPT cannot be destroyed
+ * (EBUSY). Changing an entry drops what the caches hold for it, as a
+ * driver does after rewriting a PASID table entry.
  */
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -33,8 +33,8 @@ static bool nest_rid_in_use(struct nest_iommu *iommu, u32 rid)
 /**
  * nest_device_set_devtlb_entries() - resize (and so empty) a device TLB
  * @dev: an ATS device
- * @nr: entries, a power of two in [NEST_DEVTLB_MIN_ENTRIES,
- *	NEST_DEVTLB_MAX_ENTRIES]
+ * @nr: entries, a power of two in [NESTIOMMU_DEVTLB_MIN_ENTRIES,
+ *	NESTIOMMU_DEVTLB_MAX_ENTRIES]
  *
  * Return: 0, -EINVAL or -ENOMEM (the device TLB is then unchanged).
  */
@@ -42,8 +42,9 @@ int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr)
 {
 	return nest_iommu_resize_tlb(&dev->ctx->iommu, &dev->devtlb,
 				     &dev->devtlb_entries, &dev->devtlb_nr, nr,
-				     NEST_DEVTLB_MIN_ENTRIES,
-				     NEST_DEVTLB_MAX_ENTRIES, NEST_DEVTLB_WAYS);
+				     NESTIOMMU_DEVTLB_MIN_ENTRIES,
+				     NESTIOMMU_DEVTLB_MAX_ENTRIES,
+				     NEST_DEVTLB_WAYS);
 }
 
 int nest_device_create_ioctl(struct nest_ucmd *ucmd)
@@ -75,7 +76,7 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 			      ARRAY_SIZE(dev->pasid_entries));
 	if (dev->flags & NESTIOMMU_DEVICE_ATS) {
 		rc = nest_device_set_devtlb_entries(dev,
-						    NEST_DEVTLB_DEFAULT_ENTRIES);
+				NESTIOMMU_DEVTLB_DEFAULT_ENTRIES);
 		if (rc)
 			goto out_abort;
 	}
@@ -110,8 +111,8 @@ out_abort:
 
 /*
  * The PASID table entry changed from @old: drop what the caches hold of
- * it. Without PASID the key is NEST_ATTACH_RID, which is also the tag the
- * caches use for requests without PASID.
+ * it. Without PASID the key is NESTIOMMU_PASID_NONE, which is also the tag
+ * the caches use for requests without PASID.
  */
 static void nest_device_flush_key(struct nest_device *dev,
 				  struct nest_hwpt *old, u32 key)
@@ -161,7 +162,7 @@ static s64 nest_device_attach_key(struct nest_device *dev, u32 flags,
 				  u32 pasid)
 {
 	if (!(flags & NESTIOMMU_ATTACH_PASID))
-		return NEST_ATTACH_RID;
+		return NESTIOMMU_PASID_NONE;
 	if (!dev->pasid_bits || pasid >= BIT_ULL(dev->pasid_bits))
 		return -EINVAL;
 	return pasid;
@@ -263,7 +264,7 @@ out_put_dev:
 /**
  * nest_device_get_attached() - the HWPT attached at @key, referenced
  * @dev: the device
- * @key: a PASID or NEST_ATTACH_RID
+ * @key: a PASID or NESTIOMMU_PASID_NONE
  *
  * Return: the HWPT (release with nest_put_object()) or NULL.
  */
@@ -346,11 +347,11 @@ int nest_device_pri_option(struct nest_device *dev,
 	if (cmd->option_id == NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING) {
 		field = &pri->max_outstanding;
 		min = 1;
-		max = NEST_PRI_MAX_OUTSTANDING;
+		max = NESTIOMMU_PRI_MAX_OUTSTANDING;
 	} else {
 		field = &pri->timeout_ms;
 		min = 0;
-		max = NEST_PRI_MAX_TIMEOUT_MS;
+		max = NESTIOMMU_PRI_MAX_TIMEOUT_MS;
 	}
 	if (get) {
 		cmd->val64 = READ_ONCE(*field);
@@ -383,7 +384,7 @@ int nest_get_hw_info_ioctl(struct nest_ucmd *ucmd)
 	cmd->out_iova_bits = 57;
 	cmd->out_iotlb_entries = READ_ONCE(ucmd->ctx->iommu.iotlb_nr);
 	cmd->out_iotlb_ways = NEST_IOTLB_WAYS;
-	cmd->out_pasid_cache_entries = NEST_PASID_CACHE_ENTRIES;
+	cmd->out_pasid_cache_entries = NESTIOMMU_PASID_CACHE_ENTRIES;
 	cmd->out_dev_flags = 0;
 	cmd->out_dev_pasid_bits = 0;
 	cmd->out_dev_rid = 0;

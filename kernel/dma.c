@@ -28,7 +28,7 @@
 struct nest_xlate_req {
 	struct nest_device *dev;
 	struct nest_hwpt *hwpt;		/* attached at @key, referenced */
-	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u32 key;			/* PASID or NESTIOMMU_PASID_NONE */
 	u64 iova;
 	u32 access;			/* NEST_ACC_* */
 	bool no_cache;			/* TRANSLATE with NO_CACHE */
@@ -362,7 +362,7 @@ static bool nest_request_key(struct nest_device *dev, u32 flags, u32 pasid,
 			     u32 *key)
 {
 	if (!(flags & NESTIOMMU_DMA_PASID)) {
-		*key = NEST_ATTACH_RID;
+		*key = NESTIOMMU_PASID_NONE;
 		return true;
 	}
 	*key = pasid;
@@ -492,7 +492,7 @@ static int nest_dma_ask(struct nest_dma *dma, u64 iova, u64 end)
 		return 0;
 	}
 	npages = min_t(u64, DIV_ROUND_UP(end - page, PAGE_SIZE),
-		       NEST_PRI_MAX_OUTSTANDING);
+		       NESTIOMMU_PRI_MAX_OUTSTANDING);
 	rc = nest_pri_send(dma->dev->pri, ring, dma->key, &dma->pr_tmpl, page,
 			   npages, dma->asked, dma->nonblock, &g);
 	nest_fault_ring_put(ring);

@@ -104,7 +104,7 @@ static u64 nest_fault_ring_drop(struct nest_fault_ring *ring, u32 n)
  * nest_fault_record_init() - a FAULT record (page requests start from one)
  * @r: the record
  * @dev_id: the device
- * @key: the request's PASID, or NEST_ATTACH_RID
+ * @key: the request's PASID, or NESTIOMMU_PASID_NONE
  * @hwpt_id: the HWPT attached where the request arrived
  * @info: the fault
  */
@@ -115,10 +115,10 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
 	*r = (struct nestiommu_fault_record) {
 		.version = NESTIOMMU_FAULT_RECORD_V1,
 		.type = NESTIOMMU_RECORD_FAULT,
-		.flags = key == NEST_ATTACH_RID ? 0 :
+		.flags = key == NESTIOMMU_PASID_NONE ? 0 :
 			 NESTIOMMU_RECORD_F_PASID_VALID,
 		.dev_id = dev_id,
-		.pasid = key == NEST_ATTACH_RID ? 0 : key,
+		.pasid = key == NESTIOMMU_PASID_NONE ? 0 : key,
 		.hwpt_id = hwpt_id,
 		.timestamp_ns = ktime_get_ns(),
 		.fault = *info,
@@ -246,7 +246,7 @@ bool nest_fault_ring_claim(struct nest_fault_ring *ring, struct nest_prg *g)
  * nest_fault_queue_report() - queue an unrecoverable fault
  * @q: the queue of the HWPT attached where the request arrived
  * @dev_id: the device
- * @key: the request's PASID, or NEST_ATTACH_RID
+ * @key: the request's PASID, or NESTIOMMU_PASID_NONE
  * @hwpt_id: the HWPT
  * @info: the fault as user space sees it
  *

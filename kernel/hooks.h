@@ -28,7 +28,7 @@
 /**
  * struct nest_hook_translate - at every translation (DMA and TRANSLATE)
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @hwpt_id: the HWPT attached there
  * @access: enum nestiommu_access of the request
  * @iova: the address being translated
@@ -119,7 +119,7 @@ struct nest_hook_map {
 /**
  * struct nest_hook_page_request - when a page request group is sent
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @hwpt_id: the HWPT that faulted
  * @grpid: the group index
  * @cookie: the group's cookie
@@ -150,7 +150,7 @@ struct nest_hook_page_request {
 /**
  * struct nest_hook_page_response - when user space answers a group
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @grpid: the group index
  * @code: enum nestiommu_page_response_code user space wrote
  * @cookie: the group's cookie

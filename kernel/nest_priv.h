@@ -60,15 +60,9 @@ enum nest_object_type {
 	NEST_OBJ_ANY = 255,
 };
 
+/* The sizes user space may choose are in the uAPI (NESTIOMMU_*_ENTRIES). */
 #define NEST_IOTLB_WAYS			4
-#define NEST_IOTLB_DEFAULT_ENTRIES	256
-#define NEST_IOTLB_MIN_ENTRIES		16
-#define NEST_IOTLB_MAX_ENTRIES		65536
 #define NEST_DEVTLB_WAYS		4
-#define NEST_DEVTLB_DEFAULT_ENTRIES	64
-#define NEST_DEVTLB_MIN_ENTRIES		4
-#define NEST_DEVTLB_MAX_ENTRIES		4096
-#define NEST_PASID_CACHE_ENTRIES	16
 
 /* The emulated IOMMU of a context: its IOTLB and who shares it. */
 struct nest_iommu {
@@ -194,8 +188,12 @@ struct nest_hwpt {
 	struct nest_s1_desc s1;
 };
 
-/* Key of a device's attachment for requests without PASID. */
-#define NEST_ATTACH_RID		NEST_PASID_NONE
+/*
+ * A request without PASID is keyed (attachment, caches) by
+ * NESTIOMMU_PASID_NONE; kernel/core, which has no uAPI, names it
+ * NEST_PASID_NONE.
+ */
+static_assert(NEST_PASID_NONE == NESTIOMMU_PASID_NONE);
 
 /* An emulated PCIe function. */
 struct nest_device {
@@ -206,13 +204,13 @@ struct nest_device {
 	u32 flags;		/* NESTIOMMU_DEVICE_* */
 	/* Serialises attach, replace and detach. */
 	struct mutex attach_mutex;
-	/* PASID (or NEST_ATTACH_RID) -> struct nest_hwpt, holding a ref. */
+	/* PASID (or NESTIOMMU_PASID_NONE) -> struct nest_hwpt, with a ref. */
 	struct xarray attach;
 	/* Guarded by nest_iommu::lock from here on. */
 	struct list_head node;
 	struct nestiommu_xlate_stats stats;
 	struct nest_pasid_cache pasid_cache;
-	struct nest_pasid_entry pasid_entries[NEST_PASID_CACHE_ENTRIES];
+	struct nest_pasid_entry pasid_entries[NESTIOMMU_PASID_CACHE_ENTRIES];
 	/* PRI only: page request state (pri.h), or NULL */
 	struct nest_pri *pri;
 	/* ATS only: the device TLB and its kvcalloc'ed storage */

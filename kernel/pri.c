@@ -61,7 +61,7 @@ struct nest_pri *nest_pri_alloc(u32 dev_id)
 	INIT_LIST_HEAD(&pri->parked);
 	mutex_init(&pri->cancel_mutex);
 	pri->dev_id = dev_id;
-	pri->max_outstanding = NEST_PRI_DEFAULT_OUTSTANDING;
+	pri->max_outstanding = NESTIOMMU_PRI_DEFAULT_OUTSTANDING;
 	return pri;
 }
 
@@ -327,7 +327,7 @@ static void nest_prg_arm_timeout(struct nest_prg *g, u32 timeout_ms)
  * nest_pri_send() - send a page request group
  * @pri: the device's PRI state
  * @ring: the queue of the HWPT that faulted (the caller's reference)
- * @key: PASID or NEST_ATTACH_RID
+ * @key: PASID or NESTIOMMU_PASID_NONE
  * @tmpl: the record to send for each page (fault, device, HWPT, perm)
  * @addr: the first page (the one that faulted)
  * @npages: pages the DMA still needs from @addr
@@ -434,7 +434,7 @@ int nest_prg_wait(struct nest_prg *g)
  * nest_pri_resume() - take a parked group back for a RESUME
  * @pri: the device's PRI state
  * @cookie: the group's cookie
- * @key: the PASID (or NEST_ATTACH_RID) the RESUME is for
+ * @key: the PASID (or NESTIOMMU_PASID_NONE) the RESUME is for
  * @addr: the page the RESUME starts at
  * @nonblock: do not wait for the answer
  *
@@ -505,7 +505,7 @@ void nest_pri_forget_parked(struct nest_pri *pri)
 /**
  * nest_pri_cancel() - answer INVALID every outstanding group of a PASID
  * @pri: the device's PRI state
- * @key: a PASID, NEST_ATTACH_RID, or NEST_PASID_ALL
+ * @key: a PASID, NESTIOMMU_PASID_NONE, or NEST_PASID_ALL
  *
  * Groups being sent right now are answered by their sender, which checks
  * the "cancelled" mark set here.

@@ -29,10 +29,6 @@
 
 struct nest_fault_ring;
 
-#define NEST_PRI_DEFAULT_OUTSTANDING	32
-#define NEST_PRI_MAX_OUTSTANDING	512
-#define NEST_PRI_MAX_TIMEOUT_MS		3600000
-
 /* Who answered a group (for statistics and the page_response event). */
 enum nest_prg_answerer {
 	NEST_PRG_USER,		/* a response written to the queue's fd */
@@ -78,7 +74,7 @@ struct nest_prg {
 	u64 cookie;
 	u64 sent_ns;
 	u32 grpid;
-	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u32 key;			/* PASID or NESTIOMMU_PASID_NONE */
 	u32 npages;
 	u64 addr;			/* the first page */
 	u32 asked;			/* groups sent for that page, this one in */

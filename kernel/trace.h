@@ -11,8 +11,8 @@
  * the uniquely named struct trace_event_raw_nest_ioas_area. Every other
  * event has a name no built-in tracepoint uses, so tp_btf and raw_tp work.
  *
- * "pasid" in the events is the PASID, or 0xffffffff (NEST_ATTACH_RID) for
- * requests without PASID.
+ * "pasid" in the events is the PASID, or NESTIOMMU_PASID_NONE (0xffffffff)
+ * for requests without PASID.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM nestiommu

@@ -647,7 +647,7 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 	ASSERT_EQ(1, self->rq->matched);
 	ASSERT_EQ(1, self->rq->written);
 	ASSERT_EQ(self->e.dev_id, self->rq->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rq->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->rq->last_pasid);
 	ASSERT_EQ(self->hwpt_id, self->rq->last_hwpt_id);
 	ASSERT_EQ(recs[0].grpid, self->rq->last_grpid);
 	ASSERT_EQ(cookie, self->rq->last_cookie);
@@ -878,7 +878,7 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	check_job_ok(j);
 	ASSERT_EQ(1, self->rs->matched);
 	ASSERT_EQ(self->e.dev_id, self->rs->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rs->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->rs->last_pasid);
 	ASSERT_EQ(r.grpid, self->rs->last_grpid);
 	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
 	ASSERT_EQ(r.cookie, self->rs->last_cookie);

@@ -85,7 +85,7 @@ TEST_F(xlate, hook_sees_the_request)
 	ASSERT_EQ(1, self->c->matched);
 	ASSERT_EQ(1, self->c->written);
 	ASSERT_EQ(self->e.dev_id, self->c->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->c->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->c->last_pasid);
 	ASSERT_EQ(self->e.nested_id, self->c->last_hwpt_id);
 	ASSERT_EQ(ACC_W, self->c->last_access);
 	/* The address translated: the request's, or its page. */

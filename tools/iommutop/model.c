@@ -338,9 +338,9 @@ bool filter_parse(const char *s, struct filter *f)
 			nf.dev_set = true;
 		} else if (!strncmp(s, "pasid=", 6) && !nf.pasid_set) {
 			if (n == 9 && !strncmp(s + 6, "rid", 3))
-				nf.pasid = IOMMUTOP_NO_PASID;
+				nf.pasid = NESTIOMMU_PASID_NONE;
 			else if (!parse_u32(s + 6, n - 6, &nf.pasid) ||
-				 nf.pasid == IOMMUTOP_NO_PASID)
+				 nf.pasid == NESTIOMMU_PASID_NONE)
 				return false;
 			nf.pasid_set = true;
 		} else {

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <linux/nestiommu.h>
 
 #include "iommutop.h"
 
@@ -92,7 +93,7 @@ double hist_quantile_ns(const __u64 *slots, int n, double q);
 
 enum col_fmt {
 	FMT_ID,		/* an object ID; 0 shows as "-" */
-	FMT_PASID,	/* a PASID; IOMMUTOP_NO_PASID shows as "rid" */
+	FMT_PASID,	/* a PASID; NESTIOMMU_PASID_NONE shows as "rid" */
 	FMT_RATE,	/* per second */
 	FMT_BYTES,	/* bytes per second */
 	FMT_PCT,

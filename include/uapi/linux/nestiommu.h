@@ -419,21 +419,25 @@ struct nestiommu_fault_info {
  *	mapping allows; 0: 4 KiB pages only. EBUSY while a paging HWPT of the
  *	IOAS exists.
  * @NESTIOMMU_OPTION_IOTLB_ENTRIES: object 0 (the IOMMU of this context).
- *	IOTLB entries, a power of two from 16 to 65536 (default 256).
+ *	IOTLB entries, a power of two from NESTIOMMU_IOTLB_MIN_ENTRIES to
+ *	NESTIOMMU_IOTLB_MAX_ENTRIES (default NESTIOMMU_IOTLB_DEFAULT_ENTRIES).
  *	Setting it empties the IOTLB.
  * @NESTIOMMU_OPTION_DEVTLB_ENTRIES: object: an ATS device. Device-TLB
- *	entries, a power of two from 4 to 4096 (default 64). Setting it
- *	empties that device TLB.
+ *	entries, a power of two from NESTIOMMU_DEVTLB_MIN_ENTRIES to
+ *	NESTIOMMU_DEVTLB_MAX_ENTRIES (default NESTIOMMU_DEVTLB_DEFAULT_ENTRIES).
+ *	Setting it empties that device TLB.
  * @NESTIOMMU_OPTION_STALE_AUDIT: object 0. 1: on every cache hit walk
  *	again and compare; a mismatch fires nestiommu:stale_translation and
  *	counts in stale_translations. 0 (default): off.
  * @NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING: object: a PRI device. Page
- *	requests it may have outstanding, 1 to 512 (default 32); a DMA whose
- *	group would exceed it waits for credit.
+ *	requests it may have outstanding, 1 to NESTIOMMU_PRI_MAX_OUTSTANDING
+ *	(default NESTIOMMU_PRI_DEFAULT_OUTSTANDING); a DMA whose group would
+ *	exceed it waits for credit.
  * @NESTIOMMU_OPTION_PRI_TIMEOUT_MS: object: a PRI device. 0 (default):
  *	page requests stay pending until answered, as the PCIe spec says;
- *	N (up to 3600000): a group not answered N ms after it was sent is
- *	answered INVALID and nestiommu:page_request_timeout fires.
+ *	N (up to NESTIOMMU_PRI_MAX_TIMEOUT_MS): a group not answered N ms
+ *	after it was sent is answered INVALID and
+ *	nestiommu:page_request_timeout fires.
  */
 enum nestiommu_option_id {
 	NESTIOMMU_OPTION_HUGE_PAGES = 1,
@@ -443,6 +447,17 @@ enum nestiommu_option_id {
 	NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING = 5,
 	NESTIOMMU_OPTION_PRI_TIMEOUT_MS = 6,
 };
+
+/* The bounds and defaults of the options above. */
+#define NESTIOMMU_IOTLB_MIN_ENTRIES		16
+#define NESTIOMMU_IOTLB_MAX_ENTRIES		65536
+#define NESTIOMMU_IOTLB_DEFAULT_ENTRIES		256
+#define NESTIOMMU_DEVTLB_MIN_ENTRIES		4
+#define NESTIOMMU_DEVTLB_MAX_ENTRIES		4096
+#define NESTIOMMU_DEVTLB_DEFAULT_ENTRIES	64
+#define NESTIOMMU_PRI_MAX_OUTSTANDING		512
+#define NESTIOMMU_PRI_DEFAULT_OUTSTANDING	32
+#define NESTIOMMU_PRI_MAX_TIMEOUT_MS		3600000
 
 /**
  * enum nestiommu_option_ops - what ioctl(NESTIOMMU_OPTION) does
@@ -766,6 +781,13 @@ enum nestiommu_device_flags {
 /* The widest PASID an emulated device may have, in bits. */
 #define NESTIOMMU_MAX_PASID_BITS 20
 
+/*
+ * The "pasid" that tracepoints and BPF hook points carry for a request
+ * without PASID (one to the RID); above any PASID a device may have. The
+ * fault and page-request records say it with a flag instead.
+ */
+#define NESTIOMMU_PASID_NONE 0xffffffffU
+
 /**
  * struct nestiommu_device_create - ioctl(NESTIOMMU_DEVICE_CREATE)
  * @size: sizeof(struct nestiommu_device_create)
@@ -873,6 +895,7 @@ enum nestiommu_hw_capabilities {
  * @out_iotlb_entries: IOTLB entries now (OPTION_IOTLB_ENTRIES)
  * @out_iotlb_ways: IOTLB associativity
  * @out_pasid_cache_entries: PASID cache entries per device
+ *	(NESTIOMMU_PASID_CACHE_ENTRIES)
  * @out_dev_flags: the device's enum nestiommu_device_flags
  * @out_dev_pasid_bits: the device's PASID width
  * @out_dev_rid: the device's RID
@@ -897,6 +920,9 @@ struct nestiommu_hw_info {
 	__u32 out_dev_devtlb_entries;
 	__u32 __reserved;
 };
+/* The PASID cache entries of every device (out_pasid_cache_entries). */
+#define NESTIOMMU_PASID_CACHE_ENTRIES 16
+
 #define NESTIOMMU_GET_HW_INFO _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_GET_HW_INFO)
 
 /* Flags of struct nestiommu_dma and struct nestiommu_translate */
