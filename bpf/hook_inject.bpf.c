@@ -16,7 +16,7 @@
  * the outcomes the driver marks as injected in those events; they are
  * loaded only if user space asks for them.
  */
-#include "vmlinux.h"
+#include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -204,7 +204,7 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (c->dev_id && dev_id != c->dev_id)
 		return 0;
 	__sync_fetch_and_add(&c->faults, 1);
-	if (flags & NEST_FAULT_F_INJECTED)
+	if (flags & NESTIOMMU_FAULT_F_INJECTED)
 		__sync_fetch_and_add(&c->injected, 1);
 	c->last_flags = flags;
 	return 0;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hook_inject.h - the control blocks of hook_inject.bpf.c, shared by the
- * BPF programs and user space (include after <linux/types.h> or vmlinux.h,
- * and before hook_inject.skel.h).
+ * BPF programs and user space (include after <linux/types.h> or
+ * vmlinux_nestiommu.h, and before hook_inject.skel.h).
  *
  * Each hook has one control block, a global of the BPF object (in .bss, so
  * user space reads and writes it through the skeleton: skel->bss->translate

@@ -21,7 +21,7 @@
  * needs BPF_CORE_READ (a probe read); both relocate the field
  * offsets against the module's BTF.
  */
-#include "vmlinux.h"
+#include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -240,9 +240,9 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d) {
 		d->translations++;
-		d->iotlb_hits += source == NEST_XLATE_IOTLB;
-		d->devtlb_hits += source == NEST_XLATE_DEVTLB;
-		if (source == NEST_XLATE_WALK) {
+		d->iotlb_hits += source == NESTIOMMU_XLATE_IOTLB;
+		d->devtlb_hits += source == NESTIOMMU_XLATE_DEVTLB;
+		if (source == NESTIOMMU_XLATE_WALK) {
 			d->walks++;
 			d->walk_mem_refs += refs;
 		}
@@ -250,9 +250,9 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	h = hwpt_row(hwpt_id);
 	if (h) {
 		h->translations++;
-		h->iotlb_hits += source == NEST_XLATE_IOTLB;
-		h->devtlb_hits += source == NEST_XLATE_DEVTLB;
-		if (source == NEST_XLATE_WALK) {
+		h->iotlb_hits += source == NESTIOMMU_XLATE_IOTLB;
+		h->devtlb_hits += source == NESTIOMMU_XLATE_DEVTLB;
+		if (source == NESTIOMMU_XLATE_WALK) {
 			h->walks++;
 			h->walk_mem_refs += refs;
 		}
@@ -309,7 +309,7 @@ static __always_inline int on_fault(__u64 *ctx, bool btf)
 	if (!dev_wanted(dev_id, pasid))
 		return 0;
 	reason = ARG_READ(btf, f, reason);
-	injected = ARG_READ(btf, f, flags) & NEST_FAULT_F_INJECTED;
+	injected = ARG_READ(btf, f, flags) & NESTIOMMU_FAULT_F_INJECTED;
 	/* Every fault is a translation that failed. */
 	d = dev_row(dev_id, pasid);
 	if (d) {

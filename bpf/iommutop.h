@@ -2,7 +2,7 @@
 /*
  * iommutop.h - what iommutop.bpf.c aggregates in the kernel and
  * tools/iommutop reads: map keys, counter blocks and constants (include
- * after <linux/types.h> or vmlinux.h).
+ * after <linux/types.h> or vmlinux_nestiommu.h).
  *
  * Every counter counts from the moment the programs were attached. Rows
  * live in per-CPU hash maps that user space sums over the CPUs; nothing is
