@@ -51,9 +51,8 @@ static __always_inline bool nth_ok(__u64 *matched, __u32 nth)
 }
 
 SEC("raw_tp.w/hook_translate")
-int hook_translate(struct bpf_raw_tracepoint_args *ctx)
+int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 {
-	struct nest_hook_translate *h = (void *)ctx->args[0];
 	struct hook_translate_ctl *c = &translate;
 	__u64 iova = h->iova;
 
@@ -82,9 +81,8 @@ int hook_translate(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp.w/hook_invalidate")
-int hook_invalidate(struct bpf_raw_tracepoint_args *ctx)
+int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 {
-	struct nest_hook_invalidate *h = (void *)ctx->args[0];
 	struct hook_invalidate_ctl *c = &invalidate;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -111,9 +109,8 @@ int hook_invalidate(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp.w/hook_map")
-int hook_map(struct bpf_raw_tracepoint_args *ctx)
+int BPF_PROG(hook_map, struct nest_hook_map *h)
 {
-	struct nest_hook_map *h = (void *)ctx->args[0];
 	struct hook_map_ctl *c = &map;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -136,9 +133,8 @@ int hook_map(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp.w/hook_page_request")
-int hook_page_request(struct bpf_raw_tracepoint_args *ctx)
+int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 {
-	struct nest_hook_page_request *h = (void *)ctx->args[0];
 	struct hook_page_request_ctl *c = &page_request;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -166,9 +162,8 @@ int hook_page_request(struct bpf_raw_tracepoint_args *ctx)
 }
 
 SEC("raw_tp.w/hook_page_response")
-int hook_page_response(struct bpf_raw_tracepoint_args *ctx)
+int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 {
-	struct nest_hook_page_response *h = (void *)ctx->args[0];
 	struct hook_page_response_ctl *c = &page_response;
 
 	__sync_fetch_and_add(&c->calls, 1);

@@ -10,8 +10,9 @@
  * and deleted by its page_response.
  *
  * Each handler is compiled twice, as tp_btf (typed, cheapest) and raw_tp
- * (kernels or setups where tp_btf does not load); user space turns one set
- * off with bpf_program__set_autoload() before load. nestiommu:map and
+ * (kernels or setups where tp_btf does not load), both with the
+ * tracepoint's arguments named and typed (BPF_PROG); user space turns one
+ * set off with bpf_program__set_autoload() before load. nestiommu:map and
  * unmap are classic tracepoints in both cases: tp_btf and raw_tp name
  * tracepoints by their bare names and would find the core kernel's
  * iommu:map and iommu:unmap instead (kernel/trace.h).
@@ -176,57 +177,59 @@ static __always_inline void note_attached(__u32 dev_id, __u32 pasid,
 		count_lost();
 }
 
-/* ---- the handlers: @ctx holds the tracepoint's arguments ---- */
+/*
+ * ---- the handlers: the arguments they use, and @btf (a constant: true in
+ * the tp_btf program, false in the raw_tp one) ----
+ */
 
-/* attach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_attach(__u64 *ctx, bool btf)
+static __always_inline int on_attach(bool btf, __u32 dev_id, __u32 pasid,
+				     __u32 hwpt_id)
 {
 	count_event(IOMMUTOP_EV_ATTACH);
-	note_attached(ctx[0], ctx[2], ctx[3]);
+	note_attached(dev_id, pasid, hwpt_id);
 	return 0;
 }
 
-/* detach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_detach(__u64 *ctx, bool btf)
+static __always_inline int on_detach(bool btf, __u32 dev_id, __u32 pasid)
 {
-	struct iommutop_dev_key key = { .dev_id = ctx[0], .pasid = ctx[2] };
+	struct iommutop_dev_key key = { .dev_id = dev_id, .pasid = pasid };
 
 	count_event(IOMMUTOP_EV_DETACH);
 	bpf_map_delete_elem(&attached, &key);
 	return 0;
 }
 
-/* invalidate(hwpt_id, entry, dropped, injected_drop, injected_error) */
-static __always_inline int on_invalidate(__u64 *ctx, bool btf)
+static __always_inline int on_invalidate(bool btf, __u32 hwpt_id,
+					 const struct nestiommu_inv_entry *e,
+					 __u32 dropped, bool injected_drop,
+					 __u32 injected_error)
 {
-	const struct nestiommu_inv_entry *e = (void *)ctx[1];
 	struct iommutop_hwpt_counters *h;
 	__u32 cache;
 
 	count_event(IOMMUTOP_EV_INVALIDATE);
-	h = hwpt_row(ctx[0]);
+	h = hwpt_row(hwpt_id);
 	if (!h)
 		return 0;
 	h->inv_entries++;
-	if ((bool)ctx[3]) {
+	if (injected_drop) {
 		h->inv_injected_drops++;
-	} else if ((__u32)ctx[4]) {
+	} else if (injected_error) {
 		h->inv_injected_errors++;
 	} else {
 		cache = ARG_READ(btf, e, cache);
 		h->inv_iotlb += !!(cache & NESTIOMMU_INV_CACHE_IOTLB);
 		h->inv_dev_iotlb += !!(cache & NESTIOMMU_INV_CACHE_DEV_IOTLB);
 		h->inv_pasid += !!(cache & NESTIOMMU_INV_CACHE_PASID);
-		h->inv_dropped += (__u32)ctx[2];
+		h->inv_dropped += dropped;
 	}
 	return 0;
 }
 
-/* translate(dev_id, pasid, hwpt_id, iova, access, res) */
-static __always_inline int on_translate(__u64 *ctx, bool btf)
+static __always_inline int on_translate(bool btf, __u32 dev_id, __u32 pasid,
+					__u32 hwpt_id,
+					const struct nest_xlate_res *res)
 {
-	const struct nest_xlate_res *res = (void *)ctx[5];
-	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
 	__u8 source, refs;
@@ -260,15 +263,12 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* dma(dev_id, pasid, cmd, bytes_done) */
-static __always_inline int on_dma(__u64 *ctx, bool btf)
+static __always_inline int on_dma(bool btf, __u32 dev_id, __u32 pasid,
+				  const struct nestiommu_dma *cmd, __u64 bytes)
 {
-	const struct nestiommu_dma *cmd = (void *)ctx[2];
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_key key = { .dev_id = dev_id, .pasid = pasid };
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
-	__u64 bytes = ctx[3];
 	__u32 *hwpt_id;
 
 	count_event(IOMMUTOP_EV_DMA);
@@ -293,11 +293,9 @@ static __always_inline int on_dma(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* fault(dev_id, pasid, hwpt_id, fault) */
-static __always_inline int on_fault(__u64 *ctx, bool btf)
+static __always_inline int on_fault(bool btf, __u32 dev_id, __u32 pasid,
+				    __u32 hwpt_id, const struct nest_fault *f)
 {
-	const struct nest_fault *f = (void *)ctx[3];
-	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
 	struct iommutop_fault_key key = {};
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
@@ -338,10 +336,9 @@ static __always_inline int on_fault(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* stale_translation(dev_id, pasid, hwpt_id, iova, cached, walk, reason) */
-static __always_inline int on_stale(__u64 *ctx, bool btf)
+static __always_inline int on_stale(bool btf, __u32 dev_id, __u32 pasid,
+				    __u32 hwpt_id)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
 
@@ -351,28 +348,27 @@ static __always_inline int on_stale(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d)
 		d->stale++;
-	h = hwpt_row(ctx[2]);
+	h = hwpt_row(hwpt_id);
 	if (h)
 		h->stale++;
 	return 0;
 }
 
-/* fault_queue_overflow(queue_id, dropped) */
-static __always_inline int on_fq_overflow(__u64 *ctx, bool btf)
+static __always_inline int on_fq_overflow(bool btf)
 {
 	count_event(IOMMUTOP_EV_FQ_OVERFLOW);
 	return 0;
 }
 
-/* page_request(dev_id, pasid, grpid, cookie, addr, perm, last, injected) */
-static __always_inline int on_page_request(__u64 *ctx, bool btf)
+static __always_inline int on_page_request(bool btf, __u32 dev_id,
+					   __u32 pasid, __u32 grpid,
+					   __u64 cookie, __u32 injected)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_pr_key key = {
-		.dev_id = dev_id, .pasid = pasid, .cookie = ctx[3],
+		.dev_id = dev_id, .pasid = pasid, .cookie = cookie,
 	};
 	struct iommutop_pr_pending *p, first = {
-		.sent_ns = bpf_ktime_get_ns(), .pages = 1, .grpid = ctx[2],
+		.sent_ns = bpf_ktime_get_ns(), .pages = 1, .grpid = grpid,
 	};
 	struct iommutop_dev_counters *d;
 	long rc;
@@ -383,7 +379,7 @@ static __always_inline int on_page_request(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d) {
 		d->page_requests++;
-		d->pr_injected += !!(__u32)ctx[7];
+		d->pr_injected += !!injected;
 	}
 	/* A group is one cookie: its first page inserts it. */
 	p = bpf_map_lookup_elem(&pending, &key);
@@ -403,18 +399,15 @@ static __always_inline int on_page_request(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/*
- * page_response(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
- *		 injected)
- */
-static __always_inline int on_page_response(__u64 *ctx, bool btf)
+static __always_inline int on_page_response(bool btf, __u32 dev_id,
+					    __u32 pasid, __u64 cookie,
+					    __u32 code, bool automatic,
+					    __u64 latency, __u32 injected)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1], code = ctx[4];
 	struct iommutop_pr_key key = {
-		.dev_id = dev_id, .pasid = pasid, .cookie = ctx[3],
+		.dev_id = dev_id, .pasid = pasid, .cookie = cookie,
 	};
 	struct iommutop_dev_counters *d;
-	__u64 latency = ctx[6];
 	__u32 slot;
 
 	count_event(IOMMUTOP_EV_PAGE_RESPONSE);
@@ -428,8 +421,8 @@ static __always_inline int on_page_response(__u64 *ctx, bool btf)
 	d->pr_success += code == NESTIOMMU_PAGE_RESP_SUCCESS;
 	d->pr_invalid += code == NESTIOMMU_PAGE_RESP_INVALID;
 	d->pr_failure += code == NESTIOMMU_PAGE_RESP_FAILURE;
-	d->pr_auto += (bool)ctx[5];
-	d->pr_resp_injected += !!(__u32)ctx[7];
+	d->pr_auto += automatic;
+	d->pr_resp_injected += !!injected;
 	d->lat_sum_ns += latency;
 	slot = iommutop_lat_slot(latency);
 	if (slot < IOMMUTOP_LAT_SLOTS)
@@ -437,10 +430,8 @@ static __always_inline int on_page_response(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* page_request_timeout(dev_id, pasid, grpid, cookie) */
-static __always_inline int on_pr_timeout(__u64 *ctx, bool btf)
+static __always_inline int on_pr_timeout(bool btf, __u32 dev_id, __u32 pasid)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
 
 	count_event(IOMMUTOP_EV_PR_TIMEOUT);
@@ -452,33 +443,72 @@ static __always_inline int on_pr_timeout(__u64 *ctx, bool btf)
 	return 0;
 }
 
+#define IOMMUTOP_UNPAREN(...) __VA_ARGS__
+
 /*
- * Each handler as a tp_btf program (NAME_btf) and a raw_tp program
- * (NAME_raw); both receive the arguments as an array of u64.
+ * The tp_btf program (NAME_btf) and the raw_tp program (NAME_raw) of
+ * @event: both take the tracepoint's arguments as @proto (its TP_PROTO)
+ * and return @call, which may use them and @btf.
  */
-#define IOMMUTOP_PROGS(event, handler)					\
+#define IOMMUTOP_PROGS(event, proto, call)				\
 	SEC("tp_btf/" #event)						\
-	int event##_btf(__u64 *ctx)					\
+	int BPF_PROG(event##_btf, IOMMUTOP_UNPAREN proto)		\
 	{								\
-		return handler(ctx, true);				\
+		const bool btf = true;					\
+									\
+		return call;						\
 	}								\
 	SEC("raw_tp/" #event)						\
-	int event##_raw(__u64 *ctx)					\
+	int BPF_PROG(event##_raw, IOMMUTOP_UNPAREN proto)		\
 	{								\
-		return handler(ctx, false);				\
+		const bool btf = false;					\
+									\
+		return call;						\
 	}
 
-IOMMUTOP_PROGS(attach, on_attach)
-IOMMUTOP_PROGS(detach, on_detach)
-IOMMUTOP_PROGS(invalidate, on_invalidate)
-IOMMUTOP_PROGS(translate, on_translate)
-IOMMUTOP_PROGS(dma, on_dma)
-IOMMUTOP_PROGS(fault, on_fault)
-IOMMUTOP_PROGS(stale_translation, on_stale)
-IOMMUTOP_PROGS(fault_queue_overflow, on_fq_overflow)
-IOMMUTOP_PROGS(page_request, on_page_request)
-IOMMUTOP_PROGS(page_response, on_page_response)
-IOMMUTOP_PROGS(page_request_timeout, on_pr_timeout)
+IOMMUTOP_PROGS(attach,
+	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	       on_attach(btf, dev_id, pasid, hwpt_id))
+IOMMUTOP_PROGS(detach,
+	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	       on_detach(btf, dev_id, pasid))
+IOMMUTOP_PROGS(invalidate,
+	       (u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped,
+		bool injected_drop, u32 injected_error),
+	       on_invalidate(btf, hwpt_id, e, dropped, injected_drop,
+			     injected_error))
+IOMMUTOP_PROGS(translate,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
+		const struct nest_xlate_res *res),
+	       on_translate(btf, dev_id, pasid, hwpt_id, res))
+IOMMUTOP_PROGS(dma,
+	       (u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
+		u64 bytes_done),
+	       on_dma(btf, dev_id, pasid, cmd, bytes_done))
+IOMMUTOP_PROGS(fault,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id,
+		const struct nest_fault *fault),
+	       on_fault(btf, dev_id, pasid, hwpt_id, fault))
+IOMMUTOP_PROGS(stale_translation,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
+		const struct nest_xlate_res *cached,
+		const struct nest_xlate_res *walk, u32 reason),
+	       on_stale(btf, dev_id, pasid, hwpt_id))
+IOMMUTOP_PROGS(fault_queue_overflow,
+	       (u32 queue_id, u64 dropped),
+	       on_fq_overflow(btf))
+IOMMUTOP_PROGS(page_request,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
+		u32 perm, bool last, u32 injected),
+	       on_page_request(btf, dev_id, pasid, grpid, cookie, injected))
+IOMMUTOP_PROGS(page_response,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
+		bool automatic, u64 latency_ns, u32 injected),
+	       on_page_response(btf, dev_id, pasid, cookie, code, automatic,
+				latency_ns, injected))
+IOMMUTOP_PROGS(page_request_timeout,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
+	       on_pr_timeout(btf, dev_id, pasid))
 
 /* map and unmap: classic tracepoints, whose context is the record. */
 static __always_inline int on_area(struct trace_event_raw_nest_ioas_area *ctx,
