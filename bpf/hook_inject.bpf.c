@@ -2,9 +2,9 @@
 /*
  * hook_inject.bpf.c - write decisions at nestiommu's BPF hook points.
  *
- * The driver fires the writable tracepoints nestiommu:hook_translate,
- * hook_invalidate, hook_map, hook_page_request and hook_page_response
- * with a decision struct (kernel/hooks.h) as
+ * The driver fires the writable tracepoints nestiommu:nest_hook_translate,
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
+ * nest_hook_page_response with a decision struct (kernel/hooks.h) as
  * the first argument, its "BPF writes" fields zeroed; these raw_tp.w
  * programs write into it what user space put in the control blocks
  * (hook_inject.h), for the calls that match their filters. The driver
@@ -12,9 +12,9 @@
  * out-of-range values on purpose.
  *
  * fault_mark_prog, inv_mark_prog, pr_mark_prog and resp_mark_prog (tp_btf
- * on nestiommu:fault, invalidate, page_request and page_response) count
- * the outcomes the driver marks as injected in those events; they are
- * loaded only if user space asks for them.
+ * on nestiommu:nest_fault, nest_invalidate, nest_page_request and
+ * nest_page_response) count the outcomes the driver marks as injected in
+ * those events; they are loaded only if user space asks for them.
  */
 #include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
@@ -50,7 +50,7 @@ static __always_inline bool nth_ok(__u64 *matched, __u32 nth)
 	return !nth || n == nth;
 }
 
-SEC("raw_tp.w/hook_translate")
+SEC("raw_tp.w/nest_hook_translate")
 int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 {
 	struct hook_translate_ctl *c = &translate;
@@ -80,7 +80,7 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_invalidate")
+SEC("raw_tp.w/nest_hook_invalidate")
 int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 {
 	struct hook_invalidate_ctl *c = &invalidate;
@@ -108,7 +108,7 @@ int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_map")
+SEC("raw_tp.w/nest_hook_map")
 int BPF_PROG(hook_map, struct nest_hook_map *h)
 {
 	struct hook_map_ctl *c = &map;
@@ -132,7 +132,7 @@ int BPF_PROG(hook_map, struct nest_hook_map *h)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_page_request")
+SEC("raw_tp.w/nest_hook_page_request")
 int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 {
 	struct hook_page_request_ctl *c = &page_request;
@@ -161,7 +161,7 @@ int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_page_response")
+SEC("raw_tp.w/nest_hook_page_response")
 int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 {
 	struct hook_page_response_ctl *c = &page_response;
@@ -189,7 +189,7 @@ int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 	return 0;
 }
 
-SEC("tp_btf/fault")
+SEC("tp_btf/nest_fault")
 int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	     const struct nest_fault *fault)
 {
@@ -205,7 +205,7 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	return 0;
 }
 
-SEC("tp_btf/invalidate")
+SEC("tp_btf/nest_invalidate")
 int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 	     u32 dropped, bool injected_drop, u32 injected_error)
 {
@@ -223,7 +223,7 @@ int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 	return 0;
 }
 
-SEC("tp_btf/page_request")
+SEC("tp_btf/nest_page_request")
 int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	     u64 addr, u32 perm, bool last, u32 injected)
 {
@@ -247,7 +247,7 @@ int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	return 0;
 }
 
-SEC("tp_btf/page_response")
+SEC("tp_btf/nest_page_response")
 int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	     u32 code, bool automatic, u64 latency_ns, u32 injected)
 {

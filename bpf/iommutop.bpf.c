@@ -6,16 +6,14 @@
  * to per-CPU rows (iommutop.h): per device x PASID, per HWPT, per IOAS and
  * per fault kind. User space reads and sums the rows; no event is ever
  * copied out. Outstanding page request groups are the one shared state: a
- * hash of (device, PASID, cookie) set by the group's first page_request
- * and deleted by its page_response.
+ * hash of (device, PASID, cookie) set by the group's first
+ * nest_page_request and deleted by its nest_page_response.
  *
  * Each handler is compiled twice, as tp_btf (typed, cheapest) and raw_tp
  * (kernels or setups where tp_btf does not load), both with the
  * tracepoint's arguments named and typed (BPF_PROG); user space turns one
- * set off with bpf_program__set_autoload() before load. nestiommu:map and
- * unmap are classic tracepoints in both cases: tp_btf and raw_tp name
- * tracepoints by their bare names and would find the core kernel's
- * iommu:map and iommu:unmap instead (kernel/trace.h).
+ * set off with bpf_program__set_autoload() before load. nest_map and
+ * nest_unmap are still classic tracepoints in both cases.
  *
  * Pointer arguments are read with ARG_READ: a tp_btf program dereferences
  * them directly (the verifier knows their BTF types), a raw_tp program
@@ -466,47 +464,47 @@ static __always_inline int on_pr_timeout(bool btf, __u32 dev_id, __u32 pasid)
 		return call;						\
 	}
 
-IOMMUTOP_PROGS(attach,
+IOMMUTOP_PROGS(nest_attach,
 	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
 	       on_attach(btf, dev_id, pasid, hwpt_id))
-IOMMUTOP_PROGS(detach,
+IOMMUTOP_PROGS(nest_detach,
 	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
 	       on_detach(btf, dev_id, pasid))
-IOMMUTOP_PROGS(invalidate,
+IOMMUTOP_PROGS(nest_invalidate,
 	       (u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped,
 		bool injected_drop, u32 injected_error),
 	       on_invalidate(btf, hwpt_id, e, dropped, injected_drop,
 			     injected_error))
-IOMMUTOP_PROGS(translate,
+IOMMUTOP_PROGS(nest_translate,
 	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
 		const struct nest_xlate_res *res),
 	       on_translate(btf, dev_id, pasid, hwpt_id, res))
-IOMMUTOP_PROGS(dma,
+IOMMUTOP_PROGS(nest_dma,
 	       (u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
 		u64 bytes_done),
 	       on_dma(btf, dev_id, pasid, cmd, bytes_done))
-IOMMUTOP_PROGS(fault,
+IOMMUTOP_PROGS(nest_fault,
 	       (u32 dev_id, u32 pasid, u32 hwpt_id,
 		const struct nest_fault *fault),
 	       on_fault(btf, dev_id, pasid, hwpt_id, fault))
-IOMMUTOP_PROGS(stale_translation,
+IOMMUTOP_PROGS(nest_stale_translation,
 	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
 		const struct nest_xlate_res *cached,
 		const struct nest_xlate_res *walk, u32 reason),
 	       on_stale(btf, dev_id, pasid, hwpt_id))
-IOMMUTOP_PROGS(fault_queue_overflow,
+IOMMUTOP_PROGS(nest_fault_queue_overflow,
 	       (u32 queue_id, u64 dropped),
 	       on_fq_overflow(btf))
-IOMMUTOP_PROGS(page_request,
+IOMMUTOP_PROGS(nest_page_request,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
 		u32 perm, bool last, u32 injected),
 	       on_page_request(btf, dev_id, pasid, grpid, cookie, injected))
-IOMMUTOP_PROGS(page_response,
+IOMMUTOP_PROGS(nest_page_response,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
 		bool automatic, u64 latency_ns, u32 injected),
 	       on_page_response(btf, dev_id, pasid, cookie, code, automatic,
 				latency_ns, injected))
-IOMMUTOP_PROGS(page_request_timeout,
+IOMMUTOP_PROGS(nest_page_request_timeout,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
 	       on_pr_timeout(btf, dev_id, pasid))
 
@@ -532,13 +530,13 @@ static __always_inline int on_area(struct trace_event_raw_nest_ioas_area *ctx,
 	return 0;
 }
 
-SEC("tracepoint/nestiommu/map")
+SEC("tracepoint/nestiommu/nest_map")
 int map_tp(struct trace_event_raw_nest_ioas_area *ctx)
 {
 	return on_area(ctx, true);
 }
 
-SEC("tracepoint/nestiommu/unmap")
+SEC("tracepoint/nestiommu/nest_unmap")
 int unmap_tp(struct trace_event_raw_nest_ioas_area *ctx)
 {
 	return on_area(ctx, false);

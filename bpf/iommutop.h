@@ -159,7 +159,7 @@ struct iommutop_pr_key {
 
 struct iommutop_pr_pending {
 	__u64 sent_ns;		/* bpf_ktime_get_ns() of its first request */
-	__u32 pages;		/* page_request events seen */
+	__u32 pages;		/* nest_page_request events seen */
 	__u32 grpid;
 };
 

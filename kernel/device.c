@@ -141,7 +141,7 @@ void nest_device_destroy(struct nest_object *obj)
 	xa_for_each(&dev->attach, key, hwpt) {
 		xa_erase(&dev->attach, key);
 		nest_device_flush_key(dev, hwpt, key);
-		trace_detach(dev->obj.id, dev->rid, key, hwpt->obj.id, 0);
+		trace_nest_detach(dev->obj.id, dev->rid, key, hwpt->obj.id, 0);
 		nest_put_object(&hwpt->obj);
 	}
 	xa_destroy(&dev->attach);
@@ -210,7 +210,7 @@ int nest_device_attach_ioctl(struct nest_ucmd *ucmd)
 	}
 	if (old)
 		nest_device_flush_key(dev, old, key);
-	trace_attach(dev->obj.id, dev->rid, key, hwpt->obj.id,
+	trace_nest_attach(dev->obj.id, dev->rid, key, hwpt->obj.id,
 		     old ? old->obj.id : 0);
 	mutex_unlock(&dev->attach_mutex);
 	if (old)
@@ -249,7 +249,7 @@ int nest_device_detach_ioctl(struct nest_ucmd *ucmd)
 	old = xa_erase(&dev->attach, key);
 	if (old) {
 		nest_device_flush_key(dev, old, key);
-		trace_detach(dev->obj.id, dev->rid, key, old->obj.id, 0);
+		trace_nest_detach(dev->obj.id, dev->rid, key, old->obj.id, 0);
 	}
 	mutex_unlock(&dev->attach_mutex);
 	if (old)

@@ -41,7 +41,7 @@ struct nest_xlate_req {
 	 */
 	struct nest_fault_ring *pr_ring;
 	struct nestiommu_fault_record pr_tmpl;
-	bool pr_forced;			/* by hook_translate */
+	bool pr_forced;			/* by nest_hook_translate */
 };
 
 /* uAPI access flags are the core's NEST_ACC_* flags. */
@@ -111,7 +111,7 @@ static void nest_fault_pasid_invalid(struct nest_device *dev, u32 key,
 	dev->stats.translations++;
 	nest_stats_fault(&dev->stats, fault);
 	spin_unlock(&iommu->lock);
-	trace_fault(dev->obj.id, key, 0, fault);
+	trace_nest_fault(dev->obj.id, key, 0, fault);
 }
 
 /* The stage-1 descriptor of a nested HWPT, through the PASID cache. */
@@ -159,7 +159,7 @@ static void nest_audit_hit(const struct nest_xlate_req *req,
 		return;
 	req->dev->stats.stale_translations++;
 	req->hwpt->stats.stale_translations++;
-	trace_stale_translation(req->dev->obj.id, req->key, req->hwpt->obj.id,
+	trace_nest_stale_translation(req->dev->obj.id, req->key, req->hwpt->obj.id,
 				req->iova, res, rc ? NULL : &w,
 				rc ? fault.reason : 0);
 }
@@ -233,7 +233,7 @@ static void nest_dma_fault_report(struct nest_xlate_req *req,
 }
 
 /*
- * The hook_translate hook point: a BPF program may force a fault instead
+ * The nest_hook_translate hook point: a BPF program may force a fault instead
  * of the translation, or a page request where the device could send one.
  * Return: true (and @fault filled) if it did.
  */
@@ -253,7 +253,7 @@ static bool nest_xlate_hook(struct nest_xlate_req *req,
 	};
 	bool fault_set;
 
-	trace_hook_translate(&d);
+	trace_nest_hook_translate(&d);
 	fault_set = d.fault_reason || d.fault_stage;
 	if (!fault_set && !d.page_request)
 		return false;
@@ -317,7 +317,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	if (xa_load(&dev->attach, req->key) != hwpt)
 		return -EAGAIN;
 
-	if (trace_hook_translate_enabled())
+	if (trace_nest_hook_translate_enabled())
 		injected = nest_xlate_hook(req, fault);
 	if (injected) {
 		rc = -EFAULT;
@@ -339,7 +339,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	nest_stats_xlate(&hwpt->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
 	if (rc) {
-		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
 		/* A TRANSLATE answers itself: only DMA faults are queued. */
 		if (hwpt->fault_queue && req->dma_len)
 			nest_dma_fault_report(req, fault);
@@ -352,7 +352,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 		if (hwpt != req->last_hwpt)
 			hwpt->stats.dma_ops++;
 	}
-	trace_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
+	trace_nest_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
 			req->access, res);
 	return 0;
 }
@@ -644,7 +644,7 @@ out_done:
 	spin_lock(&iommu->lock);
 	dma.dev->stats.dma_ops++;
 	spin_unlock(&iommu->lock);
-	trace_dma(dma.dev->obj.id, dma.key, cmd, done);
+	trace_nest_dma(dma.dev->obj.id, dma.key, cmd, done);
 	cmd->out_bytes_done = done;
 	cmd->pr_cookie = dma.pr_cookie;
 	if (dma.pr_cookie)

@@ -126,7 +126,7 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
 }
 
 /*
- * The hook_page_request hook point: a BPF program may lose the group,
+ * The nest_hook_page_request hook point: a BPF program may lose the group,
  * queue its records twice or clear LAST_PAGE; @g->injected records what
  * it did. Return: how many copies of each record to queue.
  */
@@ -145,9 +145,9 @@ static u32 nest_fault_ring_hook_send(struct nest_prg *g,
 		.perm = tmpl->fault.access,
 	};
 
-	if (!trace_hook_page_request_enabled())
+	if (!trace_nest_hook_page_request_enabled())
 		return 1;
-	trace_hook_page_request(&d);
+	trace_nest_hook_page_request(&d);
 	if (d.drop > 1 || d.duplicate > 1 || d.clear_last > 1) {
 		g->hook_rejected = true;
 		return 1;
@@ -174,7 +174,7 @@ static u32 nest_fault_ring_hook_send(struct nest_prg *g,
  *
  * All the group's records or none: a ring without room for all of them
  * drops them (counted and flagged like any record) and so does a ring
- * whose fd is closed, since nobody could answer. A group hook_page_request
+ * whose fd is closed, since nobody could answer. A group nest_hook_page_request
  * lost is pending with no record queued.
  *
  * Return: 0 (the group is pending), or -ENOSPC.
@@ -201,7 +201,7 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 						       g->npages * copies);
 		spin_unlock_irq(&ring->lock);
 		if (dropped)
-			trace_fault_queue_overflow(ring->id, dropped);
+			trace_nest_fault_queue_overflow(ring->id, dropped);
 		return -ENOSPC;
 	}
 	for (i = 0; i < g->npages; i++) {
@@ -209,7 +209,7 @@ int nest_fault_ring_send(struct nest_fault_ring *ring, struct nest_prg *g,
 		if (i == g->npages - 1 &&
 		    !(g->injected & NEST_PR_INJ_LAST_CLEARED))
 			r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
-		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
+		trace_nest_page_request(r.dev_id, g->key, g->grpid, r.cookie,
 				   r.addr, r.perm,
 				   r.flags & NESTIOMMU_RECORD_F_LAST_PAGE,
 				   g->injected);
@@ -268,7 +268,7 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 		nest_fault_ring_push(ring, &r);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	if (dropped)
-		trace_fault_queue_overflow(ring->id, dropped);
+		trace_nest_fault_queue_overflow(ring->id, dropped);
 	else
 		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 }
@@ -395,7 +395,7 @@ static int nest_page_response_check(const struct nestiommu_page_response *resp)
 	return nest_page_response_code_check(resp->code);
 }
 
-/* What hook_page_response decided for one response. */
+/* What nest_hook_page_response decided for one response. */
 struct nest_resp_decision {
 	u32 code;		/* to deliver */
 	u32 delay_us;		/* 0: now */
@@ -405,7 +405,7 @@ struct nest_resp_decision {
 };
 
 /*
- * The hook_page_response hook point, for @g named by @resp. Ring lock
+ * The nest_hook_page_response hook point, for @g named by @resp. Ring lock
  * held: a BPF program runs there like at any tracepoint.
  */
 static void nest_fault_ring_hook_respond(struct nest_prg *g,
@@ -421,7 +421,7 @@ static void nest_fault_ring_hook_respond(struct nest_prg *g,
 		.age_ns = ktime_get_ns() - g->sent_ns,
 	};
 
-	trace_hook_page_response(&d);
+	trace_nest_hook_page_response(&d);
 	if (!d.set_code && !d.new_code && !d.drop && !d.delay_us)
 		return;
 	if (d.set_code > 1 || d.drop > 1 ||
@@ -474,7 +474,7 @@ static int nest_fault_ring_respond(struct nest_fault_ring *ring,
 			break;
 		}
 	}
-	if (found && trace_hook_page_response_enabled()) {
+	if (found && trace_nest_hook_page_response_enabled()) {
 		nest_fault_ring_hook_respond(found, resp, &rd);
 		/* For counting: a lost response leaves @found to others. */
 		pri = found->pri;

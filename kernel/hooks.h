@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * BPF hook points: decision structs passed as the first argument of the
- * writable tracepoints nestiommu:hook_translate, hook_invalidate,
- * hook_map, hook_page_request and hook_page_response (see trace.h).
+ * writable tracepoints nestiommu:nest_hook_translate,
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
+ * nest_hook_page_response (see trace.h).
  *
  * A BPF program attached as raw_tp.w (BPF_PROG_TYPE_RAW_TRACEPOINT_
  * WRITABLE, kernels 5.2 and later) reads what the driver knows from the
@@ -103,17 +104,17 @@ struct nest_hook_map {
 };
 
 /*
- * The marks of injected outcomes in the page_request and page_response
- * events (their "injected" argument).
+ * The marks of injected outcomes in the nest_page_request and
+ * nest_page_response events (their "injected" argument).
  */
-#define NEST_PR_INJ_FORCED	 (1U << 0) /* hook_translate forced it */
+#define NEST_PR_INJ_FORCED	 (1U << 0) /* nest_hook_translate forced it */
 #define NEST_PR_INJ_DROPPED	 (1U << 1) /* lost: no record queued */
 #define NEST_PR_INJ_DUPLICATED	 (1U << 2) /* its record queued twice */
 #define NEST_PR_INJ_LAST_CLEARED (1U << 3) /* sent without LAST_PAGE */
 #define NEST_RESP_INJ_CODE	 (1U << 0) /* the code was replaced */
 #define NEST_RESP_INJ_DELAYED	 (1U << 1) /* delivered late */
 
-/* The longest delay hook_page_response may put on a response. */
+/* The longest delay nest_hook_page_response may put on a response. */
 #define NEST_HOOK_MAX_DELAY_US	1000000
 
 /**

@@ -140,7 +140,7 @@ static void nest_ioas_area_added(struct nest_ioas *ioas,
 		ioas->counters.pinned_pages += area->npages;
 	ioas->counters.map_ops++;
 	area->seq = ioas->counters.map_ops;
-	trace_map(ioas->obj.id, area);
+	trace_nest_map(ioas->obj.id, area);
 }
 
 /* Remove @area from the IOAS and its HWPTs, count it, trace it, free it. */
@@ -153,7 +153,7 @@ static void nest_ioas_area_remove(struct nest_ioas *ioas,
 	if (area->pinned_here)
 		ioas->counters.pinned_pages -= area->npages;
 	ioas->counters.unmapped_areas++;
-	trace_unmap(ioas->obj.id, area);
+	trace_nest_unmap(ioas->obj.id, area);
 	nest_area_free(area);
 }
 
@@ -323,7 +323,7 @@ out_unlock:
 }
 
 /*
- * The hook_map hook point: a BPF program may fail the MAP with an errno.
+ * The nest_hook_map hook point: a BPF program may fail the MAP with an errno.
  * Return: 0, or the negative errno to fail with.
  */
 static int nest_ioas_map_hook(struct nest_ioas *ioas,
@@ -338,7 +338,7 @@ static int nest_ioas_map_hook(struct nest_ioas *ioas,
 	};
 	int rc = 0;
 
-	trace_hook_map(&d);
+	trace_nest_hook_map(&d);
 	if (!d.error)
 		return 0;
 	down_write(&ioas->iova_rwsem);
@@ -366,7 +366,7 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (trace_hook_map_enabled()) {
+	if (trace_nest_hook_map_enabled()) {
 		rc = nest_ioas_map_hook(ioas, cmd);
 		if (rc)
 			goto out_put;

@@ -11,7 +11,7 @@
  * cannot be claimed, so its sender checks "cancelled" after sending and
  * answers it itself. Either way nobody waits for user space.
  *
- * A BPF program at hook_page_response may delay a response: the group is
+ * A BPF program at nest_hook_page_response may delay a response: the group is
  * claimed at once and answered from nest_pri_wq later, so a delayed
  * answer is never lost, and the module waits for them when it goes.
  */
@@ -141,7 +141,7 @@ void nest_prg_answer(struct nest_prg *g, u32 code, enum nest_prg_answerer who)
 	spin_unlock(&pri->lock);
 	wake_up(&pri->credit_wait);
 
-	trace_page_response(pri->dev_id, g->key, g->grpid, g->cookie, code,
+	trace_nest_page_response(pri->dev_id, g->key, g->grpid, g->cookie, code,
 			    who != NEST_PRG_USER,
 			    ktime_get_ns() - g->sent_ns, g->resp_injected);
 	g->code = code;
@@ -276,7 +276,7 @@ static void nest_prg_timeout_fn(struct work_struct *work)
 					  struct nest_prg, timeout_work);
 
 	if (nest_fault_ring_claim(g->ring, g)) {
-		trace_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
+		trace_nest_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
 					   g->cookie);
 		nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID,
 				NEST_PRG_TIMEOUT);

@@ -79,7 +79,7 @@ struct nest_prg {
 	u64 addr;			/* the first page */
 	u32 asked;			/* groups sent for that page, this one in */
 	u32 injected;			/* NEST_PR_INJ_* (hooks.h) */
-	bool hook_rejected;		/* hook_page_request wrote nonsense */
+	bool hook_rejected;		/* nest_hook_page_request wrote nonsense */
 	struct nestiommu_fault_info fault;	/* what made the device ask */
 	u32 code;			/* valid once @done */
 	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */

@@ -9,8 +9,8 @@
  * host unit tests (model_test.c) drive it with made-up snapshots.
  *
  * Definitions (over the interval between the two snapshots):
- *  - translations: pages translated or faulted (nestiommu:translate plus
- *    nestiommu:fault), as the driver's "translations" statistic;
+ *  - translations: pages translated or faulted (nestiommu:nest_translate plus
+ *    nestiommu:nest_fault), as the driver's "translations" statistic;
  *  - IOTLB hit %: IOTLB hits / translations that reached the IOTLB, i.e.
  *    not served by the device TLB, not injected, not PASID_INVALID;
  *  - device-TLB hit %: device-TLB hits / translations that reached a
@@ -256,6 +256,7 @@ static inline __u64 counter_get(const void *block,
 
 /* Names of enum nestiommu_fault_reason values ("pte_fetch"...). */
 const char *fault_reason_name(unsigned int reason);
+/* The nestiommu event an enum iommutop_event counts ("nest_map"...). */
 const char *event_name(enum iommutop_event ev);
 
 #endif /* IOMMUTOP_MODEL_H */

@@ -257,8 +257,8 @@ enum nestiommu_object_type {
  *	shares the pins of its source and adds nothing)
  * @map_ops: successful MAPs since allocation
  * @unmapped_areas: mappings removed since allocation
- * @injected_map_errors: MAPs a BPF program at hook_map failed
- * @hook_rejected: hook_map decisions ignored as out of range
+ * @injected_map_errors: MAPs a BPF program at nest_hook_map failed
+ * @hook_rejected: nest_hook_map decisions ignored as out of range
  */
 struct nestiommu_ioas_stats {
 	__aligned_u64 mappings;
@@ -373,7 +373,7 @@ enum nestiommu_access {
  *	stage-1 table (@s1_level names which)
  * @NESTIOMMU_FAULT_F_RSVD: a PTE had reserved bits set
  * @NESTIOMMU_FAULT_F_AD_UPDATE: the fault happened setting A/D bits
- * @NESTIOMMU_FAULT_F_INJECTED: a BPF program at the hook_translate hook
+ * @NESTIOMMU_FAULT_F_INJECTED: a BPF program at the nest_hook_translate hook
  *	point forced this fault (the tables were not walked)
  */
 enum nestiommu_fault_flags {
@@ -427,8 +427,8 @@ struct nestiommu_fault_info {
  *	NESTIOMMU_DEVTLB_MAX_ENTRIES (default NESTIOMMU_DEVTLB_DEFAULT_ENTRIES).
  *	Setting it empties that device TLB.
  * @NESTIOMMU_OPTION_STALE_AUDIT: object 0. 1: on every cache hit walk
- *	again and compare; a mismatch fires nestiommu:stale_translation and
- *	counts in stale_translations. 0 (default): off.
+ *	again and compare; a mismatch fires nestiommu:nest_stale_translation
+ *	and counts in stale_translations. 0 (default): off.
  * @NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING: object: a PRI device. Page
  *	requests it may have outstanding, 1 to NESTIOMMU_PRI_MAX_OUTSTANDING
  *	(default NESTIOMMU_PRI_DEFAULT_OUTSTANDING); a DMA whose group would
@@ -437,7 +437,7 @@ struct nestiommu_fault_info {
  *	page requests stay pending until answered, as the PCIe spec says;
  *	N (up to NESTIOMMU_PRI_MAX_TIMEOUT_MS): a group not answered N ms
  *	after it was sent is answered INVALID and
- *	nestiommu:page_request_timeout fires.
+ *	nestiommu:nest_page_request_timeout fires.
  */
 enum nestiommu_option_id {
 	NESTIOMMU_OPTION_HUGE_PAGES = 1,
@@ -1132,13 +1132,14 @@ struct nestiommu_translate {
  *	different from a fresh walk
  * @faults: faults by stage (index 0: stage 1, 1: stage 2) and enum
  *	nestiommu_fault_reason, injected ones included
- * @injected_faults: faults a BPF program at hook_translate forced
+ * @injected_faults: faults a BPF program at nest_hook_translate forced
  * @injected_inv_drops: invalidation entries a BPF program at
- *	hook_invalidate dropped (reported done, nothing dropped)
+ *	nest_hook_invalidate dropped (reported done, nothing dropped)
  * @injected_inv_errors: invalidation entries a BPF program at
- *	hook_invalidate failed
+ *	nest_hook_invalidate failed
  * @hook_rejected: hook decisions ignored as out of range (those of
- *	hook_page_request and hook_page_response count on the device only)
+ *	nest_hook_page_request and nest_hook_page_response count on the
+ *	device only)
  * @pri_page_requests: page requests sent (device only, as all pri_*)
  * @pri_groups: page request groups sent
  * @pri_success: groups answered SUCCESS by user space
@@ -1148,15 +1149,15 @@ struct nestiommu_translate {
  *	reset, device destroy, fault fd closed or queue full, timeout
  * @pri_timeouts: of those, groups that timed out (OPTION_PRI_TIMEOUT_MS)
  * @pri_outstanding: page requests sent and not answered now
- * @injected_page_requests: translations a BPF program at hook_translate
- *	made ask for their page (counted as PTE_FETCH faults of stage 1 too;
+ * @injected_page_requests: translations a BPF program at
+ *	nest_hook_translate made ask for their page (counted as PTE_FETCH faults of stage 1 too;
  *	a page out of retries faults instead of asking)
- * @injected_pr_drops: groups a BPF program at hook_page_request lost
+ * @injected_pr_drops: groups a BPF program at nest_hook_page_request lost
  * @injected_pr_duplicates: groups whose records it queued twice
  * @injected_pr_last_cleared: groups it sent without LAST_PAGE (these three
  *	count groups the queue took, not those a full queue refused)
  * @injected_resp_codes: responses whose code a BPF program at
- *	hook_page_response replaced
+ *	nest_hook_page_response replaced
  * @injected_resp_drops: responses it lost
  * @injected_resp_delays: responses it delayed
  * @pri_parked: groups non-blocking DMAs left that no RESUME took yet (now)
