@@ -12,8 +12,7 @@
  * Each handler is compiled twice, as tp_btf (typed, cheapest) and raw_tp
  * (kernels or setups where tp_btf does not load), both with the
  * tracepoint's arguments named and typed (BPF_PROG); user space turns one
- * set off with bpf_program__set_autoload() before load. nest_map and
- * nest_unmap are still classic tracepoints in both cases.
+ * set off with bpf_program__set_autoload() before load.
  *
  * Pointer arguments are read with ARG_READ: a tp_btf program dereferences
  * them directly (the verifier knows their BTF types), a raw_tp program
@@ -441,6 +440,27 @@ static __always_inline int on_pr_timeout(bool btf, __u32 dev_id, __u32 pasid)
 	return 0;
 }
 
+static __always_inline int on_area(bool btf, bool map, __u32 ioas_id,
+				   const struct nest_area *area)
+{
+	__u64 iova = ARG_READ(btf, area, iova);
+	__u64 last = ARG_READ(btf, area, last);
+	struct iommutop_ioas_counters *a;
+
+	count_event(map ? IOMMUTOP_EV_MAP : IOMMUTOP_EV_UNMAP);
+	a = row(&ioases, &ioas_id, &zero_ioas);
+	if (!a)
+		return 0;
+	if (map) {
+		a->maps++;
+		a->map_bytes += last - iova + 1;
+	} else {
+		a->unmaps++;
+		a->unmap_bytes += last - iova + 1;
+	}
+	return 0;
+}
+
 #define IOMMUTOP_UNPAREN(...) __VA_ARGS__
 
 /*
@@ -464,6 +484,12 @@ static __always_inline int on_pr_timeout(bool btf, __u32 dev_id, __u32 pasid)
 		return call;						\
 	}
 
+IOMMUTOP_PROGS(nest_map,
+	       (u32 ioas_id, const struct nest_area *area),
+	       on_area(btf, true, ioas_id, area))
+IOMMUTOP_PROGS(nest_unmap,
+	       (u32 ioas_id, const struct nest_area *area),
+	       on_area(btf, false, ioas_id, area))
 IOMMUTOP_PROGS(nest_attach,
 	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
 	       on_attach(btf, dev_id, pasid, hwpt_id))
@@ -507,37 +533,3 @@ IOMMUTOP_PROGS(nest_page_response,
 IOMMUTOP_PROGS(nest_page_request_timeout,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
 	       on_pr_timeout(btf, dev_id, pasid))
-
-/* map and unmap: classic tracepoints, whose context is the record. */
-static __always_inline int on_area(struct trace_event_raw_nest_ioas_area *ctx,
-				   bool map)
-{
-	__u32 ioas_id = ctx->ioas_id;
-	__u64 length = ctx->length;
-	struct iommutop_ioas_counters *a;
-
-	count_event(map ? IOMMUTOP_EV_MAP : IOMMUTOP_EV_UNMAP);
-	a = row(&ioases, &ioas_id, &zero_ioas);
-	if (!a)
-		return 0;
-	if (map) {
-		a->maps++;
-		a->map_bytes += length;
-	} else {
-		a->unmaps++;
-		a->unmap_bytes += length;
-	}
-	return 0;
-}
-
-SEC("tracepoint/nestiommu/nest_map")
-int map_tp(struct trace_event_raw_nest_ioas_area *ctx)
-{
-	return on_area(ctx, true);
-}
-
-SEC("tracepoint/nestiommu/nest_unmap")
-int unmap_tp(struct trace_event_raw_nest_ioas_area *ctx)
-{
-	return on_area(ctx, false);
-}

@@ -129,8 +129,7 @@ static int attach_programs(struct collector *c)
 
 /*
  * Open, configure, load and attach with the handlers of @mode (the other
- * set is not loaded); nest_map and nest_unmap are classic tracepoints
- * either way.
+ * set is not loaded).
  */
 static int try_mode(struct collector *c, enum attach_mode mode,
 		    const struct collect_opts *o)
