@@ -83,9 +83,11 @@ fi
 endef
 
 # CO-RE BPF objects and their skeletons (build/bpf/), compiled against the
-# guest kernel's BTF; bpf/Makefile holds the rules.
-bpf: $(DEPS_STAMP) guest-kernel
-	$(Q)$(MAKE) -C $(ROOT)/bpf O=$(O) VMLINUX=$(GUEST_DIR)/vmlinux
+# BTF of the kernel and of the module (so after `module`, which adds the
+# module's BTF against the same base); bpf/Makefile holds the rules.
+bpf: $(DEPS_STAMP) guest-kernel module
+	$(Q)$(MAKE) -C $(ROOT)/bpf O=$(O) MODULE=$(MODULE) \
+		VMLINUX=$(or $(BTF_BASE),$(KDIR)/vmlinux)
 
 selftests: $(DEPS_STAMP) bpf
 	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)

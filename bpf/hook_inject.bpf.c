@@ -2,9 +2,9 @@
 /*
  * hook_inject.bpf.c - write decisions at nestiommu's BPF hook points.
  *
- * The driver fires the writable tracepoints nestiommu:hook_translate,
- * hook_invalidate, hook_map, hook_page_request and hook_page_response
- * with a decision struct (kernel/hooks.h) as
+ * The driver fires the writable tracepoints nestiommu:nest_hook_translate,
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
+ * nest_hook_page_response with a decision struct (kernel/hooks.h) as
  * the first argument, its "BPF writes" fields zeroed; these raw_tp.w
  * programs write into it what user space put in the control blocks
  * (hook_inject.h), for the calls that match their filters. The driver
@@ -12,11 +12,11 @@
  * out-of-range values on purpose.
  *
  * fault_mark_prog, inv_mark_prog, pr_mark_prog and resp_mark_prog (tp_btf
- * on nestiommu:fault, invalidate, page_request and page_response) count
- * the outcomes the driver marks as injected in those events; they are
- * loaded only if user space asks for them.
+ * on nestiommu:nest_fault, nest_invalidate, nest_page_request and
+ * nest_page_response) count the outcomes the driver marks as injected in
+ * those events; they are loaded only if user space asks for them.
  */
-#include "vmlinux.h"
+#include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -50,10 +50,9 @@ static __always_inline bool nth_ok(__u64 *matched, __u32 nth)
 	return !nth || n == nth;
 }
 
-SEC("raw_tp.w/hook_translate")
-int hook_translate(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp.w/nest_hook_translate")
+int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 {
-	struct nest_hook_translate *h = (void *)ctx->args[0];
 	struct hook_translate_ctl *c = &translate;
 	__u64 iova = h->iova;
 
@@ -81,10 +80,9 @@ int hook_translate(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_invalidate")
-int hook_invalidate(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp.w/nest_hook_invalidate")
+int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 {
-	struct nest_hook_invalidate *h = (void *)ctx->args[0];
 	struct hook_invalidate_ctl *c = &invalidate;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -110,10 +108,9 @@ int hook_invalidate(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_map")
-int hook_map(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp.w/nest_hook_map")
+int BPF_PROG(hook_map, struct nest_hook_map *h)
 {
-	struct nest_hook_map *h = (void *)ctx->args[0];
 	struct hook_map_ctl *c = &map;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -135,10 +132,9 @@ int hook_map(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_page_request")
-int hook_page_request(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp.w/nest_hook_page_request")
+int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 {
-	struct nest_hook_page_request *h = (void *)ctx->args[0];
 	struct hook_page_request_ctl *c = &page_request;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -165,10 +161,9 @@ int hook_page_request(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp.w/hook_page_response")
-int hook_page_response(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp.w/nest_hook_page_response")
+int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 {
-	struct nest_hook_page_response *h = (void *)ctx->args[0];
 	struct hook_page_response_ctl *c = &page_response;
 
 	__sync_fetch_and_add(&c->calls, 1);
@@ -194,7 +189,7 @@ int hook_page_response(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("tp_btf/fault")
+SEC("tp_btf/nest_fault")
 int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	     const struct nest_fault *fault)
 {
@@ -204,13 +199,13 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (c->dev_id && dev_id != c->dev_id)
 		return 0;
 	__sync_fetch_and_add(&c->faults, 1);
-	if (flags & NEST_FAULT_F_INJECTED)
+	if (flags & NESTIOMMU_FAULT_F_INJECTED)
 		__sync_fetch_and_add(&c->injected, 1);
 	c->last_flags = flags;
 	return 0;
 }
 
-SEC("tp_btf/invalidate")
+SEC("tp_btf/nest_invalidate")
 int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 	     u32 dropped, bool injected_drop, u32 injected_error)
 {
@@ -228,7 +223,7 @@ int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 	return 0;
 }
 
-SEC("tp_btf/page_request")
+SEC("tp_btf/nest_page_request")
 int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	     u64 addr, u32 perm, bool last, u32 injected)
 {
@@ -252,7 +247,7 @@ int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	return 0;
 }
 
-SEC("tp_btf/page_response")
+SEC("tp_btf/nest_page_response")
 int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	     u32 code, bool automatic, u64 latency_ns, u32 injected)
 {

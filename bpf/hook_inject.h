@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hook_inject.h - the control blocks of hook_inject.bpf.c, shared by the
- * BPF programs and user space (include after <linux/types.h> or vmlinux.h,
- * and before hook_inject.skel.h).
+ * BPF programs and user space (include after <linux/types.h> or
+ * vmlinux_nestiommu.h, and before hook_inject.skel.h).
  *
  * Each hook has one control block, a global of the BPF object (in .bss, so
  * user space reads and writes it through the skeleton: skel->bss->translate
@@ -17,7 +17,7 @@
 #ifndef HOOK_INJECT_H
 #define HOOK_INJECT_H
 
-/* nestiommu:hook_translate */
+/* nestiommu:nest_hook_translate */
 struct hook_translate_ctl {
 	/* set by user space */
 	__u32 enabled;
@@ -45,7 +45,7 @@ struct hook_translate_ctl {
 	__u32 __pad;
 };
 
-/* nestiommu:hook_invalidate */
+/* nestiommu:nest_hook_invalidate */
 struct hook_invalidate_ctl {
 	__u32 enabled;
 	__u32 tgid;
@@ -68,7 +68,7 @@ struct hook_invalidate_ctl {
 	__u64 last_nb_granules;
 };
 
-/* nestiommu:hook_map */
+/* nestiommu:nest_hook_map */
 struct hook_map_ctl {
 	__u32 enabled;
 	__u32 tgid;
@@ -88,7 +88,7 @@ struct hook_map_ctl {
 };
 
 /*
- * nestiommu:hook_page_request, in the DMA's thread when it sends a group
+ * nestiommu:nest_hook_page_request, in the DMA's thread when it sends a group
  * (so @tgid is the DMA's process).
  */
 struct hook_page_request_ctl {
@@ -115,7 +115,7 @@ struct hook_page_request_ctl {
 };
 
 /*
- * nestiommu:hook_page_response, in the thread that write()s the response
+ * nestiommu:nest_hook_page_response, in the thread that write()s the response
  * (also for a response delivered late: the kworker only delivers it).
  */
 struct hook_page_response_ctl {
@@ -145,7 +145,7 @@ struct hook_page_response_ctl {
  * resp_mark_prog (not loaded unless user space turns their autoload on).
  */
 
-/* nestiommu:fault: faults of device @dev_id (0: any). */
+/* nestiommu:nest_fault: faults of device @dev_id (0: any). */
 struct fault_mark_ctl {
 	__u32 dev_id;
 	__u32 last_flags;	/* enum nestiommu_fault_flags */
@@ -153,7 +153,7 @@ struct fault_mark_ctl {
 	__u64 injected;		/* with NESTIOMMU_FAULT_F_INJECTED */
 };
 
-/* nestiommu:invalidate: entries of HWPT @hwpt_id (0: any). */
+/* nestiommu:nest_invalidate: entries of HWPT @hwpt_id (0: any). */
 struct inv_mark_ctl {
 	__u32 hwpt_id;
 	__u32 last_error;	/* injected_error of the last event */
@@ -164,8 +164,8 @@ struct inv_mark_ctl {
 };
 
 /*
- * nestiommu:page_request (one event per page sent, also for a group whose
- * records hook_page_request lost) of device @dev_id (0: any); the counts
+ * nestiommu:nest_page_request (one event per page sent, also for a group whose
+ * records nest_hook_page_request lost) of device @dev_id (0: any); the counts
  * are of events with each NEST_PR_INJ_* mark of kernel/hooks.h.
  */
 struct pr_mark_ctl {
@@ -181,7 +181,7 @@ struct pr_mark_ctl {
 };
 
 /*
- * nestiommu:page_response (one event per group answered, by user space or
+ * nestiommu:nest_page_response (one event per group answered, by user space or
  * the driver) of device @dev_id (0: any); the counts are of events with
  * each NEST_RESP_INJ_* mark of kernel/hooks.h.
  */

@@ -6,22 +6,20 @@
  * to per-CPU rows (iommutop.h): per device x PASID, per HWPT, per IOAS and
  * per fault kind. User space reads and sums the rows; no event is ever
  * copied out. Outstanding page request groups are the one shared state: a
- * hash of (device, PASID, cookie) set by the group's first page_request
- * and deleted by its page_response.
+ * hash of (device, PASID, cookie) set by the group's first
+ * nest_page_request and deleted by its nest_page_response.
  *
  * Each handler is compiled twice, as tp_btf (typed, cheapest) and raw_tp
- * (kernels or setups where tp_btf does not load); user space turns one set
- * off with bpf_program__set_autoload() before load. nestiommu:map and
- * unmap are classic tracepoints in both cases: tp_btf and raw_tp name
- * tracepoints by their bare names and would find the core kernel's
- * iommu:map and iommu:unmap instead (kernel/trace.h).
+ * (kernels or setups where tp_btf does not load), both with the
+ * tracepoint's arguments named and typed (BPF_PROG); user space turns one
+ * set off with bpf_program__set_autoload() before load.
  *
  * Pointer arguments are read with ARG_READ: a tp_btf program dereferences
  * them directly (the verifier knows their BTF types), a raw_tp program
  * needs BPF_CORE_READ (a probe read); both relocate the field
  * offsets against the module's BTF.
  */
-#include "vmlinux.h"
+#include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
@@ -176,57 +174,59 @@ static __always_inline void note_attached(__u32 dev_id, __u32 pasid,
 		count_lost();
 }
 
-/* ---- the handlers: @ctx holds the tracepoint's arguments ---- */
+/*
+ * ---- the handlers: the arguments they use, and @btf (a constant: true in
+ * the tp_btf program, false in the raw_tp one) ----
+ */
 
-/* attach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_attach(__u64 *ctx, bool btf)
+static __always_inline int on_attach(bool btf, __u32 dev_id, __u32 pasid,
+				     __u32 hwpt_id)
 {
 	count_event(IOMMUTOP_EV_ATTACH);
-	note_attached(ctx[0], ctx[2], ctx[3]);
+	note_attached(dev_id, pasid, hwpt_id);
 	return 0;
 }
 
-/* detach(dev_id, rid, pasid, hwpt_id, old_hwpt_id) */
-static __always_inline int on_detach(__u64 *ctx, bool btf)
+static __always_inline int on_detach(bool btf, __u32 dev_id, __u32 pasid)
 {
-	struct iommutop_dev_key key = { .dev_id = ctx[0], .pasid = ctx[2] };
+	struct iommutop_dev_key key = { .dev_id = dev_id, .pasid = pasid };
 
 	count_event(IOMMUTOP_EV_DETACH);
 	bpf_map_delete_elem(&attached, &key);
 	return 0;
 }
 
-/* invalidate(hwpt_id, entry, dropped, injected_drop, injected_error) */
-static __always_inline int on_invalidate(__u64 *ctx, bool btf)
+static __always_inline int on_invalidate(bool btf, __u32 hwpt_id,
+					 const struct nestiommu_inv_entry *e,
+					 __u32 dropped, bool injected_drop,
+					 __u32 injected_error)
 {
-	const struct nestiommu_inv_entry *e = (void *)ctx[1];
 	struct iommutop_hwpt_counters *h;
 	__u32 cache;
 
 	count_event(IOMMUTOP_EV_INVALIDATE);
-	h = hwpt_row(ctx[0]);
+	h = hwpt_row(hwpt_id);
 	if (!h)
 		return 0;
 	h->inv_entries++;
-	if ((bool)ctx[3]) {
+	if (injected_drop) {
 		h->inv_injected_drops++;
-	} else if ((__u32)ctx[4]) {
+	} else if (injected_error) {
 		h->inv_injected_errors++;
 	} else {
 		cache = ARG_READ(btf, e, cache);
 		h->inv_iotlb += !!(cache & NESTIOMMU_INV_CACHE_IOTLB);
 		h->inv_dev_iotlb += !!(cache & NESTIOMMU_INV_CACHE_DEV_IOTLB);
 		h->inv_pasid += !!(cache & NESTIOMMU_INV_CACHE_PASID);
-		h->inv_dropped += (__u32)ctx[2];
+		h->inv_dropped += dropped;
 	}
 	return 0;
 }
 
-/* translate(dev_id, pasid, hwpt_id, iova, access, res) */
-static __always_inline int on_translate(__u64 *ctx, bool btf)
+static __always_inline int on_translate(bool btf, __u32 dev_id, __u32 pasid,
+					__u32 hwpt_id,
+					const struct nest_xlate_res *res)
 {
-	const struct nest_xlate_res *res = (void *)ctx[5];
-	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
 	__u8 source, refs;
@@ -240,9 +240,9 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d) {
 		d->translations++;
-		d->iotlb_hits += source == NEST_XLATE_IOTLB;
-		d->devtlb_hits += source == NEST_XLATE_DEVTLB;
-		if (source == NEST_XLATE_WALK) {
+		d->iotlb_hits += source == NESTIOMMU_XLATE_IOTLB;
+		d->devtlb_hits += source == NESTIOMMU_XLATE_DEVTLB;
+		if (source == NESTIOMMU_XLATE_WALK) {
 			d->walks++;
 			d->walk_mem_refs += refs;
 		}
@@ -250,9 +250,9 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	h = hwpt_row(hwpt_id);
 	if (h) {
 		h->translations++;
-		h->iotlb_hits += source == NEST_XLATE_IOTLB;
-		h->devtlb_hits += source == NEST_XLATE_DEVTLB;
-		if (source == NEST_XLATE_WALK) {
+		h->iotlb_hits += source == NESTIOMMU_XLATE_IOTLB;
+		h->devtlb_hits += source == NESTIOMMU_XLATE_DEVTLB;
+		if (source == NESTIOMMU_XLATE_WALK) {
 			h->walks++;
 			h->walk_mem_refs += refs;
 		}
@@ -260,15 +260,12 @@ static __always_inline int on_translate(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* dma(dev_id, pasid, cmd, bytes_done) */
-static __always_inline int on_dma(__u64 *ctx, bool btf)
+static __always_inline int on_dma(bool btf, __u32 dev_id, __u32 pasid,
+				  const struct nestiommu_dma *cmd, __u64 bytes)
 {
-	const struct nestiommu_dma *cmd = (void *)ctx[2];
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_key key = { .dev_id = dev_id, .pasid = pasid };
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
-	__u64 bytes = ctx[3];
 	__u32 *hwpt_id;
 
 	count_event(IOMMUTOP_EV_DMA);
@@ -293,11 +290,9 @@ static __always_inline int on_dma(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* fault(dev_id, pasid, hwpt_id, fault) */
-static __always_inline int on_fault(__u64 *ctx, bool btf)
+static __always_inline int on_fault(bool btf, __u32 dev_id, __u32 pasid,
+				    __u32 hwpt_id, const struct nest_fault *f)
 {
-	const struct nest_fault *f = (void *)ctx[3];
-	__u32 dev_id = ctx[0], pasid = ctx[1], hwpt_id = ctx[2];
 	struct iommutop_fault_key key = {};
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
@@ -309,7 +304,7 @@ static __always_inline int on_fault(__u64 *ctx, bool btf)
 	if (!dev_wanted(dev_id, pasid))
 		return 0;
 	reason = ARG_READ(btf, f, reason);
-	injected = ARG_READ(btf, f, flags) & NEST_FAULT_F_INJECTED;
+	injected = ARG_READ(btf, f, flags) & NESTIOMMU_FAULT_F_INJECTED;
 	/* Every fault is a translation that failed. */
 	d = dev_row(dev_id, pasid);
 	if (d) {
@@ -338,10 +333,9 @@ static __always_inline int on_fault(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* stale_translation(dev_id, pasid, hwpt_id, iova, cached, walk, reason) */
-static __always_inline int on_stale(__u64 *ctx, bool btf)
+static __always_inline int on_stale(bool btf, __u32 dev_id, __u32 pasid,
+				    __u32 hwpt_id)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
 	struct iommutop_hwpt_counters *h;
 
@@ -351,28 +345,27 @@ static __always_inline int on_stale(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d)
 		d->stale++;
-	h = hwpt_row(ctx[2]);
+	h = hwpt_row(hwpt_id);
 	if (h)
 		h->stale++;
 	return 0;
 }
 
-/* fault_queue_overflow(queue_id, dropped) */
-static __always_inline int on_fq_overflow(__u64 *ctx, bool btf)
+static __always_inline int on_fq_overflow(bool btf)
 {
 	count_event(IOMMUTOP_EV_FQ_OVERFLOW);
 	return 0;
 }
 
-/* page_request(dev_id, pasid, grpid, cookie, addr, perm, last, injected) */
-static __always_inline int on_page_request(__u64 *ctx, bool btf)
+static __always_inline int on_page_request(bool btf, __u32 dev_id,
+					   __u32 pasid, __u32 grpid,
+					   __u64 cookie, __u32 injected)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_pr_key key = {
-		.dev_id = dev_id, .pasid = pasid, .cookie = ctx[3],
+		.dev_id = dev_id, .pasid = pasid, .cookie = cookie,
 	};
 	struct iommutop_pr_pending *p, first = {
-		.sent_ns = bpf_ktime_get_ns(), .pages = 1, .grpid = ctx[2],
+		.sent_ns = bpf_ktime_get_ns(), .pages = 1, .grpid = grpid,
 	};
 	struct iommutop_dev_counters *d;
 	long rc;
@@ -383,7 +376,7 @@ static __always_inline int on_page_request(__u64 *ctx, bool btf)
 	d = dev_row(dev_id, pasid);
 	if (d) {
 		d->page_requests++;
-		d->pr_injected += !!(__u32)ctx[7];
+		d->pr_injected += !!injected;
 	}
 	/* A group is one cookie: its first page inserts it. */
 	p = bpf_map_lookup_elem(&pending, &key);
@@ -403,18 +396,15 @@ static __always_inline int on_page_request(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/*
- * page_response(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
- *		 injected)
- */
-static __always_inline int on_page_response(__u64 *ctx, bool btf)
+static __always_inline int on_page_response(bool btf, __u32 dev_id,
+					    __u32 pasid, __u64 cookie,
+					    __u32 code, bool automatic,
+					    __u64 latency, __u32 injected)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1], code = ctx[4];
 	struct iommutop_pr_key key = {
-		.dev_id = dev_id, .pasid = pasid, .cookie = ctx[3],
+		.dev_id = dev_id, .pasid = pasid, .cookie = cookie,
 	};
 	struct iommutop_dev_counters *d;
-	__u64 latency = ctx[6];
 	__u32 slot;
 
 	count_event(IOMMUTOP_EV_PAGE_RESPONSE);
@@ -428,8 +418,8 @@ static __always_inline int on_page_response(__u64 *ctx, bool btf)
 	d->pr_success += code == NESTIOMMU_PAGE_RESP_SUCCESS;
 	d->pr_invalid += code == NESTIOMMU_PAGE_RESP_INVALID;
 	d->pr_failure += code == NESTIOMMU_PAGE_RESP_FAILURE;
-	d->pr_auto += (bool)ctx[5];
-	d->pr_resp_injected += !!(__u32)ctx[7];
+	d->pr_auto += automatic;
+	d->pr_resp_injected += !!injected;
 	d->lat_sum_ns += latency;
 	slot = iommutop_lat_slot(latency);
 	if (slot < IOMMUTOP_LAT_SLOTS)
@@ -437,10 +427,8 @@ static __always_inline int on_page_response(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/* page_request_timeout(dev_id, pasid, grpid, cookie) */
-static __always_inline int on_pr_timeout(__u64 *ctx, bool btf)
+static __always_inline int on_pr_timeout(bool btf, __u32 dev_id, __u32 pasid)
 {
-	__u32 dev_id = ctx[0], pasid = ctx[1];
 	struct iommutop_dev_counters *d;
 
 	count_event(IOMMUTOP_EV_PR_TIMEOUT);
@@ -452,40 +440,11 @@ static __always_inline int on_pr_timeout(__u64 *ctx, bool btf)
 	return 0;
 }
 
-/*
- * Each handler as a tp_btf program (NAME_btf) and a raw_tp program
- * (NAME_raw); both receive the arguments as an array of u64.
- */
-#define IOMMUTOP_PROGS(event, handler)					\
-	SEC("tp_btf/" #event)						\
-	int event##_btf(__u64 *ctx)					\
-	{								\
-		return handler(ctx, true);				\
-	}								\
-	SEC("raw_tp/" #event)						\
-	int event##_raw(__u64 *ctx)					\
-	{								\
-		return handler(ctx, false);				\
-	}
-
-IOMMUTOP_PROGS(attach, on_attach)
-IOMMUTOP_PROGS(detach, on_detach)
-IOMMUTOP_PROGS(invalidate, on_invalidate)
-IOMMUTOP_PROGS(translate, on_translate)
-IOMMUTOP_PROGS(dma, on_dma)
-IOMMUTOP_PROGS(fault, on_fault)
-IOMMUTOP_PROGS(stale_translation, on_stale)
-IOMMUTOP_PROGS(fault_queue_overflow, on_fq_overflow)
-IOMMUTOP_PROGS(page_request, on_page_request)
-IOMMUTOP_PROGS(page_response, on_page_response)
-IOMMUTOP_PROGS(page_request_timeout, on_pr_timeout)
-
-/* map and unmap: classic tracepoints, whose context is the record. */
-static __always_inline int on_area(struct trace_event_raw_nest_ioas_area *ctx,
-				   bool map)
+static __always_inline int on_area(bool btf, bool map, __u32 ioas_id,
+				   const struct nest_area *area)
 {
-	__u32 ioas_id = ctx->ioas_id;
-	__u64 length = ctx->length;
+	__u64 iova = ARG_READ(btf, area, iova);
+	__u64 last = ARG_READ(btf, area, last);
 	struct iommutop_ioas_counters *a;
 
 	count_event(map ? IOMMUTOP_EV_MAP : IOMMUTOP_EV_UNMAP);
@@ -494,22 +453,83 @@ static __always_inline int on_area(struct trace_event_raw_nest_ioas_area *ctx,
 		return 0;
 	if (map) {
 		a->maps++;
-		a->map_bytes += length;
+		a->map_bytes += last - iova + 1;
 	} else {
 		a->unmaps++;
-		a->unmap_bytes += length;
+		a->unmap_bytes += last - iova + 1;
 	}
 	return 0;
 }
 
-SEC("tracepoint/nestiommu/map")
-int map_tp(struct trace_event_raw_nest_ioas_area *ctx)
-{
-	return on_area(ctx, true);
-}
+#define IOMMUTOP_UNPAREN(...) __VA_ARGS__
 
-SEC("tracepoint/nestiommu/unmap")
-int unmap_tp(struct trace_event_raw_nest_ioas_area *ctx)
-{
-	return on_area(ctx, false);
-}
+/*
+ * The tp_btf program (NAME_btf) and the raw_tp program (NAME_raw) of
+ * @event: both take the tracepoint's arguments as @proto (its TP_PROTO)
+ * and return @call, which may use them and @btf.
+ */
+#define IOMMUTOP_PROGS(event, proto, call)				\
+	SEC("tp_btf/" #event)						\
+	int BPF_PROG(event##_btf, IOMMUTOP_UNPAREN proto)		\
+	{								\
+		const bool btf = true;					\
+									\
+		return call;						\
+	}								\
+	SEC("raw_tp/" #event)						\
+	int BPF_PROG(event##_raw, IOMMUTOP_UNPAREN proto)		\
+	{								\
+		const bool btf = false;					\
+									\
+		return call;						\
+	}
+
+IOMMUTOP_PROGS(nest_map,
+	       (u32 ioas_id, const struct nest_area *area),
+	       on_area(btf, true, ioas_id, area))
+IOMMUTOP_PROGS(nest_unmap,
+	       (u32 ioas_id, const struct nest_area *area),
+	       on_area(btf, false, ioas_id, area))
+IOMMUTOP_PROGS(nest_attach,
+	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	       on_attach(btf, dev_id, pasid, hwpt_id))
+IOMMUTOP_PROGS(nest_detach,
+	       (u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
+	       on_detach(btf, dev_id, pasid))
+IOMMUTOP_PROGS(nest_invalidate,
+	       (u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped,
+		bool injected_drop, u32 injected_error),
+	       on_invalidate(btf, hwpt_id, e, dropped, injected_drop,
+			     injected_error))
+IOMMUTOP_PROGS(nest_translate,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
+		const struct nest_xlate_res *res),
+	       on_translate(btf, dev_id, pasid, hwpt_id, res))
+IOMMUTOP_PROGS(nest_dma,
+	       (u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
+		u64 bytes_done),
+	       on_dma(btf, dev_id, pasid, cmd, bytes_done))
+IOMMUTOP_PROGS(nest_fault,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id,
+		const struct nest_fault *fault),
+	       on_fault(btf, dev_id, pasid, hwpt_id, fault))
+IOMMUTOP_PROGS(nest_stale_translation,
+	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
+		const struct nest_xlate_res *cached,
+		const struct nest_xlate_res *walk, u32 reason),
+	       on_stale(btf, dev_id, pasid, hwpt_id))
+IOMMUTOP_PROGS(nest_fault_queue_overflow,
+	       (u32 queue_id, u64 dropped),
+	       on_fq_overflow(btf))
+IOMMUTOP_PROGS(nest_page_request,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
+		u32 perm, bool last, u32 injected),
+	       on_page_request(btf, dev_id, pasid, grpid, cookie, injected))
+IOMMUTOP_PROGS(nest_page_response,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
+		bool automatic, u64 latency_ns, u32 injected),
+	       on_page_response(btf, dev_id, pasid, cookie, code, automatic,
+				latency_ns, injected))
+IOMMUTOP_PROGS(nest_page_request_timeout,
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
+	       on_pr_timeout(btf, dev_id, pasid))

@@ -2,7 +2,7 @@
 /*
  * iommutop.h - what iommutop.bpf.c aggregates in the kernel and
  * tools/iommutop reads: map keys, counter blocks and constants (include
- * after <linux/types.h> or vmlinux.h).
+ * after <linux/types.h> or vmlinux_nestiommu.h).
  *
  * Every counter counts from the moment the programs were attached. Rows
  * live in per-CPU hash maps that user space sums over the CPUs; nothing is
@@ -10,9 +10,6 @@
  */
 #ifndef IOMMUTOP_H
 #define IOMMUTOP_H
-
-/* "pasid" of a request without PASID (NEST_ATTACH_RID). */
-#define IOMMUTOP_NO_PASID	0xffffffffU
 
 /*
  * Page-response latency histogram: slot 0 holds 0 and 1 ns, slot k
@@ -77,7 +74,10 @@ enum iommutop_event {
 	IOMMUTOP_EV_NR,
 };
 
-/* A device row: one device at one PASID (or IOMMUTOP_NO_PASID). */
+/*
+ * A device row: one device at one PASID (or NESTIOMMU_PASID_NONE, as the
+ * events carry it).
+ */
 struct iommutop_dev_key {
 	__u32 dev_id;
 	__u32 pasid;
@@ -159,7 +159,7 @@ struct iommutop_pr_key {
 
 struct iommutop_pr_pending {
 	__u64 sent_ns;		/* bpf_ktime_get_ns() of its first request */
-	__u32 pages;		/* page_request events seen */
+	__u32 pages;		/* nest_page_request events seen */
 	__u32 grpid;
 };
 

@@ -4,10 +4,10 @@
  * for the RID, and GET_HW_INFO.
  *
  * A device's attachments are its PASID table: PASID -> HWPT, plus one
- * entry (NEST_ATTACH_RID) for requests without PASID. Each entry holds a
- * reference on its HWPT, so an attached HWPT cannot be destroyed (EBUSY).
- * Changing an entry drops what the caches hold for it, as a driver does
- * after rewriting a PASID table entry.
+ * entry (NESTIOMMU_PASID_NONE) for requests without PASID. Each entry
+ * holds a reference on its HWPT, so an attached HWPT cannot be destroyed
+ * (EBUSY). Changing an entry drops what the caches hold for it, as a
+ * driver does after rewriting a PASID table entry.
  */
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -33,8 +33,8 @@ static bool nest_rid_in_use(struct nest_iommu *iommu, u32 rid)
 /**
  * nest_device_set_devtlb_entries() - resize (and so empty) a device TLB
  * @dev: an ATS device
- * @nr: entries, a power of two in [NEST_DEVTLB_MIN_ENTRIES,
- *	NEST_DEVTLB_MAX_ENTRIES]
+ * @nr: entries, a power of two in [NESTIOMMU_DEVTLB_MIN_ENTRIES,
+ *	NESTIOMMU_DEVTLB_MAX_ENTRIES]
  *
  * Return: 0, -EINVAL or -ENOMEM (the device TLB is then unchanged).
  */
@@ -42,8 +42,9 @@ int nest_device_set_devtlb_entries(struct nest_device *dev, u64 nr)
 {
 	return nest_iommu_resize_tlb(&dev->ctx->iommu, &dev->devtlb,
 				     &dev->devtlb_entries, &dev->devtlb_nr, nr,
-				     NEST_DEVTLB_MIN_ENTRIES,
-				     NEST_DEVTLB_MAX_ENTRIES, NEST_DEVTLB_WAYS);
+				     NESTIOMMU_DEVTLB_MIN_ENTRIES,
+				     NESTIOMMU_DEVTLB_MAX_ENTRIES,
+				     NEST_DEVTLB_WAYS);
 }
 
 int nest_device_create_ioctl(struct nest_ucmd *ucmd)
@@ -74,8 +75,8 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 	nest_pasid_cache_init(&dev->pasid_cache, dev->pasid_entries,
 			      ARRAY_SIZE(dev->pasid_entries));
 	if (dev->flags & NESTIOMMU_DEVICE_ATS) {
-		rc = nest_device_set_devtlb_entries(dev,
-						    NEST_DEVTLB_DEFAULT_ENTRIES);
+		rc = nest_device_set_devtlb_entries(
+			dev, NESTIOMMU_DEVTLB_DEFAULT_ENTRIES);
 		if (rc)
 			goto out_abort;
 	}
@@ -110,7 +111,7 @@ out_abort:
 
 /*
  * The PASID table entry changed from @old: drop what the caches hold of
- * it. Without PASID the key is NEST_ATTACH_RID, which is also the tag the
+ * it. Without PASID the key is NESTIOMMU_PASID_NONE, which is also the tag the
  * caches use for requests without PASID.
  */
 static void nest_device_flush_key(struct nest_device *dev,
@@ -140,7 +141,7 @@ void nest_device_destroy(struct nest_object *obj)
 	xa_for_each(&dev->attach, key, hwpt) {
 		xa_erase(&dev->attach, key);
 		nest_device_flush_key(dev, hwpt, key);
-		trace_detach(dev->obj.id, dev->rid, key, hwpt->obj.id, 0);
+		trace_nest_detach(dev->obj.id, dev->rid, key, hwpt->obj.id, 0);
 		nest_put_object(&hwpt->obj);
 	}
 	xa_destroy(&dev->attach);
@@ -161,7 +162,7 @@ static s64 nest_device_attach_key(struct nest_device *dev, u32 flags,
 				  u32 pasid)
 {
 	if (!(flags & NESTIOMMU_ATTACH_PASID))
-		return NEST_ATTACH_RID;
+		return NESTIOMMU_PASID_NONE;
 	if (!dev->pasid_bits || pasid >= BIT_ULL(dev->pasid_bits))
 		return -EINVAL;
 	return pasid;
@@ -209,8 +210,8 @@ int nest_device_attach_ioctl(struct nest_ucmd *ucmd)
 	}
 	if (old)
 		nest_device_flush_key(dev, old, key);
-	trace_attach(dev->obj.id, dev->rid, key, hwpt->obj.id,
-		     old ? old->obj.id : 0);
+	trace_nest_attach(dev->obj.id, dev->rid, key, hwpt->obj.id,
+			  old ? old->obj.id : 0);
 	mutex_unlock(&dev->attach_mutex);
 	if (old)
 		nest_put_object(&old->obj);
@@ -248,7 +249,7 @@ int nest_device_detach_ioctl(struct nest_ucmd *ucmd)
 	old = xa_erase(&dev->attach, key);
 	if (old) {
 		nest_device_flush_key(dev, old, key);
-		trace_detach(dev->obj.id, dev->rid, key, old->obj.id, 0);
+		trace_nest_detach(dev->obj.id, dev->rid, key, old->obj.id, 0);
 	}
 	mutex_unlock(&dev->attach_mutex);
 	if (old)
@@ -263,7 +264,7 @@ out_put_dev:
 /**
  * nest_device_get_attached() - the HWPT attached at @key, referenced
  * @dev: the device
- * @key: a PASID or NEST_ATTACH_RID
+ * @key: a PASID or NESTIOMMU_PASID_NONE
  *
  * Return: the HWPT (release with nest_put_object()) or NULL.
  */
@@ -345,7 +346,7 @@ int nest_get_hw_info_ioctl(struct nest_ucmd *ucmd)
 	cmd->out_iova_bits = 57;
 	cmd->out_iotlb_entries = READ_ONCE(ucmd->ctx->iommu.iotlb_nr);
 	cmd->out_iotlb_ways = NEST_IOTLB_WAYS;
-	cmd->out_pasid_cache_entries = NEST_PASID_CACHE_ENTRIES;
+	cmd->out_pasid_cache_entries = NESTIOMMU_PASID_CACHE_ENTRIES;
 	cmd->out_dev_flags = 0;
 	cmd->out_dev_pasid_bits = 0;
 	cmd->out_dev_rid = 0;

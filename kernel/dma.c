@@ -206,7 +206,7 @@ out_done:
 	spin_lock(&iommu->lock);
 	dev->stats.dma_ops++;
 	spin_unlock(&iommu->lock);
-	trace_dma(dev->obj.id, dma.xr.key, cmd, done);
+	trace_nest_dma(dev->obj.id, dma.xr.key, cmd, done);
 	cmd->out_bytes_done = done;
 	cmd->pr_cookie = dma.pr.cookie;
 	if (dma.pr.cookie)

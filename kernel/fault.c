@@ -114,7 +114,7 @@ static u64 nest_fault_ring_drop(struct nest_fault_ring *ring, u32 n)
  * nest_fault_record_init() - a FAULT record (page requests start from one)
  * @r: the record
  * @dev_id: the device
- * @key: the request's PASID, or NEST_ATTACH_RID
+ * @key: the request's PASID, or NESTIOMMU_PASID_NONE
  * @hwpt_id: the HWPT attached where the request arrived
  * @info: the fault
  */
@@ -125,10 +125,10 @@ void nest_fault_record_init(struct nestiommu_fault_record *r, u32 dev_id,
 	*r = (struct nestiommu_fault_record) {
 		.version = NESTIOMMU_FAULT_RECORD_V1,
 		.type = NESTIOMMU_RECORD_FAULT,
-		.flags = key == NEST_ATTACH_RID ? 0 :
+		.flags = key == NESTIOMMU_PASID_NONE ? 0 :
 			 NESTIOMMU_RECORD_F_PASID_VALID,
 		.dev_id = dev_id,
-		.pasid = key == NEST_ATTACH_RID ? 0 : key,
+		.pasid = key == NESTIOMMU_PASID_NONE ? 0 : key,
 		.hwpt_id = hwpt_id,
 		.timestamp_ns = ktime_get_ns(),
 		.fault = *info,
@@ -166,7 +166,7 @@ int nest_fault_ring_send(struct nest_fault_ring *ring,
 			dropped = nest_fault_ring_drop(ring, npages * copies);
 		spin_unlock(&ring->lock);
 		if (dropped)
-			trace_fault_queue_overflow(ring->id, dropped);
+			trace_nest_fault_queue_overflow(ring->id, dropped);
 		return -ENOSPC;
 	}
 	for (i = 0; i < npages; i++) {
@@ -249,7 +249,7 @@ bool nest_fault_ring_unclaim(struct nest_fault_ring *ring,
  * nest_fault_queue_report() - queue an unrecoverable fault
  * @q: the queue of the HWPT attached where the request arrived
  * @dev_id: the device
- * @key: the request's PASID, or NEST_ATTACH_RID
+ * @key: the request's PASID, or NESTIOMMU_PASID_NONE
  * @hwpt_id: the HWPT
  * @info: the fault as user space sees it
  *
@@ -270,7 +270,7 @@ void nest_fault_queue_report(struct nest_fault_queue *q, u32 dev_id, u32 key,
 		nest_fault_ring_push(ring, &r);
 	spin_unlock(&ring->lock);
 	if (dropped)
-		trace_fault_queue_overflow(ring->id, dropped);
+		trace_nest_fault_queue_overflow(ring->id, dropped);
 	else
 		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * BPF hook points: decision structs passed as the first argument of the
- * writable tracepoints nestiommu:hook_translate, hook_invalidate,
- * hook_map, hook_page_request and hook_page_response (see trace.h).
+ * writable tracepoints nestiommu:nest_hook_translate,
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
+ * nest_hook_page_response (see trace.h).
  *
  * A BPF program attached as raw_tp.w (BPF_PROG_TYPE_RAW_TRACEPOINT_
  * WRITABLE, kernels 5.2 and later) reads what the driver knows from the
@@ -28,7 +29,7 @@
 /**
  * struct nest_hook_translate - at every translation (DMA and TRANSLATE)
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @hwpt_id: the HWPT attached there
  * @access: enum nestiommu_access of the request
  * @iova: the address being translated
@@ -103,23 +104,23 @@ struct nest_hook_map {
 };
 
 /*
- * The marks of injected outcomes in the page_request and page_response
- * events (their "injected" argument).
+ * The marks of injected outcomes in the nest_page_request and
+ * nest_page_response events (their "injected" argument).
  */
-#define NEST_PR_INJ_FORCED	 (1U << 0) /* hook_translate forced it */
+#define NEST_PR_INJ_FORCED	 (1U << 0) /* nest_hook_translate forced it */
 #define NEST_PR_INJ_DROPPED	 (1U << 1) /* lost: no record queued */
 #define NEST_PR_INJ_DUPLICATED	 (1U << 2) /* its record queued twice */
 #define NEST_PR_INJ_LAST_CLEARED (1U << 3) /* sent without LAST_PAGE */
 #define NEST_RESP_INJ_CODE	 (1U << 0) /* the code was replaced */
 #define NEST_RESP_INJ_DELAYED	 (1U << 1) /* delivered late */
 
-/* The longest delay hook_page_response may put on a response. */
+/* The longest delay nest_hook_page_response may put on a response. */
 #define NEST_HOOK_MAX_DELAY_US	1000000
 
 /**
  * struct nest_hook_page_request - when a page request group is sent
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @hwpt_id: the HWPT that faulted
  * @grpid: the group index
  * @cookie: the group's cookie
@@ -150,7 +151,7 @@ struct nest_hook_page_request {
 /**
  * struct nest_hook_page_response - when user space answers a group
  * @dev_id: the device
- * @pasid: the PASID, or 0xffffffff for a request without PASID
+ * @pasid: the PASID, or NESTIOMMU_PASID_NONE for a request without PASID
  * @grpid: the group index
  * @code: enum nestiommu_page_response_code user space wrote
  * @cookie: the group's cookie

@@ -370,7 +370,7 @@ static int nest_inv_from_user(struct nest_inv *inv,
 }
 
 /*
- * The hook_invalidate hook point: a BPF program may drop a valid entry
+ * The nest_hook_invalidate hook point: a BPF program may drop a valid entry
  * (report it done, drop nothing) or fail it. Return: 0, 1 (drop), or the
  * negative errno to fail with.
  */
@@ -389,7 +389,7 @@ static int nest_hwpt_invalidate_hook(struct nest_hwpt *hwpt,
 	};
 	int rc = 0;
 
-	trace_hook_invalidate(&d);
+	trace_nest_hook_invalidate(&d);
 	if (!d.error && !d.drop)
 		return 0;
 	spin_lock(&hwpt->ctx->iommu.lock);
@@ -419,11 +419,11 @@ static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 		rc = nest_inv_check(&inv);
 	if (rc)
 		return rc;
-	if (trace_hook_invalidate_enabled()) {
+	if (trace_nest_hook_invalidate_enabled()) {
 		rc = nest_hwpt_invalidate_hook(hwpt, e);
 		if (rc) {
-			trace_invalidate(hwpt->obj.id, e, 0, rc > 0,
-					 rc < 0 ? -rc : 0);
+			trace_nest_invalidate(hwpt->obj.id, e, 0, rc > 0,
+					      rc < 0 ? -rc : 0);
 			return rc < 0 ? rc : 0;
 		}
 	}
@@ -438,7 +438,7 @@ static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 	}
 	spin_unlock(&iommu->lock);
 	if (!rc)
-		trace_invalidate(hwpt->obj.id, e, dropped, false, 0);
+		trace_nest_invalidate(hwpt->obj.id, e, dropped, false, 0);
 	return rc;
 }
 

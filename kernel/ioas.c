@@ -141,7 +141,7 @@ static void nest_ioas_area_added(struct nest_ioas *ioas,
 		ioas->counters.pinned_pages += area->npages;
 	ioas->counters.map_ops++;
 	area->seq = ioas->counters.map_ops;
-	trace_map(ioas->obj.id, area);
+	trace_nest_map(ioas->obj.id, area);
 }
 
 /* Remove @area from the IOAS and its HWPTs, count it, trace it, free it. */
@@ -154,7 +154,7 @@ static void nest_ioas_area_remove(struct nest_ioas *ioas,
 	if (area->pinned_here)
 		ioas->counters.pinned_pages -= area->npages;
 	ioas->counters.unmapped_areas++;
-	trace_unmap(ioas->obj.id, area);
+	trace_nest_unmap(ioas->obj.id, area);
 	nest_area_free(area);
 }
 
@@ -324,7 +324,7 @@ out_unlock:
 }
 
 /*
- * The hook_map hook point: a BPF program may fail the MAP with an errno.
+ * The nest_hook_map hook point: a BPF program may fail the MAP with an errno.
  * Return: 0, or the negative errno to fail with.
  */
 static int nest_ioas_map_hook(struct nest_ioas *ioas,
@@ -339,7 +339,7 @@ static int nest_ioas_map_hook(struct nest_ioas *ioas,
 	};
 	int rc = 0;
 
-	trace_hook_map(&d);
+	trace_nest_hook_map(&d);
 	if (!d.error)
 		return 0;
 	down_write(&ioas->iova_rwsem);
@@ -367,7 +367,7 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (trace_hook_map_enabled()) {
+	if (trace_nest_hook_map_enabled()) {
 		rc = nest_ioas_map_hook(ioas, cmd);
 		if (rc)
 			goto out_put;

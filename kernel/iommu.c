@@ -25,7 +25,8 @@ int nest_iommu_init(struct nest_iommu *iommu)
 	spin_lock_init(&iommu->lock);
 	INIT_LIST_HEAD(&iommu->devices);
 	ida_init(&iommu->tags);
-	return nest_iommu_set_iotlb_entries(iommu, NEST_IOTLB_DEFAULT_ENTRIES);
+	return nest_iommu_set_iotlb_entries(iommu,
+					    NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 }
 
 /**
@@ -77,8 +78,8 @@ int nest_iommu_resize_tlb(struct nest_iommu *iommu, struct nest_tlb *tlb,
 /**
  * nest_iommu_set_iotlb_entries() - resize (and so empty) the IOTLB
  * @iommu: the context's IOMMU
- * @nr: entries, a power of two in [NEST_IOTLB_MIN_ENTRIES,
- *	NEST_IOTLB_MAX_ENTRIES]
+ * @nr: entries, a power of two in [NESTIOMMU_IOTLB_MIN_ENTRIES,
+ *	NESTIOMMU_IOTLB_MAX_ENTRIES]
  *
  * Return: 0, -EINVAL or -ENOMEM (the IOTLB is then unchanged).
  */
@@ -86,8 +87,9 @@ int nest_iommu_set_iotlb_entries(struct nest_iommu *iommu, u64 nr)
 {
 	return nest_iommu_resize_tlb(iommu, &iommu->iotlb,
 				     &iommu->iotlb_entries, &iommu->iotlb_nr,
-				     nr, NEST_IOTLB_MIN_ENTRIES,
-				     NEST_IOTLB_MAX_ENTRIES, NEST_IOTLB_WAYS);
+				     nr, NESTIOMMU_IOTLB_MIN_ENTRIES,
+				     NESTIOMMU_IOTLB_MAX_ENTRIES,
+				     NEST_IOTLB_WAYS);
 }
 
 /**
@@ -153,7 +155,7 @@ int nest_iommu_invalidate(struct nest_iommu *iommu, const struct nest_inv *inv,
  * nest_iommu_forget_hwpt() - drop everything cached for a HWPT
  * @iommu: the context's IOMMU, lock held
  * @hwpt_id: the HWPT, about to be destroyed (its ID may be reused)
- * @pasid: a PASID (or NEST_ATTACH_RID) to forget only that one's entries,
+ * @pasid: a PASID (or NESTIOMMU_PASID_NONE) to forget only that one's entries,
  *	or NEST_PASID_ALL
  *
  * Device TLBs are matched as IOTLBs here: the DOMAIN x DEV_IOTLB rule is a

@@ -54,20 +54,21 @@
  * (userfaultfd, slow) user page must block only its own caller.
  *
  * Hook points (hooks.h; a BPF program runs there, under these locks) and
- * events (trace.h), with what is held when they fire:
- *  - hook_translate, translate, stale_translation, and fault of a walk:
- *    iova_rwsem (read) and nest_iommu::lock.
- *  - fault_queue_overflow: the same when a DMA fault is queued, nothing
- *    when a page request group is.
- *  - map, unmap: iova_rwsem (write).
- *  - attach: attach_mutex. detach: attach_mutex, or nothing when the
- *    device is destroyed.
- *  - page_response: cancel_mutex when a canceller answers (and
+ * events (trace.h), all nestiommu:nest_*, with what is held when they fire:
+ *  - nest_hook_translate, nest_translate, nest_stale_translation, and
+ *    nest_fault of a walk: iova_rwsem (read) and nest_iommu::lock.
+ *  - nest_fault_queue_overflow: the same when a DMA fault is queued,
+ *    nothing when a page request group is.
+ *  - nest_map, nest_unmap: iova_rwsem (write).
+ *  - nest_attach: attach_mutex. nest_detach: attach_mutex, or nothing when
+ *    the device is destroyed.
+ *  - nest_page_response: cancel_mutex when a canceller answers (and
  *    attach_mutex under a REPLACE or DETACH), else nothing.
- *  - hook_map, hook_invalidate, hook_page_request, hook_page_response,
- *    invalidate, dma, page_request, page_request_timeout, and fault with
- *    nothing attached: nothing. (No event or hook runs under the ring
- *    lock or nest_pri::lock.)
+ *  - nest_hook_map, nest_hook_invalidate, nest_hook_page_request,
+ *    nest_hook_page_response, nest_invalidate, nest_dma,
+ *    nest_page_request, nest_page_request_timeout, and nest_fault with
+ *    nothing attached: nothing. (No event or hook runs under the ring lock
+ *    or nest_pri::lock.)
  *
  * Object lifetime follows iommufd: an object is reachable through the
  * context's xarray; "users" counts the xarray's own reference plus every
@@ -105,15 +106,9 @@ enum nest_object_type {
 	NEST_OBJ_ANY = 255,
 };
 
+/* The sizes user space may choose are in the uAPI (NESTIOMMU_*_ENTRIES). */
 #define NEST_IOTLB_WAYS			4
-#define NEST_IOTLB_DEFAULT_ENTRIES	256
-#define NEST_IOTLB_MIN_ENTRIES		16
-#define NEST_IOTLB_MAX_ENTRIES		65536
 #define NEST_DEVTLB_WAYS		4
-#define NEST_DEVTLB_DEFAULT_ENTRIES	64
-#define NEST_DEVTLB_MIN_ENTRIES		4
-#define NEST_DEVTLB_MAX_ENTRIES		4096
-#define NEST_PASID_CACHE_ENTRIES	16
 
 /* The emulated IOMMU of a context: its IOTLB and who shares it. */
 struct nest_iommu {
@@ -239,8 +234,12 @@ struct nest_hwpt {
 	struct nest_s1_desc s1;
 };
 
-/* Key of a device's attachment for requests without PASID. */
-#define NEST_ATTACH_RID		NEST_PASID_NONE
+/*
+ * A request without PASID is keyed (attachment, caches) by
+ * NESTIOMMU_PASID_NONE; kernel/core, which has no uAPI, names it
+ * NEST_PASID_NONE.
+ */
+static_assert(NEST_PASID_NONE == NESTIOMMU_PASID_NONE);
 
 /* An emulated PCIe function. */
 struct nest_device {
@@ -251,13 +250,13 @@ struct nest_device {
 	u32 flags;		/* NESTIOMMU_DEVICE_* */
 	/* Serialises attach, replace and detach. */
 	struct mutex attach_mutex;
-	/* PASID (or NEST_ATTACH_RID) -> struct nest_hwpt, holding a ref. */
+	/* PASID (or NESTIOMMU_PASID_NONE) -> struct nest_hwpt, with a ref. */
 	struct xarray attach;
 	/* Guarded by nest_iommu::lock from here on. */
 	struct list_head node;
 	struct nestiommu_xlate_stats stats;
 	struct nest_pasid_cache pasid_cache;
-	struct nest_pasid_entry pasid_entries[NEST_PASID_CACHE_ENTRIES];
+	struct nest_pasid_entry pasid_entries[NESTIOMMU_PASID_CACHE_ENTRIES];
 	/* PRI only: page request state (pri.h), or NULL */
 	struct nest_pri *pri;
 	/* ATS only: the device TLB and its kvcalloc'ed storage */

@@ -2,8 +2,8 @@
 /*
  * Page requests (PCIe PRI), the whole protocol (see pri.h): which faults
  * the device asks a page for, credit for outstanding requests, building a
- * group's records and cookie, hook_page_request, sending and waiting or
- * parking for a RESUME, the answer (user responses, hook_page_response)
+ * group's records and cookie, nest_hook_page_request, sending and waiting or
+ * parking for a RESUME, the answer (user responses, nest_hook_page_response)
  * and what the user will not answer (detach, replace, reset, destroy,
  * close, timeout), and the PRI options.
  *
@@ -12,12 +12,12 @@
  * group of its PASID "cancelled" under the device's PRI lock and answers
  * those it can claim; a timeout marks its group "expired" and does the
  * same. A group that is not pending cannot be claimed - not queued yet,
- * or claimed by a response that hook_page_response loses and that puts it
+ * or claimed by a response that nest_hook_page_response loses and that puts it
  * back - so whoever makes it pending checks both marks afterwards and
  * answers it itself (nest_prg_recheck()). Either way nobody waits for
  * user space.
  *
- * A BPF program at hook_page_response may delay a response: the group is
+ * A BPF program at nest_hook_page_response may delay a response: the group is
  * claimed at once and answered from nest_pri_wq later, so a delayed
  * answer is never lost, and the module waits for them when it goes.
  *
@@ -58,12 +58,12 @@ struct nest_prg {
 	struct nest_pri *pri;
 	u64 sent_ns;
 	u32 grpid;
-	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u32 key;			/* PASID or NESTIOMMU_PASID_NONE */
 	u32 npages;
 	u64 addr;			/* the first page */
-	u32 asked;			/* groups sent for that page, this one in */
+	u32 asked;			/* groups for that page, this one in */
 	u32 injected;			/* NEST_PR_INJ_* (hooks.h) */
-	bool hook_rejected;		/* hook_page_request wrote nonsense */
+	bool hook_rejected;		/* the hook wrote nonsense */
 	struct nestiommu_fault_info fault;	/* what made the device ask */
 	u32 code;			/* valid once @done */
 	u32 resp_injected;		/* NEST_RESP_INJ_* of the answer */
@@ -116,7 +116,7 @@ struct nest_pri *nest_pri_alloc(u32 dev_id)
 	INIT_LIST_HEAD(&pri->parked);
 	mutex_init(&pri->cancel_mutex);
 	pri->dev_id = dev_id;
-	pri->max_outstanding = NEST_PRI_DEFAULT_OUTSTANDING;
+	pri->max_outstanding = NESTIOMMU_PRI_DEFAULT_OUTSTANDING;
 	return pri;
 }
 
@@ -173,11 +173,11 @@ int nest_pri_option(struct nest_pri *pri, struct nestiommu_option *cmd)
 	if (cmd->option_id == NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING) {
 		field = &pri->max_outstanding;
 		min = 1;
-		max = NEST_PRI_MAX_OUTSTANDING;
+		max = NESTIOMMU_PRI_MAX_OUTSTANDING;
 	} else {
 		field = &pri->timeout_ms;
 		min = 0;
-		max = NEST_PRI_MAX_TIMEOUT_MS;
+		max = NESTIOMMU_PRI_MAX_TIMEOUT_MS;
 	}
 	if (get) {
 		cmd->val64 = READ_ONCE(*field);
@@ -229,9 +229,9 @@ static void nest_prg_answer(struct nest_prg *g, u32 code,
 	spin_unlock(&pri->lock);
 	wake_up(&pri->credit_wait);
 
-	trace_page_response(pri->dev_id, g->key, g->grpid, g->pend.cookie, code,
-			    who != NEST_PRG_USER,
-			    ktime_get_ns() - g->sent_ns, g->resp_injected);
+	trace_nest_page_response(pri->dev_id, g->key, g->grpid, g->pend.cookie,
+				 code, who != NEST_PRG_USER,
+				 ktime_get_ns() - g->sent_ns, g->resp_injected);
 	g->code = code;
 	complete_all(&g->done);
 	smp_mb();
@@ -358,8 +358,8 @@ static void nest_prg_unsend(struct nest_prg *g)
 /* Answer a claimed group whose timeout fired. */
 static void nest_prg_expire(struct nest_prg *g)
 {
-	trace_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
-				   g->pend.cookie);
+	trace_nest_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
+					g->pend.cookie);
 	nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_TIMEOUT);
 }
 
@@ -401,7 +401,7 @@ static void nest_prg_recheck(struct nest_prg *g)
 }
 
 /*
- * The hook_page_request hook point: a BPF program may lose the group,
+ * The nest_hook_page_request hook point: a BPF program may lose the group,
  * queue its records twice or clear LAST_PAGE; @g->injected records what
  * it did. Return: how many copies of each record to queue.
  */
@@ -419,9 +419,9 @@ static u32 nest_prg_hook_request(struct nest_prg *g,
 		.perm = tmpl->fault.access,
 	};
 
-	if (!trace_hook_page_request_enabled())
+	if (!trace_nest_hook_page_request_enabled())
 		return 1;
-	trace_hook_page_request(&d);
+	trace_nest_hook_page_request(&d);
 	if (d.drop > 1 || d.duplicate > 1 || d.clear_last > 1) {
 		g->hook_rejected = true;
 		return 1;
@@ -442,7 +442,7 @@ static u32 nest_prg_hook_request(struct nest_prg *g,
 /*
  * Build the page request records of @g from @tmpl (the FAULT record of
  * the fault that made the device ask), give the group its cookie, trace
- * each page and queue them. A group hook_page_request lost is pending
+ * each page and queue them. A group nest_hook_page_request lost is pending
  * with no record queued.
  *
  * Return: 0 (pending), or -ENOSPC (refused by a full or closed queue).
@@ -468,9 +468,10 @@ static int nest_prg_queue(struct nest_prg *g,
 		r.flags |= NESTIOMMU_RECORD_F_LAST_PAGE;
 	/* Before queueing: a response must not be traced before its request. */
 	for (i = 0; i < g->npages; i++)
-		trace_page_request(r.dev_id, g->key, g->grpid, r.cookie,
-				   g->addr + ((u64)i << PAGE_SHIFT), r.perm,
-				   last && i == g->npages - 1, g->injected);
+		trace_nest_page_request(r.dev_id, g->key, g->grpid, r.cookie,
+					g->addr + ((u64)i << PAGE_SHIFT),
+					r.perm, last && i == g->npages - 1,
+					g->injected);
 	return nest_fault_ring_send(g->ring, &g->pend, &r, g->npages, copies);
 }
 
@@ -518,7 +519,7 @@ static void nest_prg_arm_timeout(struct nest_prg *g, u32 timeout_ms)
  * @pri: the device's PRI state
  * @ring: the queue of the HWPT that faulted: the caller's reference,
  *	which becomes the group's (or is dropped if there is no group)
- * @key: PASID or NEST_ATTACH_RID
+ * @key: PASID or NESTIOMMU_PASID_NONE
  * @tmpl: the FAULT record of the fault (device, HWPT, fault, access)
  * @addr: the first page (the one that faulted)
  * @npages: pages the DMA still needs from @addr
@@ -621,12 +622,12 @@ static int nest_prg_wait(struct nest_prg *g)
  * @pr: the DMA's page request state, to fill if it does
  * @dev: the device
  * @hwpt: the HWPT that faulted, with a fault queue
- * @key: PASID or NEST_ATTACH_RID
+ * @key: PASID or NESTIOMMU_PASID_NONE
  * @fault: the fault
  * @info: @fault as user space sees it
- * @forced: hook_translate asked for a page request
+ * @forced: nest_hook_translate asked for a page request
  *
- * The device asks if hook_translate forced it, or for a stage-1 fault
+ * The device asks if nest_hook_translate forced it, or for a stage-1 fault
  * page requests can fix (not present, or not allowed; not an injected
  * one) while its PRI is on. It takes a reference on the queue's ring
  * now, while the HWPT is held. Called under the IOMMU lock: never sleeps.
@@ -656,7 +657,7 @@ bool nest_pri_fault(struct nest_pri_req *pr, const struct nest_device *dev,
  * nest_pri_ask() - the DMA's last step faulted: ask for the pages
  * @pri: the device's PRI state
  * @pr: the DMA's page request state
- * @key: PASID or NEST_ATTACH_RID
+ * @key: PASID or NESTIOMMU_PASID_NONE
  * @iova: where the step faulted
  * @end: the end of the DMA
  * @nonblock: NESTIOMMU_DMA_NONBLOCK: park the group instead of waiting
@@ -687,7 +688,7 @@ int nest_pri_ask(struct nest_pri *pri, struct nest_pri_req *pr, u32 key,
 		return 0;
 	}
 	npages = min_t(u64, DIV_ROUND_UP(end - page, PAGE_SIZE),
-		       NEST_PRI_MAX_OUTSTANDING);
+		       NESTIOMMU_PRI_MAX_OUTSTANDING);
 	rc = nest_prg_send(pri, ring, key, &pr->tmpl, page, npages,
 			   pr->asked, nonblock, &g);
 	if (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
@@ -750,7 +751,7 @@ static struct nest_prg *nest_prg_unpark(struct nest_pri *pri, u64 cookie,
  * @pri: the device's PRI state
  * @pr: the DMA's page request state
  * @cookie: the group's cookie
- * @key: the PASID (or NEST_ATTACH_RID) the RESUME is for
+ * @key: the PASID (or NESTIOMMU_PASID_NONE) the RESUME is for
  * @iova: where the RESUME starts
  * @nonblock: do not wait for the answer
  * @info: out, the fault that made the device ask, if the answer is not
@@ -808,7 +809,7 @@ void nest_pri_forget_parked(struct nest_pri *pri)
 /**
  * nest_pri_cancel() - answer INVALID every outstanding group of a PASID
  * @pri: the device's PRI state
- * @key: a PASID, NEST_ATTACH_RID, or NEST_PASID_ALL
+ * @key: a PASID, NESTIOMMU_PASID_NONE, or NEST_PASID_ALL
  *
  * Groups being sent right now are answered by their sender, which checks
  * the "cancelled" mark set here.
@@ -857,7 +858,7 @@ void nest_pri_reset(struct nest_pri *pri)
 	spin_unlock(&pri->lock);
 }
 
-/* What hook_page_response decided for one response. */
+/* What nest_hook_page_response decided for one response. */
 struct nest_resp_decision {
 	u32 code;		/* to deliver */
 	u32 delay_us;		/* 0: now */
@@ -867,7 +868,7 @@ struct nest_resp_decision {
 };
 
 /*
- * The hook_page_response hook point, for @g (claimed by the response
+ * The nest_hook_page_response hook point, for @g (claimed by the response
  * @resp, so it stays until answered or put back; no lock held).
  */
 static void nest_prg_hook_response(struct nest_prg *g,
@@ -883,7 +884,7 @@ static void nest_prg_hook_response(struct nest_prg *g,
 		.age_ns = ktime_get_ns() - g->sent_ns,
 	};
 
-	trace_hook_page_response(&d);
+	trace_nest_hook_page_response(&d);
 	if (!d.set_code && !d.new_code && !d.drop && !d.delay_us)
 		return;
 	if (d.set_code > 1 || d.drop > 1 ||
@@ -923,7 +924,7 @@ static void nest_resp_decision_count(struct nest_pri *pri,
  * @p: the group, claimed by the response's write()
  * @resp: the response (checked: nest_page_response_check())
  *
- * Unless hook_page_response loses the response (the group is pending
+ * Unless nest_hook_page_response loses the response (the group is pending
  * again, as if it never came) or delays it.
  */
 void nest_pri_respond(struct nest_fault_pending *p,
@@ -932,7 +933,7 @@ void nest_pri_respond(struct nest_fault_pending *p,
 	struct nest_prg *g = container_of(p, struct nest_prg, pend);
 	struct nest_resp_decision rd = { .code = resp->code };
 
-	if (trace_hook_page_response_enabled()) {
+	if (trace_nest_hook_page_response_enabled()) {
 		nest_prg_hook_response(g, resp, &rd);
 		nest_resp_decision_count(g->pri, &rd);
 	}

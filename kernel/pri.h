@@ -3,8 +3,8 @@
  * Page requests (PCIe PRI): pri.c's interface to the rest of the driver.
  *
  * pri.c owns the protocol: whether a fault becomes a page request, the
- * group's records and cookie, hook_page_request, credit, parking and
- * RESUME, the answer (hook_page_response), timeouts and the PRI options.
+ * group's records and cookie, nest_hook_page_request, credit, parking and
+ * RESUME, the answer (nest_hook_page_response), timeouts and the PRI options.
  * The fault queue (fault.c, fault.h) only carries the records and keeps
  * the groups waiting for a response on its pending list.
  *
@@ -15,7 +15,7 @@
  * (nest_fault_ring_send()), then waits or parks the group.
  * Answer leg: the queue's write() checks each response
  * (nest_page_response_check()), claims the group it names and hands both
- * to nest_pri_respond(), which runs hook_page_response and answers.
+ * to nest_pri_respond(), which runs nest_hook_page_response and answers.
  *
  * A group is answered exactly once: by whoever claims it off the queue's
  * pending list - a response, the queue's fd closing, the device's detach,
@@ -41,10 +41,6 @@ struct nest_fault;
 struct nest_fault_pending;
 struct nest_fault_ring;
 struct nest_hwpt;
-
-#define NEST_PRI_DEFAULT_OUTSTANDING	32
-#define NEST_PRI_MAX_OUTSTANDING	512
-#define NEST_PRI_MAX_TIMEOUT_MS		3600000
 
 /*
  * PRI state of a device. Referenced by the device and by each of its

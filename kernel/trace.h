@@ -3,16 +3,14 @@
  * nestiommu tracepoints: system "nestiommu". Records hold values only (IDs,
  * IOVAs, user VAs, flags), never kernel pointers, and print as key=value.
  *
- * The events "map" and "unmap" share their names with the core kernel's
- * iommu:map and iommu:unmap. perf, ftrace and bpftrace address events as
- * system:event and are unaffected, but BPF raw_tp/tp_btf look tracepoints
- * up by bare name, built-in ones first: BPF tools attach these two as
- * classic tracepoint programs (tracepoint/nestiommu/map), whose context is
- * the uniquely named struct trace_event_raw_nest_ioas_area. Every other
- * event has a name no built-in tracepoint uses, so tp_btf and raw_tp work.
+ * Every event name starts with "nest_" (as kvm's start with "kvm_"): BPF
+ * raw_tp and tp_btf look tracepoints up by bare name, built-in ones first,
+ * so an event named like a core kernel one (iommu:map, iommu:unmap) could
+ * not be attached to, and the module's btf_trace_<event> typedefs would
+ * clash with vmlinux's. No built-in tracepoint starts with "nest_".
  *
- * "pasid" in the events is the PASID, or 0xffffffff (NEST_ATTACH_RID) for
- * requests without PASID.
+ * "pasid" in the events is the PASID, or NESTIOMMU_PASID_NONE (0xffffffff)
+ * for requests without PASID.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM nestiommu
@@ -69,13 +67,13 @@ DECLARE_EVENT_CLASS(nest_ioas_area,
 );
 
 /* A MAP succeeded: one event per mapping. */
-DEFINE_EVENT(nest_ioas_area, map,
+DEFINE_EVENT(nest_ioas_area, nest_map,
 	TP_PROTO(u32 ioas_id, const struct nest_area *area),
 	TP_ARGS(ioas_id, area)
 );
 
 /* A mapping was removed (UNMAP, IOAS destroy or close): one per mapping. */
-DEFINE_EVENT(nest_ioas_area, unmap,
+DEFINE_EVENT(nest_ioas_area, nest_unmap,
 	TP_PROTO(u32 ioas_id, const struct nest_area *area),
 	TP_ARGS(ioas_id, area)
 );
@@ -183,23 +181,23 @@ DECLARE_EVENT_CLASS(nest_attach_class,
 );
 
 /* A HWPT was attached (old_hwpt != 0: it replaced that one). */
-DEFINE_EVENT(nest_attach_class, attach,
+DEFINE_EVENT(nest_attach_class, nest_attach,
 	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
 	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id)
 );
 
 /* A HWPT was detached (DETACH, or the device was destroyed). */
-DEFINE_EVENT(nest_attach_class, detach,
+DEFINE_EVENT(nest_attach_class, nest_detach,
 	TP_PROTO(u32 dev_id, u32 rid, u32 pasid, u32 hwpt_id, u32 old_hwpt_id),
 	TP_ARGS(dev_id, rid, pasid, hwpt_id, old_hwpt_id)
 );
 
 /*
  * One HWPT_INVALIDATE entry was carried out, or a BPF program at
- * hook_invalidate dropped it (injected_drop: nothing dropped) or failed it
- * (injected_error: the errno).
+ * nest_hook_invalidate dropped it (injected_drop: nothing dropped) or
+ * failed it (injected_error: the errno).
  */
-TRACE_EVENT(invalidate,
+TRACE_EVENT(nest_invalidate,
 	TP_PROTO(u32 hwpt_id, const struct nestiommu_inv_entry *e, u32 dropped,
 		 bool injected_drop, u32 injected_error),
 	TP_ARGS(hwpt_id, e, dropped, injected_drop, injected_error),
@@ -238,7 +236,7 @@ TRACE_EVENT(invalidate,
 );
 
 /* One page was translated (DMA or TRANSLATE). */
-TRACE_EVENT(translate,
+TRACE_EVENT(nest_translate,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
 		 const struct nest_xlate_res *res),
 	TP_ARGS(dev_id, pasid, hwpt_id, iova, access, res),
@@ -275,7 +273,7 @@ TRACE_EVENT(translate,
 );
 
 /* A DMA call ended (fault: a fault stopped it). */
-TRACE_EVENT(dma,
+TRACE_EVENT(nest_dma,
 	TP_PROTO(u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
 		 u64 bytes_done),
 	TP_ARGS(dev_id, pasid, cmd, bytes_done),
@@ -304,7 +302,7 @@ TRACE_EVENT(dma,
 );
 
 /* An unrecoverable translation fault. */
-TRACE_EVENT(fault,
+TRACE_EVENT(nest_fault,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id,
 		 const struct nest_fault *fault),
 	TP_ARGS(dev_id, pasid, hwpt_id, fault),
@@ -346,7 +344,7 @@ TRACE_EVENT(fault,
  * The stale-translation auditor found a cache hit that a fresh walk
  * disagrees with (walk == NULL: the walk faults with @reason).
  */
-TRACE_EVENT(stale_translation,
+TRACE_EVENT(nest_stale_translation,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
 		 const struct nest_xlate_res *cached,
 		 const struct nest_xlate_res *walk, u32 reason),
@@ -384,7 +382,7 @@ TRACE_EVENT(stale_translation,
 );
 
 /* A full fault queue dropped a record (dropped: the queue's total so far). */
-TRACE_EVENT(fault_queue_overflow,
+TRACE_EVENT(nest_fault_queue_overflow,
 	TP_PROTO(u32 queue_id, u64 dropped),
 	TP_ARGS(queue_id, dropped),
 	TP_STRUCT__entry(
@@ -405,7 +403,7 @@ TRACE_EVENT(fault_queue_overflow,
  * driver's INVALID answer follows as its page_response. So these events
  * always add up to the pri_page_requests statistic.
  */
-TRACE_EVENT(page_request,
+TRACE_EVENT(nest_page_request,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
 		 u32 perm, bool last, u32 injected),
 	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last, injected),
@@ -439,9 +437,9 @@ TRACE_EVENT(page_request,
 /*
  * A page request group was answered, by user space or (auto) by the
  * driver; latency_ns: since the group was sent; injected: the
- * NEST_RESP_INJ_* marks of what hook_page_response did to it.
+ * NEST_RESP_INJ_* marks of what nest_hook_page_response did to it.
  */
-TRACE_EVENT(page_response,
+TRACE_EVENT(nest_page_response,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
 		 bool automatic, u64 latency_ns, u32 injected),
 	TP_ARGS(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
@@ -474,7 +472,7 @@ TRACE_EVENT(page_response,
 );
 
 /* A group was not answered within OPTION_PRI_TIMEOUT_MS: INVALID. */
-TRACE_EVENT(page_request_timeout,
+TRACE_EVENT(nest_page_request_timeout,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
 	TP_ARGS(dev_id, pasid, grpid, cookie),
 	TP_STRUCT__entry(
@@ -531,7 +529,7 @@ DECLARE_EVENT_CLASS(nest_hook_translate_class,
 		  __entry->iova, show_nest_access(__entry->access))
 );
 
-NEST_DEFINE_HOOK(nest_hook_translate_class, hook_translate,
+NEST_DEFINE_HOOK(nest_hook_translate_class, nest_hook_translate,
 	TP_PROTO(struct nest_hook_translate *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_translate)
@@ -560,7 +558,7 @@ DECLARE_EVENT_CLASS(nest_hook_invalidate_class,
 		  __entry->addr)
 );
 
-NEST_DEFINE_HOOK(nest_hook_invalidate_class, hook_invalidate,
+NEST_DEFINE_HOOK(nest_hook_invalidate_class, nest_hook_invalidate,
 	TP_PROTO(struct nest_hook_invalidate *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_invalidate)
@@ -586,7 +584,7 @@ DECLARE_EVENT_CLASS(nest_hook_map_class,
 		  __entry->length)
 );
 
-NEST_DEFINE_HOOK(nest_hook_map_class, hook_map,
+NEST_DEFINE_HOOK(nest_hook_map_class, nest_hook_map,
 	TP_PROTO(struct nest_hook_map *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_map)
@@ -616,7 +614,7 @@ DECLARE_EVENT_CLASS(nest_hook_page_request_class,
 		  __entry->cookie, __entry->addr, __entry->npages)
 );
 
-NEST_DEFINE_HOOK(nest_hook_page_request_class, hook_page_request,
+NEST_DEFINE_HOOK(nest_hook_page_request_class, nest_hook_page_request,
 	TP_PROTO(struct nest_hook_page_request *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_page_request)
@@ -644,7 +642,7 @@ DECLARE_EVENT_CLASS(nest_hook_page_response_class,
 		  __entry->cookie, show_nest_resp_code(__entry->code))
 );
 
-NEST_DEFINE_HOOK(nest_hook_page_response_class, hook_page_response,
+NEST_DEFINE_HOOK(nest_hook_page_response_class, nest_hook_page_response,
 	TP_PROTO(struct nest_hook_page_response *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_page_response)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The translation step, DMA's and TRANSLATE's: find the HWPT attached at
- * the request's PASID (or RID) and hold it, hook_translate, the PASID
+ * the request's PASID (or RID) and hold it, nest_hook_translate, the PASID
  * cache, the caches and walk (core/xlate.c), statistics, tracing, the
  * stale-translation auditor, and the fault's report: to the fault queue,
  * or to pri.c when the device may ask a page for it.
@@ -69,7 +69,7 @@ static void nest_fault_pasid_invalid(struct nest_device *dev, u32 key,
 	dev->stats.translations++;
 	nest_stats_fault(&dev->stats, fault);
 	spin_unlock(&iommu->lock);
-	trace_fault(dev->obj.id, key, 0, fault);
+	trace_nest_fault(dev->obj.id, key, 0, fault);
 }
 
 /*
@@ -121,9 +121,9 @@ static void nest_audit_hit(const struct nest_xlate_req *req,
 		return;
 	req->dev->stats.stale_translations++;
 	req->hwpt->stats.stale_translations++;
-	trace_stale_translation(req->dev->obj.id, req->key, req->hwpt->obj.id,
-				req->iova, res, rc ? NULL : &w,
-				rc ? fault.reason : 0);
+	trace_nest_stale_translation(req->dev->obj.id, req->key,
+				     req->hwpt->obj.id, req->iova, res,
+				     rc ? NULL : &w, rc ? fault.reason : 0);
 }
 
 /*
@@ -178,7 +178,7 @@ static void nest_xlate_report(struct nest_xlate_req *req,
 }
 
 /*
- * The hook_translate hook point: a BPF program may force a fault instead
+ * The nest_hook_translate hook point: a BPF program may force a fault instead
  * of the translation, or a page request where the device could send one.
  * Return: true (and @fault filled, *@page_request set for a page request)
  * if it did.
@@ -198,7 +198,7 @@ static bool nest_xlate_hook(struct nest_xlate_req *req,
 	};
 	bool fault_set;
 
-	trace_hook_translate(&d);
+	trace_nest_hook_translate(&d);
 	fault_set = d.fault_reason || d.fault_stage;
 	if (!fault_set && !d.page_request)
 		return false;
@@ -263,7 +263,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	if (xa_load(&dev->attach, req->key) != hwpt)
 		return -EAGAIN;
 
-	if (trace_hook_translate_enabled())
+	if (trace_nest_hook_translate_enabled())
 		injected = nest_xlate_hook(req, fault, &page_request);
 	if (injected) {
 		rc = -EFAULT;
@@ -285,7 +285,7 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	nest_stats_xlate(&hwpt->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
 	if (rc) {
-		trace_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
 		/* A TRANSLATE answers itself: only DMA faults are queued. */
 		if (hwpt->fault_queue && req->pr)
 			nest_xlate_report(req, fault, page_request);
@@ -298,8 +298,8 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 		if (hwpt != req->last_hwpt)
 			hwpt->stats.dma_ops++;
 	}
-	trace_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
-			req->access, res);
+	trace_nest_translate(dev->obj.id, req->key, hwpt->obj.id, req->iova,
+			     req->access, res);
 	return 0;
 }
 

@@ -16,7 +16,7 @@ struct nest_pri_req;
  */
 struct nest_xlate_req {
 	struct nest_device *dev;
-	u32 key;			/* PASID or NEST_ATTACH_RID */
+	u32 key;			/* PASID or NESTIOMMU_PASID_NONE */
 	bool key_valid;			/* false: PASID beyond the width */
 	u64 iova;
 	u32 access;			/* NEST_ACC_* */
@@ -40,7 +40,7 @@ static inline void nest_request_key(struct nest_xlate_req *req, u32 flags,
 				    u32 pasid)
 {
 	if (!(flags & NESTIOMMU_DMA_PASID)) {
-		req->key = NEST_ATTACH_RID;
+		req->key = NESTIOMMU_PASID_NONE;
 		req->key_valid = true;
 		return;
 	}

@@ -125,21 +125,21 @@ def test_selftest(guest, selftest_runs, selftest_case):
 
 
 def test_perf_counts_maps(guest):
-    r = run(guest, f"perf stat -e nestiommu:map -e nestiommu:unmap -x, -- {MAPLOOP} -n 100")
+    r = run(guest, f"perf stat -e nestiommu:nest_map -e nestiommu:nest_unmap -x, -- {MAPLOOP} -n 100")
     assert r.rc == 0, f"perf stat failed (rc {r.rc}):\n{r.output}"
     counts = {}
     for line in r.output.splitlines():
         # CSV: value,unit,event,run time,percentage,...
-        m = re.match(r"^(\d+|<not counted>|<not supported>),[^,]*,nestiommu:(map|unmap)\b", line)
+        m = re.match(r"^(\d+|<not counted>|<not supported>),[^,]*,nestiommu:(nest_map|nest_unmap)\b", line)
         if m:
             counts[m.group(2)] = m.group(1)
-    assert counts == {"map": "100", "unmap": "100"}, f"perf stat counts {counts}:\n{r.output}"
+    assert counts == {"nest_map": "100", "nest_unmap": "100"}, f"perf stat counts {counts}:\n{r.output}"
     assert "maps=100 unmaps=100" in r.output
 
 
 def test_bpftrace_sees_map_args(guest):
     iova, length, count = 0x40000000, 0x3000, 5
-    prog = 'tracepoint:nestiommu:map { printf("iova=%lx length=%lx\\n", args->iova, args->length); }'
+    prog = 'tracepoint:nestiommu:nest_map { printf("iova=%lx length=%lx\\n", args->iova, args->length); }'
     cmd = f"bpftrace -e '{prog}' -c '{MAPLOOP} -n {count} -i {iova:#x} -l {length:#x}'"
     r = run(guest, cmd)
     assert r.rc == 0, f"bpftrace failed (rc {r.rc}):\n{r.output}"
@@ -152,13 +152,13 @@ def test_bpftrace_sees_map_args(guest):
 # EVERY -s): see the comment at the top of selftests/guest/dmaloop.c.
 def dmaloop_expected(n, every):
     return {
-        "translate": n + 2,       # n DMAs + 2 to page 0 (fill, then stale hit)
-        "dma": n + 3,             # ... + the faulting one
-        "fault": 1,
-        "invalidate": n // every,
-        "attach": 1,
-        "detach": 1,
-        "stale_translation": 1,
+        "nest_translate": n + 2,  # n DMAs + 2 to page 0 (fill, then stale hit)
+        "nest_dma": n + 3,        # ... + the faulting one
+        "nest_fault": 1,
+        "nest_invalidate": n // every,
+        "nest_attach": 1,
+        "nest_detach": 1,
+        "nest_stale_translation": 1,
     }
 
 
@@ -181,12 +181,12 @@ def test_bpftrace_sees_translation_args(guest):
     # dmaloop's page 0 is at IOVA 0x10000000; the faulting DMA goes 512 pages
     # further, where stage 1 has no level-1 table (a fault at level 2).
     prog = (
-        'tracepoint:nestiommu:translate /args->iova == 0x10000000/ { @src[args->source] = count(); }'
-        ' tracepoint:nestiommu:fault { printf("fault iova=%lx stage=%u level=%u reason=%u\\n",'
+        'tracepoint:nestiommu:nest_translate /args->iova == 0x10000000/ { @src[args->source] = count(); }'
+        ' tracepoint:nestiommu:nest_fault { printf("fault iova=%lx stage=%u level=%u reason=%u\\n",'
         ' args->iova, args->stage, args->level, args->reason); }'
-        ' tracepoint:nestiommu:stale_translation { printf("stale iova=%lx\\n", args->iova); }'
-        ' tracepoint:nestiommu:attach { printf("attach pasid=%u\\n", args->pasid); }'
-        ' tracepoint:nestiommu:invalidate { @dropped = sum(args->dropped); }'
+        ' tracepoint:nestiommu:nest_stale_translation { printf("stale iova=%lx\\n", args->iova); }'
+        ' tracepoint:nestiommu:nest_attach { printf("attach pasid=%u\\n", args->pasid); }'
+        ' tracepoint:nestiommu:nest_invalidate { @dropped = sum(args->dropped); }'
     )
     r = run(guest, f"bpftrace -e '{prog}' -c '{DMALOOP} -n 64 -p 16 -i 0 -s'")
     assert r.rc == 0, f"bpftrace failed (rc {r.rc}):\n{r.output}"
@@ -202,12 +202,12 @@ def test_bpftrace_sees_translation_args(guest):
 def test_perf_counts_fault_queue_overflow(guest):
     # The case fills a queue of depth 2 with 5 faults: 3 are dropped.
     case = "fq.depth2.overflow_is_counted_and_flagged"
-    r = run(guest, f"perf stat -x, -e nestiommu:fault_queue_overflow -e nestiommu:fault -- "
+    r = run(guest, f"perf stat -x, -e nestiommu:nest_fault_queue_overflow -e nestiommu:nest_fault -- "
                    f"{os.path.join(BUILD, 'hwpt_test')} -t {case}")
     assert r.rc == 0, f"perf stat or the case failed (rc {r.rc}):\n{r.output}"
     counts = dict((m.group(2), int(m.group(1))) for m in
                   re.finditer(r"^(\d+),[^,]*,nestiommu:(\w+)", r.output, re.M))
-    assert counts == {"fault_queue_overflow": 3, "fault": 5}, f"counts {counts}:\n{r.output}"
+    assert counts == {"nest_fault_queue_overflow": 3, "nest_fault": 5}, f"counts {counts}:\n{r.output}"
 
 
 # ---- the module ----------------------------------------------------------------
@@ -219,6 +219,24 @@ def test_module_btf(guest):
     assert r.rc == 0, f"no module BTF, or bpftool failed (rc {r.rc}):\n{r.output[-2000:]}"
     assert re.search(rf"STRUCT '{BTF_TYPE}' size=", r.output), \
         f"struct {BTF_TYPE} is not in the module BTF"
+
+
+def test_event_names_unique_in_kernel_btf(guest):
+    """Every event and hook point is nest_*, and no built-in tracepoint has
+    its name: BPF raw_tp and tp_btf find a tracepoint by its bare name
+    (btf_trace_NAME), the kernel's first."""
+    def typedefs(path):
+        r = run(guest, f"bpftool btf dump file {path} | grep -o \"TYPEDEF 'btf_trace_[a-z0-9_]*'\"")
+        assert r.rc == 0, f"bpftool btf dump file {path} failed (rc {r.rc}):\n{r.output[-2000:]}"
+        return set(re.findall(r"'btf_trace_(\w+)'", r.output))
+
+    r = run(guest, "cd /sys/kernel/tracing/events/nestiommu && ls -d */")
+    assert r.rc == 0, r.output
+    events = {e.rstrip("/") for e in r.output.split()}
+    assert len(events) >= 18 and all(e.startswith("nest_") for e in events), events
+    kernel = typedefs("/sys/kernel/btf/vmlinux")
+    assert len(kernel) > 100 and not events & kernel, f"built-in tracepoints named like ours: {events & kernel}"
+    assert events <= typedefs("/sys/kernel/btf/nestiommu"), "events without btf_trace_ in the module BTF"
 
 
 def test_rmmod_refused_while_open(guest):

@@ -479,17 +479,17 @@ def check_cross(samples, load, mode):
     drv, pri = load["driver"], load["pri"]
 
     # nestload's own counts
-    assert tot["dma_ops"] == load["dma_ops"] == drv["dma_ops"] == ev["dma"]
+    assert tot["dma_ops"] == load["dma_ops"] == drv["dma_ops"] == ev["nest_dma"]
     assert tot["dma_bytes"] == load["dma_bytes"] == drv["dma_bytes"]
     assert tot["dma_faulted"] == load["dma_faults"]
-    assert hw["inv_entries"] == load["inv_entries"] == ev["invalidate"]
+    assert hw["inv_entries"] == load["inv_entries"] == ev["nest_invalidate"]
     # the driver's GET_STATS of nestload's objects
     for key in ("translations", "iotlb_hits", "devtlb_hits", "walk_mem_refs"):
         assert tot[key] == drv[key], f"{key}: iommutop {tot[key]}, driver {drv[key]}"
     # The driver's walks include the walks that faulted.
     assert tot["walks"] + tot["faults"] - tot["faults_injected"] - tot["faults_no_hwpt"] == drv["walks"]
-    assert tot["faults"] == drv["faults"] == ev["fault"]
-    assert tot["page_requests"] == drv["pri_page_requests"] == pri["pages"] == ev["page_request"]
+    assert tot["faults"] == drv["faults"] == ev["nest_fault"]
+    assert tot["page_requests"] == drv["pri_page_requests"] == pri["pages"] == ev["nest_page_request"]
     assert tot["pr_groups"] == drv["pri_groups"] == pri["groups"]
     assert tot["pr_success"] == drv["pri_success"] and tot["pr_responses"] == drv["pri_groups"]
     assert tot["pr_invalid"] == drv["pri_invalid"] + drv["pri_auto_invalid"]
@@ -542,10 +542,11 @@ def dmaloop_events(n, every):
     """The events of `dmaloop -n N -i EVERY -s`: test_driver.py's
     dmaloop_expected(n, every), plus the IOAS's one map and its unmap at
     close."""
-    return {"translate": n + 2, "dma": n + 3, "fault": 1, "invalidate": n // every,
-            "attach": 1, "detach": 1, "stale_translation": 1, "map": 1, "unmap": 1,
-            "fault_queue_overflow": 0, "page_request": 0, "page_response": 0,
-            "page_request_timeout": 0}
+    return {"nest_translate": n + 2, "nest_dma": n + 3, "nest_fault": 1,
+            "nest_invalidate": n // every, "nest_attach": 1, "nest_detach": 1,
+            "nest_stale_translation": 1, "nest_map": 1, "nest_unmap": 1,
+            "nest_fault_queue_overflow": 0, "nest_page_request": 0,
+            "nest_page_response": 0, "nest_page_request_timeout": 0}
 
 
 def test_batch_json_dmaloop_exact_events(guest):
@@ -593,7 +594,7 @@ def test_in_kernel_filter(guest):
     devs = last["devices"]
     # Only PASID 2 is counted; the event totals see everything.
     assert len(devs) == 2 and {d["pasid"] for d in devs} == {2}, devs
-    assert last["summary"]["events"]["dma"] == load["dma_ops"] == 800
+    assert last["summary"]["events"]["nest_dma"] == load["dma_ops"] == 800
     assert 0 < last["summary"]["total"]["dma_ops"] < 800
 
 
@@ -709,8 +710,8 @@ def test_no_phantom_outstanding_requests(guest, mode, starts):
         seen.append(summ["total"]["page_requests"])
         if (summ["pr_outstanding"], summ["pr_outstanding_groups"], summ["pr_oldest_s"]) != (0, 0, None):
             wrong.append(f"start {i}: {summ['pr_outstanding_groups']} groups outstanding ({summ['pr_outstanding']} "
-                         f"pages, oldest {summ['pr_oldest_s']} s); page_request {ev['page_request']}, "
-                         f"page_response {ev['page_response']}, page_request_timeout {ev['page_request_timeout']}")
+                         f"pages, oldest {summ['pr_oldest_s']} s); nest_page_request {ev['nest_page_request']}, "
+                         f"nest_page_response {ev['nest_page_response']}, nest_page_request_timeout {ev['nest_page_request_timeout']}")
         wrong += [f"start {i}: device row {d}" for d in last["devices"]
                   if d["pr_outstanding"] or d["hwpt"] is not None]
     assert not wrong, f"{mode}, {starts} starts:\n" + "\n".join(wrong)
@@ -836,7 +837,7 @@ def test_exporter_scraped_over_loopback(guest):
         lat = "nestiommu_device_page_response_latency_seconds"
         assert sum_samples(fams, lat + "_count") == load["pri"]["groups"] > 0
         assert sum_samples(fams, lat + "_bucket", le="+Inf") == load["pri"]["groups"]
-        assert sum_samples(fams, "nestiommu_events_total", event="dma") == 600
+        assert sum_samples(fams, "nestiommu_events_total", event="nest_dma") == 600
         assert sum_samples(fams, "nestiommu_iommutop_attach_mode", mode="tp_btf") == 1
         assert sum_samples(fams, "nestiommu_device_page_requests_outstanding") == 0
         assert sum_samples(fams, "nestiommu_iommutop_bpf_runs_total") > 0

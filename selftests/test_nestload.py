@@ -189,7 +189,7 @@ def test_same_seed_same_counts_text_and_json(guest):
 
 
 def test_perf_counts_match_nestload(guest):
-    events = ("dma", "page_request", "invalidate", "map")
+    events = ("nest_dma", "nest_page_request", "nest_invalidate", "nest_map")
     args = ("--ops 2000 --devices 2 --pasids 3 --threads 2 --fault-pct 25 --dma-size 9000"
             " --s1-change-every 40 --churn-every 90")
     perf = " ".join(f"-e nestiommu:{e}" for e in events)
@@ -201,10 +201,10 @@ def test_perf_counts_match_nestload(guest):
     check_counts(s)
     assert s["pri.pages"] > 0 and s["invalidations"] > 0 and s["maps"] > 1, r.output
     expected = {
-        "dma": s["dma_ops"],
-        "page_request": s["pri.pages"],      # one event per page of a group
-        "invalidate": s["inv_entries"],      # one event per entry
-        "map": s["maps"],
+        "nest_dma": s["dma_ops"],
+        "nest_page_request": s["pri.pages"],  # one event per page of a group
+        "nest_invalidate": s["inv_entries"],  # one event per entry
+        "nest_map": s["maps"],
     }
     assert counts == expected, f"perf stat {counts}, nestload {expected}:\n{r.output}"
 

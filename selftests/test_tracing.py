@@ -51,7 +51,7 @@ HOOK_CASES = (
     "prihook.pasid.delayed_response_delivered_late",
 )
 
-# Every event: maploop (map, unmap, hook_map), dmaloop with the auditor (an
+# Every event: maploop (nest_map, nest_unmap, nest_hook_map), dmaloop with the auditor (an
 # ATS device: walks and device-TLB hits, PASID invalidations, one stage-1
 # PTE_FETCH fault, one stale translation), nestload (IOTLB hits, reads,
 # page requests answered SUCCESS, ADDR invalidations), then the hook cases.
@@ -66,35 +66,35 @@ WORKLOAD = " && ".join([
 # Lines each consumer must show: (event, {printed key: value}), all of the
 # keys on one line.
 EXPECTED = [
-    ("map", {"prot": "R|W"}),
-    ("unmap", {"prot": "R|W"}),
-    ("translate", {"iova": "0x10000000", "access": "W", "source": "walk"}),
-    ("translate", {"iova": "0x10000000", "access": "W", "source": "devtlb"}),
-    ("translate", {"access": "R", "source": "iotlb"}),
-    ("dma", {"access": "W"}),
-    ("dma", {"access": "R"}),
-    ("fault", {"iova": "0x10200000", "access": "W", "stage": "1", "level": "2",
-               "reason": "pte_fetch"}),
-    ("stale_translation", {"iova": "0x10000000", "source": "devtlb",
-                           "walk_fault": "none"}),
-    ("invalidate", {"cache": "iotlb|dev_iotlb|pasid", "granu": "pasid"}),
-    ("invalidate", {"cache": "iotlb", "granu": "addr"}),
-    ("hook_invalidate", {"cache": "iotlb|dev_iotlb|pasid", "granu": "pasid"}),
-    ("hook_invalidate", {"cache": "iotlb", "granu": "addr"}),
-    ("hook_translate", {"iova": "0x10000000", "access": "W"}),
-    ("hook_translate", {"access": "R"}),
-    ("page_request", {"perm": "R", "injected": ""}),
-    ("page_request", {"perm": "W", "injected": ""}),
-    ("page_request", {"injected": "forced"}),
-    ("page_request", {"injected": "dropped"}),
-    ("page_request", {"injected": "duplicated"}),
-    ("page_request", {"injected": "last_cleared"}),
-    ("page_response", {"code": "success", "auto": "0", "injected": ""}),
-    ("page_response", {"code": "invalid", "auto": "0"}),
-    ("page_response", {"code": "invalid", "auto": "1"}),
-    ("page_response", {"code": "failure", "injected": "code"}),
-    ("page_response", {"code": "success", "injected": "delayed"}),
-    ("hook_page_response", {"code": "success"}),
+    ("nest_map", {"prot": "R|W"}),
+    ("nest_unmap", {"prot": "R|W"}),
+    ("nest_translate", {"iova": "0x10000000", "access": "W", "source": "walk"}),
+    ("nest_translate", {"iova": "0x10000000", "access": "W", "source": "devtlb"}),
+    ("nest_translate", {"access": "R", "source": "iotlb"}),
+    ("nest_dma", {"access": "W"}),
+    ("nest_dma", {"access": "R"}),
+    ("nest_fault", {"iova": "0x10200000", "access": "W", "stage": "1", "level": "2",
+                    "reason": "pte_fetch"}),
+    ("nest_stale_translation", {"iova": "0x10000000", "source": "devtlb",
+                                "walk_fault": "none"}),
+    ("nest_invalidate", {"cache": "iotlb|dev_iotlb|pasid", "granu": "pasid"}),
+    ("nest_invalidate", {"cache": "iotlb", "granu": "addr"}),
+    ("nest_hook_invalidate", {"cache": "iotlb|dev_iotlb|pasid", "granu": "pasid"}),
+    ("nest_hook_invalidate", {"cache": "iotlb", "granu": "addr"}),
+    ("nest_hook_translate", {"iova": "0x10000000", "access": "W"}),
+    ("nest_hook_translate", {"access": "R"}),
+    ("nest_page_request", {"perm": "R", "injected": ""}),
+    ("nest_page_request", {"perm": "W", "injected": ""}),
+    ("nest_page_request", {"injected": "forced"}),
+    ("nest_page_request", {"injected": "dropped"}),
+    ("nest_page_request", {"injected": "duplicated"}),
+    ("nest_page_request", {"injected": "last_cleared"}),
+    ("nest_page_response", {"code": "success", "auto": "0", "injected": ""}),
+    ("nest_page_response", {"code": "invalid", "auto": "0"}),
+    ("nest_page_response", {"code": "invalid", "auto": "1"}),
+    ("nest_page_response", {"code": "failure", "injected": "code"}),
+    ("nest_page_response", {"code": "success", "injected": "delayed"}),
+    ("nest_hook_page_response", {"code": "success"}),
 ]
 
 
@@ -160,7 +160,8 @@ def formats(guest):
         m = re.fullmatch(r'(\w+) print fmt: "(?:[^"\\]|\\.)*"(.*)', line)
         assert m, f"unexpected format line: {line}"
         out[m.group(1)] = m.group(2)
-    assert {"fault", "page_response", "invalidate", "hook_invalidate"} <= set(out), out.keys()
+    assert {"nest_fault", "nest_page_response", "nest_invalidate", "nest_hook_invalidate"} <= set(out), \
+        out.keys()
     return out
 
 
@@ -286,7 +287,7 @@ def test_readme_find_one_fault_recipe(guest):
     recipe = readme_recipe("find-one-fault")
     r = run(guest, "export PAGER=cat\n" + recipe, timeout=900)
     assert r.rc == 0, f"the recipe failed (rc {r.rc}):\n{r.output[-3000:]}"
-    faults = [kv for e, kv in event_lines(r.output, ["fault"]) if e == "fault"]
+    faults = [kv for e, kv in event_lines(r.output, ["nest_fault"]) if e == "nest_fault"]
     # dmaloop's DMA past its stage-1 table, and nothing else.
     assert len(faults) == 1, f"{len(faults)} faults found:\n{r.output[-3000:]}"
     want = {"iova": "0x10200000", "stage": "1", "level": "2", "reason": "pte_fetch"}
@@ -296,7 +297,7 @@ def test_readme_find_one_fault_recipe(guest):
     assert unfiltered != recipe, "the recipe has no --filter"
     r = run(guest, "export PAGER=cat\n" + unfiltered, timeout=900)
     assert r.rc == 0, f"the recipe without its filter failed (rc {r.rc}):\n{r.output[-3000:]}"
-    n = sum(e == "fault" for e, _ in event_lines(r.output, ["fault"]))
+    n = sum(e == "nest_fault" for e, _ in event_lines(r.output, ["nest_fault"]))
     assert n > 1, f"without the filter only {n} faults:\n{r.output[-3000:]}"
 
 
@@ -309,5 +310,5 @@ def test_readme_count_faults_recipe(guest):
     # dmaloop's one fault, and nestload's page-request faults at level 1.
     assert hist.pop((5, 1, 2), None) == 1, r.output[-3000:]
     assert list(hist) == [(5, 1, 1)] and hist[(5, 1, 1)] > 1, r.output[-3000:]
-    r = run(guest, "cat /sys/kernel/tracing/events/nestiommu/fault/trigger")
+    r = run(guest, "cat /sys/kernel/tracing/events/nestiommu/nest_fault/trigger")
     assert "hist:" not in r.output, f"the recipe left its trigger:\n{r.output}"

@@ -80,6 +80,7 @@ struct nest_tlb_entry {
 	u32 tag_prev;
 };
 
+/* = NESTIOMMU_PASID_NONE of the uAPI (checked in kernel/nest_priv.h) */
 #define NEST_PASID_NONE		0xffffffffU
 
 /**

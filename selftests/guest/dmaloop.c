@@ -15,7 +15,7 @@
  * With -s the stale-translation auditor is on and, before the faulting
  * DMA, page 0 is written, its stage-1 PTE pointed at another page without
  * an invalidation and page 0 written again: one
- * nestiommu:stale_translation.
+ * nestiommu:nest_stale_translation.
  *
  * Prints what it did as key=value on one line. Exit status: 0 on success,
  * 1 if an ioctl or a check fails, 2 on bad options.

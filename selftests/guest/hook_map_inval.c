@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hook_test, hook_invalidate and hook_map: dropped and failed
+ * hook_test, nest_hook_invalidate and nest_hook_map: dropped and failed
  * invalidation entries (the stale translation stays), failed MAPs that
  * pin nothing, rejected decisions.
  */
 #include "hook_test.h"
 
-/* ==== hook_invalidate ==== */
+/* ==== nest_hook_invalidate ==== */
 
 /*
  * The stale page (as in hwpt_cache.c): STALE_IOVA maps data page OLD; the
@@ -275,7 +275,7 @@ TEST_F(inv, invalid_decisions_rejected)
 }
 
 /*
- * nestiommu:invalidate marks injected drops (nothing dropped) and errors
+ * nestiommu:nest_invalidate marks injected drops (nothing dropped) and errors
  * (the errno); organic and rejected entries carry no mark.
  */
 TEST_F(inv, injected_outcomes_marked_in_invalidate_event)
@@ -390,7 +390,7 @@ TEST_F(inv, detach_restores_organic_invalidation)
 	ASSERT_LT(h0.inv_dropped, h1.inv_dropped);
 }
 
-/* ==== hook_map ==== */
+/* ==== nest_hook_map ==== */
 
 #define MAP_LEN		(16 * SZ_4K)
 #define MAP_IOVA	0x20000000ULL

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hook_test, page requests: hook_translate's page_request, and
- * hook_page_request / hook_page_response (lost, duplicated, LAST_PAGE
+ * hook_test, page requests: nest_hook_translate's page_request, and
+ * nest_hook_page_request / nest_hook_page_response (lost, duplicated, LAST_PAGE
  * cleared groups; replaced, lost and late responses).
  */
 #include "hook_test.h"
 
-/* ==== page requests: hook_translate's page_request, hook_page_request, hook_page_response ==== */
+/* ==== page requests: nest_hook_translate's page_request, nest_hook_page_request/_response ==== */
 
 /* Page i of the PRI cases' range, and the data page it maps (or would). */
 #define PR_PAGE(i)	(ENV_IOVA + 7 * SZ_2M + (__u64)(i) * SZ_4K)
@@ -36,7 +36,7 @@
 
 /*
  * The job returned, stopped by a stage-1 @reason fault at @addr after
- * @done bytes: injected by hook_translate (level 0, marked) or organic.
+ * @done bytes: injected by nest_hook_translate (level 0, marked) or organic.
  */
 #define check_job_fault(j, _done, _addr, _reason, _injected) do {	\
 	job_done(j);							\
@@ -307,7 +307,7 @@ static void pr_turn_pri_off(FIXTURE_DATA(prihook) *self, int page)
 	check_job_fault(j, 0, PR_PAGE(page), NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 }
 
-/* ---- hook_translate: page_request ---- */
+/* ---- nest_hook_translate: page_request ---- */
 
 /*
  * The hook's pri input: 1 for a DMA of the PRI device through the HWPT
@@ -360,7 +360,7 @@ TEST_F(prihook, translate_pri_input)
 
 /*
  * page_request = 1 once (nth = 1), on pages that are mapped: the DMA
- * sends a group marked injected (fault record flags, page_request event),
+ * sends a group marked injected (fault record flags, nest_page_request event),
  * answered SUCCESS it translates again, normally this time, and completes.
  */
 TEST_F(prihook, forced_page_request_once_then_dma_completes)
@@ -628,7 +628,7 @@ TEST_F(prihook, fault_reason_wins_over_page_request)
 	check_pri(self, (struct pri_exp){ 0 });
 }
 
-/* ---- hook_page_request ---- */
+/* ---- nest_hook_page_request ---- */
 
 /* A decision of zeros changes nothing; the hook saw the group. */
 TEST_F(prihook, page_request_hook_sees_the_group)
@@ -647,7 +647,7 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 	ASSERT_EQ(1, self->rq->matched);
 	ASSERT_EQ(1, self->rq->written);
 	ASSERT_EQ(self->e.dev_id, self->rq->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rq->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->rq->last_pasid);
 	ASSERT_EQ(self->hwpt_id, self->rq->last_hwpt_id);
 	ASSERT_EQ(recs[0].grpid, self->rq->last_grpid);
 	ASSERT_EQ(cookie, self->rq->last_cookie);
@@ -665,7 +665,7 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 
 /*
  * drop = 1: the group is lost, no record queued; it stays outstanding and
- * the DMA waits until the PRI timeout answers it. The page_request event
+ * the DMA waits until the PRI timeout answers it. The nest_page_request event
  * still fires, marked dropped.
  */
 TEST_F(prihook, dropped_group_answered_by_timeout)
@@ -860,7 +860,7 @@ TEST_F(prihook, page_request_invalid_decisions_rejected)
 	ASSERT_EQ(0, pr_hwpt(self).hook_rejected);
 }
 
-/* ---- hook_page_response ---- */
+/* ---- nest_hook_page_response ---- */
 
 /* A decision of zeros changes nothing; the hook saw the response. */
 TEST_F(prihook, page_response_hook_sees_the_response)
@@ -878,7 +878,7 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	check_job_ok(j);
 	ASSERT_EQ(1, self->rs->matched);
 	ASSERT_EQ(self->e.dev_id, self->rs->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->rs->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->rs->last_pasid);
 	ASSERT_EQ(r.grpid, self->rs->last_grpid);
 	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
 	ASSERT_EQ(r.cookie, self->rs->last_cookie);
@@ -1001,7 +1001,7 @@ TEST_F(prihook, dropped_response_leaves_group_outstanding)
 	job_waiting(j);
 	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 1, .outstanding = 1 });
 	check_injected(self, (struct injected_exp){ .resp_drops = 1 });
-	/* Nothing was answered: no page_response event. */
+	/* Nothing was answered: no nest_page_response event. */
 	ASSERT_EQ(0, self->rsm->events);
 
 	TH_CONTEXT("the same response again");
@@ -1190,7 +1190,7 @@ TEST_F(prihook, page_response_invalid_decisions_rejected)
 
 /*
  * The driver's own answers (detach, DEVICE_RESET, timeout, fault fd close)
- * never pass through hook_page_response: a program that would lose every
+ * never pass through nest_hook_page_response: a program that would lose every
  * response is not called, and each DMA stops with its fault.
  */
 TEST_F(prihook, driver_answers_bypass_response_hook)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * BPF hook points: a BPF program (bpf/hook_inject.bpf.c, attached as
- * raw_tp.w to nestiommu:hook_translate, hook_invalidate, hook_map,
- * hook_page_request and hook_page_response) writes the driver's
+ * raw_tp.w to nestiommu:nest_hook_translate, nest_hook_invalidate, nest_hook_map,
+ * nest_hook_page_request and nest_hook_page_response) writes the driver's
  * decisions, and the driver
  *  - honours a valid one: a translation faults with the injected reason
  *    and stage (level 0, NESTIOMMU_FAULT_F_INJECTED, counted in
@@ -21,8 +21,8 @@
  * (injected_*) and marked in the ordinary tracepoints (fault,
  * invalidate, page_request, page_response) and in fault-queue records.
  *
- * The cases are in one file per story: hook_xlate.c (hook_translate and
- * the marks of its faults), hook_map_inval.c (hook_invalidate, hook_map)
+ * The cases are in one file per story: hook_xlate.c (nest_hook_translate and
+ * the marks of its faults), hook_map_inval.c (nest_hook_invalidate, nest_hook_map)
  * and hook_pri.c (page requests and responses); this file loads and
  * attaches the programs (hook_test.h).
  *
@@ -93,7 +93,7 @@ static void hook_attach(struct bpf_program *prog, struct bpf_link **link,
 
 /*
  * Attach all five hooks (each does nothing until its block is enabled),
- * and with @marks the programs counting the marks of nestiommu:fault,
+ * and with @marks the programs counting the marks of nestiommu:nest_fault,
  * invalidate, page_request and page_response.
  */
 struct hook_inject_bpf *hooks_setup(bool marks)
@@ -101,23 +101,23 @@ struct hook_inject_bpf *hooks_setup(bool marks)
 	struct hook_inject_bpf *skel = hooks_load(marks);
 
 	hook_attach(skel->progs.hook_translate, &skel->links.hook_translate,
-		    "nestiommu:hook_translate");
+		    "nestiommu:nest_hook_translate");
 	hook_attach(skel->progs.hook_invalidate, &skel->links.hook_invalidate,
-		    "nestiommu:hook_invalidate");
-	hook_attach(skel->progs.hook_map, &skel->links.hook_map, "nestiommu:hook_map");
+		    "nestiommu:nest_hook_invalidate");
+	hook_attach(skel->progs.hook_map, &skel->links.hook_map, "nestiommu:nest_hook_map");
 	hook_attach(skel->progs.hook_page_request, &skel->links.hook_page_request,
-		    "nestiommu:hook_page_request");
+		    "nestiommu:nest_hook_page_request");
 	hook_attach(skel->progs.hook_page_response, &skel->links.hook_page_response,
-		    "nestiommu:hook_page_response");
+		    "nestiommu:nest_hook_page_response");
 	if (marks) {
 		hook_attach(skel->progs.fault_mark_prog, &skel->links.fault_mark_prog,
-			    "nestiommu:fault (tp_btf)");
+			    "nestiommu:nest_fault (tp_btf)");
 		hook_attach(skel->progs.inv_mark_prog, &skel->links.inv_mark_prog,
-			    "nestiommu:invalidate (tp_btf)");
+			    "nestiommu:nest_invalidate (tp_btf)");
 		hook_attach(skel->progs.pr_mark_prog, &skel->links.pr_mark_prog,
-			    "nestiommu:page_request (tp_btf)");
+			    "nestiommu:nest_page_request (tp_btf)");
 		hook_attach(skel->progs.resp_mark_prog, &skel->links.resp_mark_prog,
-			    "nestiommu:page_response (tp_btf)");
+			    "nestiommu:nest_page_response (tp_btf)");
 	}
 	skel->bss->translate.tgid = getpid();
 	skel->bss->invalidate.tgid = getpid();

@@ -13,7 +13,6 @@
 #include "hook_inject.h"
 #include "hook_inject.skel.h"
 
-#define NO_PASID	0xffffffffU	/* the hook's PASID of a request without one */
 /* The largest errno a hook may inject: NEST_HOOK_MAX_ERRNO of kernel/hooks.h. */
 #define HOOK_MAX_ERRNO	EHWPOISON
 _Static_assert(EHWPOISON == 133, "kernel/hooks.h: NEST_HOOK_MAX_ERRNO is 133");

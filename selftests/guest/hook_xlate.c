@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hook_test, hook_translate: injected faults of every reason and stage,
+ * hook_test, nest_hook_translate: injected faults of every reason and stage,
  * on DMA and TRANSLATE, cached or not, rejected decisions, and their
- * marks in the fault tracepoint and the fault-queue records.
+ * marks in the nest_fault tracepoint and the fault-queue records.
  */
 #include "hook_test.h"
 
-/* ==== hook_translate ==== */
+/* ==== nest_hook_translate ==== */
 
 /* XL_PAGES stage-1 pages at XL_IOVA map data pages XL_GPA..., filled XL_BYTE + i. */
 #define XL_IOVA		(ENV_IOVA + 5 * SZ_2M)
@@ -85,7 +85,7 @@ TEST_F(xlate, hook_sees_the_request)
 	ASSERT_EQ(1, self->c->matched);
 	ASSERT_EQ(1, self->c->written);
 	ASSERT_EQ(self->e.dev_id, self->c->last_dev_id);
-	ASSERT_EQ(variant->rid ? NO_PASID : ENV_PASID, self->c->last_pasid);
+	ASSERT_EQ(variant->rid ? NESTIOMMU_PASID_NONE : ENV_PASID, self->c->last_pasid);
 	ASSERT_EQ(self->e.nested_id, self->c->last_hwpt_id);
 	ASSERT_EQ(ACC_W, self->c->last_access);
 	/* The address translated: the request's, or its page. */
@@ -349,7 +349,7 @@ TEST_F(xlate, detach_restores_organic_translation)
 		  d1.faults[0][NESTIOMMU_FAULT_REASON_PTE_FETCH]);
 }
 
-/* ==== the marks: fault tracepoint, fault-queue records ==== */
+/* ==== the marks: nest_fault tracepoint, fault-queue records ==== */
 
 TEST(injected_fault_marked_in_tracepoint_and_fault_queue)
 {

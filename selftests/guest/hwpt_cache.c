@@ -440,10 +440,11 @@ TEST_F(flush, small_iotlb_evicts)
 {
 	int i;
 
-	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 16);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, NESTIOMMU_IOTLB_MIN_ENTRIES);
 	/* The smallest device TLB: one set of 4 ways. */
 	if (variant->ats)
-		do_option_set(self->e.fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES, self->e.dev_id, 4);
+		do_option_set(self->e.fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES, self->e.dev_id,
+			      NESTIOMMU_DEVTLB_MIN_ENTRIES);
 	for (i = 0; i < 64; i++)
 		env_map(&self->e, ENV_IOVA + i * SZ_4K, DATA_GPA + i * SZ_4K, SZ_4K, S1_RWU);
 	stale_make(&self->e);

@@ -236,19 +236,29 @@ TEST_F(pri, queue_too_small_answers_invalid_at_once)
 
 TEST_F(pri, pri_options)
 {
-	const __u64 bad_max[] = { 0, 513, 1024, 1ULL << 32, ~0ULL };
-	const __u64 bad_timeout[] = { 3600001, 1ULL << 32, ~0ULL };
+	const __u64 bad_max[] = {
+		0, NESTIOMMU_PRI_MAX_OUTSTANDING + 1,
+		2 * NESTIOMMU_PRI_MAX_OUTSTANDING, 1ULL << 32, ~0ULL
+	};
+	const __u64 bad_timeout[] = {
+		NESTIOMMU_PRI_MAX_TIMEOUT_MS + 1ULL, 1ULL << 32, ~0ULL
+	};
 	__u32 plain_dev;
 	size_t i;
 
-	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 32);
+	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id,
+		     NESTIOMMU_PRI_DEFAULT_OUTSTANDING);
 	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 0);
 	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 1);
 	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 1);
-	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 512);
-	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 512);
-	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 3600000);
-	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 3600000);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id,
+		      NESTIOMMU_PRI_MAX_OUTSTANDING);
+	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id,
+		     NESTIOMMU_PRI_MAX_OUTSTANDING);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id,
+		      NESTIOMMU_PRI_MAX_TIMEOUT_MS);
+	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id,
+		     NESTIOMMU_PRI_MAX_TIMEOUT_MS);
 	do_option_set(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 0);
 	for (i = 0; i < sizeof(bad_max) / sizeof(bad_max[0]); i++) {
 		TH_CONTEXT("max outstanding %llu", (unsigned long long)bad_max[i]);
@@ -260,7 +270,8 @@ TEST_F(pri, pri_options)
 		do_option_set_err(EINVAL, self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS,
 				  self->e.dev_id, bad_timeout[i]);
 	}
-	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id, 512);
+	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING, self->e.dev_id,
+		     NESTIOMMU_PRI_MAX_OUTSTANDING);
 	check_option(self->e.fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, self->e.dev_id, 0);
 	/* Options of devices (ENOENT otherwise) with PRI (EINVAL otherwise, as DEVTLB_ENTRIES). */
 	TH_CONTEXT("%s", "wrong objects");

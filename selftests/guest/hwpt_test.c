@@ -538,9 +538,9 @@ TEST_F(hwpt, hw_info_iommu)
 	ASSERT_EQ(SZ_4K | SZ_2M | SZ_1G, info.out_pgsize_bitmap);
 	ASSERT_EQ(NESTIOMMU_IOAS_IOVA_BITS, info.out_gpa_bits);
 	ASSERT_EQ(57, info.out_iova_bits);
-	ASSERT_EQ(256, info.out_iotlb_entries);
+	ASSERT_EQ(NESTIOMMU_IOTLB_DEFAULT_ENTRIES, info.out_iotlb_entries);
 	ASSERT_EQ(4, info.out_iotlb_ways);
-	ASSERT_LT(0, info.out_pasid_cache_entries);
+	ASSERT_EQ(NESTIOMMU_PASID_CACHE_ENTRIES, info.out_pasid_cache_entries);
 	/* No device: the device fields are 0. */
 	ASSERT_EQ(0, info.out_dev_flags);
 	ASSERT_EQ(0, info.out_dev_rid);
@@ -558,12 +558,20 @@ TEST_F(hwpt, hw_info_unknown_device_enoent)
 
 TEST_F(hwpt, option_iotlb_entries)
 {
-	const __u64 good[] = { 16, 32, 1024, 65536, 256 };
-	const __u64 bad[] = { 0, 8, 15, 17, 100, 131072, 1ULL << 32 };
+	const __u64 good[] = {
+		NESTIOMMU_IOTLB_MIN_ENTRIES, 2 * NESTIOMMU_IOTLB_MIN_ENTRIES,
+		1024, NESTIOMMU_IOTLB_MAX_ENTRIES, NESTIOMMU_IOTLB_DEFAULT_ENTRIES
+	};
+	const __u64 bad[] = {
+		0, NESTIOMMU_IOTLB_MIN_ENTRIES / 2, NESTIOMMU_IOTLB_MIN_ENTRIES - 1,
+		NESTIOMMU_IOTLB_MIN_ENTRIES + 1, 100,
+		2 * NESTIOMMU_IOTLB_MAX_ENTRIES, 1ULL << 32
+	};
 	struct nestiommu_hw_info info;
 	size_t i;
 
-	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 256);
+	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0,
+		     NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		TH_CONTEXT("%llu entries", (unsigned long long)good[i]);
 		do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, good[i]);
@@ -577,28 +585,38 @@ TEST_F(hwpt, option_iotlb_entries)
 		TH_CONTEXT("%llu entries", (unsigned long long)bad[i]);
 		do_option_set_err(EINVAL, self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, bad[i]);
 	}
-	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 256);
+	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0,
+		     NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 }
 
 TEST_F(hwpt, option_iotlb_entries_per_context)
 {
 	int fd2 = do_open();
 
-	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 16);
-	check_option(fd2, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 256);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0,
+		      NESTIOMMU_IOTLB_MIN_ENTRIES);
+	check_option(fd2, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0,
+		     NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 	close(fd2);
 }
 
 TEST_F(hwpt, option_devtlb_entries)
 {
-	const __u64 good[] = { 4, 8, 4096, 64 };
-	const __u64 bad[] = { 0, 2, 5, 100, 8192 };
+	const __u64 good[] = {
+		NESTIOMMU_DEVTLB_MIN_ENTRIES, 2 * NESTIOMMU_DEVTLB_MIN_ENTRIES,
+		NESTIOMMU_DEVTLB_MAX_ENTRIES, NESTIOMMU_DEVTLB_DEFAULT_ENTRIES
+	};
+	const __u64 bad[] = {
+		0, NESTIOMMU_DEVTLB_MIN_ENTRIES / 2, NESTIOMMU_DEVTLB_MIN_ENTRIES + 1,
+		100, 2 * NESTIOMMU_DEVTLB_MAX_ENTRIES
+	};
 	struct nestiommu_hw_info info;
 	__u32 ats;
 	size_t i;
 
 	do_device_create(self->e.fd, NESTIOMMU_DEVICE_ATS, ENV_RID + 1, 8, &ats);
-	check_option(self->e.fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES, ats, 64);
+	check_option(self->e.fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES, ats,
+		     NESTIOMMU_DEVTLB_DEFAULT_ENTRIES);
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		TH_CONTEXT("%llu entries", (unsigned long long)good[i]);
 		do_option_set(self->e.fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES, ats, good[i]);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * maploop - map and unmap one buffer in a loop: the workload of the
- * tracepoint tests (one nestiommu:map and one nestiommu:unmap per cycle).
+ * tracepoint tests (one nestiommu:nest_map and one nestiommu:nest_unmap per cycle).
  *
  *	maploop [-v] [-n COUNT] [-l LENGTH] [-i FIXED_IOVA]
  *

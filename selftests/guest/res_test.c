@@ -496,7 +496,7 @@ static void grow_iotlbs(int wfd, void *arg __attribute__((unused)))
 		fd = nest_open();
 		r = fd < 0 ? result_of(fd) :
 			     result_of(nest_option_set(fd, NESTIOMMU_OPTION_IOTLB_ENTRIES,
-						       0, 65536));
+						       0, NESTIOMMU_IOTLB_MAX_ENTRIES));
 		if (write(wfd, &r, 1) != 1 || r != R_OK_)
 			break;
 	}
@@ -515,7 +515,7 @@ static void grow_devtlbs(int wfd, void *arg __attribute__((unused)))
 		rc = nest_device_create(fd, NESTIOMMU_DEVICE_ATS, i, 0, &dev_id);
 		if (!rc)
 			rc = nest_option_set(fd, NESTIOMMU_OPTION_DEVTLB_ENTRIES,
-					     dev_id, 4096);
+					     dev_id, NESTIOMMU_DEVTLB_MAX_ENTRIES);
 		r = result_of(rc);
 		if (write(wfd, &r, 1) != 1 || r != R_OK_)
 			break;

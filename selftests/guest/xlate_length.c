@@ -103,12 +103,12 @@ static void option_prepare(FIXTURE_DATA(length) *self)
 static void option_done(FIXTURE_DATA(length) *self)
 {
 	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 512);
-	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 256);
+	do_option_set(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 }
 
 static void option_not_done(FIXTURE_DATA(length) *self)
 {
-	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, 256);
+	check_option(self->e.fd, NESTIOMMU_OPTION_IOTLB_ENTRIES, 0, NESTIOMMU_IOTLB_DEFAULT_ENTRIES);
 }
 
 /* ---- IOAS_COPY ---- */
@@ -374,7 +374,7 @@ static void hw_info_done(FIXTURE_DATA(length) *self)
 	ASSERT_EQ(ENV_RID, self->arg.hw_info.out_dev_rid);
 	ASSERT_EQ(ENV_PASID_BITS, self->arg.hw_info.out_dev_pasid_bits);
 	ASSERT_EQ(4, self->arg.hw_info.out_iotlb_ways);
-	ASSERT_EQ(256, self->arg.hw_info.out_iotlb_entries);
+	ASSERT_EQ(NESTIOMMU_IOTLB_DEFAULT_ENTRIES, self->arg.hw_info.out_iotlb_entries);
 }
 
 /* ---- DMA ---- */

@@ -22,8 +22,9 @@ NESTLOAD = os.path.join(BUILD, "nestload")
 IOMMUTOP = os.path.join(BUILD, "iommutop")
 BPFTRACE_SCRIPT = "tools/bench/iommutop.bt"
 # The tracepoints iommutop and the bpftrace script read.
-EVENTS = ("dma", "translate", "map", "unmap", "invalidate", "fault",
-          "page_request", "page_response")
+EVENTS = ("nest_dma", "nest_translate", "nest_map", "nest_unmap",
+          "nest_invalidate", "nest_fault", "nest_page_request",
+          "nest_page_response")
 # IOTLB misses, page requests, stage-1 changes and map churn. One DMA
 # thread: under TCG, threads that wake each other make the figures swing by
 # 2x from run to run.

@@ -73,11 +73,14 @@ static const char *mode_name(enum attach_mode mode)
 }
 
 /*
- * The events that end what another event starts: a page_response deletes
- * the group its page_request inserted into "pending", a detach the entry
- * an attach (or a translate) put into "attached".
+ * The events that end what another event starts: a nest_page_response
+ * deletes the group its nest_page_request inserted into "pending", a
+ * nest_detach the entry a nest_attach (or a nest_translate) put into
+ * "attached".
  */
-static const char *const closing_events[] = { "page_response", "detach" };
+static const char *const closing_events[] = {
+	"nest_page_response", "nest_detach"
+};
 
 static bool prog_closes(const struct bpf_program *prog)
 {
@@ -92,8 +95,8 @@ static bool prog_closes(const struct bpf_program *prog)
 
 /*
  * Attach every loaded program, the closing events' first. Attached the
- * other way round, a group sent once page_request was attached and
- * answered before page_response was would stay outstanding for ever (and
+ * other way round, a group sent once nest_page_request was attached and
+ * answered before nest_page_response was would stay outstanding for ever (and
  * a detach in that gap would leave its HWPT attached). This way the end
  * of every start seen is seen too, and an end whose start was not seen
  * deletes nothing. The links go into the skeleton, which destroys them.
@@ -126,7 +129,7 @@ static int attach_programs(struct collector *c)
 
 /*
  * Open, configure, load and attach with the handlers of @mode (the other
- * set is not loaded); map and unmap are classic tracepoints either way.
+ * set is not loaded).
  */
 static int try_mode(struct collector *c, enum attach_mode mode,
 		    const struct collect_opts *o)

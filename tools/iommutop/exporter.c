@@ -76,7 +76,7 @@ static void family(FILE *f, bool om, const char *name, const char *type,
 
 static const char *pasid_label(char *buf, size_t n, __u32 pasid)
 {
-	if (pasid == IOMMUTOP_NO_PASID)
+	if (pasid == NESTIOMMU_PASID_NONE)
 		snprintf(buf, n, "rid");
 	else
 		snprintf(buf, n, "%u", pasid);

@@ -210,8 +210,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PASID:
 			if (!strcmp(optarg, "rid"))
-				v = IOMMUTOP_NO_PASID;
-			else if (!parse_ull(optarg, 0xfffffffeULL, &v))
+				v = NESTIOMMU_PASID_NONE;
+			else if (!parse_ull(optarg, NESTIOMMU_PASID_NONE - 1, &v))
 				return bad_option("--pasid: '%s' is not a PASID or rid",
 						  optarg);
 			o->collect.filter_pasid = true;
@@ -489,7 +489,7 @@ static void describe_collect_filter(struct app *a)
 
 	if (c->filter_dev)
 		n += snprintf(a->collect_desc + n, len - n, "dev=%u", c->dev);
-	if (c->filter_pasid && c->pasid == IOMMUTOP_NO_PASID)
+	if (c->filter_pasid && c->pasid == NESTIOMMU_PASID_NONE)
 		snprintf(a->collect_desc + n, len - n, "%spasid=rid",
 			 n ? " " : "");
 	else if (c->filter_pasid)

@@ -338,9 +338,9 @@ bool filter_parse(const char *s, struct filter *f)
 			nf.dev_set = true;
 		} else if (!strncmp(s, "pasid=", 6) && !nf.pasid_set) {
 			if (n == 9 && !strncmp(s + 6, "rid", 3))
-				nf.pasid = IOMMUTOP_NO_PASID;
+				nf.pasid = NESTIOMMU_PASID_NONE;
 			else if (!parse_u32(s + 6, n - 6, &nf.pasid) ||
-				 nf.pasid == IOMMUTOP_NO_PASID)
+				 nf.pasid == NESTIOMMU_PASID_NONE)
 				return false;
 			nf.pasid_set = true;
 		} else {
@@ -837,19 +837,19 @@ const char *fault_reason_name(unsigned int reason)
 const char *event_name(enum iommutop_event ev)
 {
 	static const char *const names[IOMMUTOP_EV_NR] = {
-		[IOMMUTOP_EV_MAP] = "map",
-		[IOMMUTOP_EV_UNMAP] = "unmap",
-		[IOMMUTOP_EV_ATTACH] = "attach",
-		[IOMMUTOP_EV_DETACH] = "detach",
-		[IOMMUTOP_EV_INVALIDATE] = "invalidate",
-		[IOMMUTOP_EV_TRANSLATE] = "translate",
-		[IOMMUTOP_EV_DMA] = "dma",
-		[IOMMUTOP_EV_FAULT] = "fault",
-		[IOMMUTOP_EV_STALE] = "stale_translation",
-		[IOMMUTOP_EV_FQ_OVERFLOW] = "fault_queue_overflow",
-		[IOMMUTOP_EV_PAGE_REQUEST] = "page_request",
-		[IOMMUTOP_EV_PAGE_RESPONSE] = "page_response",
-		[IOMMUTOP_EV_PR_TIMEOUT] = "page_request_timeout",
+		[IOMMUTOP_EV_MAP] = "nest_map",
+		[IOMMUTOP_EV_UNMAP] = "nest_unmap",
+		[IOMMUTOP_EV_ATTACH] = "nest_attach",
+		[IOMMUTOP_EV_DETACH] = "nest_detach",
+		[IOMMUTOP_EV_INVALIDATE] = "nest_invalidate",
+		[IOMMUTOP_EV_TRANSLATE] = "nest_translate",
+		[IOMMUTOP_EV_DMA] = "nest_dma",
+		[IOMMUTOP_EV_FAULT] = "nest_fault",
+		[IOMMUTOP_EV_STALE] = "nest_stale_translation",
+		[IOMMUTOP_EV_FQ_OVERFLOW] = "nest_fault_queue_overflow",
+		[IOMMUTOP_EV_PAGE_REQUEST] = "nest_page_request",
+		[IOMMUTOP_EV_PAGE_RESPONSE] = "nest_page_response",
+		[IOMMUTOP_EV_PR_TIMEOUT] = "nest_page_request_timeout",
 	};
 
 	return ev < IOMMUTOP_EV_NR ? names[ev] : "unknown";

@@ -9,8 +9,8 @@
  * host unit tests (model_test.c) drive it with made-up snapshots.
  *
  * Definitions (over the interval between the two snapshots):
- *  - translations: pages translated or faulted (nestiommu:translate plus
- *    nestiommu:fault), as the driver's "translations" statistic;
+ *  - translations: pages translated or faulted (nestiommu:nest_translate plus
+ *    nestiommu:nest_fault), as the driver's "translations" statistic;
  *  - IOTLB hit %: IOTLB hits / translations that reached the IOTLB, i.e.
  *    not served by the device TLB, not injected, not PASID_INVALID;
  *  - device-TLB hit %: device-TLB hits / translations that reached a
@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <linux/nestiommu.h>
 
 #include "iommutop.h"
 
@@ -92,7 +93,7 @@ double hist_quantile_ns(const __u64 *slots, int n, double q);
 
 enum col_fmt {
 	FMT_ID,		/* an object ID; 0 shows as "-" */
-	FMT_PASID,	/* a PASID; IOMMUTOP_NO_PASID shows as "rid" */
+	FMT_PASID,	/* a PASID; NESTIOMMU_PASID_NONE shows as "rid" */
 	FMT_RATE,	/* per second */
 	FMT_BYTES,	/* bytes per second */
 	FMT_PCT,
@@ -265,6 +266,7 @@ __u64 sample_next_due(__u64 due, __u64 period, __u64 now);
 
 /* Names of enum nestiommu_fault_reason values ("pte_fetch"...). */
 const char *fault_reason_name(unsigned int reason);
+/* The nestiommu event an enum iommutop_event counts ("nest_map"...). */
 const char *event_name(enum iommutop_event ev);
 
 #endif /* IOMMUTOP_MODEL_H */

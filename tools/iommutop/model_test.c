@@ -185,7 +185,7 @@ TEST(rates_over_the_interval)
 	d->c.faults = 4;
 	d->c.faults_injected = 2;
 	/* A row the previous snapshot lacks counts from 0. */
-	d = add_dev(&cur, 2, IOMMUTOP_NO_PASID);
+	d = add_dev(&cur, 2, NESTIOMMU_PASID_NONE);
 	d->c.dma_ops = 8;
 	snapshot_sort(&prev);
 	snapshot_sort(&cur);
@@ -202,7 +202,7 @@ TEST(rates_over_the_interval)
 	EXPECT_DBL(1, t.rows[0].v[DC_INJECTED]);
 	EXPECT_DBL(5, t.rows[0].v[DC_PASID]);
 	EXPECT_DBL(4, t.rows[1].v[DC_DMA_OPS]);
-	EXPECT_DBL(IOMMUTOP_NO_PASID, t.rows[1].v[DC_PASID]);
+	EXPECT_DBL(NESTIOMMU_PASID_NONE, t.rows[1].v[DC_PASID]);
 	table_free(&t);
 	snapshot_free(&prev);
 	snapshot_free(&cur);
@@ -397,7 +397,7 @@ FIXTURE_SETUP(three_devs)
 	d->c.dma_ops = 10;
 	d->c.translations = 5;
 	d->hwpt_id = 7;
-	d = add_dev(&self->cur, 2, IOMMUTOP_NO_PASID);
+	d = add_dev(&self->cur, 2, NESTIOMMU_PASID_NONE);
 	d->c.dma_ops = 30;
 	d->c.translations = 5;
 	d->hwpt_id = 8;
@@ -412,7 +412,7 @@ FIXTURE_SETUP(three_devs)
 	add_hwpt(&self->cur, 8)->c.translations = 20;
 	add_hwpt(&self->cur, 9)->c.translations = 5;
 	add_fault(&self->cur, 1, 1, 7, 1, 5, 0, 3);
-	add_fault(&self->cur, 2, IOMMUTOP_NO_PASID, 8, 2, 6, 1, 9);
+	add_fault(&self->cur, 2, NESTIOMMU_PASID_NONE, 8, 2, 6, 1, 9);
 	snapshot_sort(&self->cur);
 }
 
@@ -489,7 +489,7 @@ TEST_F(three_devs, filter_by_device_or_pasid)
 	EXPECT_DBL(9, t.rows[0].v[HC_HWPT]);
 	table_free(&t);
 
-	f = (struct filter){ .pasid_set = true, .pasid = IOMMUTOP_NO_PASID };
+	f = (struct filter){ .pasid_set = true, .pasid = NESTIOMMU_PASID_NONE };
 	ASSERT_OK(table_build(&t, VIEW_DEVS, &self->prev, &self->cur, &f, NULL));
 	ASSERT_EQ(1, t.nr_rows);
 	EXPECT_EQ(2, row_dev(&t, 0)->key.dev_id);
@@ -512,7 +512,7 @@ TEST(filter_parse_accepts_and_rejects)
 	ASSERT_TRUE(filter_parse("dev=3", &f));
 	EXPECT_TRUE(f.dev_set && f.dev == 3 && !f.pasid_set);
 	ASSERT_TRUE(filter_parse("dev=3 pasid=rid", &f));
-	EXPECT_TRUE(f.dev_set && f.pasid_set && f.pasid == IOMMUTOP_NO_PASID);
+	EXPECT_TRUE(f.dev_set && f.pasid_set && f.pasid == NESTIOMMU_PASID_NONE);
 	ASSERT_TRUE(filter_parse("pasid=7,dev=1", &f));
 	EXPECT_TRUE(f.dev == 1 && f.pasid == 7);
 	ASSERT_TRUE(filter_parse("", &f));
@@ -727,14 +727,14 @@ static void sample_snapshots(struct snapshot *prev, struct snapshot *cur)
 	d->pr_out_pages = 1;
 	d->pr_out_groups = 1;
 	d->pr_oldest_ns = 100 * SEC;
-	d = add_dev(cur, 2, IOMMUTOP_NO_PASID);
+	d = add_dev(cur, 2, NESTIOMMU_PASID_NONE);
 	d->c.translations = 1;
 	d->c.faults = 1;
 	d->c.faults_no_hwpt = 1;
 	add_hwpt(cur, 3)->c.inv_entries = 2;
 	add_ioas(cur, 1)->c.maps = 1;
 	add_fault(cur, 1, 1, 3, 1, 5, 0, 1);
-	add_fault(cur, 2, IOMMUTOP_NO_PASID, 0, 1, 3, 0, 1);
+	add_fault(cur, 2, NESTIOMMU_PASID_NONE, 0, 1, 3, 0, 1);
 	cur->totals.events[IOMMUTOP_EV_DMA] = 10;
 	snapshot_sort(cur);
 }
@@ -886,7 +886,7 @@ TEST(tui_keys_sort_filter_views_quit)
 	EXPECT_EQ(DC_DMA_OPS, t.sorts[VIEW_DEVS].col);
 	EXPECT_EQ(TUI_REBUILD, keys(&t, "/dev=2 pasid=rid\r"));
 	EXPECT_TRUE(t.filter.dev_set && t.filter.dev == 2);
-	EXPECT_TRUE(t.filter.pasid_set && t.filter.pasid == IOMMUTOP_NO_PASID);
+	EXPECT_TRUE(t.filter.pasid_set && t.filter.pasid == NESTIOMMU_PASID_NONE);
 	/* Backspace edits, Esc cancels. */
 	EXPECT_EQ(TUI_REDRAW, keys(&t, "/dev=9\x7f" "8\x1b"));
 	EXPECT_EQ(2, t.filter.dev);

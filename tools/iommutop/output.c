@@ -89,7 +89,7 @@ void fmt_cell(char *buf, size_t n, const struct column *col, double v)
 			snprintf(buf, n, "-");
 		break;
 	case FMT_PASID:
-		if (v == IOMMUTOP_NO_PASID)
+		if (v == NESTIOMMU_PASID_NONE)
 			snprintf(buf, n, "rid");
 		else
 			snprintf(buf, n, "%.0f", v);
@@ -150,7 +150,7 @@ int header_lines(const struct frame *fr, char lines[][LINE_MAX_LEN], int max)
 			len += snprintf(filter + len, sizeof(filter) - len,
 					" dev=%u", fr->filter->dev);
 		if (fr->filter->pasid_set) {
-			if (fr->filter->pasid == IOMMUTOP_NO_PASID)
+			if (fr->filter->pasid == NESTIOMMU_PASID_NONE)
 				snprintf(filter + len, sizeof(filter) - len,
 					 " pasid=rid");
 			else
@@ -351,7 +351,7 @@ static void json_id(FILE *f, const char *key, const struct column *c,
 		    double v, bool *first)
 {
 	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
-	if ((c->fmt == FMT_PASID && v == IOMMUTOP_NO_PASID) ||
+	if ((c->fmt == FMT_PASID && v == NESTIOMMU_PASID_NONE) ||
 	    (c->fmt == FMT_ID && !v))
 		fprintf(f, "null");
 	else
@@ -612,7 +612,7 @@ static void csv_value(FILE *f, const struct column *c, double v)
 {
 	if (isnan(v))
 		fprintf(f, ",");
-	else if (c->fmt == FMT_PASID && v == IOMMUTOP_NO_PASID)
+	else if (c->fmt == FMT_PASID && v == NESTIOMMU_PASID_NONE)
 		fprintf(f, ",rid");
 	else if (c->fmt == FMT_ID && !v)
 		fprintf(f, ",");

@@ -67,7 +67,6 @@
 #define NL_WORKING_SET_MAX	262144		/* 1 GiB per slot */
 #define NL_DMA_SIZE_MAX		(1U << 20)
 #define NL_EVERY_MAX		NL_OPS_MAX
-#define NL_PRI_TIMEOUT_MAX	3600000
 /* Guest RAM nestload agrees to allocate. */
 #define NL_RAM_MAX		(4ULL << 30)
 

@@ -87,10 +87,10 @@ static void nl_usage(FILE *f)
 "                            N x M at most %u\n"
 "      --threads T           DMA threads, 1..%u and at most N x M (default 1);\n"
 "                            the (device, PASID) pairs are dealt out in turn\n"
-"      --iotlb-entries E     IOTLB size, a power of two 16..65536\n"
+"      --iotlb-entries E     IOTLB size, a power of two %u..%u\n"
 "                            (default: leave the driver's)\n"
 "      --ats                 the devices have a device TLB (ATS)\n"
-"      --devtlb-entries E    device-TLB size, a power of two 4..4096 (needs --ats)\n"
+"      --devtlb-entries E    device-TLB size, a power of two %u..%u (needs --ats)\n"
 "\n"
 "DMA mix (each thread takes its pairs in turn, one DMA each):\n"
 "      --pattern seq|random  IOVAs in order through the working set, or\n"
@@ -132,8 +132,10 @@ static void nl_usage(FILE *f)
 "\n"
 "Exit status: 0; 1 if the run fails; 2 for bad options.\n",
 		NL_OPS_MAX, NL_DURATION_MAX, NL_DEVICES_MAX, NL_PASIDS_MAX,
-		NL_SLOTS_MAX, NL_THREADS_MAX, NL_WORKING_SET_MAX,
-		NL_DMA_SIZE_MAX, NL_PRI_TIMEOUT_MAX);
+		NL_SLOTS_MAX, NL_THREADS_MAX, NESTIOMMU_IOTLB_MIN_ENTRIES,
+		NESTIOMMU_IOTLB_MAX_ENTRIES, NESTIOMMU_DEVTLB_MIN_ENTRIES,
+		NESTIOMMU_DEVTLB_MAX_ENTRIES, NL_WORKING_SET_MAX,
+		NL_DMA_SIZE_MAX, NESTIOMMU_PRI_MAX_TIMEOUT_MS);
 }
 
 /* Say why on stderr, point at --help. Return: 2, the bad-option status. */
@@ -392,14 +394,18 @@ int nl_opts_parse(int argc, char **argv, struct nl_opts *o)
 					&o->dma_size);
 			break;
 		case OPT_IOTLB_ENTRIES:
-			rc = nl_opt_pow2("iotlb-entries", optarg, 16, 65536,
+			rc = nl_opt_pow2("iotlb-entries", optarg,
+					 NESTIOMMU_IOTLB_MIN_ENTRIES,
+					 NESTIOMMU_IOTLB_MAX_ENTRIES,
 					 &o->iotlb_entries);
 			break;
 		case OPT_ATS:
 			o->ats = true;
 			break;
 		case OPT_DEVTLB_ENTRIES:
-			rc = nl_opt_pow2("devtlb-entries", optarg, 4, 4096,
+			rc = nl_opt_pow2("devtlb-entries", optarg,
+					 NESTIOMMU_DEVTLB_MIN_ENTRIES,
+					 NESTIOMMU_DEVTLB_MAX_ENTRIES,
 					 &o->devtlb_entries);
 			break;
 		case OPT_FAULT_PCT:
@@ -420,7 +426,7 @@ int nl_opts_parse(int argc, char **argv, struct nl_opts *o)
 			break;
 		case OPT_PRI_TIMEOUT_MS:
 			rc = nl_opt_u32("pri-timeout-ms", optarg, 0,
-					NL_PRI_TIMEOUT_MAX, &o->pri_timeout_ms);
+					NESTIOMMU_PRI_MAX_TIMEOUT_MS, &o->pri_timeout_ms);
 			break;
 		case OPT_SEED:
 			rc = nl_opt_u64("seed", optarg, 0, ~0ULL, &o->seed);

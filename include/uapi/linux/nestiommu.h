@@ -257,8 +257,8 @@ enum nestiommu_object_type {
  *	shares the pins of its source and adds nothing)
  * @map_ops: successful MAPs since allocation
  * @unmapped_areas: mappings removed since allocation
- * @injected_map_errors: MAPs a BPF program at hook_map failed
- * @hook_rejected: hook_map decisions ignored as out of range
+ * @injected_map_errors: MAPs a BPF program at nest_hook_map failed
+ * @hook_rejected: nest_hook_map decisions ignored as out of range
  */
 struct nestiommu_ioas_stats {
 	__aligned_u64 mappings;
@@ -373,7 +373,7 @@ enum nestiommu_access {
  *	stage-1 table (@s1_level names which)
  * @NESTIOMMU_FAULT_F_RSVD: a PTE had reserved bits set
  * @NESTIOMMU_FAULT_F_AD_UPDATE: the fault happened setting A/D bits
- * @NESTIOMMU_FAULT_F_INJECTED: a BPF program at the hook_translate hook
+ * @NESTIOMMU_FAULT_F_INJECTED: a BPF program at the nest_hook_translate hook
  *	point forced this fault (the tables were not walked)
  */
 enum nestiommu_fault_flags {
@@ -419,21 +419,25 @@ struct nestiommu_fault_info {
  *	mapping allows; 0: 4 KiB pages only. EBUSY while a paging HWPT of the
  *	IOAS exists.
  * @NESTIOMMU_OPTION_IOTLB_ENTRIES: object 0 (the IOMMU of this context).
- *	IOTLB entries, a power of two from 16 to 65536 (default 256).
+ *	IOTLB entries, a power of two from NESTIOMMU_IOTLB_MIN_ENTRIES to
+ *	NESTIOMMU_IOTLB_MAX_ENTRIES (default NESTIOMMU_IOTLB_DEFAULT_ENTRIES).
  *	Setting it empties the IOTLB.
  * @NESTIOMMU_OPTION_DEVTLB_ENTRIES: object: an ATS device. Device-TLB
- *	entries, a power of two from 4 to 4096 (default 64). Setting it
- *	empties that device TLB.
+ *	entries, a power of two from NESTIOMMU_DEVTLB_MIN_ENTRIES to
+ *	NESTIOMMU_DEVTLB_MAX_ENTRIES (default NESTIOMMU_DEVTLB_DEFAULT_ENTRIES).
+ *	Setting it empties that device TLB.
  * @NESTIOMMU_OPTION_STALE_AUDIT: object 0. 1: on every cache hit walk
- *	again and compare; a mismatch fires nestiommu:stale_translation and
- *	counts in stale_translations. 0 (default): off.
+ *	again and compare; a mismatch fires nestiommu:nest_stale_translation
+ *	and counts in stale_translations. 0 (default): off.
  * @NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING: object: a PRI device. Page
- *	requests it may have outstanding, 1 to 512 (default 32); a DMA whose
- *	group would exceed it waits for credit.
+ *	requests it may have outstanding, 1 to NESTIOMMU_PRI_MAX_OUTSTANDING
+ *	(default NESTIOMMU_PRI_DEFAULT_OUTSTANDING); a DMA whose group would
+ *	exceed it waits for credit.
  * @NESTIOMMU_OPTION_PRI_TIMEOUT_MS: object: a PRI device. 0 (default):
  *	page requests stay pending until answered, as the PCIe spec says;
- *	N (up to 3600000): a group not answered N ms after it was sent is
- *	answered INVALID and nestiommu:page_request_timeout fires.
+ *	N (up to NESTIOMMU_PRI_MAX_TIMEOUT_MS): a group not answered N ms
+ *	after it was sent is answered INVALID and
+ *	nestiommu:nest_page_request_timeout fires.
  */
 enum nestiommu_option_id {
 	NESTIOMMU_OPTION_HUGE_PAGES = 1,
@@ -443,6 +447,17 @@ enum nestiommu_option_id {
 	NESTIOMMU_OPTION_PRI_MAX_OUTSTANDING = 5,
 	NESTIOMMU_OPTION_PRI_TIMEOUT_MS = 6,
 };
+
+/* The bounds and defaults of the options above. */
+#define NESTIOMMU_IOTLB_MIN_ENTRIES		16
+#define NESTIOMMU_IOTLB_MAX_ENTRIES		65536
+#define NESTIOMMU_IOTLB_DEFAULT_ENTRIES		256
+#define NESTIOMMU_DEVTLB_MIN_ENTRIES		4
+#define NESTIOMMU_DEVTLB_MAX_ENTRIES		4096
+#define NESTIOMMU_DEVTLB_DEFAULT_ENTRIES	64
+#define NESTIOMMU_PRI_MAX_OUTSTANDING		512
+#define NESTIOMMU_PRI_DEFAULT_OUTSTANDING	32
+#define NESTIOMMU_PRI_MAX_TIMEOUT_MS		3600000
 
 /**
  * enum nestiommu_option_ops - what ioctl(NESTIOMMU_OPTION) does
@@ -766,6 +781,13 @@ enum nestiommu_device_flags {
 /* The widest PASID an emulated device may have, in bits. */
 #define NESTIOMMU_MAX_PASID_BITS 20
 
+/*
+ * The "pasid" that tracepoints and BPF hook points carry for a request
+ * without PASID (one to the RID); above any PASID a device may have. The
+ * fault and page-request records say it with a flag instead.
+ */
+#define NESTIOMMU_PASID_NONE 0xffffffffU
+
 /**
  * struct nestiommu_device_create - ioctl(NESTIOMMU_DEVICE_CREATE)
  * @size: sizeof(struct nestiommu_device_create)
@@ -873,6 +895,7 @@ enum nestiommu_hw_capabilities {
  * @out_iotlb_entries: IOTLB entries now (OPTION_IOTLB_ENTRIES)
  * @out_iotlb_ways: IOTLB associativity
  * @out_pasid_cache_entries: PASID cache entries per device
+ *	(NESTIOMMU_PASID_CACHE_ENTRIES)
  * @out_dev_flags: the device's enum nestiommu_device_flags
  * @out_dev_pasid_bits: the device's PASID width
  * @out_dev_rid: the device's RID
@@ -897,6 +920,9 @@ struct nestiommu_hw_info {
 	__u32 out_dev_devtlb_entries;
 	__u32 __reserved;
 };
+/* The PASID cache entries of every device (out_pasid_cache_entries). */
+#define NESTIOMMU_PASID_CACHE_ENTRIES 16
+
 #define NESTIOMMU_GET_HW_INFO _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_GET_HW_INFO)
 
 /* Flags of struct nestiommu_dma and struct nestiommu_translate */
@@ -1106,13 +1132,14 @@ struct nestiommu_translate {
  *	different from a fresh walk
  * @faults: faults by stage (index 0: stage 1, 1: stage 2) and enum
  *	nestiommu_fault_reason, injected ones included
- * @injected_faults: faults a BPF program at hook_translate forced
+ * @injected_faults: faults a BPF program at nest_hook_translate forced
  * @injected_inv_drops: invalidation entries a BPF program at
- *	hook_invalidate dropped (reported done, nothing dropped)
+ *	nest_hook_invalidate dropped (reported done, nothing dropped)
  * @injected_inv_errors: invalidation entries a BPF program at
- *	hook_invalidate failed
+ *	nest_hook_invalidate failed
  * @hook_rejected: hook decisions ignored as out of range (those of
- *	hook_page_request and hook_page_response count on the device only)
+ *	nest_hook_page_request and nest_hook_page_response count on the
+ *	device only)
  * @pri_page_requests: page requests sent (device only, as all pri_*)
  * @pri_groups: page request groups sent
  * @pri_success: groups answered SUCCESS by user space
@@ -1122,15 +1149,15 @@ struct nestiommu_translate {
  *	reset, device destroy, fault fd closed or queue full, timeout
  * @pri_timeouts: of those, groups that timed out (OPTION_PRI_TIMEOUT_MS)
  * @pri_outstanding: page requests sent and not answered now
- * @injected_page_requests: translations a BPF program at hook_translate
- *	made ask for their page (counted as PTE_FETCH faults of stage 1 too;
+ * @injected_page_requests: translations a BPF program at
+ *	nest_hook_translate made ask for their page (counted as PTE_FETCH faults of stage 1 too;
  *	a page out of retries faults instead of asking)
- * @injected_pr_drops: groups a BPF program at hook_page_request lost
+ * @injected_pr_drops: groups a BPF program at nest_hook_page_request lost
  * @injected_pr_duplicates: groups whose records it queued twice
  * @injected_pr_last_cleared: groups it sent without LAST_PAGE (these three
  *	count groups the queue took, not those a full queue refused)
  * @injected_resp_codes: responses whose code a BPF program at
- *	hook_page_response replaced
+ *	nest_hook_page_response replaced
  * @injected_resp_drops: responses it lost
  * @injected_resp_delays: responses it delayed
  * @pri_parked: groups non-blocking DMAs left that no RESUME took yet (now)
