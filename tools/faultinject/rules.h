@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * faultinject's rule language: text -> struct fi_rule (bpf/faultinject.h).
+ *
+ * A rule is words separated by blanks: "at=WHERE", one action, filters and
+ * "when" words, e.g.
+ *	at=page-response code=failure pasid=3 nth=2
+ * A rules file holds one rule per line; "#" starts a comment. The grammar
+ * and what each word means are in tools/faultinject/README.md.
+ */
+#ifndef FI_RULES_H
+#define FI_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "faultinject.h"
+
+/* Room for one error message: the rule's origin, the rule and the word. */
+#define FI_ERR_LEN	512
+
+struct fi_rules {
+	struct fi_rule rule[FI_MAX_RULES];
+	/* The text of each rule as given (for the final table). */
+	char *text[FI_MAX_RULES];
+	unsigned int nr;
+};
+
+/*
+ * Parse @text into @r. Return: 0, or -1 with a one-line message in @err
+ * naming the bad word (without the origin: the caller knows it).
+ */
+int fi_rule_parse(const char *text, struct fi_rule *r, char *err,
+		  size_t errlen);
+
+/*
+ * Append the rule @text (from @origin, e.g. "rules.txt:3" or "rule 2") to
+ * @set. Return: 0, or -1 with "ORIGIN: rule 'TEXT': WHY" in @err.
+ */
+int fi_rules_add(struct fi_rules *set, const char *text, const char *origin,
+		 char *err, size_t errlen);
+
+/*
+ * Append every rule of the file @path ("-": standard input). Return: 0, or
+ * -1 with "PATH:LINE: rule 'TEXT': WHY" (or why the file cannot be read)
+ * in @err; @set then holds the rules before the bad one.
+ */
+int fi_rules_load(struct fi_rules *set, const char *path, char *err,
+		  size_t errlen);
+
+void fi_rules_free(struct fi_rules *set);
+
+/* The canonical text of @r (what fi_rule_parse() reads back as @r). */
+void fi_rule_format(const struct fi_rule *r, char *buf, size_t len);
+
+/* Names, for `faultinject list` and the tables. */
+const char *fi_at_name(unsigned int at);
+const char *fi_action_name(unsigned int action);
+const char *fi_fault_reason_name(unsigned int reason);
+const char *fi_resp_code_name(unsigned int code);
+
+#endif /* FI_RULES_H */
