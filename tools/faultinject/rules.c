@@ -16,9 +16,6 @@
 #include "nestiommu.h"
 #include "rules.h"
 
-#ifndef NESTIOMMU_PASID_NONE
-#define NESTIOMMU_PASID_NONE	0xffffffffU
-#endif
 /* The driver's limits on what a hook may ask (kernel/hooks.h). */
 #define FI_MAX_ERRNO		133
 #define FI_MAX_DELAY_US		1000000U
