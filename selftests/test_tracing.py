@@ -55,6 +55,11 @@ HOOK_CASES = (
 # ATS device: walks and device-TLB hits, PASID invalidations, one stage-1
 # PTE_FETCH fault, one stale translation), nestload (IOTLB hits, reads,
 # page requests answered SUCCESS, ADDR invalidations), then the hook cases.
+# The workload's own output goes to WORKLOAD_LOG in the guest, printed
+# only when something failed (WORKLOAD_FAILED, with $rc set), so a failure
+# says which part.
+WORKLOAD_LOG = "/tmp/workload.log"
+WORKLOAD_FAILED = f'{{ echo "workload or tracer failed (rc $rc):"; tail -n 60 {WORKLOAD_LOG}; exit $rc; }}'
 WORKLOAD = " && ".join([
     "build/selftests/maploop -n 2",
     "build/selftests/dmaloop -n 20 -p 4 -i 5 -s",
@@ -243,9 +248,10 @@ def test_trace_file_prints_names(guest, formats):
     r = run(guest, f"""
         echo 0 > {t}/tracing_on && echo > {t}/trace && echo 8192 > {t}/buffer_size_kb &&
         echo 1 > {EVENTS_DIR}/enable && echo 1 > {t}/tracing_on || exit 99
-        ( {WORKLOAD} ) > /dev/null; rc=$?
+        ( {WORKLOAD} ) > {WORKLOAD_LOG} 2>&1; rc=$?
         echo 0 > {t}/tracing_on; echo 0 > {EVENTS_DIR}/enable
-        cat {t}/trace; echo > {t}/trace; exit $rc
+        [ $rc = 0 ] || {WORKLOAD_FAILED}
+        cat {t}/trace; echo > {t}/trace
     """, timeout=900)
     assert r.rc == 0, f"workload failed (rc {r.rc}):\n{r.output[-3000:]}"
     check_symbolic(r.output, formats, "trace file")
@@ -255,7 +261,7 @@ def test_perf_script_prints_names(guest, formats):
     r = run(guest, f"""
         export PAGER=cat
         perf record -a -q -m 4M -o /tmp/nest.data -e 'nestiommu:*' -- \
-            sh -c '( {WORKLOAD} ) > /dev/null' || exit $?
+            sh -c '( {WORKLOAD} ) > {WORKLOAD_LOG} 2>&1' || {{ rc=$?; {WORKLOAD_FAILED}; }}
         perf script -i /tmp/nest.data; rc=$?; rm -f /tmp/nest.data; exit $rc
     """, timeout=900)
     assert r.rc == 0, f"perf record or script failed (rc {r.rc}):\n{r.output[-3000:]}"
@@ -265,7 +271,7 @@ def test_perf_script_prints_names(guest, formats):
 def test_trace_cmd_report_prints_names(guest, formats):
     r = run(guest, f"""
         trace-cmd record -q -b 8192 -o /tmp/nest.dat -e nestiommu \
-            sh -c '( {WORKLOAD} ) > /dev/null' > /dev/null || exit $?
+            sh -c '( {WORKLOAD} ) > {WORKLOAD_LOG} 2>&1' > /dev/null || {{ rc=$?; {WORKLOAD_FAILED}; }}
         trace-cmd report -i /tmp/nest.dat; rc=$?; rm -f /tmp/nest.dat; exit $rc
     """, timeout=900)
     assert r.rc == 0, f"trace-cmd record or report failed (rc {r.rc}):\n{r.output[-3000:]}"
