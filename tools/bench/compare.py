@@ -5,13 +5,14 @@
   compare.py guest --old TREE --new TREE [--rounds N] [--ops N] [--prs N]
 
 host: the two builds of bench_core (kernel/core natively) run in turns; per
-translation kind, the minimum and median over the rounds of each run's
-median ns, and new/old of those medians.
+translation kind, the best (lowest) and the median over the rounds of each
+run's median ns, and new/old of those medians.
 
 guest (root, in the test guest, nestiommu not loaded): the two trees'
 modules are loaded in turns (the order flips every round, so a slow moment
 hits both alike), and each runs its own nestload (trace_cost's mix, DMA
-ops/s) and pri_bench (page-request round trip and a mapped DMA, median us).
+ops/s) and pri_bench (page-request round trip and a mapped DMA, median us);
+the best round (highest ops/s, lowest us) and the median of each.
 
 The machines are shared and noisy: compare the medians' ratio, and run again
 when the two builds' minima and medians tell different stories.
@@ -75,7 +76,7 @@ def guest_round(tree, ops, prs):
 def report(title, rounds, old, new):
     """OLD and NEW: {metric: [values]}; print one row per metric."""
     print(f"{title} ({rounds} rounds each, taking turns)")
-    print(f"{'':<34} {'old min':>10} {'old med':>10} {'new min':>10} {'new med':>10} {'new/old':>8}")
+    print(f"{'':<34} {'old best':>10} {'old med':>10} {'new best':>10} {'new med':>10} {'new/old':>8}")
     for k in old:
         if k not in new:
             print(f"{k:<34} (only in the old build)")
