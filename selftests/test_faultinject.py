@@ -216,3 +216,206 @@ def test_each_action(guest, rule, cmd, status, counts, reported):
     assert rule_counts(table) == counts, (table, kv)
     for key, want in reported.items():
         assert int(kv.get(key, -1)) == want, f"{key}: {kv.get(key)} (want {want}); {kv}"
+
+
+# ---- "when": exact positions in the event stream ------------------------------------
+
+DMALOOP_INV = "build/selftests/dmaloop -n 100 -i 1"  # 100 invalidations, one thread
+
+
+def inject_traced(guest, rules, cmd, opts=""):
+    """inject() with nestiommu:nest_invalidate traced through tracefs: also
+    the 1-based positions of the invalidations injected (dropped)."""
+    t = "/sys/kernel/tracing"
+    ev = f"{t}/events/nestiommu/nest_invalidate/enable"
+    marks = os.path.join(guest.results_dir, "marks")
+    r = run(guest, f"echo 0 > {t}/tracing_on; echo > {t}/trace; echo 1 > {ev}; echo 1 > {t}/tracing_on")
+    assert r.rc == 0, r.output
+    res = inject(guest, rules, cmd, opts)
+    r = run(guest, f"echo 0 > {t}/tracing_on; echo 0 > {ev}; "
+                   f"grep -o 'injected_drop=[01]' {t}/trace > {marks}")
+    with open(marks) as f:
+        drops = [line.strip().endswith("1") for line in f]
+    return res, [i + 1 for i, d in enumerate(drops) if d], len(drops)
+
+
+def splitmix64(x):
+    m = (1 << 64) - 1
+    x = (x + 0x9e3779b97f4a7c15) & m
+    x = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & m
+    x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & m
+    return x ^ (x >> 31)
+
+
+def prob_picks(seed, rule, prob, n):
+    """The matches 1..n that prob=PROB of rule index RULE injects with --seed
+    SEED, as tools/faultinject/README.md documents it."""
+    p = round(prob * (1 << 32))
+    return [m for m in range(1, n + 1) if splitmix64(splitmix64(seed + rule) ^ m) >> 32 < p]
+
+
+WHEN = [
+    ("nth=7", [7]),
+    ("every=10", list(range(10, 101, 10))),
+    ("after=90", list(range(91, 101))),
+    ("after=10 every=5 times=3", [15, 20, 25]),
+    ("times=4", [1, 2, 3, 4]),
+    ("every=7 after=3", list(range(10, 101, 7))),
+]
+
+
+@pytest.mark.parametrize("when, picks", WHEN, ids=[w[0] for w in WHEN])
+def test_when_words(guest, when, picks):
+    (rc, table, _, err), got, n = inject_traced(guest, [f"at=invalidate drop {when}"], DMALOOP_INV)
+    assert rc == 0, err
+    assert n == 100
+    assert got == picks
+    assert rule_counts(table) == (100, len(picks), len(picks))
+
+
+def test_prob_same_seed_same_events(guest):
+    rule = "at=invalidate drop prob=0.3"
+    runs = [inject_traced(guest, [rule], DMALOOP_INV, f"--seed {s}") for s in (7, 7, 8)]
+    (_, t7, _, _), p7, _ = runs[0]
+    (_, t7b, _, _), p7b, _ = runs[1]
+    (_, t8, _, _), p8, _ = runs[2]
+    assert p7 == p7b == prob_picks(7, 0, 0.3, 100)
+    assert p8 == prob_picks(8, 0, 0.3, 100) and p8 != p7
+    assert t7 == t7b and rule_counts(t7) == (100, len(p7), len(p7))
+    assert t7["seed"] == 7 and t8["seed"] == 8
+
+
+def test_first_rule_wins_later_rules_count(guest):
+    (rc, table, _, err), got, _ = inject_traced(
+        guest, ["at=invalidate drop every=2", "at=invalidate drop every=3"], DMALOOP_INV)
+    assert rc == 0, err
+    assert got == [m for m in range(1, 101) if m % 2 == 0 or m % 3 == 0]
+    assert rule_counts(table, 0) == (100, 50, 50)
+    assert rule_counts(table, 1) == (100, 17, 17)  # odd multiples of 3
+
+
+# ---- filters ----------------------------------------------------------------------------
+
+FILTERS = [
+    # 100 DMAs per PASID through 16 pages in order: page 0 seven times each.
+    (f"iova={NL_IOVA:#x}-{NL_IOVA + 0xfff:#x}", 14),
+    (f"iova={NL_IOVA + 0x1000:#x}", 14),
+    ("pasid=1", 100),
+    ("access=w", 200),
+    ("access=r", 0),
+    ("access=w,priv", 0),
+    ("comm=nestload", 200),
+    ("comm=nestloa", 0),
+    ("pasid=2 iova=0x0-0x3ffffffffff", 0),
+]
+
+
+@pytest.mark.parametrize("filt, n", FILTERS, ids=[f[0] for f in FILTERS])
+def test_filters(guest, filt, n):
+    rc, table, kv, err = inject(guest, [f"at=translate fault=access stage=1 {filt}"], NL)
+    assert rc == 0, err
+    assert rule_counts(table) == (n, n, n)
+    assert int(kv["driver.injected_faults"]) == n and int(kv["dma_faults"]) == n
+
+
+# ---- CMD: status, signals, scope -------------------------------------------------------
+
+RULE = "at=map errno=EIO"
+
+
+@pytest.mark.parametrize("cmd, status", [
+    ("sh -c 'exit 7'", 7),
+    ("sh -c 'kill -TERM $$'", 128 + 15),
+    ("sh -c 'kill -KILL $$'", 128 + 9),
+    ("build/selftests/maploop -n 1", 1),
+], ids=["exit-7", "sigterm", "sigkill", "maploop-fails"])
+def test_cmd_status(guest, cmd, status):
+    rc, table, _, err = inject(guest, [RULE], cmd)
+    assert rc == status and table["status"] == status, err
+
+
+def test_cmd_not_found(guest):
+    rc, table, _, err = inject(guest, [RULE], "/nonexistent/cmd")
+    assert rc == 127 and table["status"] == 127
+    assert err == "faultinject: cannot run /nonexistent/cmd: No such file or directory\n"
+
+
+def test_signal_goes_to_cmd(guest):
+    """SIGTERM to faultinject goes on to CMD, and faultinject still prints
+    its table and exits with CMD's status."""
+    out = os.path.join(guest.results_dir, "sig.out")
+    script = (f"rm -f /tmp/started; {GFI} inject '{RULE}' -j -- sh -c 'touch /tmp/started; exec sleep 600' "
+              f"> {out} & fi=$!; until test -e /tmp/started; do sleep 0.1; done; "
+              "kill -TERM $fi; wait $fi; echo rc=$?")
+    r = run(guest, script)
+    assert "rc=143" in r.output, r.output
+    with open(out) as f:
+        assert json.loads(f.read().splitlines()[-1])["status"] == 143
+
+
+def test_system_wide_until_signal_or_duration(guest):
+    out, err = os.path.join(guest.results_dir, "sw.out"), os.path.join(guest.results_dir, "sw.err")
+    script = (f"{GFI} inject '{RULE}' -j > {out} 2> {err} & fi=$!; "
+              f"until grep -q attached {err}; do kill -0 $fi || break; sleep 0.1; done; "
+              f"build/selftests/maploop -n 1; echo maploop=$?; kill -INT $fi; wait $fi; echo rc=$?; "
+              f"{GFI} inject '{RULE}' --duration 0.5; echo rc2=$?")
+    r = run(guest, script)
+    assert "maploop=1" in r.output and "rc=0" in r.output and "rc2=0" in r.output, r.output
+    with open(err) as f:
+        assert f.read() == f"faultinject: attached 1 rules system-wide: SIGINT or SIGTERM ends\n"
+    with open(out) as f:
+        table = json.loads(f.read())
+    assert "status" not in table and rule_counts(table) == (1, 1, None)
+    assert re.search(r"\n1 +0 +0 +- +at=map errno=EIO\n", r.output), r.output
+
+
+def test_scope_is_cmd_tree(guest):
+    """A rule scoped to CMD fails CMD's child's MAP and not the MAP of a
+    process outside, made while CMD runs (FIFOs order the two)."""
+    outside = os.path.join(guest.results_dir, "outside")
+    script = (f"rm -f /tmp/go /tmp/done; mkfifo /tmp/go /tmp/done; "
+              f"(read x < /tmp/go; build/selftests/maploop -n 2 > /dev/null; echo $? > {outside}; "
+              f"echo > /tmp/done) & "
+              f"{GFI} inject '{RULE}' -j -- sh -c 'echo > /tmp/go; read x < /tmp/done; "
+              f"build/selftests/maploop -n 1' > {outside}.fi 2>&1; echo rc=$?")
+    r = run(guest, script)
+    assert "rc=1" in r.output, r.output
+    with open(outside) as f:
+        assert f.read().strip() == "0"
+    with open(f"{outside}.fi") as f:
+        table = json.loads(f.read().splitlines()[-1])
+    assert rule_counts(table) == (1, 1, None)
+
+
+# ---- errors before anything is attached (guest) ---------------------------------------
+
+
+def test_level_not_supported_by_this_module(guest):
+    r = run(guest, "grep -q fault_level /sys/kernel/btf/nestiommu && echo has-level")
+    if "has-level" in r.output:
+        pytest.skip("this module has fault_level")
+    r = run(guest, f"rm -f /tmp/ran; {GFI} inject 'at=translate fault=permission stage=1 level=2' "
+                   "-- touch /tmp/ran; echo rc=$?; test -e /tmp/ran && echo ran")
+    assert r.output == ("faultinject: rule 'at=translate fault=permission stage=1 level=2': level= is not "
+                        "supported by this module (its nest_hook_translate has no fault_level)\nrc=2\n")
+
+
+NOT_LOADED = ("faultinject: nestiommu module not loaded: run insmod kernel/nestiommu.ko "
+              "(or modprobe nestiommu)\n")
+
+
+def test_errors_module_btf_privilege(guest):
+    nobtf = os.path.join(guest.results_dir, "nestiommu-nobtf.ko")
+    subprocess.run(["objcopy", "--remove-section=.BTF", os.path.join(REPO, conftest.MODULE), nobtf], check=True)
+    cmd = f"{GFI} inject '{RULE}' -- touch /tmp/ran"
+    r = run(guest, f"rm -f /tmp/ran; rmmod nestiommu && {cmd}; echo rc=$?; "
+                   f"insmod {nobtf} && {cmd}; echo rc=$?; rmmod nestiommu; insmod {conftest.MODULE} && "
+                   f"setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all {cmd}; echo rc=$?; "
+                   "test -e /tmp/ran && echo ran")
+    lines = r.output.splitlines()
+    assert lines[0] + "\n" == NOT_LOADED and lines[1] == "rc=1", r.output
+    assert lines[2].startswith("faultinject: the nestiommu module has no BTF (/sys/kernel/btf/nestiommu "
+                               "is missing)") and lines[3] == "rc=1", r.output
+    assert lines[4] == ("faultinject: permission denied: faultinject loads BPF programs against the "
+                        "module's BTF, which needs CAP_SYS_ADMIN: run it as root") and lines[5] == "rc=1"
+    assert len(lines) == 6, r.output
