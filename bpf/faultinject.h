@@ -88,4 +88,15 @@ struct fi_rule {
 	__u64 prob;		/* out of FI_PROB_ONE */
 };
 
+/*
+ * What bpf/faultinject.bpf.c counts per rule (the global array "stats",
+ * read by the tool through the skeleton's .bss).
+ */
+struct fi_rule_stats {
+	__u64 matched;		/* events the rule's filters selected */
+	__u64 injected;		/* decisions it wrote */
+	__u64 taken;		/* times= reservations (>= injected) */
+	__u64 marked;		/* outcomes the driver marked as injected */
+};
+
 #endif /* FAULTINJECT_H */

@@ -134,6 +134,26 @@ const char *fi_resp_code_name(unsigned int code)
 	return "?";
 }
 
+unsigned int fi_at_actions(unsigned int at)
+{
+	return at < FI_AT_NR ? at_actions[at] : 0;
+}
+
+unsigned int fi_at_filters(unsigned int at)
+{
+	return at < FI_AT_NR ? at_filters[at] : 0;
+}
+
+const char *fi_filter_key(unsigned int bit)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(filter_names); i++)
+		if (filter_names[i].bit == bit)
+			return filter_names[i].key;
+	return "?";
+}
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

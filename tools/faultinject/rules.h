@@ -60,4 +60,9 @@ const char *fi_action_name(unsigned int action);
 const char *fi_fault_reason_name(unsigned int reason);
 const char *fi_resp_code_name(unsigned int code);
 
+/* What `faultinject list` prints: per hook point, the words it takes. */
+unsigned int fi_at_actions(unsigned int at);	/* 1 << enum fi_action */
+unsigned int fi_at_filters(unsigned int at);	/* enum fi_filter */
+const char *fi_filter_key(unsigned int bit);	/* "dev" for FI_F_DEV */
+
 #endif /* FI_RULES_H */

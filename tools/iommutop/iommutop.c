@@ -522,7 +522,7 @@ int main(int argc, char **argv)
 	init_sorts(&a);
 	describe_collect_filter(&a);
 	uname(&uts);
-	if (check_environment("/sys", uts.release, msg, sizeof(msg))) {
+	if (check_environment(PROG, "/sys", uts.release, msg, sizeof(msg))) {
 		fprintf(stderr, PROG ": %s\n", msg);
 		return 1;
 	}

@@ -1044,16 +1044,16 @@ TEST(preflight_names_the_first_missing_piece)
 	int rc;
 
 	ASSERT_NE(NULL, (void *)mkdtemp(dir));
-	EXPECT_EQ(1, check_environment(dir, "6.1.0-56-amd64", msg, sizeof(msg)));
+	EXPECT_EQ(1, check_environment("iommutop", dir, "6.1.0-56-amd64", msg, sizeof(msg)));
 	EXPECT_EQ(0, strcmp(msg, "nestiommu module not loaded: run insmod kernel/nestiommu.ko (or modprobe nestiommu)"));
 
 	snprintf(path, sizeof(path), "%s/module", dir);
 	ASSERT_OK(mkdir(path, 0755));
 	snprintf(path, sizeof(path), "%s/module/nestiommu", dir);
 	ASSERT_OK(mkdir(path, 0755));
-	EXPECT_EQ(1, check_environment(dir, "5.10.0-28-amd64", msg, sizeof(msg)));
+	EXPECT_EQ(1, check_environment("iommutop", dir, "5.10.0-28-amd64", msg, sizeof(msg)));
 	EXPECT_EQ(0, strcmp(msg, "kernel 5.10.0-28-amd64 is too old: iommutop needs Linux 5.11 or later (BPF CO-RE on the module's types needs module BTF)"));
-	EXPECT_EQ(1, check_environment(dir, "6.1.0-56-amd64", msg, sizeof(msg)));
+	EXPECT_EQ(1, check_environment("iommutop", dir, "6.1.0-56-amd64", msg, sizeof(msg)));
 	EXPECT_NE(NULL, (void *)strstr(msg, "no kernel BTF"));
 	EXPECT_NE(NULL, (void *)strstr(msg, "CONFIG_DEBUG_INFO_BTF=y"));
 
@@ -1063,12 +1063,12 @@ TEST(preflight_names_the_first_missing_piece)
 	ASSERT_OK(mkdir(path, 0755));
 	snprintf(path, sizeof(path), "%s/kernel/btf/vmlinux", dir);
 	fclose(fopen(path, "w"));
-	EXPECT_EQ(1, check_environment(dir, "6.1.0-56-amd64", msg, sizeof(msg)));
+	EXPECT_EQ(1, check_environment("iommutop", dir, "6.1.0-56-amd64", msg, sizeof(msg)));
 	EXPECT_NE(NULL, (void *)strstr(msg, "the nestiommu module has no BTF"));
 
 	snprintf(path, sizeof(path), "%s/kernel/btf/nestiommu", dir);
 	fclose(fopen(path, "w"));
-	rc = check_environment(dir, "6.1.0-56-amd64", msg, sizeof(msg));
+	rc = check_environment("iommutop", dir, "6.1.0-56-amd64", msg, sizeof(msg));
 	if (geteuid() == 0)
 		EXPECT_EQ(0, rc);
 	else

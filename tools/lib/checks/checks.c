@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * checks.c - iommutop's preflight: module, kernel release, BTF, privilege.
+ * checks.c - the BPF tools' preflight (iommutop, faultinject): module,
+ * kernel release, BTF, privilege.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,26 +51,26 @@ static bool may_use_bpf(void)
 	return has_cap(data, CAP_SYS_ADMIN);
 }
 
-int check_environment(const char *sysfs, const char *release, char *msg,
-		      size_t len)
+int check_environment(const char *tool, const char *sysfs,
+		      const char *release, char *msg, size_t len)
 {
 	if (!path_exists(sysfs, "module/nestiommu")) {
 		snprintf(msg, len,
 			 "nestiommu module not loaded: run insmod kernel/nestiommu.ko (or modprobe nestiommu)");
 		return 1;
 	}
-	if (!kernel_release_ok(release, IOMMUTOP_MIN_KERNEL_MAJOR,
-			       IOMMUTOP_MIN_KERNEL_MINOR)) {
+	if (!kernel_release_ok(release, BPF_TOOL_MIN_KERNEL_MAJOR,
+			       BPF_TOOL_MIN_KERNEL_MINOR)) {
 		snprintf(msg, len,
-			 "kernel %s is too old: iommutop needs Linux %d.%d or later (BPF CO-RE on the module's types needs module BTF)",
-			 release, IOMMUTOP_MIN_KERNEL_MAJOR,
-			 IOMMUTOP_MIN_KERNEL_MINOR);
+			 "kernel %s is too old: %s needs Linux %d.%d or later (BPF CO-RE on the module's types needs module BTF)",
+			 release, tool, BPF_TOOL_MIN_KERNEL_MAJOR,
+			 BPF_TOOL_MIN_KERNEL_MINOR);
 		return 1;
 	}
 	if (!path_exists(sysfs, "kernel/btf/vmlinux")) {
 		snprintf(msg, len,
-			 "no kernel BTF (%s/kernel/btf/vmlinux is missing): iommutop needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
-			 sysfs);
+			 "no kernel BTF (%s/kernel/btf/vmlinux is missing): %s needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			 sysfs, tool);
 		return 1;
 	}
 	if (!path_exists(sysfs, "kernel/btf/nestiommu")) {
@@ -80,7 +81,8 @@ int check_environment(const char *sysfs, const char *release, char *msg,
 	}
 	if (!may_use_bpf()) {
 		snprintf(msg, len,
-			 "permission denied: iommutop loads BPF programs against the module's BTF, which needs CAP_SYS_ADMIN: run it as root");
+			 "permission denied: %s loads BPF programs against the module's BTF, which needs CAP_SYS_ADMIN: run it as root",
+			 tool);
 		return 1;
 	}
 	return 0;
