@@ -3,8 +3,8 @@
  * hook_inject.bpf.c - write decisions at nestiommu's BPF hook points.
  *
  * The driver fires the writable tracepoints nestiommu:nest_hook_translate,
- * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
- * nest_hook_page_response with a decision struct (kernel/hooks.h) as
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request,
+ * nest_hook_page_response and nest_hook_fail_site with a decision struct (kernel/hooks.h) as
  * the first argument, its "BPF writes" fields zeroed; these raw_tp.w
  * programs write into it what user space put in the control blocks
  * (hook_inject.h), for the calls that match their filters. The driver
@@ -15,6 +15,9 @@
  * on nestiommu:nest_fault, nest_invalidate, nest_page_request and
  * nest_page_response) count the outcomes the driver marks as injected in
  * those events; they are loaded only if user space asks for them.
+ *
+ * hook_fail_site (nest_hook_fail_site) and fail_mark_prog (tp_btf on
+ * nest_fail_site) are always loaded, and attached by hook_fail.c only.
  */
 #include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
@@ -35,6 +38,8 @@ struct hook_page_request_ctl page_request;
 struct hook_page_response_ctl page_response;
 struct pr_mark_ctl pr_mark;
 struct resp_mark_ctl resp_mark;
+struct hook_fail_site_ctl fail_site;
+struct fail_mark_ctl fail_mark;
 
 /* The calling process matches @tgid (0: any). */
 static __always_inline bool tgid_ok(__u32 tgid)
@@ -267,5 +272,39 @@ int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	c->last_automatic = automatic;
 	c->last_cookie = cookie;
 	c->last_latency_ns = latency_ns;
+	return 0;
+}
+
+SEC("raw_tp.w/nest_hook_fail_site")
+int BPF_PROG(hook_fail_site, struct nest_hook_fail_site *h)
+{
+	struct hook_fail_site_ctl *c = &fail_site;
+
+	__sync_fetch_and_add(&c->calls, 1);
+	if (h->fail)
+		__sync_fetch_and_add(&c->dirty, 1);
+	if (!c->enabled || !tgid_ok(c->tgid))
+		return 0;
+	if (h->site != c->site)
+		return 0;
+	c->last_pid = h->pid;
+	if (!nth_ok(&c->matched, c->nth))
+		return 0;
+	h->fail = c->fail;
+	__sync_fetch_and_add(&c->written, 1);
+	return 0;
+}
+
+SEC("tp_btf/nest_fail_site")
+int BPF_PROG(fail_mark_prog, u32 site, u32 pid, int err)
+{
+	struct fail_mark_ctl *c = &fail_mark;
+
+	if (!tgid_ok(c->tgid))
+		return 0;
+	__sync_fetch_and_add(&c->events, 1);
+	c->last_site = site;
+	c->last_pid = pid;
+	c->last_err = err;
 	return 0;
 }

@@ -140,6 +140,32 @@ struct hook_page_response_ctl {
 };
 
 /*
+ * nestiommu:nest_hook_fail_site, in the thread of the call that may fail:
+ * @matched counts the hits of @site by @tgid.
+ */
+struct hook_fail_site_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 site;
+	__u32 nth;
+	__u32 fail;		/* written to the decision */
+	__u32 last_pid;		/* the pid field of the last matching hit */
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+};
+
+/* nestiommu:nest_fail_site: the failures injected in process @tgid. */
+struct fail_mark_ctl {
+	__u32 tgid;
+	__u32 last_site;
+	__u32 last_pid;
+	__s32 last_err;
+	__u64 events;
+};
+
+/*
  * The marks of injected outcomes in the ordinary events, counted by the
  * optional tp_btf programs fault_mark_prog, inv_mark_prog, pr_mark_prog and
  * resp_mark_prog (not loaded unless user space turns their autoload on).

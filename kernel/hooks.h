@@ -2,8 +2,8 @@
 /*
  * BPF hook points: decision structs passed as the first argument of the
  * writable tracepoints nestiommu:nest_hook_translate,
- * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
- * nest_hook_page_response (see trace.h).
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request,
+ * nest_hook_page_response and nest_hook_fail_site (see trace.h).
  *
  * A BPF program attached as raw_tp.w (BPF_PROG_TYPE_RAW_TRACEPOINT_
  * WRITABLE, kernels 5.2 and later) reads what the driver knows from the
@@ -180,6 +180,23 @@ struct nest_hook_page_response {
 	u32 new_code;
 	u32 drop;
 	u32 delay_us;
+};
+
+/**
+ * struct nest_hook_fail_site - at each call that can fail for resources
+ * @site: enum nestiommu_fail_site
+ * @pid: the tgid of the caller (of the ioctl, open() or read())
+ * @fail: BPF writes: 1 to make the call fail with the site's errno
+ *
+ * Only the driver's own calls pass here (fail.c), and only while a program
+ * is attached. A @fail other than 0 or 1 is ignored and counted (debugfs
+ * nestiommu/fail_site_rejected).
+ */
+struct nest_hook_fail_site {
+	u32 site;
+	u32 pid;
+	u32 fail;
+	u32 __pad;
 };
 
 #endif /* NEST_HOOKS_H */

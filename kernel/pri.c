@@ -32,6 +32,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "fail.h"
 #include "fault.h"
 #include "nest_priv.h"
 #include "pri.h"
@@ -103,10 +104,26 @@ void nest_pri_exit(void)
 	destroy_workqueue(nest_pri_wq);
 }
 
+/* Page requests outstanding on every device; read through debugfs. */
+static atomic64_t nest_pri_outstanding = ATOMIC64_INIT(0);
+
+/**
+ * nest_pri_outstanding_total() - page requests outstanding, module-wide
+ *
+ * Return: the pages of every group sent and not answered yet.
+ */
+u64 nest_pri_outstanding_total(void)
+{
+	return atomic64_read(&nest_pri_outstanding);
+}
+
 struct nest_pri *nest_pri_alloc(u32 dev_id)
 {
-	struct nest_pri *pri = kzalloc(sizeof(*pri), GFP_KERNEL_ACCOUNT);
+	struct nest_pri *pri;
 
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_PRI))
+		return NULL;
+	pri = kzalloc(sizeof(*pri), GFP_KERNEL_ACCOUNT);
 	if (!pri)
 		return NULL;
 	refcount_set(&pri->users, 1);
@@ -214,6 +231,7 @@ static void nest_prg_answer(struct nest_prg *g, u32 code,
 	spin_lock(&pri->lock);
 	list_del_init(&g->dev_node);
 	pri->outstanding -= g->npages;
+	atomic64_sub(g->npages, &nest_pri_outstanding);
 	if (who != NEST_PRG_USER)
 		st->pri_auto_invalid++;
 	if (who == NEST_PRG_TIMEOUT)
@@ -319,6 +337,7 @@ static int nest_prg_take_credit(struct nest_prg *g, bool nonblock)
 			rc = 1;
 		} else if (nest_pri_has_credit(pri, g->npages)) {
 			pri->outstanding += g->npages;
+			atomic64_add(g->npages, &nest_pri_outstanding);
 			pri->stats.pri_groups++;
 			pri->stats.pri_page_requests += g->npages;
 			rc = 0;
@@ -551,7 +570,8 @@ static int nest_prg_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 		rc = -EOPNOTSUPP;
 		goto out_put_ring;
 	}
-	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	g = nest_fail_site(NESTIOMMU_FAIL_SITE_PAGE_REQUEST) ? NULL :
+	    kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g) {
 		rc = -ENOMEM;
 		goto out_put_ring;

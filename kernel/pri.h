@@ -86,6 +86,7 @@ struct nest_pri_req {
 };
 
 int nest_pri_init(void);
+u64 nest_pri_outstanding_total(void);
 void nest_pri_exit(void);
 
 /* device.c, iommu.c: the device's PRI state and options */

@@ -648,6 +648,87 @@ NEST_DEFINE_HOOK(nest_hook_page_response_class, nest_hook_page_response,
 	sizeof(struct nest_hook_page_response)
 );
 
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_CONTEXT);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_OBJECT);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_OBJECT_ID);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_CACHE_TAG);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_S2_TABLE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_AREA);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PIN);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PIN_PAGES);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_LOCKED_MEM);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_ATTACH);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_DIRTY_BITMAP);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_FAULT_QUEUE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_FAULT_READ);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PRI);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PAGE_REQUEST);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_DMA_BOUNCE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE);
+
+/* enum nestiommu_fail_site, in order: fail.c names the debugfs lines with it. */
+#define NEST_FAIL_SITE_NAMES \
+	{ NESTIOMMU_FAIL_SITE_CONTEXT, "context" },	\
+	{ NESTIOMMU_FAIL_SITE_OBJECT, "object" },	\
+	{ NESTIOMMU_FAIL_SITE_OBJECT_ID, "object_id" },	\
+	{ NESTIOMMU_FAIL_SITE_CACHE_TAG, "cache_tag" },	\
+	{ NESTIOMMU_FAIL_SITE_S2_TABLE, "s2_table" },	\
+	{ NESTIOMMU_FAIL_SITE_AREA, "area" },	\
+	{ NESTIOMMU_FAIL_SITE_PIN, "pin" },	\
+	{ NESTIOMMU_FAIL_SITE_PIN_PAGES, "pin_pages" },	\
+	{ NESTIOMMU_FAIL_SITE_LOCKED_MEM, "locked_mem" },	\
+	{ NESTIOMMU_FAIL_SITE_ATTACH, "attach" },	\
+	{ NESTIOMMU_FAIL_SITE_DIRTY_BITMAP, "dirty_bitmap" },	\
+	{ NESTIOMMU_FAIL_SITE_FAULT_QUEUE, "fault_queue" },	\
+	{ NESTIOMMU_FAIL_SITE_FAULT_READ, "fault_read" },	\
+	{ NESTIOMMU_FAIL_SITE_PRI, "pri" },	\
+	{ NESTIOMMU_FAIL_SITE_PAGE_REQUEST, "page_request" },	\
+	{ NESTIOMMU_FAIL_SITE_TLB, "tlb" },	\
+	{ NESTIOMMU_FAIL_SITE_DMA_BOUNCE, "dma_bounce" },	\
+	{ NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE, "translate_trace" }
+
+#define show_nest_fail_site(site) __print_symbolic(site, NEST_FAIL_SITE_NAMES)
+
+DECLARE_EVENT_CLASS(nest_hook_fail_site_class,
+	TP_PROTO(struct nest_hook_fail_site *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, site)
+		__field(u32, pid)
+	),
+	TP_fast_assign(
+		__entry->site = d->site;
+		__entry->pid = d->pid;
+	),
+	TP_printk("site=%s pid=%u", show_nest_fail_site(__entry->site),
+		  __entry->pid)
+);
+
+NEST_DEFINE_HOOK(nest_hook_fail_site_class, nest_hook_fail_site,
+	TP_PROTO(struct nest_hook_fail_site *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_fail_site)
+);
+
+/* A failure nest_hook_fail_site injected: the call failed with -@err. */
+TRACE_EVENT(nest_fail_site,
+	TP_PROTO(u32 site, u32 pid, int err),
+	TP_ARGS(site, pid, err),
+	TP_STRUCT__entry(
+		__field(u32, site)
+		__field(u32, pid)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->site = site;
+		__entry->pid = pid;
+		__entry->err = err;
+	),
+	TP_printk("site=%s pid=%u errno=%d", show_nest_fail_site(__entry->site),
+		  __entry->pid, __entry->err)
+);
+
 #endif /* _NEST_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH
