@@ -76,6 +76,7 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	c->last_access = h->access;
 	c->last_iova = iova;
 	c->last_pri = h->pri;
+	c->last_owner_pid = h->owner_pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->fault_reason = c->fault_reason;
@@ -105,6 +106,7 @@ int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 	c->last_addr = h->addr;
 	c->last_granule_size = h->granule_size;
 	c->last_nb_granules = h->nb_granules;
+	c->last_pid = h->pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->error = c->error;
@@ -130,6 +132,7 @@ int BPF_PROG(hook_map, struct nest_hook_map *h)
 	c->last_iova = h->iova;
 	c->last_length = h->length;
 	c->last_user_va = h->user_va;
+	c->last_pid = h->pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->error = c->error;
@@ -157,6 +160,7 @@ int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 	c->last_addr = h->addr;
 	c->last_npages = h->npages;
 	c->last_perm = h->perm;
+	c->last_owner_pid = h->owner_pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->drop = c->drop;
@@ -184,6 +188,8 @@ int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 	c->last_code = h->code;
 	c->last_cookie = h->cookie;
 	c->last_age_ns = h->age_ns;
+	c->last_owner_pid = h->owner_pid;
+	c->last_tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->set_code = c->set_code;
@@ -196,7 +202,7 @@ int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 
 SEC("tp_btf/nest_fault")
 int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
-	     const struct nest_fault *fault)
+	     const struct nest_fault *fault, u32 owner_pid)
 {
 	struct fault_mark_ctl *c = &fault_mark;
 	u8 flags = BPF_CORE_READ(fault, flags);
@@ -207,6 +213,7 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (flags & NESTIOMMU_FAULT_F_INJECTED)
 		__sync_fetch_and_add(&c->injected, 1);
 	c->last_flags = flags;
+	c->last_owner_pid = owner_pid;
 	return 0;
 }
 
@@ -230,7 +237,7 @@ int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 
 SEC("tp_btf/nest_page_request")
 int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
-	     u64 addr, u32 perm, bool last, u32 injected)
+	     u64 addr, u32 perm, bool last, u32 injected, u32 owner_pid)
 {
 	struct pr_mark_ctl *c = &pr_mark;
 
@@ -249,12 +256,14 @@ int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 		__sync_fetch_and_add(&c->last_cleared, 1);
 	c->last_injected = injected;
 	c->last_cookie = cookie;
+	c->last_owner_pid = owner_pid;
 	return 0;
 }
 
 SEC("tp_btf/nest_page_response")
 int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
-	     u32 code, bool automatic, u64 latency_ns, u32 injected)
+	     u32 code, bool automatic, u64 latency_ns, u32 injected,
+	     u32 owner_pid)
 {
 	struct resp_mark_ctl *c = &resp_mark;
 
@@ -272,6 +281,7 @@ int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	c->last_automatic = automatic;
 	c->last_cookie = cookie;
 	c->last_latency_ns = latency_ns;
+	c->last_owner_pid = owner_pid;
 	return 0;
 }
 

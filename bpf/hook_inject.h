@@ -42,7 +42,7 @@ struct hook_translate_ctl {
 	__u32 last_access;
 	__u64 last_iova;
 	__u32 last_pri;
-	__u32 __pad;
+	__u32 last_owner_pid;
 };
 
 /* nestiommu:nest_hook_invalidate */
@@ -62,7 +62,7 @@ struct hook_invalidate_ctl {
 	__u32 last_granularity;
 	__u32 last_flags;
 	__u32 last_pasid;
-	__u32 __pad;
+	__u32 last_pid;
 	__u64 last_addr;
 	__u64 last_granule_size;
 	__u64 last_nb_granules;
@@ -85,6 +85,8 @@ struct hook_map_ctl {
 	__u64 last_iova;
 	__u64 last_length;
 	__u64 last_user_va;
+	__u32 last_pid;
+	__u32 __pad2;
 };
 
 /*
@@ -112,6 +114,8 @@ struct hook_page_request_ctl {
 	__u64 last_addr;
 	__u32 last_npages;
 	__u32 last_perm;
+	__u32 last_owner_pid;
+	__u32 __pad2;
 };
 
 /*
@@ -137,6 +141,8 @@ struct hook_page_response_ctl {
 	__u32 last_code;
 	__u64 last_cookie;
 	__u64 last_age_ns;
+	__u32 last_owner_pid;
+	__u32 last_tgid;	/* the process that wrote the response */
 };
 
 /*
@@ -177,6 +183,8 @@ struct fault_mark_ctl {
 	__u32 last_flags;	/* enum nestiommu_fault_flags */
 	__u64 faults;
 	__u64 injected;		/* with NESTIOMMU_FAULT_F_INJECTED */
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 /* nestiommu:nest_invalidate: entries of HWPT @hwpt_id (0: any). */
@@ -204,6 +212,8 @@ struct pr_mark_ctl {
 	__u64 duplicated;
 	__u64 last_cleared;
 	__u64 last_cookie;
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 /*
@@ -222,6 +232,8 @@ struct resp_mark_ctl {
 	__u32 last_automatic;
 	__u64 last_cookie;
 	__u64 last_latency_ns;
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 #endif /* HOOK_INJECT_H */

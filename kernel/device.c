@@ -82,7 +82,7 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 			goto out_abort;
 	}
 	if (dev->flags & NESTIOMMU_DEVICE_PRI) {
-		dev->pri = nest_pri_alloc(obj->id);
+		dev->pri = nest_pri_alloc(obj->id, ucmd->ctx->owner_pid);
 		if (!dev->pri) {
 			rc = -ENOMEM;
 			goto out_abort;

@@ -41,6 +41,8 @@
  * @page_request: BPF writes: 1 to fault as if the stage-1 page were not
  *	present, so the device sends a page request (only where @pri is 1;
  *	@fault_reason wins)
+ * @owner_pid: the tgid that opened the context (the VMM the device
+ *	belongs to, whichever thread or process issued the DMA)
  */
 struct nest_hook_translate {
 	u32 dev_id;
@@ -52,6 +54,8 @@ struct nest_hook_translate {
 	u32 fault_reason;
 	u32 fault_stage;
 	u32 page_request;
+	u32 owner_pid;
+	u32 __pad;
 };
 
 /**
@@ -68,6 +72,7 @@ struct nest_hook_translate {
  *	entries stay, as if the invalidation was lost)
  * @error: BPF writes: an errno (1 to NEST_HOOK_MAX_ERRNO) to fail the
  *	entry with; wins over @drop
+ * @pid: the tgid of the HWPT_INVALIDATE caller
  */
 struct nest_hook_invalidate {
 	u32 hwpt_id;
@@ -80,7 +85,7 @@ struct nest_hook_invalidate {
 	u64 granule_size;
 	u64 nb_granules;
 	u32 error;
-	u32 __pad;
+	u32 pid;
 };
 
 /**
@@ -92,6 +97,7 @@ struct nest_hook_invalidate {
  * @user_va: the user memory
  * @error: BPF writes: an errno (1 to NEST_HOOK_MAX_ERRNO) to fail the MAP
  *	with
+ * @pid: the tgid of the IOAS_MAP caller
  */
 struct nest_hook_map {
 	u32 ioas_id;
@@ -100,7 +106,7 @@ struct nest_hook_map {
 	u64 length;
 	u64 user_va;
 	u32 error;
-	u32 __pad;
+	u32 pid;
 };
 
 /*
@@ -132,6 +138,7 @@ struct nest_hook_map {
  *	a response to its cookie, which tracepoints show)
  * @duplicate: BPF writes: 1 to queue every record of the group twice
  * @clear_last: BPF writes: 1 to send the last record without LAST_PAGE
+ * @owner_pid: the tgid that opened the context
  */
 struct nest_hook_page_request {
 	u32 dev_id;
@@ -145,7 +152,7 @@ struct nest_hook_page_request {
 	u32 drop;
 	u32 duplicate;
 	u32 clear_last;
-	u32 __pad;
+	u32 owner_pid;
 };
 
 /**
@@ -163,6 +170,8 @@ struct nest_hook_page_request {
  *	stays outstanding)
  * @delay_us: BPF writes: deliver the response after this many
  *	microseconds (1 to NEST_HOOK_MAX_DELAY_US) instead of now
+ * @owner_pid: the tgid that opened the context (not necessarily the
+ *	writer of the response)
  *
  * Only responses written by user space pass here: the driver's own answers
  * (detach, reset, close, timeout) cannot be lost or delayed, and a detach
@@ -180,6 +189,8 @@ struct nest_hook_page_response {
 	u32 new_code;
 	u32 drop;
 	u32 delay_us;
+	u32 owner_pid;
+	u32 __pad;
 };
 
 /**

@@ -390,6 +390,7 @@ static int nest_hwpt_invalidate_hook(struct nest_hwpt *hwpt,
 		.addr = e->addr,
 		.granule_size = e->granule_size,
 		.nb_granules = e->nb_granules,
+		.pid = task_tgid_nr(current),
 	};
 	int rc = 0;
 

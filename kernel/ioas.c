@@ -337,6 +337,7 @@ static int nest_ioas_map_hook(struct nest_ioas *ioas,
 		.iova = cmd->iova,
 		.length = cmd->length,
 		.user_va = cmd->user_va,
+		.pid = task_tgid_nr(current),
 	};
 	int rc = 0;
 

@@ -384,6 +384,7 @@ static int nest_fops_open(struct inode *inode, struct file *filp)
 		kfree(ctx);
 		return rc;
 	}
+	ctx->owner_pid = task_tgid_nr(current);
 	filp->private_data = ctx;
 	return 0;
 }

@@ -117,7 +117,7 @@ u64 nest_pri_outstanding_total(void)
 	return atomic64_read(&nest_pri_outstanding);
 }
 
-struct nest_pri *nest_pri_alloc(u32 dev_id)
+struct nest_pri *nest_pri_alloc(u32 dev_id, u32 owner_pid)
 {
 	struct nest_pri *pri;
 
@@ -133,6 +133,7 @@ struct nest_pri *nest_pri_alloc(u32 dev_id)
 	INIT_LIST_HEAD(&pri->parked);
 	mutex_init(&pri->cancel_mutex);
 	pri->dev_id = dev_id;
+	pri->owner_pid = owner_pid;
 	pri->max_outstanding = NESTIOMMU_PRI_DEFAULT_OUTSTANDING;
 	return pri;
 }
@@ -249,7 +250,8 @@ static void nest_prg_answer(struct nest_prg *g, u32 code,
 
 	trace_nest_page_response(pri->dev_id, g->key, g->grpid, g->pend.cookie,
 				 code, who != NEST_PRG_USER,
-				 ktime_get_ns() - g->sent_ns, g->resp_injected);
+				 ktime_get_ns() - g->sent_ns, g->resp_injected,
+				 pri->owner_pid);
 	g->code = code;
 	complete_all(&g->done);
 	smp_mb();
@@ -378,7 +380,7 @@ static void nest_prg_unsend(struct nest_prg *g)
 static void nest_prg_expire(struct nest_prg *g)
 {
 	trace_nest_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
-					g->pend.cookie);
+					g->pend.cookie, g->pri->owner_pid);
 	nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_TIMEOUT);
 }
 
@@ -436,6 +438,7 @@ static u32 nest_prg_hook_request(struct nest_prg *g,
 		.addr = g->addr,
 		.npages = g->npages,
 		.perm = tmpl->fault.access,
+		.owner_pid = g->pri->owner_pid,
 	};
 
 	if (!trace_nest_hook_page_request_enabled())
@@ -490,7 +493,7 @@ static int nest_prg_queue(struct nest_prg *g,
 		trace_nest_page_request(r.dev_id, g->key, g->grpid, r.cookie,
 					g->addr + ((u64)i << PAGE_SHIFT),
 					r.perm, last && i == g->npages - 1,
-					g->injected);
+					g->injected, g->pri->owner_pid);
 	return nest_fault_ring_send(g->ring, &g->pend, &r, g->npages, copies);
 }
 
@@ -902,6 +905,7 @@ static void nest_prg_hook_response(struct nest_prg *g,
 		.code = resp->code,
 		.cookie = g->pend.cookie,
 		.age_ns = ktime_get_ns() - g->sent_ns,
+		.owner_pid = g->pri->owner_pid,
 	};
 
 	trace_nest_hook_page_response(&d);

@@ -69,7 +69,7 @@ static void nest_fault_pasid_invalid(struct nest_device *dev, u32 key,
 	dev->stats.translations++;
 	nest_stats_fault(&dev->stats, fault);
 	spin_unlock(&iommu->lock);
-	trace_nest_fault(dev->obj.id, key, 0, fault);
+	trace_nest_fault(dev->obj.id, key, 0, fault, dev->ctx->owner_pid);
 }
 
 /*
@@ -195,6 +195,7 @@ static bool nest_xlate_hook(struct nest_xlate_req *req,
 		.access = req->access,
 		.iova = req->iova,
 		.pri = req->pr && hwpt->fault_queue && nest_pri_on(dev->pri),
+		.owner_pid = dev->ctx->owner_pid,
 	};
 	bool fault_set;
 
@@ -285,7 +286,8 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	nest_stats_xlate(&hwpt->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
 	if (rc) {
-		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault,
+				 dev->ctx->owner_pid);
 		/* A TRANSLATE answers itself: only DMA faults are queued. */
 		if (hwpt->fault_queue && req->pr)
 			nest_xlate_report(req, fault, page_request);

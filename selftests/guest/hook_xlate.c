@@ -405,6 +405,7 @@ TEST(injected_fault_marked_in_tracepoint_and_fault_queue)
 	ASSERT_EQ(2, skel->bss->fault_mark.faults);
 	ASSERT_EQ(1, skel->bss->fault_mark.injected);
 	ASSERT_EQ(0, skel->bss->fault_mark.last_flags & NESTIOMMU_FAULT_F_INJECTED);
+	ASSERT_EQ(getpid(), skel->bss->fault_mark.last_owner_pid);
 	ASSERT_EQ((ssize_t)sizeof(r), read(qfd, &r, sizeof(r)));
 	ASSERT_EQ(0, r.fault.flags & NESTIOMMU_FAULT_F_INJECTED);
 	ASSERT_EQ(NESTIOMMU_FAULT_REASON_PTE_FETCH, r.fault.reason);
