@@ -62,7 +62,8 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	__u64 iova = h->iova;
 
 	__sync_fetch_and_add(&c->calls, 1);
-	if (h->fault_reason || h->fault_stage || h->page_request)
+	if (h->fault_reason || h->fault_stage || h->page_request ||
+	    h->fault_level)
 		__sync_fetch_and_add(&c->dirty, 1);
 	if (!c->enabled || !tgid_ok(c->tgid))
 		return 0;
@@ -82,6 +83,7 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	h->fault_reason = c->fault_reason;
 	h->fault_stage = c->fault_stage;
 	h->page_request = c->page_request;
+	h->fault_level = c->fault_level;
 	__sync_fetch_and_add(&c->written, 1);
 	return 0;
 }

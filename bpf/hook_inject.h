@@ -30,6 +30,8 @@ struct hook_translate_ctl {
 	__u32 fault_reason;	/* written to the decision */
 	__u32 fault_stage;	/* written to the decision */
 	__u32 page_request;	/* written to the decision */
+	__u32 fault_level;	/* written to the decision */
+	__u32 __pad0;
 	/* counted by the program */
 	__u64 calls;		/* every call of the hook */
 	__u64 matched;		/* calls that matched the filter (enabled) */

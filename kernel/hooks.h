@@ -26,6 +26,9 @@
 /* The largest errno a hook may inject (EHWPOISON). */
 #define NEST_HOOK_MAX_ERRNO	133
 
+/* The deepest level a forced fault may report (5-level stage 1). */
+#define NEST_HOOK_MAX_FAULT_LEVEL	5
+
 /**
  * struct nest_hook_translate - at every translation (DMA and TRANSLATE)
  * @dev_id: the device
@@ -38,6 +41,8 @@
  * @fault_reason: BPF writes: enum nestiommu_fault_reason to fault with
  *	instead of translating (0: translate normally)
  * @fault_stage: BPF writes: the stage (1 or 2) of that fault
+ * @fault_level: BPF writes: the level (1 to NEST_HOOK_MAX_FAULT_LEVEL) that
+ *	fault reports; 0 reports none, as before this field existed
  * @page_request: BPF writes: 1 to fault as if the stage-1 page were not
  *	present, so the device sends a page request (only where @pri is 1;
  *	@fault_reason wins)
@@ -55,7 +60,7 @@ struct nest_hook_translate {
 	u32 fault_stage;
 	u32 page_request;
 	u32 owner_pid;
-	u32 __pad;
+	u32 fault_level;
 };
 
 /**

@@ -200,21 +200,22 @@ static bool nest_xlate_hook(struct nest_xlate_req *req,
 	bool fault_set;
 
 	trace_nest_hook_translate(&d);
-	fault_set = d.fault_reason || d.fault_stage;
+	fault_set = d.fault_reason || d.fault_stage || d.fault_level;
 	if (!fault_set && !d.page_request)
 		return false;
 	if (fault_set ?
 	    d.fault_reason < NEST_FAULT_REASON_PASID_FETCH ||
 	    d.fault_reason > NEST_FAULT_REASON_OOR_ADDRESS ||
-	    (d.fault_stage != 1 && d.fault_stage != 2) :
+	    (d.fault_stage != 1 && d.fault_stage != 2) ||
+	    d.fault_level > NEST_HOOK_MAX_FAULT_LEVEL :
 	    d.page_request != 1 || !d.pri) {
 		dev->stats.hook_rejected++;
 		hwpt->stats.hook_rejected++;
 		return false;
 	}
 	if (fault_set) {
-		nest_fault_init(fault, d.fault_stage, d.fault_reason, 0,
-				req->iova, req->access);
+		nest_fault_init(fault, d.fault_stage, d.fault_reason,
+				d.fault_level, req->iova, req->access);
 		dev->stats.injected_faults++;
 		hwpt->stats.injected_faults++;
 	} else {

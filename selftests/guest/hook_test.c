@@ -5,8 +5,8 @@
  * nest_hook_page_request and nest_hook_page_response) writes the driver's
  * decisions, and the driver
  *  - honours a valid one: a translation faults with the injected reason
- *    and stage (level 0, NESTIOMMU_FAULT_F_INJECTED, counted in
- *    injected_faults and faults[][]), an invalidation entry is dropped
+ *    and stage (and level, 0 unless given; NESTIOMMU_FAULT_F_INJECTED,
+ *    counted in injected_faults and faults[][]), an invalidation entry is dropped
  *    (reported done, the stale translation stays) or fails with the errno
  *    (entry_num = its index), an IOAS_MAP fails with the errno before
  *    pinning anything; a PRI device's DMA sends a page request for a page
