@@ -3,8 +3,8 @@
  * hook_inject.bpf.c - write decisions at nestiommu's BPF hook points.
  *
  * The driver fires the writable tracepoints nestiommu:nest_hook_translate,
- * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
- * nest_hook_page_response with a decision struct (kernel/hooks.h) as
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request,
+ * nest_hook_page_response and nest_hook_fail_site with a decision struct (kernel/hooks.h) as
  * the first argument, its "BPF writes" fields zeroed; these raw_tp.w
  * programs write into it what user space put in the control blocks
  * (hook_inject.h), for the calls that match their filters. The driver
@@ -15,6 +15,9 @@
  * on nestiommu:nest_fault, nest_invalidate, nest_page_request and
  * nest_page_response) count the outcomes the driver marks as injected in
  * those events; they are loaded only if user space asks for them.
+ *
+ * hook_fail_site (nest_hook_fail_site) and fail_mark_prog (tp_btf on
+ * nest_fail_site) are always loaded, and attached by hook_fail.c only.
  */
 #include "vmlinux_nestiommu.h"
 #include <bpf/bpf_helpers.h>
@@ -35,6 +38,8 @@ struct hook_page_request_ctl page_request;
 struct hook_page_response_ctl page_response;
 struct pr_mark_ctl pr_mark;
 struct resp_mark_ctl resp_mark;
+struct hook_fail_site_ctl fail_site;
+struct fail_mark_ctl fail_mark;
 
 /* The calling process matches @tgid (0: any). */
 static __always_inline bool tgid_ok(__u32 tgid)
@@ -57,7 +62,8 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	__u64 iova = h->iova;
 
 	__sync_fetch_and_add(&c->calls, 1);
-	if (h->fault_reason || h->fault_stage || h->page_request)
+	if (h->fault_reason || h->fault_stage || h->page_request ||
+	    h->fault_level)
 		__sync_fetch_and_add(&c->dirty, 1);
 	if (!c->enabled || !tgid_ok(c->tgid))
 		return 0;
@@ -71,11 +77,13 @@ int BPF_PROG(hook_translate, struct nest_hook_translate *h)
 	c->last_access = h->access;
 	c->last_iova = iova;
 	c->last_pri = h->pri;
+	c->last_owner_pid = h->owner_pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->fault_reason = c->fault_reason;
 	h->fault_stage = c->fault_stage;
 	h->page_request = c->page_request;
+	h->fault_level = c->fault_level;
 	__sync_fetch_and_add(&c->written, 1);
 	return 0;
 }
@@ -100,6 +108,7 @@ int BPF_PROG(hook_invalidate, struct nest_hook_invalidate *h)
 	c->last_addr = h->addr;
 	c->last_granule_size = h->granule_size;
 	c->last_nb_granules = h->nb_granules;
+	c->last_pid = h->pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->error = c->error;
@@ -125,6 +134,7 @@ int BPF_PROG(hook_map, struct nest_hook_map *h)
 	c->last_iova = h->iova;
 	c->last_length = h->length;
 	c->last_user_va = h->user_va;
+	c->last_pid = h->pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->error = c->error;
@@ -152,6 +162,7 @@ int BPF_PROG(hook_page_request, struct nest_hook_page_request *h)
 	c->last_addr = h->addr;
 	c->last_npages = h->npages;
 	c->last_perm = h->perm;
+	c->last_owner_pid = h->owner_pid;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->drop = c->drop;
@@ -179,6 +190,8 @@ int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 	c->last_code = h->code;
 	c->last_cookie = h->cookie;
 	c->last_age_ns = h->age_ns;
+	c->last_owner_pid = h->owner_pid;
+	c->last_tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!nth_ok(&c->matched, c->nth))
 		return 0;
 	h->set_code = c->set_code;
@@ -191,7 +204,7 @@ int BPF_PROG(hook_page_response, struct nest_hook_page_response *h)
 
 SEC("tp_btf/nest_fault")
 int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
-	     const struct nest_fault *fault)
+	     const struct nest_fault *fault, u32 owner_pid)
 {
 	struct fault_mark_ctl *c = &fault_mark;
 	u8 flags = BPF_CORE_READ(fault, flags);
@@ -202,6 +215,7 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (flags & NESTIOMMU_FAULT_F_INJECTED)
 		__sync_fetch_and_add(&c->injected, 1);
 	c->last_flags = flags;
+	c->last_owner_pid = owner_pid;
 	return 0;
 }
 
@@ -225,7 +239,7 @@ int BPF_PROG(inv_mark_prog, u32 hwpt_id, const struct nestiommu_inv_entry *e,
 
 SEC("tp_btf/nest_page_request")
 int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
-	     u64 addr, u32 perm, bool last, u32 injected)
+	     u64 addr, u32 perm, bool last, u32 injected, u32 owner_pid)
 {
 	struct pr_mark_ctl *c = &pr_mark;
 
@@ -244,12 +258,14 @@ int BPF_PROG(pr_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 		__sync_fetch_and_add(&c->last_cleared, 1);
 	c->last_injected = injected;
 	c->last_cookie = cookie;
+	c->last_owner_pid = owner_pid;
 	return 0;
 }
 
 SEC("tp_btf/nest_page_response")
 int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
-	     u32 code, bool automatic, u64 latency_ns, u32 injected)
+	     u32 code, bool automatic, u64 latency_ns, u32 injected,
+	     u32 owner_pid)
 {
 	struct resp_mark_ctl *c = &resp_mark;
 
@@ -267,5 +283,40 @@ int BPF_PROG(resp_mark_prog, u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
 	c->last_automatic = automatic;
 	c->last_cookie = cookie;
 	c->last_latency_ns = latency_ns;
+	c->last_owner_pid = owner_pid;
+	return 0;
+}
+
+SEC("raw_tp.w/nest_hook_fail_site")
+int BPF_PROG(hook_fail_site, struct nest_hook_fail_site *h)
+{
+	struct hook_fail_site_ctl *c = &fail_site;
+
+	__sync_fetch_and_add(&c->calls, 1);
+	if (h->fail)
+		__sync_fetch_and_add(&c->dirty, 1);
+	if (!c->enabled || !tgid_ok(c->tgid))
+		return 0;
+	if (h->site != c->site)
+		return 0;
+	c->last_pid = h->pid;
+	if (!nth_ok(&c->matched, c->nth))
+		return 0;
+	h->fail = c->fail;
+	__sync_fetch_and_add(&c->written, 1);
+	return 0;
+}
+
+SEC("tp_btf/nest_fail_site")
+int BPF_PROG(fail_mark_prog, u32 site, u32 pid, int err)
+{
+	struct fail_mark_ctl *c = &fail_mark;
+
+	if (!tgid_ok(c->tgid))
+		return 0;
+	__sync_fetch_and_add(&c->events, 1);
+	c->last_site = site;
+	c->last_pid = pid;
+	c->last_err = err;
 	return 0;
 }

@@ -30,6 +30,8 @@ struct hook_translate_ctl {
 	__u32 fault_reason;	/* written to the decision */
 	__u32 fault_stage;	/* written to the decision */
 	__u32 page_request;	/* written to the decision */
+	__u32 fault_level;	/* written to the decision */
+	__u32 __pad0;
 	/* counted by the program */
 	__u64 calls;		/* every call of the hook */
 	__u64 matched;		/* calls that matched the filter (enabled) */
@@ -42,7 +44,7 @@ struct hook_translate_ctl {
 	__u32 last_access;
 	__u64 last_iova;
 	__u32 last_pri;
-	__u32 __pad;
+	__u32 last_owner_pid;
 };
 
 /* nestiommu:nest_hook_invalidate */
@@ -62,7 +64,7 @@ struct hook_invalidate_ctl {
 	__u32 last_granularity;
 	__u32 last_flags;
 	__u32 last_pasid;
-	__u32 __pad;
+	__u32 last_pid;
 	__u64 last_addr;
 	__u64 last_granule_size;
 	__u64 last_nb_granules;
@@ -85,6 +87,8 @@ struct hook_map_ctl {
 	__u64 last_iova;
 	__u64 last_length;
 	__u64 last_user_va;
+	__u32 last_pid;
+	__u32 __pad2;
 };
 
 /*
@@ -112,6 +116,8 @@ struct hook_page_request_ctl {
 	__u64 last_addr;
 	__u32 last_npages;
 	__u32 last_perm;
+	__u32 last_owner_pid;
+	__u32 __pad2;
 };
 
 /*
@@ -137,6 +143,34 @@ struct hook_page_response_ctl {
 	__u32 last_code;
 	__u64 last_cookie;
 	__u64 last_age_ns;
+	__u32 last_owner_pid;
+	__u32 last_tgid;	/* the process that wrote the response */
+};
+
+/*
+ * nestiommu:nest_hook_fail_site, in the thread of the call that may fail:
+ * @matched counts the hits of @site by @tgid.
+ */
+struct hook_fail_site_ctl {
+	__u32 enabled;
+	__u32 tgid;
+	__u32 site;
+	__u32 nth;
+	__u32 fail;		/* written to the decision */
+	__u32 last_pid;		/* the pid field of the last matching hit */
+	__u64 calls;
+	__u64 matched;
+	__u64 written;
+	__u64 dirty;
+};
+
+/* nestiommu:nest_fail_site: the failures injected in process @tgid. */
+struct fail_mark_ctl {
+	__u32 tgid;
+	__u32 last_site;
+	__u32 last_pid;
+	__s32 last_err;
+	__u64 events;
 };
 
 /*
@@ -151,6 +185,8 @@ struct fault_mark_ctl {
 	__u32 last_flags;	/* enum nestiommu_fault_flags */
 	__u64 faults;
 	__u64 injected;		/* with NESTIOMMU_FAULT_F_INJECTED */
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 /* nestiommu:nest_invalidate: entries of HWPT @hwpt_id (0: any). */
@@ -178,6 +214,8 @@ struct pr_mark_ctl {
 	__u64 duplicated;
 	__u64 last_cleared;
 	__u64 last_cookie;
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 /*
@@ -196,6 +234,8 @@ struct resp_mark_ctl {
 	__u32 last_automatic;
 	__u64 last_cookie;
 	__u64 last_latency_ns;
+	__u32 last_owner_pid;
+	__u32 __pad;
 };
 
 #endif /* HOOK_INJECT_H */

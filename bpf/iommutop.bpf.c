@@ -511,7 +511,7 @@ IOMMUTOP_PROGS(nest_dma,
 	       on_dma(btf, dev_id, pasid, cmd, bytes_done))
 IOMMUTOP_PROGS(nest_fault,
 	       (u32 dev_id, u32 pasid, u32 hwpt_id,
-		const struct nest_fault *fault),
+		const struct nest_fault *fault, u32 owner_pid),
 	       on_fault(btf, dev_id, pasid, hwpt_id, fault))
 IOMMUTOP_PROGS(nest_stale_translation,
 	       (u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
@@ -523,13 +523,13 @@ IOMMUTOP_PROGS(nest_fault_queue_overflow,
 	       on_fq_overflow(btf))
 IOMMUTOP_PROGS(nest_page_request,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
-		u32 perm, bool last, u32 injected),
+		u32 perm, bool last, u32 injected, u32 owner_pid),
 	       on_page_request(btf, dev_id, pasid, grpid, cookie, injected))
 IOMMUTOP_PROGS(nest_page_response,
 	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
-		bool automatic, u64 latency_ns, u32 injected),
+		bool automatic, u64 latency_ns, u32 injected, u32 owner_pid),
 	       on_page_response(btf, dev_id, pasid, cookie, code, automatic,
 				latency_ns, injected))
 IOMMUTOP_PROGS(nest_page_request_timeout,
-	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
+	       (u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 owner_pid),
 	       on_pr_timeout(btf, dev_id, pasid))

@@ -12,6 +12,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "pri.h"
 #include "trace.h"
@@ -81,7 +82,7 @@ int nest_device_create_ioctl(struct nest_ucmd *ucmd)
 			goto out_abort;
 	}
 	if (dev->flags & NESTIOMMU_DEVICE_PRI) {
-		dev->pri = nest_pri_alloc(obj->id);
+		dev->pri = nest_pri_alloc(obj->id, ucmd->ctx->owner_pid);
 		if (!dev->pri) {
 			rc = -ENOMEM;
 			goto out_abort;
@@ -203,6 +204,11 @@ int nest_device_attach_ioctl(struct nest_ucmd *ucmd)
 		rc = -ENOENT;
 	if (rc)
 		goto out_unlock;
+	/* Only a new slot allocates: a REPLACE cannot fail for memory. */
+	if (!old && nest_fail_site(NESTIOMMU_FAIL_SITE_ATTACH)) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
 	prev = xa_store(&dev->attach, key, hwpt, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(prev)) {
 		rc = xa_err(prev);

@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "pri.h"
 #include "trace.h"
@@ -147,7 +148,8 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 	dma.xr.dev = dev;
 	dma.xr.pr = &dma.pr;
 	nest_request_key(&dma.xr, cmd->flags, cmd->pasid);
-	dma.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	dma.bounce = nest_fail_site(NESTIOMMU_FAIL_SITE_DMA_BOUNCE) ? NULL :
+		     kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!dma.bounce) {
 		rc = -ENOMEM;
 		goto out_put;
@@ -300,7 +302,8 @@ int nest_translate_ioctl(struct nest_ucmd *ucmd)
 	req.dev = nest_get_device(ucmd->ctx, cmd->dev_id);
 	if (IS_ERR(req.dev))
 		return PTR_ERR(req.dev);
-	trace = kzalloc(sizeof(*trace), GFP_KERNEL_ACCOUNT);
+	trace = nest_fail_site(NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE) ? NULL :
+		kzalloc(sizeof(*trace), GFP_KERNEL_ACCOUNT);
 	if (!trace) {
 		rc = -ENOMEM;
 		goto out_put_dev;

@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "fault.h"
 #include "nest_priv.h"
 #include "pri.h"
@@ -346,7 +347,8 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 	if (count < rsize)
 		return -EINVAL;
 	n = min_t(size_t, count / rsize, NEST_FAULT_READ_BATCH);
-	buf = kmalloc_array(n, rsize, GFP_KERNEL_ACCOUNT);
+	buf = nest_fail_site(NESTIOMMU_FAIL_SITE_FAULT_READ) ? NULL :
+	      kmalloc_array(n, rsize, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 
@@ -463,7 +465,8 @@ int nest_fault_queue_alloc_ioctl(struct nest_ucmd *ucmd)
 	if (IS_ERR(q))
 		return PTR_ERR(q);
 	obj = &q->obj;
-	ring = kvzalloc(struct_size(ring, records, depth), GFP_KERNEL_ACCOUNT);
+	ring = nest_fail_site(NESTIOMMU_FAIL_SITE_FAULT_QUEUE) ? NULL :
+	       kvzalloc(struct_size(ring, records, depth), GFP_KERNEL_ACCOUNT);
 	if (!ring) {
 		rc = -ENOMEM;
 		goto out_abort;

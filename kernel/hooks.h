@@ -2,8 +2,8 @@
 /*
  * BPF hook points: decision structs passed as the first argument of the
  * writable tracepoints nestiommu:nest_hook_translate,
- * nest_hook_invalidate, nest_hook_map, nest_hook_page_request and
- * nest_hook_page_response (see trace.h).
+ * nest_hook_invalidate, nest_hook_map, nest_hook_page_request,
+ * nest_hook_page_response and nest_hook_fail_site (see trace.h).
  *
  * A BPF program attached as raw_tp.w (BPF_PROG_TYPE_RAW_TRACEPOINT_
  * WRITABLE, kernels 5.2 and later) reads what the driver knows from the
@@ -26,6 +26,9 @@
 /* The largest errno a hook may inject (EHWPOISON). */
 #define NEST_HOOK_MAX_ERRNO	133
 
+/* The deepest level a forced fault may report (5-level stage 1). */
+#define NEST_HOOK_MAX_FAULT_LEVEL	5
+
 /**
  * struct nest_hook_translate - at every translation (DMA and TRANSLATE)
  * @dev_id: the device
@@ -38,9 +41,13 @@
  * @fault_reason: BPF writes: enum nestiommu_fault_reason to fault with
  *	instead of translating (0: translate normally)
  * @fault_stage: BPF writes: the stage (1 or 2) of that fault
+ * @fault_level: BPF writes: the level (1 to NEST_HOOK_MAX_FAULT_LEVEL) that
+ *	fault reports; 0 reports none, as before this field existed
  * @page_request: BPF writes: 1 to fault as if the stage-1 page were not
  *	present, so the device sends a page request (only where @pri is 1;
  *	@fault_reason wins)
+ * @owner_pid: the tgid that opened the context (the VMM the device
+ *	belongs to, whichever thread or process issued the DMA)
  */
 struct nest_hook_translate {
 	u32 dev_id;
@@ -52,6 +59,8 @@ struct nest_hook_translate {
 	u32 fault_reason;
 	u32 fault_stage;
 	u32 page_request;
+	u32 owner_pid;
+	u32 fault_level;
 };
 
 /**
@@ -68,6 +77,7 @@ struct nest_hook_translate {
  *	entries stay, as if the invalidation was lost)
  * @error: BPF writes: an errno (1 to NEST_HOOK_MAX_ERRNO) to fail the
  *	entry with; wins over @drop
+ * @pid: the tgid of the HWPT_INVALIDATE caller
  */
 struct nest_hook_invalidate {
 	u32 hwpt_id;
@@ -80,7 +90,7 @@ struct nest_hook_invalidate {
 	u64 granule_size;
 	u64 nb_granules;
 	u32 error;
-	u32 __pad;
+	u32 pid;
 };
 
 /**
@@ -92,6 +102,7 @@ struct nest_hook_invalidate {
  * @user_va: the user memory
  * @error: BPF writes: an errno (1 to NEST_HOOK_MAX_ERRNO) to fail the MAP
  *	with
+ * @pid: the tgid of the IOAS_MAP caller
  */
 struct nest_hook_map {
 	u32 ioas_id;
@@ -100,7 +111,7 @@ struct nest_hook_map {
 	u64 length;
 	u64 user_va;
 	u32 error;
-	u32 __pad;
+	u32 pid;
 };
 
 /*
@@ -132,6 +143,7 @@ struct nest_hook_map {
  *	a response to its cookie, which tracepoints show)
  * @duplicate: BPF writes: 1 to queue every record of the group twice
  * @clear_last: BPF writes: 1 to send the last record without LAST_PAGE
+ * @owner_pid: the tgid that opened the context
  */
 struct nest_hook_page_request {
 	u32 dev_id;
@@ -145,7 +157,7 @@ struct nest_hook_page_request {
 	u32 drop;
 	u32 duplicate;
 	u32 clear_last;
-	u32 __pad;
+	u32 owner_pid;
 };
 
 /**
@@ -163,6 +175,8 @@ struct nest_hook_page_request {
  *	stays outstanding)
  * @delay_us: BPF writes: deliver the response after this many
  *	microseconds (1 to NEST_HOOK_MAX_DELAY_US) instead of now
+ * @owner_pid: the tgid that opened the context (not necessarily the
+ *	writer of the response)
  *
  * Only responses written by user space pass here: the driver's own answers
  * (detach, reset, close, timeout) cannot be lost or delayed, and a detach
@@ -180,6 +194,25 @@ struct nest_hook_page_response {
 	u32 new_code;
 	u32 drop;
 	u32 delay_us;
+	u32 owner_pid;
+	u32 __pad;
+};
+
+/**
+ * struct nest_hook_fail_site - at each call that can fail for resources
+ * @site: enum nestiommu_fail_site
+ * @pid: the tgid of the caller (of the ioctl, open() or read())
+ * @fail: BPF writes: 1 to make the call fail with the site's errno
+ *
+ * Only the driver's own calls pass here (fail.c), and only while a program
+ * is attached. A @fail other than 0 or 1 is ignored and counted (debugfs
+ * nestiommu/fail_site_rejected).
+ */
+struct nest_hook_fail_site {
+	u32 site;
+	u32 pid;
+	u32 fail;
+	u32 __pad;
 };
 
 #endif /* NEST_HOOKS_H */

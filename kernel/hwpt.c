@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "trace.h"
 
@@ -114,7 +115,10 @@ static struct nest_hwpt *nest_hwpt_new(struct nest_ucmd *ucmd,
 			return ERR_CAST(q);
 	}
 	/* Tag 0 is never given: a zeroed cache entry matches nothing. */
-	tag = ida_alloc_min(&iommu->tags, 1, GFP_KERNEL_ACCOUNT);
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_CACHE_TAG))
+		tag = -ENOMEM;
+	else
+		tag = ida_alloc_min(&iommu->tags, 1, GFP_KERNEL_ACCOUNT);
 	if (tag < 0) {
 		obj = ERR_PTR(tag);
 		goto out_put_queue;
@@ -386,6 +390,7 @@ static int nest_hwpt_invalidate_hook(struct nest_hwpt *hwpt,
 		.addr = e->addr,
 		.granule_size = e->granule_size,
 		.nb_granules = e->nb_granules,
+		.pid = task_tgid_nr(current),
 	};
 	int rc = 0;
 
@@ -555,6 +560,8 @@ static int nest_hwpt_dirty_clear_all(struct nest_hwpt *hwpt)
 	struct nest_area *area;
 	u64 *bitmap;
 
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_DIRTY_BITMAP))
+		return -ENOMEM;
 	bitmap = kvmalloc(NEST_DIRTY_WINDOW_BITS / 8, GFP_KERNEL_ACCOUNT);
 	if (!bitmap)
 		return -ENOMEM;
@@ -653,6 +660,10 @@ int nest_hwpt_get_dirty_bitmap_ioctl(struct nest_ucmd *ucmd)
 		return PTR_ERR(hwpt);
 	if (!READ_ONCE(hwpt->dirty_tracking)) {
 		rc = -EINVAL;
+		goto out_put;
+	}
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_DIRTY_BITMAP)) {
+		rc = -ENOMEM;
 		goto out_put;
 	}
 	bitmap = kvmalloc(NEST_DIRTY_WINDOW_BITS / 8, GFP_KERNEL_ACCOUNT);

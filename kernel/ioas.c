@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "trace.h"
 
@@ -336,6 +337,7 @@ static int nest_ioas_map_hook(struct nest_ioas *ioas,
 		.iova = cmd->iova,
 		.length = cmd->length,
 		.user_va = cmd->user_va,
+		.pid = task_tgid_nr(current),
 	};
 	int rc = 0;
 
@@ -373,7 +375,8 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 			goto out_put;
 	}
 
-	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	area = nest_fail_site(NESTIOMMU_FAIL_SITE_AREA) ? NULL :
+	       kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area) {
 		rc = -ENOMEM;
 		goto out_put;
@@ -471,7 +474,8 @@ int nest_ioas_copy_ioctl(struct nest_ucmd *ucmd)
 		goto out_put_src;
 	}
 
-	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	area = nest_fail_site(NESTIOMMU_FAIL_SITE_AREA) ? NULL :
+	       kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area) {
 		rc = -ENOMEM;
 		goto out_put_dst;

@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "pri.h"
 
@@ -60,6 +61,8 @@ int nest_iommu_resize_tlb(struct nest_iommu *iommu, struct nest_tlb *tlb,
 
 	if (nr_new < min || nr_new > max || !is_power_of_2(nr_new))
 		return -EINVAL;
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_TLB))
+		return -ENOMEM;
 	entries = kvcalloc(nr_new, sizeof(*entries), GFP_KERNEL_ACCOUNT);
 	if (!entries)
 		return -ENOMEM;

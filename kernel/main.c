@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 #include "pri.h"
 
@@ -71,12 +72,17 @@ static bool nest_object_type_matches(const struct nest_object *obj,
  * Return: the object, ERR_PTR(-EMFILE) if the context holds
  * NESTIOMMU_MAX_OBJECTS objects already, or ERR_PTR(-ENOMEM).
  */
+/* Objects of every context, finalized or not; read through debugfs. */
+static atomic64_t nest_objects_live = ATOMIC64_INIT(0);
+
 struct nest_object *__nest_object_alloc(struct nest_ctx *ctx, size_t size,
 					enum nest_object_type type)
 {
 	struct nest_object *obj;
 	int rc;
 
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_OBJECT))
+		return ERR_PTR(-ENOMEM);
 	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
@@ -87,12 +93,17 @@ struct nest_object *__nest_object_alloc(struct nest_ctx *ctx, size_t size,
 	 * XA_ZERO_ENTRY reserves the ID; xa_load() returns NULL for it. IDs
 	 * run from 1 to NESTIOMMU_MAX_OBJECTS, which bounds the count too.
 	 */
-	rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY,
-		      XA_LIMIT(1, NESTIOMMU_MAX_OBJECTS), GFP_KERNEL_ACCOUNT);
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_OBJECT_ID))
+		rc = -ENOMEM;
+	else
+		rc = xa_alloc(&ctx->objects, &obj->id, XA_ZERO_ENTRY,
+			      XA_LIMIT(1, NESTIOMMU_MAX_OBJECTS),
+			      GFP_KERNEL_ACCOUNT);
 	if (rc) {
 		kfree(obj);
 		return ERR_PTR(rc == -EBUSY ? -EMFILE : rc);
 	}
+	atomic64_inc(&nest_objects_live);
 	return obj;
 }
 
@@ -115,6 +126,7 @@ static void nest_object_free(struct nest_object *obj)
 {
 	nest_object_ops[obj->type].destroy(obj);
 	kfree(obj);
+	atomic64_dec(&nest_objects_live);
 }
 
 /**
@@ -361,6 +373,8 @@ static int nest_fops_open(struct inode *inode, struct file *filp)
 	struct nest_ctx *ctx;
 	int rc;
 
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_CONTEXT))
+		return -ENOMEM;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
@@ -370,6 +384,7 @@ static int nest_fops_open(struct inode *inode, struct file *filp)
 		kfree(ctx);
 		return rc;
 	}
+	ctx->owner_pid = task_tgid_nr(current);
 	filp->private_data = ctx;
 	return 0;
 }
@@ -430,6 +445,22 @@ static int nest_debugfs_pinned_get(void *data, u64 *val)
 DEFINE_DEBUGFS_ATTRIBUTE(nest_debugfs_pinned_fops, nest_debugfs_pinned_get,
 			 NULL, "%llu\n");
 
+static int nest_debugfs_objects_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&nest_objects_live);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(nest_debugfs_objects_fops, nest_debugfs_objects_get,
+			 NULL, "%llu\n");
+
+static int nest_debugfs_pri_get(void *data, u64 *val)
+{
+	*val = nest_pri_outstanding_total();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(nest_debugfs_pri_fops, nest_debugfs_pri_get, NULL,
+			 "%llu\n");
+
 static int __init nest_init(void)
 {
 	int rc;
@@ -446,6 +477,12 @@ static int __init nest_init(void)
 	nest_debugfs_root = debugfs_create_dir("nestiommu", NULL);
 	debugfs_create_file_unsafe("pinned_pages", 0400, nest_debugfs_root,
 				   NULL, &nest_debugfs_pinned_fops);
+	debugfs_create_file_unsafe("objects", 0400, nest_debugfs_root, NULL,
+				   &nest_debugfs_objects_fops);
+	debugfs_create_file_unsafe("page_requests_outstanding", 0400,
+				   nest_debugfs_root, NULL,
+				   &nest_debugfs_pri_fops);
+	nest_fail_debugfs_init(nest_debugfs_root);
 	return 0;
 }
 

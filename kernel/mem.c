@@ -12,10 +12,13 @@
  */
 #include <linux/highmem.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 
 static void *nest_s2_table_alloc(void *priv)
 {
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_S2_TABLE))
+		return NULL;
 	return (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 }
 

@@ -132,6 +132,11 @@ struct nest_ctx {
 	/* ID -> struct nest_object; protected by its own xa_lock. */
 	struct xarray objects;
 	struct nest_iommu iommu;
+	/*
+	 * The tgid that opened the context: its DMA, page requests and
+	 * responses belong to it, whoever writes a response or times out.
+	 */
+	u32 owner_pid;
 };
 
 /* Header of every object; embedded first in each object struct. */

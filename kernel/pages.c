@@ -27,6 +27,7 @@
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 
+#include "fail.h"
 #include "nest_priv.h"
 
 /* Pages pinned by every context; read through debugfs. */
@@ -46,6 +47,8 @@ static int nest_pin_charge(struct nest_pin *pin, unsigned long npages)
 	bool unlimited = capable(CAP_IPC_LOCK);
 	unsigned long cur, new;
 
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_LOCKED_MEM))
+		return -ENOMEM;
 	cur = atomic_long_read(&user->locked_vm);
 	do {
 		if (check_add_overflow(cur, npages, &new))
@@ -82,6 +85,8 @@ static int nest_pin_grow(struct nest_pin *pin, unsigned long *cap,
 
 	if (need <= *cap)
 		return 0;
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_PIN))
+		return -ENOMEM;
 	/* A huge length is user input, not a driver bug: no warning. */
 	pages = kvmalloc_array(new_cap, sizeof(*pages),
 			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
@@ -117,7 +122,8 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 	if (writeable)
 		gup_flags |= FOLL_WRITE;
 
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	pin = nest_fail_site(NESTIOMMU_FAIL_SITE_PIN) ? NULL :
+	      kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
 		return ERR_PTR(-ENOMEM);
 	rc = nest_pin_charge(pin, npages);
@@ -134,8 +140,11 @@ struct nest_pin *nest_pin_create(unsigned long user_va, unsigned long npages,
 		rc = nest_pin_grow(pin, &cap, done, done + n, npages);
 		if (rc)
 			goto out_unpin;
-		rc = pin_user_pages_fast(user_va + (done << PAGE_SHIFT), n,
-					 gup_flags, pin->pages + done);
+		if (nest_fail_site(NESTIOMMU_FAIL_SITE_PIN_PAGES))
+			rc = -ENOMEM;
+		else
+			rc = pin_user_pages_fast(user_va + (done << PAGE_SHIFT),
+						 n, gup_flags, pin->pages + done);
 		if (rc <= 0) {
 			rc = rc ?: -EFAULT;
 			goto out_unpin;

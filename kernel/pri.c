@@ -32,6 +32,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include "fail.h"
 #include "fault.h"
 #include "nest_priv.h"
 #include "pri.h"
@@ -103,10 +104,26 @@ void nest_pri_exit(void)
 	destroy_workqueue(nest_pri_wq);
 }
 
-struct nest_pri *nest_pri_alloc(u32 dev_id)
-{
-	struct nest_pri *pri = kzalloc(sizeof(*pri), GFP_KERNEL_ACCOUNT);
+/* Page requests outstanding on every device; read through debugfs. */
+static atomic64_t nest_pri_outstanding = ATOMIC64_INIT(0);
 
+/**
+ * nest_pri_outstanding_total() - page requests outstanding, module-wide
+ *
+ * Return: the pages of every group sent and not answered yet.
+ */
+u64 nest_pri_outstanding_total(void)
+{
+	return atomic64_read(&nest_pri_outstanding);
+}
+
+struct nest_pri *nest_pri_alloc(u32 dev_id, u32 owner_pid)
+{
+	struct nest_pri *pri;
+
+	if (nest_fail_site(NESTIOMMU_FAIL_SITE_PRI))
+		return NULL;
+	pri = kzalloc(sizeof(*pri), GFP_KERNEL_ACCOUNT);
 	if (!pri)
 		return NULL;
 	refcount_set(&pri->users, 1);
@@ -116,6 +133,7 @@ struct nest_pri *nest_pri_alloc(u32 dev_id)
 	INIT_LIST_HEAD(&pri->parked);
 	mutex_init(&pri->cancel_mutex);
 	pri->dev_id = dev_id;
+	pri->owner_pid = owner_pid;
 	pri->max_outstanding = NESTIOMMU_PRI_DEFAULT_OUTSTANDING;
 	return pri;
 }
@@ -214,6 +232,7 @@ static void nest_prg_answer(struct nest_prg *g, u32 code,
 	spin_lock(&pri->lock);
 	list_del_init(&g->dev_node);
 	pri->outstanding -= g->npages;
+	atomic64_sub(g->npages, &nest_pri_outstanding);
 	if (who != NEST_PRG_USER)
 		st->pri_auto_invalid++;
 	if (who == NEST_PRG_TIMEOUT)
@@ -231,7 +250,8 @@ static void nest_prg_answer(struct nest_prg *g, u32 code,
 
 	trace_nest_page_response(pri->dev_id, g->key, g->grpid, g->pend.cookie,
 				 code, who != NEST_PRG_USER,
-				 ktime_get_ns() - g->sent_ns, g->resp_injected);
+				 ktime_get_ns() - g->sent_ns, g->resp_injected,
+				 pri->owner_pid);
 	g->code = code;
 	complete_all(&g->done);
 	smp_mb();
@@ -319,6 +339,7 @@ static int nest_prg_take_credit(struct nest_prg *g, bool nonblock)
 			rc = 1;
 		} else if (nest_pri_has_credit(pri, g->npages)) {
 			pri->outstanding += g->npages;
+			atomic64_add(g->npages, &nest_pri_outstanding);
 			pri->stats.pri_groups++;
 			pri->stats.pri_page_requests += g->npages;
 			rc = 0;
@@ -359,7 +380,7 @@ static void nest_prg_unsend(struct nest_prg *g)
 static void nest_prg_expire(struct nest_prg *g)
 {
 	trace_nest_page_request_timeout(g->pri->dev_id, g->key, g->grpid,
-					g->pend.cookie);
+					g->pend.cookie, g->pri->owner_pid);
 	nest_prg_answer(g, NESTIOMMU_PAGE_RESP_INVALID, NEST_PRG_TIMEOUT);
 }
 
@@ -417,6 +438,7 @@ static u32 nest_prg_hook_request(struct nest_prg *g,
 		.addr = g->addr,
 		.npages = g->npages,
 		.perm = tmpl->fault.access,
+		.owner_pid = g->pri->owner_pid,
 	};
 
 	if (!trace_nest_hook_page_request_enabled())
@@ -471,7 +493,7 @@ static int nest_prg_queue(struct nest_prg *g,
 		trace_nest_page_request(r.dev_id, g->key, g->grpid, r.cookie,
 					g->addr + ((u64)i << PAGE_SHIFT),
 					r.perm, last && i == g->npages - 1,
-					g->injected);
+					g->injected, g->pri->owner_pid);
 	return nest_fault_ring_send(g->ring, &g->pend, &r, g->npages, copies);
 }
 
@@ -551,7 +573,8 @@ static int nest_prg_send(struct nest_pri *pri, struct nest_fault_ring *ring,
 		rc = -EOPNOTSUPP;
 		goto out_put_ring;
 	}
-	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	g = nest_fail_site(NESTIOMMU_FAIL_SITE_PAGE_REQUEST) ? NULL :
+	    kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g) {
 		rc = -ENOMEM;
 		goto out_put_ring;
@@ -882,6 +905,7 @@ static void nest_prg_hook_response(struct nest_prg *g,
 		.code = resp->code,
 		.cookie = g->pend.cookie,
 		.age_ns = ktime_get_ns() - g->sent_ns,
+		.owner_pid = g->pri->owner_pid,
 	};
 
 	trace_nest_hook_page_response(&d);

@@ -52,6 +52,7 @@ struct nest_pri {
 	/* DMAs waiting for credit (@outstanding below @max_outstanding) */
 	wait_queue_head_t credit_wait;
 	u32 dev_id;
+	u32 owner_pid;		/* the context's owner (struct nest_ctx) */
 	u32 outstanding;	/* page requests not answered */
 	u32 max_outstanding;
 	u32 timeout_ms;
@@ -86,10 +87,11 @@ struct nest_pri_req {
 };
 
 int nest_pri_init(void);
+u64 nest_pri_outstanding_total(void);
 void nest_pri_exit(void);
 
 /* device.c, iommu.c: the device's PRI state and options */
-struct nest_pri *nest_pri_alloc(u32 dev_id);
+struct nest_pri *nest_pri_alloc(u32 dev_id, u32 owner_pid);
 void nest_pri_put(struct nest_pri *pri);
 void nest_pri_stats(struct nest_pri *pri, struct nestiommu_xlate_stats *st);
 int nest_pri_option(struct nest_pri *pri, struct nestiommu_option *cmd);

@@ -304,8 +304,8 @@ TRACE_EVENT(nest_dma,
 /* An unrecoverable translation fault. */
 TRACE_EVENT(nest_fault,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id,
-		 const struct nest_fault *fault),
-	TP_ARGS(dev_id, pasid, hwpt_id, fault),
+		 const struct nest_fault *fault, u32 owner_pid),
+	TP_ARGS(dev_id, pasid, hwpt_id, fault, owner_pid),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -318,6 +318,7 @@ TRACE_EVENT(nest_fault,
 		__field(u8, flags)
 		__field(u64, iova)
 		__field(u64, fetch_addr)
+		__field(u32, owner_pid)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -331,13 +332,14 @@ TRACE_EVENT(nest_fault,
 		__entry->flags = fault->flags;
 		__entry->iova = fault->addr;
 		__entry->fetch_addr = fault->gpa;
+		__entry->owner_pid = owner_pid;
 	),
-	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx access=%s stage=%u level=%u reason=%s s1_level=%u flags=0x%x fetch_addr=0x%llx",
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx access=%s stage=%u level=%u reason=%s s1_level=%u flags=0x%x fetch_addr=0x%llx owner_pid=%u",
 		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
 		  __entry->iova, show_nest_access(__entry->access),
 		  __entry->stage, __entry->level,
 		  show_nest_reason(__entry->reason), __entry->s1_level,
-		  __entry->flags, __entry->fetch_addr)
+		  __entry->flags, __entry->fetch_addr, __entry->owner_pid)
 );
 
 /*
@@ -405,8 +407,9 @@ TRACE_EVENT(nest_fault_queue_overflow,
  */
 TRACE_EVENT(nest_page_request,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u64 addr,
-		 u32 perm, bool last, u32 injected),
-	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last, injected),
+		 u32 perm, bool last, u32 injected, u32 owner_pid),
+	TP_ARGS(dev_id, pasid, grpid, cookie, addr, perm, last, injected,
+		owner_pid),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -416,6 +419,7 @@ TRACE_EVENT(nest_page_request,
 		__field(u64, addr)
 		__field(bool, last)
 		__field(u32, injected)
+		__field(u32, owner_pid)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -426,12 +430,13 @@ TRACE_EVENT(nest_page_request,
 		__entry->addr = addr;
 		__entry->last = last;
 		__entry->injected = injected;
+		__entry->owner_pid = owner_pid;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx perm=%s last=%u injected=%s",
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx perm=%s last=%u injected=%s owner_pid=%u",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
 		  __entry->cookie, __entry->addr,
 		  show_nest_access(__entry->perm), __entry->last,
-		  show_nest_pr_injected(__entry->injected))
+		  show_nest_pr_injected(__entry->injected), __entry->owner_pid)
 );
 
 /*
@@ -441,9 +446,9 @@ TRACE_EVENT(nest_page_request,
  */
 TRACE_EVENT(nest_page_response,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie, u32 code,
-		 bool automatic, u64 latency_ns, u32 injected),
+		 bool automatic, u64 latency_ns, u32 injected, u32 owner_pid),
 	TP_ARGS(dev_id, pasid, grpid, cookie, code, automatic, latency_ns,
-		injected),
+		injected, owner_pid),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -453,6 +458,7 @@ TRACE_EVENT(nest_page_response,
 		__field(u64, latency_ns)
 		__field(bool, automatic)
 		__field(u32, injected)
+		__field(u32, owner_pid)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -463,32 +469,39 @@ TRACE_EVENT(nest_page_response,
 		__entry->latency_ns = latency_ns;
 		__entry->automatic = automatic;
 		__entry->injected = injected;
+		__entry->owner_pid = owner_pid;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu injected=%s",
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu code=%s auto=%u latency_ns=%llu injected=%s owner_pid=%u",
 		  __entry->dev_id, __entry->pasid, __entry->grpid,
 		  __entry->cookie, show_nest_resp_code(__entry->code),
 		  __entry->automatic, __entry->latency_ns,
-		  show_nest_resp_injected(__entry->injected))
+		  show_nest_resp_injected(__entry->injected),
+		  __entry->owner_pid)
 );
 
 /* A group was not answered within OPTION_PRI_TIMEOUT_MS: INVALID. */
 TRACE_EVENT(nest_page_request_timeout,
-	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie),
-	TP_ARGS(dev_id, pasid, grpid, cookie),
+	TP_PROTO(u32 dev_id, u32 pasid, u32 grpid, u64 cookie,
+		 u32 owner_pid),
+	TP_ARGS(dev_id, pasid, grpid, cookie, owner_pid),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
 		__field(u32, grpid)
 		__field(u64, cookie)
+		__field(u32, owner_pid)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
 		__entry->pasid = pasid;
 		__entry->grpid = grpid;
 		__entry->cookie = cookie;
+		__entry->owner_pid = owner_pid;
 	),
-	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu", __entry->dev_id,
-		  __entry->pasid, __entry->grpid, __entry->cookie)
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu owner_pid=%u",
+		  __entry->dev_id,
+		  __entry->pasid, __entry->grpid, __entry->cookie,
+		  __entry->owner_pid)
 );
 
 /*
@@ -646,6 +659,87 @@ NEST_DEFINE_HOOK(nest_hook_page_response_class, nest_hook_page_response,
 	TP_PROTO(struct nest_hook_page_response *d),
 	TP_ARGS(d),
 	sizeof(struct nest_hook_page_response)
+);
+
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_CONTEXT);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_OBJECT);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_OBJECT_ID);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_CACHE_TAG);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_S2_TABLE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_AREA);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PIN);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PIN_PAGES);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_LOCKED_MEM);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_ATTACH);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_DIRTY_BITMAP);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_FAULT_QUEUE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_FAULT_READ);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PRI);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_PAGE_REQUEST);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TLB);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_DMA_BOUNCE);
+TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE);
+
+/* enum nestiommu_fail_site, in order: fail.c names the debugfs lines with it. */
+#define NEST_FAIL_SITE_NAMES \
+	{ NESTIOMMU_FAIL_SITE_CONTEXT, "context" },	\
+	{ NESTIOMMU_FAIL_SITE_OBJECT, "object" },	\
+	{ NESTIOMMU_FAIL_SITE_OBJECT_ID, "object_id" },	\
+	{ NESTIOMMU_FAIL_SITE_CACHE_TAG, "cache_tag" },	\
+	{ NESTIOMMU_FAIL_SITE_S2_TABLE, "s2_table" },	\
+	{ NESTIOMMU_FAIL_SITE_AREA, "area" },	\
+	{ NESTIOMMU_FAIL_SITE_PIN, "pin" },	\
+	{ NESTIOMMU_FAIL_SITE_PIN_PAGES, "pin_pages" },	\
+	{ NESTIOMMU_FAIL_SITE_LOCKED_MEM, "locked_mem" },	\
+	{ NESTIOMMU_FAIL_SITE_ATTACH, "attach" },	\
+	{ NESTIOMMU_FAIL_SITE_DIRTY_BITMAP, "dirty_bitmap" },	\
+	{ NESTIOMMU_FAIL_SITE_FAULT_QUEUE, "fault_queue" },	\
+	{ NESTIOMMU_FAIL_SITE_FAULT_READ, "fault_read" },	\
+	{ NESTIOMMU_FAIL_SITE_PRI, "pri" },	\
+	{ NESTIOMMU_FAIL_SITE_PAGE_REQUEST, "page_request" },	\
+	{ NESTIOMMU_FAIL_SITE_TLB, "tlb" },	\
+	{ NESTIOMMU_FAIL_SITE_DMA_BOUNCE, "dma_bounce" },	\
+	{ NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE, "translate_trace" }
+
+#define show_nest_fail_site(site) __print_symbolic(site, NEST_FAIL_SITE_NAMES)
+
+DECLARE_EVENT_CLASS(nest_hook_fail_site_class,
+	TP_PROTO(struct nest_hook_fail_site *d),
+	TP_ARGS(d),
+	TP_STRUCT__entry(
+		__field(u32, site)
+		__field(u32, pid)
+	),
+	TP_fast_assign(
+		__entry->site = d->site;
+		__entry->pid = d->pid;
+	),
+	TP_printk("site=%s pid=%u", show_nest_fail_site(__entry->site),
+		  __entry->pid)
+);
+
+NEST_DEFINE_HOOK(nest_hook_fail_site_class, nest_hook_fail_site,
+	TP_PROTO(struct nest_hook_fail_site *d),
+	TP_ARGS(d),
+	sizeof(struct nest_hook_fail_site)
+);
+
+/* A failure nest_hook_fail_site injected: the call failed with -@err. */
+TRACE_EVENT(nest_fail_site,
+	TP_PROTO(u32 site, u32 pid, int err),
+	TP_ARGS(site, pid, err),
+	TP_STRUCT__entry(
+		__field(u32, site)
+		__field(u32, pid)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->site = site;
+		__entry->pid = pid;
+		__entry->err = err;
+	),
+	TP_printk("site=%s pid=%u errno=%d", show_nest_fail_site(__entry->site),
+		  __entry->pid, __entry->err)
 );
 
 #endif /* _NEST_TRACE_H */

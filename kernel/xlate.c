@@ -69,7 +69,7 @@ static void nest_fault_pasid_invalid(struct nest_device *dev, u32 key,
 	dev->stats.translations++;
 	nest_stats_fault(&dev->stats, fault);
 	spin_unlock(&iommu->lock);
-	trace_nest_fault(dev->obj.id, key, 0, fault);
+	trace_nest_fault(dev->obj.id, key, 0, fault, dev->ctx->owner_pid);
 }
 
 /*
@@ -195,25 +195,27 @@ static bool nest_xlate_hook(struct nest_xlate_req *req,
 		.access = req->access,
 		.iova = req->iova,
 		.pri = req->pr && hwpt->fault_queue && nest_pri_on(dev->pri),
+		.owner_pid = dev->ctx->owner_pid,
 	};
 	bool fault_set;
 
 	trace_nest_hook_translate(&d);
-	fault_set = d.fault_reason || d.fault_stage;
+	fault_set = d.fault_reason || d.fault_stage || d.fault_level;
 	if (!fault_set && !d.page_request)
 		return false;
 	if (fault_set ?
 	    d.fault_reason < NEST_FAULT_REASON_PASID_FETCH ||
 	    d.fault_reason > NEST_FAULT_REASON_OOR_ADDRESS ||
-	    (d.fault_stage != 1 && d.fault_stage != 2) :
+	    (d.fault_stage != 1 && d.fault_stage != 2) ||
+	    d.fault_level > NEST_HOOK_MAX_FAULT_LEVEL :
 	    d.page_request != 1 || !d.pri) {
 		dev->stats.hook_rejected++;
 		hwpt->stats.hook_rejected++;
 		return false;
 	}
 	if (fault_set) {
-		nest_fault_init(fault, d.fault_stage, d.fault_reason, 0,
-				req->iova, req->access);
+		nest_fault_init(fault, d.fault_stage, d.fault_reason,
+				d.fault_level, req->iova, req->access);
 		dev->stats.injected_faults++;
 		hwpt->stats.injected_faults++;
 	} else {
@@ -285,7 +287,8 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 	nest_stats_xlate(&hwpt->stats, ats, req->no_cache || injected, res,
 			 rc ? fault : NULL);
 	if (rc) {
-		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault);
+		trace_nest_fault(dev->obj.id, req->key, hwpt->obj.id, fault,
+				 dev->ctx->owner_pid);
 		/* A TRANSLATE answers itself: only DMA faults are queued. */
 		if (hwpt->fault_queue && req->pr)
 			nest_xlate_report(req, fault, page_request);

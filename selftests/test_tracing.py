@@ -49,6 +49,7 @@ HOOK_CASES = (
     "prihook.pasid.cleared_last_page_group",
     "prihook.pasid.set_code_failure_disables_pri_until_reset",
     "prihook.pasid.delayed_response_delivered_late",
+    "fail.tlb.sweep",
 )
 
 # Every event: maploop (nest_map, nest_unmap, nest_hook_map), dmaloop with the auditor (an
@@ -100,6 +101,8 @@ EXPECTED = [
     ("nest_page_response", {"code": "failure", "injected": "code"}),
     ("nest_page_response", {"code": "success", "injected": "delayed"}),
     ("nest_hook_page_response", {"code": "success"}),
+    ("nest_hook_fail_site", {"site": "object"}),
+    ("nest_fail_site", {"site": "tlb", "errno": "-12"}),
 ]
 
 

@@ -110,6 +110,7 @@ TEST_F(inv, hook_sees_the_entry)
 	ASSERT_EQ(STALE_IOVA, self->c->last_addr);
 	ASSERT_EQ(SZ_4K, self->c->last_granule_size);
 	ASSERT_EQ(1, self->c->last_nb_granules);
+	ASSERT_EQ(getpid(), self->c->last_pid);
 	h1 = inv_stats(self);
 	ASSERT_EQ(h0.inv_dropped + (variant->ats ? 2 : 1), h1.inv_dropped);
 	ASSERT_EQ(h0.injected_inv_drops, h1.injected_inv_drops);
@@ -440,6 +441,7 @@ TEST_F(map, hook_sees_the_request)
 	ASSERT_EQ(MAP_IOVA, self->c->last_iova);
 	ASSERT_EQ(MAP_LEN, self->c->last_length);
 	ASSERT_EQ(NEST_PTR(self->buf), self->c->last_user_va);
+	ASSERT_EQ(getpid(), self->c->last_pid);
 	st = istats(self->fd, self->ioas);
 	ASSERT_EQ(1, st.mappings);
 	ASSERT_EQ(MAP_LEN / SZ_4K, st.pinned_pages);

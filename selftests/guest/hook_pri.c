@@ -325,6 +325,7 @@ TEST_F(prihook, translate_pri_input)
 	ASSERT_EQ(PR_BYTE, env_read_byte(&self->e, PR_PAGE(0)));
 	ASSERT_EQ(1, self->tr->matched);
 	ASSERT_EQ(1, self->tr->last_pri);
+	ASSERT_EQ(getpid(), self->tr->last_owner_pid);
 
 	TH_CONTEXT("TRANSLATE");
 	env_translate(&self->e, 0, ACC_R, PR_PAGE(1), steps, XL_STEPS, &xl);
@@ -654,6 +655,8 @@ TEST_F(prihook, page_request_hook_sees_the_group)
 	ASSERT_EQ(PR_PAGE(PR_HOLE), self->rq->last_addr);
 	ASSERT_EQ(3, self->rq->last_npages);
 	ASSERT_EQ(ACC_W, self->rq->last_perm);
+	ASSERT_EQ(getpid(), self->rq->last_owner_pid);
+	ASSERT_EQ(getpid(), self->prm->last_owner_pid);
 	respond(self->qfd, cookie, R_INVALID);
 	check_job_fault(j, 0, iova, NESTIOMMU_FAULT_REASON_PTE_FETCH, false);
 	check_pri(self, (struct pri_exp){ .groups = 1, .pages = 3, .invalid = 1 });
@@ -696,6 +699,8 @@ TEST_F(prihook, dropped_group_answered_by_timeout)
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(1, self->rsm->automatic);
 	ASSERT_EQ(0, self->rsm->last_injected);
+	/* Answered by the timeout's kworker, still the owner's. */
+	ASSERT_EQ(getpid(), self->rsm->last_owner_pid);
 	ASSERT_EQ(0, self->rs->calls);
 	respond_err(EINVAL, self->qfd, self->rq->last_cookie, R_SUCCESS);
 	ASSERT_FALSE(queue_readable(self->qfd, 0));
@@ -882,6 +887,8 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	ASSERT_EQ(r.grpid, self->rs->last_grpid);
 	ASSERT_EQ(R_SUCCESS, self->rs->last_code);
 	ASSERT_EQ(r.cookie, self->rs->last_cookie);
+	ASSERT_EQ(getpid(), self->rs->last_owner_pid);
+	ASSERT_EQ(getpid(), self->rs->last_tgid);
 	/* The group waited at least job_waiting()'s time, and was sent after the fault. */
 	ASSERT_LE(PRI_QUIET_MS * 1000000ULL, self->rs->last_age_ns);
 	ASSERT_GE(now_ns() - r.timestamp_ns, self->rs->last_age_ns);
@@ -890,6 +897,45 @@ TEST_F(prihook, page_response_hook_sees_the_response)
 	ASSERT_EQ(1, self->rsm->events);
 	ASSERT_EQ(0, self->rsm->last_injected);
 	ASSERT_LE(self->rs->last_age_ns, self->rsm->last_latency_ns);
+	ASSERT_EQ(getpid(), self->rsm->last_owner_pid);
+}
+
+/*
+ * A response another process writes (a child sharing the fault fd) still
+ * belongs to the context's owner: the hook and the event carry its pid.
+ */
+TEST_F(prihook, response_from_child_carries_owner)
+{
+	static char buf[64];
+	struct nestiommu_fault_record r;
+	struct pri_job *j;
+	int status;
+	pid_t pid;
+
+	self->rs->tgid = 0;	/* whoever writes the response */
+	self->rs->enabled = 1;
+	j = pr_job_start(self, ACC_W, PR_PAGE(PR_HOLE), sizeof(buf), buf);
+	pr_read_group(self, &r, PR_PAGE(PR_HOLE), 1, ACC_W);
+	job_waiting(j);
+	pr_map(self, PR_HOLE, 1);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct nestiommu_page_response resp = {
+			.cookie = r.cookie,
+			.code = R_SUCCESS,
+		};
+
+		_exit(write(self->qfd, &resp, sizeof(resp)) == sizeof(resp) ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	check_job_ok(j);
+	ASSERT_EQ(1, self->rs->matched);
+	ASSERT_EQ(pid, self->rs->last_tgid);
+	ASSERT_EQ(getpid(), self->rs->last_owner_pid);
+	ASSERT_EQ(1, self->rsm->events);
+	ASSERT_EQ(getpid(), self->rsm->last_owner_pid);
 }
 
 /*

@@ -5,8 +5,8 @@
  * nest_hook_page_request and nest_hook_page_response) writes the driver's
  * decisions, and the driver
  *  - honours a valid one: a translation faults with the injected reason
- *    and stage (level 0, NESTIOMMU_FAULT_F_INJECTED, counted in
- *    injected_faults and faults[][]), an invalidation entry is dropped
+ *    and stage (and level, 0 unless given; NESTIOMMU_FAULT_F_INJECTED,
+ *    counted in injected_faults and faults[][]), an invalidation entry is dropped
  *    (reported done, the stale translation stays) or fails with the errno
  *    (entry_num = its index), an IOAS_MAP fails with the errno before
  *    pinning anything; a PRI device's DMA sends a page request for a page
@@ -23,8 +23,8 @@
  *
  * The cases are in one file per story: hook_xlate.c (nest_hook_translate and
  * the marks of its faults), hook_map_inval.c (nest_hook_invalidate, nest_hook_map)
- * and hook_pri.c (page requests and responses); this file loads and
- * attaches the programs (hook_test.h).
+ * hook_pri.c (page requests and responses) and hook_fail.c (failure
+ * sites); this file loads and attaches the programs (hook_test.h).
  *
  * Needs root (BPF) and the module with BTF; skips only where the kernel
  * has no writable raw tracepoints (BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE).
@@ -81,7 +81,7 @@ static struct hook_inject_bpf *hooks_load(bool marks)
 	return skel;
 }
 
-static void hook_attach(struct bpf_program *prog, struct bpf_link **link,
+void hook_attach(struct bpf_program *prog, struct bpf_link **link,
 			const char *event)
 {
 	*link = bpf_program__attach(prog);

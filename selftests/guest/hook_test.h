@@ -28,6 +28,8 @@ _Static_assert(EHWPOISON == 133, "kernel/hooks.h: NEST_HOOK_MAX_ERRNO is 133");
 struct hook_inject_bpf *hooks_setup(bool marks);
 /* Check that every decision reached the programs zeroed; destroy @skel. */
 void hooks_teardown(struct hook_inject_bpf *skel);
+void hook_attach(struct bpf_program *prog, struct bpf_link **link,
+		 const char *event);
 void hook_detach(struct bpf_link **link);
 
 struct nestiommu_xlate_stats xstats(struct nest_env *e, __u32 id, __u32 type);

@@ -297,6 +297,46 @@ TEST_F(xlate, invalid_decisions_rejected)
 	ASSERT_EQ(h1.hook_rejected, xl_hwpt(self).hook_rejected);
 }
 
+/*
+ * fault_level: the forced fault reports that level (1 to 5), in the DMA's
+ * out_fault and the statistics; 0 none; beyond 5, or without a reason,
+ * the decision is rejected.
+ */
+TEST_F(xlate, injected_fault_level)
+{
+	struct nestiommu_xlate_stats d0 = xl_dev(self), h0 = xl_hwpt(self), d1, h1;
+	struct nestiommu_dma dma;
+	__u32 level;
+	char b;
+
+	for (level = 0; level <= 5; level++) {
+		TH_CONTEXT("level %u", level);
+		xl_inject(self, NESTIOMMU_FAULT_REASON_PTE_FETCH, 1);
+		self->c->fault_level = level;
+		env_dma_fault(&self->e, ACC_R, XL_IOVA, 1, &b, &dma);
+		check_fault_exp(&dma.out_fault, (struct fault_exp){
+			.addr = XL_IOVA, .reason = NESTIOMMU_FAULT_REASON_PTE_FETCH,
+			.stage = 1, .level = level, .flags = NESTIOMMU_FAULT_F_INJECTED });
+	}
+	d1 = xl_dev(self);
+	h1 = xl_hwpt(self);
+	ASSERT_EQ(d0.injected_faults + 6, d1.injected_faults);
+	ASSERT_EQ(h0.injected_faults + 6, h1.injected_faults);
+
+	TH_CONTEXT("level 6");
+	self->c->fault_level = 6;
+	ASSERT_EQ(XL_BYTE, env_read_byte(&self->e, XL_IOVA));
+	ASSERT_EQ(d1.hook_rejected + 1, xl_dev(self).hook_rejected);
+	ASSERT_EQ(h1.hook_rejected + 1, xl_hwpt(self).hook_rejected);
+	TH_CONTEXT("a level without a fault");
+	xl_inject(self, 0, 0);
+	self->c->fault_level = 3;
+	ASSERT_EQ(XL_BYTE, env_read_byte(&self->e, XL_IOVA));
+	ASSERT_EQ(d1.hook_rejected + 2, xl_dev(self).hook_rejected);
+	ASSERT_EQ(d1.injected_faults, xl_dev(self).injected_faults);
+	self->c->fault_level = 0;
+}
+
 /* The program's filter: another device on the same HWPT is untouched. */
 TEST_F(xlate, other_device_untouched)
 {
@@ -405,6 +445,7 @@ TEST(injected_fault_marked_in_tracepoint_and_fault_queue)
 	ASSERT_EQ(2, skel->bss->fault_mark.faults);
 	ASSERT_EQ(1, skel->bss->fault_mark.injected);
 	ASSERT_EQ(0, skel->bss->fault_mark.last_flags & NESTIOMMU_FAULT_F_INJECTED);
+	ASSERT_EQ(getpid(), skel->bss->fault_mark.last_owner_pid);
 	ASSERT_EQ((ssize_t)sizeof(r), read(qfd, &r, sizeof(r)));
 	ASSERT_EQ(0, r.fault.flags & NESTIOMMU_FAULT_F_INJECTED);
 	ASSERT_EQ(NESTIOMMU_FAULT_REASON_PTE_FETCH, r.fault.reason);

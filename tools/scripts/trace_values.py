@@ -57,6 +57,8 @@ FIELDS = [
      [("nest_page_response", "code", "code"), ("nest_hook_page_response", "code", "code")]),
     ("nestiommu_ioas_map_flags", "flags",
      [("nest_map", "prot", "prot"), ("nest_unmap", "prot", "prot")]),
+    ("nestiommu_fail_site", "symbolic",
+     [("nest_fail_site", "site", "site"), ("nest_hook_fail_site", "site", "site")]),
     ("NEST_PR_INJ_", "flags", [("nest_page_request", "injected", "injected")]),
     ("NEST_RESP_INJ_", "flags", [("nest_page_response", "injected", "injected")]),
 ]

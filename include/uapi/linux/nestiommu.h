@@ -1390,4 +1390,76 @@ struct nestiommu_device_reset {
 };
 #define NESTIOMMU_DEVICE_RESET _IO(NESTIOMMU_TYPE, NESTIOMMU_CMD_DEVICE_RESET)
 
+/**
+ * enum nestiommu_fail_site - where the driver can fail for resources
+ * @NESTIOMMU_FAIL_SITE_CONTEXT: open() of /dev/nestiommu, the context
+ *	(main.c); open() fails with ENOMEM
+ * @NESTIOMMU_FAIL_SITE_OBJECT: an object's memory, at every ioctl that
+ *	creates one (main.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_OBJECT_ID: an object's ID in the context's xarray
+ *	(main.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_CACHE_TAG: a HWPT's cache tag from the context's
+ *	IDA at HWPT_ALLOC (hwpt.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_S2_TABLE: a page of a paging HWPT's stage-2 table,
+ *	at HWPT_ALLOC (the root) and at MAP, COPY or HWPT_ALLOC mirroring
+ *	the IOAS (mem.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_AREA: an IOAS area at MAP and COPY (ioas.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_PIN: the pin and its page array at MAP, the array
+ *	growing while pages are pinned (pages.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_PIN_PAGES: pinning a chunk of user pages at MAP
+ *	(pages.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_LOCKED_MEM: charging the pages to the caller's
+ *	locked memory at MAP (pages.c); ENOMEM, as over RLIMIT_MEMLOCK
+ * @NESTIOMMU_FAIL_SITE_ATTACH: the attachment's slot in the device's
+ *	xarray at DEVICE_ATTACH, but not REPLACE (device.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_DIRTY_BITMAP: the dirty-bit windows of
+ *	HWPT_SET_DIRTY_TRACKING and HWPT_GET_DIRTY_BITMAP (hwpt.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_FAULT_QUEUE: a fault queue's ring at
+ *	FAULT_QUEUE_ALLOC (fault.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_FAULT_READ: the fault records a read() of a fault
+ *	queue copies out (fault.c); read() fails with ENOMEM, the records
+ *	stay queued
+ * @NESTIOMMU_FAIL_SITE_PRI: a PRI device's page request state at
+ *	DEVICE_CREATE (pri.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_PAGE_REQUEST: a page request group, when a DMA's
+ *	fault would send one (pri.c); ENOMEM: the group is not sent and the
+ *	DMA stops with its fault, as if the device had no PRI
+ * @NESTIOMMU_FAIL_SITE_TLB: an IOTLB's or device TLB's storage, at open(),
+ *	DEVICE_CREATE of an ATS device and OPTION IOTLB_ENTRIES /
+ *	DEV_IOTLB_ENTRIES, which leaves the TLB as it was (iommu.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_DMA_BOUNCE: the DMA ioctl's bounce buffer (dma.c);
+ *	ENOMEM
+ * @NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE: the TRANSLATE ioctl's walk record
+ *	(dma.c); ENOMEM
+ * @NESTIOMMU_FAIL_SITE_COUNT: the number of sites
+ *
+ * A BPF program on the nestiommu:nest_hook_fail_site hook point makes the
+ * call at a site fail as it would without memory: the operation fails
+ * with the errno above and leaves nothing behind. The driver counts each
+ * injected failure per site (debugfs nestiommu/fail_sites) and shows it in
+ * the nestiommu:nest_fail_site event. Not part of the ioctl ABI: sites may
+ * be added.
+ */
+enum nestiommu_fail_site {
+	NESTIOMMU_FAIL_SITE_CONTEXT,
+	NESTIOMMU_FAIL_SITE_OBJECT,
+	NESTIOMMU_FAIL_SITE_OBJECT_ID,
+	NESTIOMMU_FAIL_SITE_CACHE_TAG,
+	NESTIOMMU_FAIL_SITE_S2_TABLE,
+	NESTIOMMU_FAIL_SITE_AREA,
+	NESTIOMMU_FAIL_SITE_PIN,
+	NESTIOMMU_FAIL_SITE_PIN_PAGES,
+	NESTIOMMU_FAIL_SITE_LOCKED_MEM,
+	NESTIOMMU_FAIL_SITE_ATTACH,
+	NESTIOMMU_FAIL_SITE_DIRTY_BITMAP,
+	NESTIOMMU_FAIL_SITE_FAULT_QUEUE,
+	NESTIOMMU_FAIL_SITE_FAULT_READ,
+	NESTIOMMU_FAIL_SITE_PRI,
+	NESTIOMMU_FAIL_SITE_PAGE_REQUEST,
+	NESTIOMMU_FAIL_SITE_TLB,
+	NESTIOMMU_FAIL_SITE_DMA_BOUNCE,
+	NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE,
+	NESTIOMMU_FAIL_SITE_COUNT,
+};
+
 #endif /* _UAPI_LINUX_NESTIOMMU_H */
