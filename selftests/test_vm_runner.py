@@ -69,6 +69,37 @@ def test_guest_sees_repo_and_results(guest):
         pytest.fail(f"a file the guest wrote is not in {guest.results_dir}")
 
 
+# A page-request workload whose DMA thread runs the nest_page_request
+# tracepoint's call site all the time.
+PATCH_LOAD = (os.path.join(REPO, "build", "tools", "nestload") +
+              " --devices 2 --pasids 2 --threads 1 --working-set 16 --fault-pct 50"
+              " --refault-every 32 --duration 3600")
+PATCH_EVENT = "/sys/kernel/tracing/events/nestiommu/nest_page_request/enable"
+BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"  # a static key too
+
+
+def test_kernel_text_patched_under_load(guest):
+    """Enabling and disabling a tracepoint, or BPF run-time statistics,
+    patches the kernel text (static keys: text_poke_bp) that the other vCPU
+    keeps running. With a TCG thread
+    per vCPU the guest hung within 10 to 100 of these (a soft lockup at the
+    patched site); each tool started during a workload does the same."""
+    err = "/tmp/patch-load.err"
+    ops = f"sed -n 's/.*: \\([0-9]*\\) DMA ops.*/\\1/p' {err} | tail -n 1"
+    script = (f"insmod {REPO}/kernel/nestiommu.ko || exit 7\n"
+              f"{PATCH_LOAD} > /dev/null 2> {err} & load=$!\n"
+              f"until grep -q ' [1-9][0-9]* page request groups' {err}; do kill -0 $load || exit 8; sleep 0.1; done\n"
+              f"for i in $(seq 100); do echo 1 > {PATCH_EVENT}; echo 0 > {PATCH_EVENT}; "
+              f"echo 1 > {BPF_STATS}; echo 0 > {BPF_STATS}; done\n"
+              # The DMAs still make progress afterwards.
+              f"n=$({ops}); until [ \"$({ops})\" -gt \"$n\" ]; do kill -0 $load || exit 9; sleep 0.1; done\n"
+              "kill -INT $load; wait $load; echo load_rc=$?\n"
+              "rmmod nestiommu; echo rmmod_rc=$?\n")
+    r = guest.run(script, timeout=300)
+    assert r.rc == 0 and "load_rc=0" in r.output and "rmmod_rc=0" in r.output, r.output
+    assert not r.kernel_errors, f"{r.kernel_errors}; console log: {guest.console_log}"
+
+
 def test_warn_is_detected(guest, warn_module):
     r = guest.run(f"insmod {warn_module}")
     if r.rc != 0:

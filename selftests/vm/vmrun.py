@@ -161,7 +161,12 @@ def _accel_args(kernel_dir):
                 pass
     if _kvm_works:
         return ["-accel", "kvm", "-cpu", "host"]
-    return ["-accel", "tcg,thread=multi", "-cpu", "max"]
+    # One TCG thread runs all vCPUs in turn. With a thread per vCPU (QEMU 7.2),
+    # kernel text patched by one vCPU while another runs it (a static key
+    # flipped by a BPF attach or a tracepoint enable, text_poke_bp) could
+    # leave the other with a stale translation of the int3: it looped on it
+    # for ever, a soft lockup at the static branch.
+    return ["-accel", "tcg,thread=single", "-cpu", "max"]
 
 
 def _qemu_path(path):
