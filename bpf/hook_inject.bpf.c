@@ -11,9 +11,10 @@
  * validates the result: this object never does, so tests can hand it
  * out-of-range values on purpose.
  *
- * fault_mark_prog, inv_mark_prog, pr_mark_prog and resp_mark_prog (tp_btf
- * on nestiommu:nest_fault, nest_invalidate, nest_page_request and
- * nest_page_response) count the outcomes the driver marks as injected in
+ * fault_mark_prog, inv_mark_prog, pr_mark_prog, resp_mark_prog and
+ * map_mark_prog (tp_btf on nestiommu:nest_fault, nest_invalidate,
+ * nest_page_request, nest_page_response and nest_map_error) count the
+ * outcomes the driver marks as injected in
  * those events; they are loaded only if user space asks for them.
  *
  * hook_fail_site (nest_hook_fail_site) and fail_mark_prog (tp_btf on
@@ -34,6 +35,7 @@ struct hook_invalidate_ctl invalidate;
 struct hook_map_ctl map;
 struct fault_mark_ctl fault_mark;
 struct inv_mark_ctl inv_mark;
+struct map_mark_ctl map_mark;
 struct hook_page_request_ctl page_request;
 struct hook_page_response_ctl page_response;
 struct pr_mark_ctl pr_mark;
@@ -304,6 +306,25 @@ int BPF_PROG(hook_fail_site, struct nest_hook_fail_site *h)
 		return 0;
 	h->fail = c->fail;
 	__sync_fetch_and_add(&c->written, 1);
+	return 0;
+}
+
+SEC("tp_btf/nest_map_error")
+int BPF_PROG(map_mark_prog, u32 ioas_id, u64 iova, u64 length, int err,
+	     bool injected, u32 pid)
+{
+	struct map_mark_ctl *c = &map_mark;
+
+	if (!tgid_ok(c->tgid))
+		return 0;
+	__sync_fetch_and_add(&c->events, 1);
+	if (injected)
+		__sync_fetch_and_add(&c->injected, 1);
+	c->last_err = err;
+	c->last_ioas_id = ioas_id;
+	c->last_pid = pid;
+	c->last_iova = iova;
+	c->last_length = length;
 	return 0;
 }
 

@@ -199,6 +199,18 @@ struct inv_mark_ctl {
 	__u64 injected_errors;	/* events with an injected_error */
 };
 
+/* nestiommu:nest_map_error: MAPs of process @tgid (0: any) that failed. */
+struct map_mark_ctl {
+	__u32 tgid;
+	__s32 last_err;
+	__u64 events;
+	__u64 injected;		/* events with injected */
+	__u32 last_ioas_id;
+	__u32 last_pid;
+	__u64 last_iova;
+	__u64 last_length;
+};
+
 /*
  * nestiommu:nest_page_request (one event per page sent, also for a group whose
  * records nest_hook_page_request lost) of device @dev_id (0: any); the counts

@@ -360,6 +360,7 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	struct nestiommu_ioas_map *cmd = ucmd->cmd;
 	struct nest_area *area;
 	struct nest_ioas *ioas;
+	bool injected = false;
 	int rc;
 
 	rc = nest_ioas_map_check(cmd);
@@ -371,8 +372,10 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 		return PTR_ERR(ioas);
 	if (trace_nest_hook_map_enabled()) {
 		rc = nest_ioas_map_hook(ioas, cmd);
-		if (rc)
+		if (rc) {
+			injected = true;
 			goto out_put;
+		}
 	}
 
 	area = nest_fail_site(NESTIOMMU_FAIL_SITE_AREA) ? NULL :
@@ -397,6 +400,9 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 				cmd->length, nest_ioas_align(cmd->user_va, cmd->length),
 				sizeof(*cmd));
 out_put:
+	if (rc)
+		trace_nest_map_error(ioas->obj.id, cmd->iova, cmd->length, rc,
+				     injected, task_tgid_nr(current));
 	nest_put_ioas(ioas);
 	return rc;
 }

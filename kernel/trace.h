@@ -72,6 +72,36 @@ DEFINE_EVENT(nest_ioas_area, nest_map,
 	TP_ARGS(ioas_id, area)
 );
 
+/*
+ * A MAP that passed its argument checks and found its IOAS failed: @err
+ * is the ioctl's errno, @injected whether nest_hook_map chose it (a
+ * failure site's injection shows in nest_fail_site instead).
+ */
+TRACE_EVENT(nest_map_error,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length, int err, bool injected,
+		 u32 pid),
+	TP_ARGS(ioas_id, iova, length, err, injected, pid),
+	TP_STRUCT__entry(
+		__field(u32, ioas_id)
+		__field(u64, iova)
+		__field(u64, length)
+		__field(int, err)
+		__field(bool, injected)
+		__field(u32, pid)
+	),
+	TP_fast_assign(
+		__entry->ioas_id = ioas_id;
+		__entry->iova = iova;
+		__entry->length = length;
+		__entry->err = err;
+		__entry->injected = injected;
+		__entry->pid = pid;
+	),
+	TP_printk("ioas=%u iova=0x%llx length=0x%llx errno=%d injected=%d pid=%u",
+		  __entry->ioas_id, __entry->iova, __entry->length,
+		  __entry->err, __entry->injected, __entry->pid)
+);
+
 /* A mapping was removed (UNMAP, IOAS destroy or close): one per mapping. */
 DEFINE_EVENT(nest_ioas_area, nest_unmap,
 	TP_PROTO(u32 ioas_id, const struct nest_area *area),

@@ -50,6 +50,8 @@ HOOK_CASES = (
     "prihook.pasid.set_code_failure_disables_pri_until_reset",
     "prihook.pasid.delayed_response_delivered_late",
     "fail.tlb.sweep",
+    "map.injected_error_fails_map_and_pins_nothing",
+    "map.organic_failure_traced_not_injected",
 )
 
 # Every event: maploop (nest_map, nest_unmap, nest_hook_map), dmaloop with the auditor (an
@@ -103,6 +105,8 @@ EXPECTED = [
     ("nest_hook_page_response", {"code": "success"}),
     ("nest_hook_fail_site", {"site": "object"}),
     ("nest_fail_site", {"site": "tlb", "errno": "-12"}),
+    ("nest_map_error", {"errno": "-1", "injected": "1"}),
+    ("nest_map_error", {"errno": "-17", "injected": "0"}),
 ]
 
 

@@ -402,6 +402,7 @@ FIXTURE(map) {
 	char *buf;
 	struct hook_inject_bpf *skel;
 	struct hook_map_ctl *c;
+	struct map_mark_ctl *mark;	/* nestiommu:nest_map_error */
 };
 
 FIXTURE_SETUP(map)
@@ -410,9 +411,10 @@ FIXTURE_SETUP(map)
 	self->fd = do_open();
 	do_ioas_alloc(self->fd, &self->ioas);
 	self->buf = alloc_buffer_4k(MAP_LEN, SZ_64K);
-	self->skel = hooks_setup(false);
+	self->skel = hooks_setup(true);
 	self->c = &self->skel->bss->map;
 	self->c->ioas_id = self->ioas;
+	self->mark = &self->skel->bss->map_mark;
 }
 
 FIXTURE_TEARDOWN(map)
@@ -479,6 +481,13 @@ TEST_F(map, injected_error_fails_map_and_pins_nothing)
 		ASSERT_EQ(0, st.hook_rejected);
 		ASSERT_EQ(vmpin, vmpin_bytes());
 		ASSERT_EQ(pinned, map_pinned());
+		/* Each shows in nest_map_error, marked injected. */
+		ASSERT_EQ(2 * (i + 1), self->mark->events);
+		ASSERT_EQ(2 * (i + 1), self->mark->injected);
+		ASSERT_EQ(-(int)errs[i], self->mark->last_err);
+		ASSERT_EQ(self->ioas, self->mark->last_ioas_id);
+		ASSERT_EQ(MAP_LEN, self->mark->last_length);
+		ASSERT_EQ(getpid(), self->mark->last_pid);
 	}
 	TH_CONTEXT("no error");
 	self->c->error = 0;
@@ -487,8 +496,26 @@ TEST_F(map, injected_error_fails_map_and_pins_nothing)
 	ASSERT_EQ(1, st.mappings);
 	ASSERT_EQ(MAP_LEN / SZ_4K, st.pinned_pages);
 	ASSERT_EQ(2 * n, st.injected_map_errors);
+	ASSERT_EQ(2 * n, self->mark->events);	/* a MAP that works: none */
 	do_ioas_unmap(self->fd, self->ioas, MAP_IOVA, MAP_LEN, MAP_LEN);
 	ASSERT_EQ(vmpin, vmpin_bytes());
+}
+
+/*
+ * A MAP that fails by itself (the IOVA is taken) shows in nest_map_error
+ * too, not marked injected: the hook wrote nothing.
+ */
+TEST_F(map, organic_failure_traced_not_injected)
+{
+	self->c->enabled = 1;
+	do_ioas_map_fixed(self->fd, self->ioas, self->buf, MAP_LEN, MAP_IOVA);
+	do_ioas_map_fixed_err(EEXIST, self->fd, self->ioas, self->buf, MAP_LEN, MAP_IOVA);
+	ASSERT_EQ(1, self->mark->events);
+	ASSERT_EQ(0, self->mark->injected);
+	ASSERT_EQ(-EEXIST, self->mark->last_err);
+	ASSERT_EQ(MAP_IOVA, self->mark->last_iova);
+	ASSERT_EQ(0, istats(self->fd, self->ioas).injected_map_errors);
+	do_ioas_unmap(self->fd, self->ioas, MAP_IOVA, MAP_LEN, MAP_LEN);
 }
 
 /* Out-of-range errnos are ignored (MAP works) and counted. */
@@ -531,6 +558,7 @@ TEST_F(map, bad_request_never_reaches_the_hook)
 	do_ioas_map_err(ENOENT, self->fd, self->ioas + 1000, MAP_FIXED_RW,
 			NEST_PTR(self->buf), MAP_LEN, &iova);
 	ASSERT_EQ(0, self->c->calls);
+	ASSERT_EQ(0, self->mark->events);	/* checks come before the IOAS */
 	ASSERT_EQ(0, istats(self->fd, self->ioas).injected_map_errors);
 }
 

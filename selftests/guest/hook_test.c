@@ -73,6 +73,7 @@ static struct hook_inject_bpf *hooks_load(bool marks)
 	ASSERT_OK(bpf_program__set_autoload(skel->progs.inv_mark_prog, marks));
 	ASSERT_OK(bpf_program__set_autoload(skel->progs.pr_mark_prog, marks));
 	ASSERT_OK(bpf_program__set_autoload(skel->progs.resp_mark_prog, marks));
+	ASSERT_OK(bpf_program__set_autoload(skel->progs.map_mark_prog, marks));
 	rc = hook_inject_bpf__load(skel);
 	if (rc)
 		TH_LOG("loading hook_inject: %s (module BTF missing? /sys/kernel/btf/nestiommu)",
@@ -118,10 +119,13 @@ struct hook_inject_bpf *hooks_setup(bool marks)
 			    "nestiommu:nest_page_request (tp_btf)");
 		hook_attach(skel->progs.resp_mark_prog, &skel->links.resp_mark_prog,
 			    "nestiommu:nest_page_response (tp_btf)");
+		hook_attach(skel->progs.map_mark_prog, &skel->links.map_mark_prog,
+			    "nestiommu:nest_map_error (tp_btf)");
 	}
 	skel->bss->translate.tgid = getpid();
 	skel->bss->invalidate.tgid = getpid();
 	skel->bss->map.tgid = getpid();
+	skel->bss->map_mark.tgid = getpid();
 	/* Page requests are sent, and responses written, by this process too. */
 	skel->bss->page_request.tgid = getpid();
 	skel->bss->page_response.tgid = getpid();
