@@ -95,7 +95,7 @@ def check_counts(s):
     assert s["dma_bytes"] == s["driver.dma_bytes"], msg
     assert s["dma_ops"] == s["dma_reads"] + s["dma_writes"], msg
     # No DMA stopped at a fault: every page request was answered SUCCESS.
-    assert s["dma_faults"] == 0, msg
+    assert s["dma_faults"] == 0 and s["recoveries"] == 0, msg
     assert s["dma_bytes"] == s["dma_ops"] * s["config.dma_size"], msg
     # The handler answered every group and page the devices sent.
     assert s["pri.groups"] == s["driver.pri_groups"], msg
@@ -125,7 +125,7 @@ def check_counts(s):
 WORKLOADS = [
     ("random-2threads",
      "--ops 3000 --devices 2 --pasids 2 --threads 2 --fault-pct 20 --dma-size 6000"
-     " --s1-change-every 50 --churn-every 100 --audit", 2, False),
+     " --s1-change-every 50 --churn-every 100 --audit --recover", 2, False),
     ("seq-ats-multipage",
      "--ops 2000 --devices 3 --pasids 2 --threads 3 --pattern seq --read-pct 30"
      " --fault-pct 40 --dma-size 20000 --working-set 32 --ats --iotlb-entries 16"
@@ -236,6 +236,40 @@ def test_sigint_stops_cleanly(guest):
     assert s["elapsed_s"] < 3600, r.output
 
 
+# ---- (e) --recover: what a VMM must do after a FAILURE response ---------------
+
+FAULTINJECT_REL = "build/tools/faultinject"
+# One PRI device, PASIDs 1 and 2; half of the pages start not present and go
+# missing again every 16 DMAs, so page requests keep coming.
+RECOVER_MIX = ("--ops 2000 --devices 1 --pasids 2 --fault-pct 50 --working-set 16"
+               " --pattern seq --read-pct 0")
+RECOVER_RULE = "at=page-response code=failure pasid=2 nth=3"
+
+
+def test_recover_resets_device_after_failure(guest):
+    """The device gets FAILURE for one group (faultinject) although the
+    handler answered SUCCESS: its PRI is off. Without --recover, every later
+    not-present page stops its DMA; with it, nestload resets the device once
+    and page requests flow again."""
+    got = {}
+    for rec in ("", "--recover"):
+        r = run(guest, f"{FAULTINJECT_REL} inject '{RECOVER_RULE}' -- "
+                       f"{NESTLOAD_REL} -q --json {RECOVER_MIX} {rec}", timeout=180)
+        assert r.rc == 0, r.output
+        got[rec] = parse_json(r.output)
+    off, on = got[""], got["--recover"]
+    for s in (off, on):
+        msg = "\n".join(f"{k}={v}" for k, v in s.items())
+        assert s["driver.pri_failure"] == 1 and s["pri.failure"] == 0, msg
+        # The handler answered SUCCESS for the group the device got FAILURE for.
+        assert s["pri.success"] == s["driver.pri_success"] + 1, msg
+    assert off["config.recover"] == 0 and off["recoveries"] == 0, off
+    assert off["dma_faults"] > 100 and off["driver.faults"] > off["driver.pri_groups"], off
+    # Only the DMA whose group got FAILURE stopped; every later fault asked.
+    assert on["config.recover"] == 1 and on["recoveries"] == 1, on
+    assert on["dma_faults"] == 1 and on["driver.faults"] == on["driver.pri_groups"], on
+
+
 # ---- (d) bad options (on the host: no device needed) ---------------------------
 
 BAD_OPTIONS = [
@@ -298,6 +332,7 @@ BAD_OPTIONS = [
     # option syntax
     (["--ops"], "--ops: needs an argument"),
     (["--json=yes"], "--json: takes no value"),
+    (["--recover=1"], "--recover: takes no value"),
     (["--frobnicate"], "unknown or ambiguous option '--frobnicate'"),
     (["--d", "3"], "unknown or ambiguous option '--d'"),
     (["-x"], "unknown option '-x'"),

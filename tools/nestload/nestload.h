@@ -96,6 +96,7 @@ struct nl_opts {
 	__u32 pri_timeout_ms;
 	__u64 seed;
 	bool audit;
+	bool recover;		/* DEVICE_RESET after a FAILURE */
 	bool quiet;
 	bool json;
 };
@@ -118,6 +119,7 @@ struct nl_counters {
 	__u64 refault_pages;
 	__u64 maps;		/* IOAS_MAP calls (setup included) */
 	__u64 unmaps;		/* IOAS_UNMAP calls */
+	__u64 recoveries;	/* --recover: DEVICE_RESETs */
 };
 
 /* Counters are added up as arrays of __u64. */
@@ -191,6 +193,9 @@ struct nl_world {
 	__u32 parent_id;
 	__u32 fault_id;
 	__u32 *dev_ids;
+	/* --recover: each device's pri_failure when it was last reset */
+	__u64 *dev_failures_seen;
+	pthread_mutex_t recover_lock;
 	char *ram;
 	size_t ram_len;
 	struct nl_slot *slots;

@@ -36,6 +36,7 @@ enum {
 	OPT_PRI_TIMEOUT_MS,
 	OPT_SEED,
 	OPT_AUDIT,
+	OPT_RECOVER,
 	OPT_JSON,
 };
 
@@ -59,6 +60,7 @@ static const struct option nl_long_options[] = {
 	{ "pri-timeout-ms",	required_argument, NULL, OPT_PRI_TIMEOUT_MS },
 	{ "seed",		required_argument, NULL, OPT_SEED },
 	{ "audit",		no_argument,	   NULL, OPT_AUDIT },
+	{ "recover",		no_argument,	   NULL, OPT_RECOVER },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "json",		no_argument,	   NULL, OPT_JSON },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -114,6 +116,9 @@ static void nl_usage(FILE *f)
 "      --pri-timeout-ms MS   the driver answers INVALID for page requests left\n"
 "                            unanswered this long, 0..%u (default 0: never)\n"
 "      --audit               turn the stale-translation auditor on\n"
+"      --recover             recover as a VMM must: when a DMA stops with a fault\n"
+"                            and its device took a FAILURE response since it was\n"
+"                            last reset (PRI is off), DEVICE_RESET it (recoveries)\n"
 "      --seed S              random seed, 0..2^64-1 (default 1)\n"
 "\n"
 "Output:\n"
@@ -433,6 +438,9 @@ int nl_opts_parse(int argc, char **argv, struct nl_opts *o)
 			break;
 		case OPT_AUDIT:
 			o->audit = true;
+			break;
+		case OPT_RECOVER:
+			o->recover = true;
 			break;
 		case 'q':
 			o->quiet = true;

@@ -171,6 +171,7 @@ static void nl_report_config(struct nl_report *r, const struct nl_world *w,
 	nl_report_u64(r, "devtlb_entries", o->devtlb_entries);
 	nl_report_u64(r, "pri_timeout_ms", o->pri_timeout_ms);
 	nl_report_u64(r, "audit", o->audit);
+	nl_report_u64(r, "recover", o->recover);
 	nl_report_u64(r, "seed", o->seed);
 }
 
@@ -196,6 +197,7 @@ static void nl_report_own(struct nl_report *r, const struct nl_counters *c,
 	nl_report_u64(r, "refault_pages", c->refault_pages);
 	nl_report_u64(r, "maps", c->maps);
 	nl_report_u64(r, "unmaps", c->unmaps);
+	nl_report_u64(r, "recoveries", c->recoveries);
 }
 
 static void nl_report_pri(struct nl_report *r, const struct nl_world *w)

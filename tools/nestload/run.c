@@ -229,6 +229,39 @@ static int nl_thread_churn(struct nl_thread *t)
 	return 0;
 }
 
+/*
+ * --recover, after a DMA of @dev_id stopped with a fault: a FAILURE
+ * response turns the device's PRI off until DEVICE_RESET (PCIe's Response
+ * Failure), so its faults stop asking. If the device took one since it was
+ * last reset, reset it, as a VMM's recovery must; once per FAILURE, however
+ * many threads see the faults it caused.
+ */
+static int nl_device_recover(struct nl_thread *t, __u32 dev_id)
+{
+	struct nl_world *w = t->w;
+	struct nestiommu_xlate_stats st;
+	__u32 i, type, len = sizeof(st);
+	int rc;
+
+	for (i = 0; i < w->o->devices && w->dev_ids[i] != dev_id; i++)
+		;
+	if (i == w->o->devices)
+		return 0;
+	pthread_mutex_lock(&w->recover_lock);
+	rc = nest_get_stats(w->fd, dev_id, &type, &st, &len);
+	if (!rc && st.pri_failure > w->dev_failures_seen[i]) {
+		rc = nest_device_reset(w->fd, dev_id);
+		if (!rc) {
+			w->dev_failures_seen[i] = st.pri_failure;
+			t->c.recoveries++;
+		}
+	}
+	pthread_mutex_unlock(&w->recover_lock);
+	if (rc)
+		nl_thread_fail(t, "--recover (GET_STATS, DEVICE_RESET)", rc);
+	return rc;
+}
+
 /* One DMA by slot @s: the pattern picks the IOVA, the dice the direction. */
 static int nl_thread_dma(struct nl_thread *t, struct nl_slot *s)
 {
@@ -269,8 +302,11 @@ static int nl_thread_dma(struct nl_thread *t, struct nl_slot *s)
 	else
 		t->c.dma_writes++;
 	/* Only an injected or unanswered fault stops a DMA here: count it. */
-	if (d.out_flags & NESTIOMMU_OUT_FAULT)
+	if (d.out_flags & NESTIOMMU_OUT_FAULT) {
 		t->c.dma_faults++;
+		if (o->recover)
+			return nl_device_recover(t, s->dev_id);
+	}
 	return 0;
 }
 

@@ -204,8 +204,11 @@ static int nl_devices_setup(struct nl_world *w)
 	int rc;
 
 	w->dev_ids = calloc(o->devices, sizeof(*w->dev_ids));
-	if (!w->dev_ids)
+	w->dev_failures_seen = calloc(o->devices,
+				      sizeof(*w->dev_failures_seen));
+	if (!w->dev_ids || !w->dev_failures_seen)
 		return nl_fail("devices", -ENOMEM);
+	pthread_mutex_init(&w->recover_lock, NULL);
 	for (i = 0; i < o->devices; i++) {
 		rc = nest_device_create(w->fd, flags, NL_RID_BASE + i,
 					pasid_bits, &id);
@@ -465,6 +468,7 @@ void nl_world_teardown(struct nl_world *w)
 	free(w->slots);
 	free(w->by_hwpt);
 	free(w->dev_ids);
+	free(w->dev_failures_seen);
 	if (w->ram)
 		munmap(w->ram, w->ram_len);
 }
