@@ -603,7 +603,8 @@ int nest_hwpt_set_dirty_tracking_ioctl(struct nest_ucmd *ucmd)
 	return rc;
 }
 
-static int nest_dirty_bitmap_check(const struct nestiommu_hwpt_get_dirty_bitmap *cmd)
+static int
+nest_dirty_bitmap_check(const struct nestiommu_hwpt_get_dirty_bitmap *cmd)
 {
 	u64 end;
 

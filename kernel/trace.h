@@ -259,7 +259,8 @@ TRACE_EVENT(nest_invalidate,
 	),
 	TP_printk("hwpt=%u cache=%s granu=%s flags=0x%x pasid=0x%x addr=0x%llx granule=0x%llx nb=%llu dropped=%u injected_drop=%u injected_error=%u",
 		  __entry->hwpt_id, show_nest_inv_cache(__entry->cache),
-		  show_nest_inv_granu(__entry->granularity), __entry->flags, __entry->pasid, __entry->addr,
+		  show_nest_inv_granu(__entry->granularity), __entry->flags,
+		  __entry->pasid, __entry->addr,
 		  __entry->granule_size, __entry->nb_granules,
 		  __entry->dropped, __entry->injected_drop,
 		  __entry->injected_error)
@@ -710,7 +711,7 @@ TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TLB);
 TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_DMA_BOUNCE);
 TRACE_DEFINE_ENUM(NESTIOMMU_FAIL_SITE_TRANSLATE_TRACE);
 
-/* enum nestiommu_fail_site, in order: fail.c names the debugfs lines with it. */
+/* enum nestiommu_fail_site, in order: fail.c names its debugfs lines so. */
 #define NEST_FAIL_SITE_NAMES \
 	{ NESTIOMMU_FAIL_SITE_CONTEXT, "context" },	\
 	{ NESTIOMMU_FAIL_SITE_OBJECT, "object" },	\

@@ -16,8 +16,8 @@ static bool tlb_hit_ok(const struct nest_tlb_entry *e, u32 access)
 	       (!(access & NEST_ACC_WRITE) || (e->flags & NEST_TLB_F_WRITTEN));
 }
 
-static void xlate_hit(struct nest_xlate_res *res, const struct nest_tlb_entry *e,
-		      u64 iova, u8 source)
+static void xlate_hit(struct nest_xlate_res *res,
+		      const struct nest_tlb_entry *e, u64 iova, u8 source)
 {
 	res->ofn = e->ofn + ((iova - e->iova) >> NEST_PAGE_SHIFT);
 	res->gpa = e->gpa + (iova - e->iova);
