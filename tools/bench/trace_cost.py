@@ -119,27 +119,38 @@ def run_faultinject_no_match(ops):
 
 MODES = (("none", run_none), ("iommutop", run_iommutop),
          ("bpftrace script", run_bpftrace), ("perf record", run_perf_record),
-         ("faultinject, no match", run_faultinject_no_match))
+         ("faultinject no-match", run_faultinject_no_match))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--ops", type=int, default=60000, help="DMA ops per run (default 60000)")
     p.add_argument("--rounds", type=int, default=5, help="runs of each mode (default 5)")
+    p.add_argument("--modes", default=",".join(name for name, _ in MODES),
+                   help="the modes to run, comma-separated, 'none' first (default: all of "
+                        + ", ".join(name for name, _ in MODES) + ")")
     args = p.parse_args()
     if args.ops < 1 or args.rounds < 1:
         p.error("--ops and --rounds must be at least 1")
+    known = dict(MODES)
+    modes = [m.strip() for m in args.modes.split(",")]
+    for m in modes:
+        if m not in known:
+            p.error(f"--modes: unknown mode {m!r}")
+    if modes[0] != "none" or len(set(modes)) != len(modes):
+        p.error("--modes: 'none' first (the ratios are to it), each mode once")
+    run_modes = [(m, known[m]) for m in modes]
 
-    got = {name: [] for name, _ in MODES}
+    got = {name: [] for name, _ in run_modes}
     for r in range(args.rounds):
-        for name, fn in MODES:
+        for name, fn in run_modes:
             got[name].append(fn(args.ops))
             print(f"  round {r + 1}: {name}: {got[name][-1]:.0f} ops/s", file=sys.stderr)
     base = statistics.median(got["none"])
     print(f"nestload under tracing (TCG guest: compare the ratios of the medians; "
           f"{args.rounds} runs of {args.ops} DMA ops each per mode)")
     print(f"{'tracing':<22} {'min ops/s':>10} {'median':>10} {'max':>10} {'vs none':>8} {'cost':>7}")
-    for name, _ in MODES:
+    for name, _ in run_modes:
         m = statistics.median(got[name])
         print(f"{name:<22} {min(got[name]):>10.0f} {m:>10.0f} {max(got[name]):>10.0f} "
               f"{m / base:>8.2f} {(1 - m / base) * 100:>6.1f}%")
