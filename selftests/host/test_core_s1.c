@@ -315,24 +315,36 @@ static int racy_cmpxchg(void *priv, u64 ofn, u32 off, u64 old, u64 new,
 	return tm_cmpxchg_u64(priv, ofn, off, old, new, cur);
 }
 
+/*
+ * @iova mapped to page 61 by a 4-level A/D table whose memory races one
+ * writer: the first A/D update finds the leaf pointing at page 62.
+ */
+static void ad_race_setup(struct env *e, struct nest_mem_ops *ops,
+			  struct nest_s1_desc *d, u64 iova)
+{
+	*d = (struct nest_s1_desc){ .levels = 4, .flags = NEST_S1_F_AD };
+	*ops = tm_ops;
+	ops->cmpxchg_u64 = racy_cmpxchg;
+	env_init(e);
+	e->s2.ops = ops;
+	d->root_gpa = env_table(e);
+	s1_map(e, d->root_gpa, 4, iova, 61 * 4096, 1, P | RW | US | A,
+	       P | RW | US | A);
+	race_left = 1;
+	race_new = 62 * 4096 | P | RW | US | A;
+}
+
 TEST(s1_ad_race)
 {
-	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
-	struct nest_mem_ops ops = tm_ops;
+	struct nest_mem_ops ops;
+	struct nest_s1_desc d;
 	u64 iova = 0x1000, *leaf;
 	struct nest_walk_res r;
 	struct nest_fault f;
 	struct env e;
 
-	env_init(&e);
-	e.s2.ops = &ops;
-	ops.cmpxchg_u64 = racy_cmpxchg;
-	d.root_gpa = env_table(&e);
-	s1_map(&e, d.root_gpa, 4, iova, 61 * 4096, 1, P | RW | US | A,
-	       P | RW | US | A);
+	ad_race_setup(&e, &ops, &d, iova);
 	leaf = env_pte(&e, 4 * 4096 + 8);
-	race_left = 1;
-	race_new = 62 * 4096 | P | RW | US | A;
 	ASSERT_OK(nest_s1_walk(&e.s2, &d, iova, NEST_ACC_WRITE, &r, &f));
 	ASSERT_EQ(62, r.ofn);
 	ASSERT_EQ((62 * 4096 | P | RW | US | A | D), *leaf);
@@ -667,22 +679,15 @@ TEST(walk_trace_s2_only)
 /* A walk restarted by an A/D race traces the last attempt only. */
 TEST(walk_trace_ad_restart)
 {
-	struct nest_s1_desc d = { .levels = 4, .flags = NEST_S1_F_AD };
-	struct nest_mem_ops ops = tm_ops;
 	u64 iova = 0x1000, written;
 	struct nest_walk_trace tr;
+	struct nest_mem_ops ops;
+	struct nest_s1_desc d;
 	struct nest_walk_res r;
 	struct nest_fault f;
 	struct env e;
 
-	env_init(&e);
-	e.s2.ops = &ops;
-	ops.cmpxchg_u64 = racy_cmpxchg;
-	d.root_gpa = env_table(&e);
-	s1_map(&e, d.root_gpa, 4, iova, 61 * 4096, 1, P | RW | US | A,
-	       P | RW | US | A);
-	race_left = 1;
-	race_new = 62 * 4096 | P | RW | US | A;
+	ad_race_setup(&e, &ops, &d, iova);
 	written = race_new;
 	ASSERT_OK(nest_s1_walk_ext(&e.s2, &d, iova, NEST_ACC_WRITE, 0, &r, &f,
 				   &tr));
