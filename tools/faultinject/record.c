@@ -40,6 +40,7 @@
 struct rec_opts {
 	const char *path;	/* record: -o; replay: FILE */
 	int out_fd;		/* record: FILE, opened at parse time */
+	bool created;		/* record: FILE is new (removed on failure) */
 	double duration;	/* 0: until a signal (without CMD) */
 	bool json, verbose, strict, allow_loss;
 	char **cmd;		/* NULL: system-wide */
@@ -136,7 +137,10 @@ static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 	if (o->cmd && o->duration)
 		return bad_usage("record: --duration applies only without -- CMD (CMD's end stops faultinject)");
 	/* Not truncated yet: a run that fails before recording loses nothing. */
-	o->out_fd = open(o->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	o->out_fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	o->created = o->out_fd >= 0;
+	if (o->out_fd < 0 && errno == EEXIST)
+		o->out_fd = open(o->path, O_WRONLY | O_CLOEXEC);
 	if (o->out_fd < 0)
 		return bad_usage("record: cannot write %s: %s", o->path,
 				 strerror(errno));
@@ -398,8 +402,11 @@ int cmd_record(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = preflight();
-	if (rc)
+	if (rc) {
+		if (o.created)
+			unlink(o.path);
 		goto out;
+	}
 	uname(&uts);
 	module_build(module, sizeof(module));
 	obs.out = fdopen(o.out_fd, "w");
