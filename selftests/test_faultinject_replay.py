@@ -367,14 +367,25 @@ def test_same_seed_same_stream(guest):
     assert a != c
 
 
-def test_errors_module_privilege(guest):
+def test_errors_module_btf_privilege(guest):
+    nobtf = os.path.join(guest.results_dir, "nestiommu-nobtf.ko")
+    subprocess.run(["objcopy", "--remove-section=.BTF", os.path.join(REPO, conftest.MODULE), nobtf],
+                   check=True)
     cmd = f"{GFI} record -o /tmp/r.rec -- touch /tmp/ran"
-    rep = f"{GFI} replay {guest.results_dir}/crafted.rec -- touch /tmp/ran"
+    good = os.path.join(guest.results_dir, "good.rec")
+    with open(good, "w") as f:
+        f.write(GOOD)
+    rep = f"{GFI} replay {good} -- touch /tmp/ran"
     r = run(guest, f"rm -f /tmp/ran /tmp/r.rec; rmmod nestiommu && {cmd}; echo rc=$?; {rep}; echo rc=$?; "
+                   f"insmod {nobtf} && {cmd}; echo rc=$?; rmmod nestiommu; "
                    f"insmod {conftest.MODULE} && setpriv --reuid 65534 --regid 65534 --clear-groups "
-                   f"--inh-caps=-all {cmd}; echo rc=$?; test -e /tmp/ran && echo ran; test -e /tmp/r.rec && echo left")
+                   f"--inh-caps=-all {cmd}; echo rc=$?; test -e /tmp/ran && echo ran; "
+                   "test -e /tmp/r.rec && echo left")
     lines = r.output.splitlines()
     not_loaded = ("faultinject: nestiommu module not loaded: run insmod kernel/nestiommu.ko "
                   "(or modprobe nestiommu)")
     assert lines[:4] == [not_loaded, "rc=1", not_loaded, "rc=1"], r.output
-    assert lines[4].startswith("faultinject: ") and lines[5] == "rc=1" and len(lines) == 6, r.output
+    assert lines[4].startswith("faultinject: the nestiommu module has no BTF (/sys/kernel/btf/nestiommu "
+                               "is missing)") and lines[5] == "rc=1", r.output
+    assert lines[6].startswith("faultinject: permission denied: ") and lines[7] == "rc=1", r.output
+    assert len(lines) == 8, r.output

@@ -6,6 +6,7 @@
  *   faultinject list
  *   faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j]
  *                     [-v] [-- CMD ARGS...]
+ *   faultinject record ... / replay ...	(record.c)
  *
  * The rules (rules.c) go into the read-only data of bpf/faultinject.bpf.c,
  * whose raw_tp.w programs decide at the driver's hook points; at the end
@@ -13,7 +14,8 @@
  * its outcomes the driver marked as injected in its events.
  *
  * Exit status: CMD's (128+N if a signal N killed it), 0 without CMD, 1 on
- * faultinject's own errors, 2 on bad usage or rules (nothing attached).
+ * faultinject's own errors, 2 on bad usage or rules (nothing attached),
+ * 3 when replay --strict diverged.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -214,6 +214,14 @@ static void module_build(char *buf, size_t len)
 	snprintf(buf, len, "btf-%016llx", (unsigned long long)h);
 }
 
+static __u64 now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 /*
  * Load bpf/fi_record.bpf.c (with @table's decisions when replaying), run
  * CMD or wait for a signal, and feed every event to @obs. Return: CMD's
@@ -230,6 +238,7 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	struct fi_record_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	sigset_t block, orig;
+	__u64 end_ns;
 	pid_t pid = -1;
 	__u8 one = 1;
 	size_t i;
@@ -294,31 +303,16 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 			o->duration ? "" : ": SIGINT or SIGTERM ends");
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
-	if (o->cmd || !o->duration) {
-		while (!obs->failed) {
-			ring_buffer__poll(rb, 100);
-			if (o->cmd) {
-				rc = waitpid(pid, &status, WNOHANG);
-				if (rc == pid || (rc < 0 && errno != EINTR))
-					break;
-			} else if (got_stop) {
+	end_ns = now_ns() + (__u64)(o->duration * 1e9);
+	while (!obs->failed) {
+		ring_buffer__poll(rb, 100);
+		if (o->cmd) {
+			rc = waitpid(pid, &status, WNOHANG);
+			if (rc == pid || (rc < 0 && errno != EINTR))
 				break;
-			}
+		} else if (got_stop || (o->duration && now_ns() >= end_ns)) {
+			break;
 		}
-	} else {
-		struct timespec end, now;
-
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		end.tv_sec += (time_t)o->duration;
-		end.tv_nsec += (long)((o->duration - (time_t)o->duration) * 1e9);
-		do {
-			ring_buffer__poll(rb, 100);
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		} while (!got_stop && !obs->failed &&
-			 (now.tv_sec < end.tv_sec ||
-			  (now.tv_sec == end.tv_sec &&
-			   now.tv_nsec + 1000000000L * (end.tv_sec - now.tv_sec) <
-			   end.tv_nsec)));
 	}
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	cmd_pid = 0;
