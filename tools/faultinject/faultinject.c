@@ -29,13 +29,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "nestiommu.h"
-#include "checks.h"
 #include "rules.h"
 #include "run.h"
 #include "record.h"
@@ -381,35 +379,21 @@ static int cmd_inject(int argc, char **argv)
 {
 	struct inject_opts o = {};
 	struct faultinject_bpf *skel = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	int gate = -1, report = -1, rc, status = 0, e;
-	struct utsname uts = {};
-	sigset_t block, orig;
-	char msg[1024];
+	sigset_t orig;
 	pid_t pid = -1;
 	__u8 one = 1;
 	__u32 tgid;
 	ssize_t n;
 
-	/* Signals wait until faultinject waits: none is lost while loading. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	signals_hold(&orig);
 
 	rc = parse_inject(argc, argv, &o);
 	if (rc)
 		goto out;
-	uname(&uts);
-	if (check_environment(PROG, "/sys", uts.release, msg, sizeof(msg))) {
-		fprintf(stderr, PROG ": %s\n", msg);
-		rc = 1;
+	rc = preflight();
+	if (rc)
 		goto out;
-	}
 	rc = rules_supported(&o.rules);
 	if (rc)
 		goto out;

@@ -25,7 +25,6 @@
 #include <bpf/libbpf.h>
 
 #include "nestiommu.h"
-#include "checks.h"
 #include "run.h"
 #include "recording.h"
 #include "record.h"
@@ -233,7 +232,6 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 			const struct fi_replay_val *vals, size_t nr,
 			struct observer *obs, __u64 *lost)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	int gate = -1, report = -1, rc, status = 0, e;
 	struct fi_record_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
@@ -243,15 +241,7 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	__u8 one = 1;
 	size_t i;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
+	block = signals_hold(&orig);
 	libbpf_verbose = o->verbose;
 	libbpf_set_print(fi_libbpf_print);
 	skel = fi_record_bpf__open();
@@ -350,20 +340,6 @@ out:
 	ring_buffer__free(rb);
 	fi_record_bpf__destroy(skel);
 	return rc;
-}
-
-/* The checks every subcommand makes before loading: 0, or 1 (printed). */
-static int preflight(void)
-{
-	struct utsname uts = {};
-	char msg[1024];
-
-	uname(&uts);
-	if (check_environment(PROG, "/sys", uts.release, msg, sizeof(msg))) {
-		fprintf(stderr, PROG ": %s\n", msg);
-		return 1;
-	}
-	return 0;
 }
 
 static void print_kinds(const __u64 *by_kind)

@@ -65,7 +65,6 @@ unsigned int fi_at_actions(unsigned int at);	/* 1 << enum fi_action */
 unsigned int fi_at_filters(unsigned int at);	/* enum fi_filter */
 const char *fi_filter_key(unsigned int bit);	/* "dev" for FI_F_DEV */
 
-
 /*
  * The same names for recordings (recording.c), so each has one table.
  * Parsers return false on a bad word; formatters never fail.

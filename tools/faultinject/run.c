@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/select.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
+#include "checks.h"
 #include "run.h"
 
 /* "faultinject: WHY" on stderr; the exit status 2. */
@@ -180,4 +182,33 @@ void wait_stop(double duration, const sigset_t *orig)
 		}
 		pselect(0, NULL, NULL, NULL, &left, orig);
 	}
+}
+
+sigset_t signals_hold(sigset_t *orig)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, orig);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return block;
+}
+
+int preflight(void)
+{
+	struct utsname uts = {};
+	char msg[1024];
+
+	uname(&uts);
+	if (check_environment(PROG, "/sys", uts.release, msg, sizeof(msg))) {
+		fprintf(stderr, PROG ": %s\n", msg);
+		return 1;
+	}
+	return 0;
 }

@@ -36,6 +36,19 @@ extern volatile pid_t cmd_pid;
 void on_signal(int sig);
 
 /*
+ * Signals wait until faultinject waits, none lost while loading: block
+ * SIGINT, SIGTERM and SIGHUP (the mask before in *@orig, to wait with) and
+ * handle them with on_signal(). Return: the blocked set.
+ */
+sigset_t signals_hold(sigset_t *orig);
+
+/*
+ * The checks before loading anything (tools/lib/checks: module, BTF,
+ * privilege). Return: 0, or 1 with the one-line error printed.
+ */
+int preflight(void);
+
+/*
  * Start CMD stopped: it execs once *@gate_w is closed; an exec failure
  * comes back as an errno on *@report_r. Return: its pid, or -1.
  */
