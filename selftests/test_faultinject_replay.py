@@ -13,7 +13,8 @@ and responses of every code recorded and replayed with every event
 reproduced; invalidation drops, a MAP failure and a crafted fail-site hit
 replayed; a scenario crafted by hand replayed as written; a line deleted
 makes --strict fail at the first divergence; the same --seed gives the
-same recorded stream and another seed another; the preflight errors.
+same recorded stream and another seed another; a system-wide record
+ended by SIGINT; the preflight errors.
 
 Run with /usr/bin/python3 -m pytest selftests/test_faultinject_replay.py.
 """
@@ -392,3 +393,18 @@ def test_errors_module_btf_privilege(guest):
                                "is missing)") and lines[5] == "rc=1", r.output
     assert lines[6].startswith("faultinject: permission denied: ") and lines[7] == "rc=1", r.output
     assert len(lines) == 8, r.output
+
+
+def test_system_wide_until_signal(guest):
+    """Without CMD: everything, until SIGINT (once attached, record says so
+    on stderr: the workload starts after that line)."""
+    d = guest.results_dir
+    rec, err, out = (os.path.join(d, f"wide.{k}") for k in ("rec", "err", "out"))
+    r = run(guest, f"{GFI} record -o {rec} --duration 600 > {out} 2> {err} & P=$!; "
+                   f"until grep -q 'recording system-wide' {err}; do sleep 0.1; done; "
+                   f"{GFI} inject 'at=map errno=ENOMEM nth=2' -- build/selftests/maploop -n 3 "
+                   "> /dev/null 2>&1; echo rc=$?; kill -INT $P; wait $P; echo rc=$?")
+    assert rcs(r.output) == [1, 0], (r.output, open(err).read())
+    ev = events(rec)
+    assert len(ev) == 1 and re.fullmatch(r"map ioas=\d+ pos=2 .* errno=ENOMEM origin=injected", ev[0]), ev
+    assert open(out).read().startswith("recorded 1 events to ")

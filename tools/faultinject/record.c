@@ -222,8 +222,9 @@ static __u64 now_ns(void)
 }
 
 /*
- * Load bpf/fi_record.bpf.c (with @table's decisions when replaying), run
- * CMD or wait for a signal, and feed every event to @obs. Return: CMD's
+ * Load bpf/fi_record.bpf.c (replaying: with the @nr decisions @vals at
+ * the positions @keys), run CMD or wait for a signal, and feed every
+ * event to @obs. Return: CMD's
  * status (0 without CMD), or -1 after an error message (faultinject's own
  * failure: exit 1).
  */
