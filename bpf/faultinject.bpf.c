@@ -10,9 +10,8 @@
  * (a counter-based PRNG, no shared state but atomic counters), so the same
  * events in the same order inject the same way whatever the CPUs do.
  *
- * Scope: with "faultinject inject ... -- CMD", the tool puts CMD's tgid in
- * "scope" before CMD runs, and fork_prog adds the children of every tgid
- * there; an event is in scope if its process is (event_pid()).
+ * Scope: with "faultinject inject ... -- CMD", only CMD's process tree
+ * (fi_scope.h, shared with fi_record.bpf.c).
  *
  * tp_btf programs on the ordinary events count, per rule, the outcomes the
  * driver marked as injected (NESTIOMMU_FAULT_F_INJECTED, the "injected"
@@ -27,6 +26,7 @@
 
 #include "nest_bpf.h"
 #include "faultinject.h"
+#include "fi_scope.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,16 +34,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile struct fi_rule rules[FI_MAX_RULES];
 const volatile __u32 nr_rules;
 const volatile __u64 seed;
-const volatile bool scoped;	/* only the tgids in "scope" */
 
 struct fi_rule_stats stats[FI_MAX_RULES];
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);	/* tgid */
-	__type(value, __u8);
-} scope SEC(".maps");
 
 /* What an injection leaves for the event that shows its outcome. */
 enum fi_tag_kind {
@@ -79,56 +71,6 @@ struct fi_event {
 	__u32 pri;
 	__u64 iova;
 };
-
-/*
- * The fields the driver adds to the decision structs for the process an
- * event belongs to (the context's owner or the ioctl's caller). Where the
- * module has neither, the current task's process stands in.
- */
-#define FI_PID_FIELDS __u32 pid; __u32 owner_pid
-struct nest_hook_translate___pid {
-	FI_PID_FIELDS;
-	__u32 fault_level;
-} __attribute__((preserve_access_index));
-struct nest_hook_page_request___pid {
-	FI_PID_FIELDS;
-} __attribute__((preserve_access_index));
-struct nest_hook_page_response___pid {
-	FI_PID_FIELDS;
-} __attribute__((preserve_access_index));
-struct nest_hook_invalidate___pid {
-	FI_PID_FIELDS;
-} __attribute__((preserve_access_index));
-struct nest_hook_map___pid {
-	FI_PID_FIELDS;
-} __attribute__((preserve_access_index));
-
-#define EVENT_PID(h, type)						\
-({									\
-	struct type##___pid *__p = (void *)(h);				\
-	__u32 __pid = bpf_get_current_pid_tgid() >> 32;			\
-									\
-	if (bpf_core_field_exists(__p->owner_pid))			\
-		__pid = __p->owner_pid;			\
-	else if (bpf_core_field_exists(__p->pid))			\
-		__pid = __p->pid;			\
-	__pid;								\
-})
-
-/*
- * The decision struct again, fresh from the context: the verifier of some
- * kernels (6.1) forgets what a pointer into it is once the compiler spills
- * it to the stack, so it is read back after decide() rather than kept.
- */
-static __always_inline void *hook_arg(unsigned long long *ctx)
-{
-	return (void *)*(volatile unsigned long long *)ctx;
-}
-
-static __always_inline bool in_scope(__u32 pid)
-{
-	return !scoped || bpf_map_lookup_elem(&scope, &pid);
-}
 
 static __always_inline __u64 splitmix64(__u64 x)
 {
@@ -388,19 +330,6 @@ int BPF_PROG(fi_map, struct nest_hook_map *h)
 		return 0;
 	h = hook_arg(ctx);
 	h->error = rules[i].error;
-	return 0;
-}
-
-/* ---- scope: the children of the processes in it ---- */
-
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(fi_fork, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u8 one = 1;
-
-	if (scoped && ptgid != ctgid && bpf_map_lookup_elem(&scope, &ptgid))
-		bpf_map_update_elem(&scope, &ctgid, &one, BPF_ANY);
 	return 0;
 }
 

@@ -72,7 +72,7 @@ def require(path):
 # Every malformed invocation: exit 2 and one line naming what is wrong.
 BAD_USAGE = [
     ([], "usage: faultinject"),
-    (["record"], "unknown subcommand 'record'"),
+    (["bogus"], "unknown subcommand 'bogus'"),
     (["list", "x"], "list: unexpected argument 'x'"),
     (["inject"], "inject: no rule"),
     (["inject", "at=map"], "argument 1: rule 'at=map': no action for at=map"),

@@ -6,6 +6,7 @@
  *   faultinject list
  *   faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j]
  *                     [-v] [-- CMD ARGS...]
+ *   faultinject record ... / replay ...	(record.c)
  *
  * The rules (rules.c) go into the read-only data of bpf/faultinject.bpf.c,
  * whose raw_tp.w programs decide at the driver's hook points; at the end
@@ -13,7 +14,8 @@
  * its outcomes the driver marked as injected in its events.
  *
  * Exit status: CMD's (128+N if a signal N killed it), 0 without CMD, 1 on
- * faultinject's own errors, 2 on bad usage or rules (nothing attached).
+ * faultinject's own errors, 2 on bad usage or rules (nothing attached),
+ * 3 when replay --strict diverged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,18 +29,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "nestiommu.h"
-#include "checks.h"
 #include "rules.h"
+#include "run.h"
+#include "record.h"
 #include "faultinject.skel.h"
-
-#define PROG "faultinject"
-#define DURATION_MAX 31536000.0		/* a year */
 
 static void usage(FILE *f)
 {
@@ -46,6 +45,8 @@ static void usage(FILE *f)
 		"usage: faultinject list\n"
 		"       faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j] [-v]\n"
 		"                         [-- CMD ARGS...]\n"
+		"       faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]\n"
+		"       faultinject replay FILE [--strict] [--allow-loss] [-j] [-v] [-- CMD ARGS...]\n"
 		"Inject nestiommu faults, page-request and page-response misbehaviour and\n"
 		"invalidation and map failures where the rules say, through the driver's BPF\n"
 		"hook points. Each RULE is one argument, e.g.\n"
@@ -58,20 +59,19 @@ static void usage(FILE *f)
 		"  -h, --help           this help\n"
 		"With -- CMD, only CMD's process tree is affected, and faultinject exits with\n"
 		"CMD's status. `faultinject list` prints every hook point and the words its\n"
-		"rules take. The rule language: tools/faultinject/README.md.\n");
+		"rules take. The rule language: tools/faultinject/README.md.\n"
+		"record writes every fault, page request and response, injected invalidation,\n"
+		"MAP failure and fail-site hit, at its logical position, to FILE (a text\n"
+		"format, README.md); replay makes the recorded injections again at the same\n"
+		"positions and compares what happens with FILE:\n"
+		"  -o, --output FILE    record: the recording to write\n"
+		"      --strict         replay: exit 3 on any divergence\n"
+		"      --allow-loss     replay: a recording that lost events, anyway\n");
 }
 
-/* "faultinject: WHY" on stderr; the exit status 2. */
-static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
+void fi_usage(FILE *f)
 {
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (faultinject -h for help)\n");
-	return 2;
+	usage(f);
 }
 
 /* ---- the module's BTF: what this build of the driver offers ---- */
@@ -230,29 +230,6 @@ struct inject_opts {
 	char **cmd;		/* NULL: system-wide */
 };
 
-static bool parse_u64_arg(const char *s, __u64 *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && !*end;
-}
-
-static bool parse_seconds(const char *s, double *v)
-{
-	char *end;
-
-	if ((*s < '0' || *s > '9') && *s != '.')
-		return false;
-	errno = 0;
-	*v = strtod(s, &end);
-	return !errno && !*end && isfinite(*v) && *v > 0 &&
-	       *v <= DURATION_MAX;
-}
-
 enum { OPT_SEED = 256, OPT_DURATION };
 
 static int parse_inject(int argc, char **argv, struct inject_opts *o)
@@ -335,131 +312,6 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
 	return 0;
 }
 
-static bool libbpf_verbose;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	/* libbpf's warnings say why a load failed; -v adds the rest. */
-	if (!libbpf_verbose && level != LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static volatile sig_atomic_t got_stop;
-static volatile pid_t cmd_pid;
-
-/* With CMD, a signal to faultinject goes on to CMD, whose end stops it. */
-static void on_signal(int sig)
-{
-	got_stop = 1;
-	if (cmd_pid > 0)
-		kill(cmd_pid, sig);
-}
-
-/*
- * Start CMD stopped: the child waits for @gate (its read end) to close
- * before it execs, so the programs are attached and its tgid is in scope
- * first. An exec failure comes back as an errno on @report.
- */
-static pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
-{
-	int gate[2], report[2];
-	sigset_t none;
-	pid_t pid;
-	char c;
-
-	if (pipe2(gate, O_CLOEXEC))
-		return -1;
-	if (pipe2(report, O_CLOEXEC)) {
-		close(gate[0]);
-		close(gate[1]);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		close(gate[0]);
-		close(gate[1]);
-		close(report[0]);
-		close(report[1]);
-		return -1;
-	}
-	if (!pid) {
-		int e;
-
-		close(gate[1]);
-		close(report[0]);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* EOF: attached; a byte never comes. */
-		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-			;
-		execvp(cmd[0], cmd);
-		e = errno;
-		if (write(report[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(gate[0]);
-	close(report[1]);
-	*gate_w = gate[1];
-	*report_r = report[0];
-	return pid;
-}
-
-/* Wait for CMD (signals to faultinject go on to it); its exit status. */
-static int wait_cmd(pid_t pid, const sigset_t *orig)
-{
-	int status;
-	pid_t w;
-
-	cmd_pid = pid;
-	sigprocmask(SIG_SETMASK, orig, NULL);
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	cmd_pid = 0;
-	if (w < 0)
-		return 1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-/* Without CMD: until SIGINT/SIGTERM or @duration seconds. */
-static void wait_stop(double duration, const sigset_t *orig)
-{
-	struct timespec end, now, left;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)duration;
-	end.tv_nsec += (long)((duration - floor(duration)) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	while (!got_stop) {
-		if (!duration) {
-			sigsuspend(orig);
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > end.tv_sec ||
-		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
-			break;
-		left.tv_sec = end.tv_sec - now.tv_sec;
-		left.tv_nsec = end.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		pselect(0, NULL, NULL, NULL, &left, orig);
-	}
-}
-
 /* Is a rule's outcome marked in an event (else it shows elsewhere)? */
 static bool outcome_marked(const struct fi_rule *r)
 {
@@ -467,7 +319,7 @@ static bool outcome_marked(const struct fi_rule *r)
 	       !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
 }
 
-static void json_string(FILE *f, const char *s)
+void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -527,41 +379,27 @@ static int cmd_inject(int argc, char **argv)
 {
 	struct inject_opts o = {};
 	struct faultinject_bpf *skel = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	int gate = -1, report = -1, rc, status = 0, e;
-	struct utsname uts = {};
-	sigset_t block, orig;
-	char msg[1024];
+	sigset_t orig;
 	pid_t pid = -1;
 	__u8 one = 1;
 	__u32 tgid;
 	ssize_t n;
 
-	/* Signals wait until faultinject waits: none is lost while loading. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	signals_hold(&orig);
 
 	rc = parse_inject(argc, argv, &o);
 	if (rc)
 		goto out;
-	uname(&uts);
-	if (check_environment(PROG, "/sys", uts.release, msg, sizeof(msg))) {
-		fprintf(stderr, PROG ": %s\n", msg);
-		rc = 1;
+	rc = preflight();
+	if (rc)
 		goto out;
-	}
 	rc = rules_supported(&o.rules);
 	if (rc)
 		goto out;
 
 	libbpf_verbose = o.verbose;
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(fi_libbpf_print);
 	skel = faultinject_bpf__open();
 	if (!skel) {
 		rc = -errno;
@@ -644,5 +482,10 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inject"))
 		return cmd_inject(argc - 1, argv + 1);
-	return bad_usage("unknown subcommand '%s' (list, inject)", argv[1]);
+	if (!strcmp(argv[1], "record"))
+		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "replay"))
+		return cmd_replay(argc - 1, argv + 1);
+	return bad_usage("unknown subcommand '%s' (list, inject, record, replay)",
+			 argv[1]);
 }

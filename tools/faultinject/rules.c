@@ -766,3 +766,62 @@ void fi_rule_format(const struct fi_rule *r, char *buf, size_t len)
 		put(buf, len, &pos, " prob=%.12g",
 		    (double)r->prob / (double)FI_PROB_ONE);
 }
+
+/* ---- the same names for recordings (recording.c) ---- */
+
+bool fi_fault_reason_parse(const char *s, unsigned int *reason)
+{
+	unsigned int i;
+
+	for (i = 0; i < NESTIOMMU_FAULT_REASON_NR; i++) {
+		if (reason_names[i] && name_eq(s, reason_names[i])) {
+			*reason = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool fi_resp_code_parse(const char *s, unsigned int *code)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(resp_codes); i++) {
+		if (name_eq(s, resp_codes[i].name)) {
+			*code = resp_codes[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool fi_access_parse(const char *s, unsigned int *access)
+{
+	return parse_list(s, access_names, ARRAY_LEN(access_names), access);
+}
+
+/* "r,w" ("-" for none), as access= takes it. */
+void fi_access_format(unsigned int access, char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	*buf = 0;
+	if (!access) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	put_list(buf, len, &pos, "access", access, access_names,
+		 ARRAY_LEN(access_names));
+	memmove(buf, buf + strlen(" access="), strlen(buf) -
+		strlen(" access=") + 1);
+}
+
+bool fi_errno_parse(const char *s, unsigned int *e)
+{
+	return parse_errno(s, e);
+}
+
+const char *fi_errno_name(unsigned int e, char *buf, size_t len)
+{
+	return errno_text(e, buf, len);
+}

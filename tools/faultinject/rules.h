@@ -65,4 +65,15 @@ unsigned int fi_at_actions(unsigned int at);	/* 1 << enum fi_action */
 unsigned int fi_at_filters(unsigned int at);	/* enum fi_filter */
 const char *fi_filter_key(unsigned int bit);	/* "dev" for FI_F_DEV */
 
+/*
+ * The same names for recordings (recording.c), so each has one table.
+ * Parsers return false on a bad word; formatters never fail.
+ */
+bool fi_fault_reason_parse(const char *s, unsigned int *reason);
+bool fi_resp_code_parse(const char *s, unsigned int *code);
+bool fi_access_parse(const char *s, unsigned int *access);
+void fi_access_format(unsigned int access, char *buf, size_t len);
+bool fi_errno_parse(const char *s, unsigned int *e);
+const char *fi_errno_name(unsigned int e, char *buf, size_t len);
+
 #endif /* FI_RULES_H */
