@@ -3,8 +3,10 @@
 
 nestload's throughput (DMA ops/s) with no tracing, with iommutop attached,
 with the equivalent bpftrace script (tools/bench/iommutop.bt), with
-`perf record` on the same tracepoints, and under faultinject with a rule
-at every hook point that matches nothing (what loaded rules cost). The modes take turns, ROUNDS times,
+`perf record` on the same tracepoints, under faultinject with a rule at
+every hook point that matches nothing (what loaded rules cost), and under
+`faultinject record` (what recording every fault, page request and
+response with its logical position costs). The modes take turns, ROUNDS times,
 and each figure is the median of its rounds, so a slow moment of the
 machine hits every mode alike. Run from the repository root, as root, with
 the module loaded.
@@ -117,9 +119,15 @@ def run_faultinject_no_match(ops):
                       NESTLOAD, "--ops", str(ops)] + MIX)
 
 
+def run_faultinject_record(ops):
+    return ops_per_s([FAULTINJECT, "record", "-o", "/tmp/trace_cost.rec", "--",
+                      NESTLOAD, "--ops", str(ops)] + MIX)
+
+
 MODES = (("none", run_none), ("iommutop", run_iommutop),
          ("bpftrace script", run_bpftrace), ("perf record", run_perf_record),
-         ("faultinject no-match", run_faultinject_no_match))
+         ("faultinject no-match", run_faultinject_no_match),
+         ("faultinject record", run_faultinject_record))
 
 
 def main():
