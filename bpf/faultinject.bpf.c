@@ -214,6 +214,26 @@ static __always_inline int decide(struct fi_event *e)
 	return hit;
 }
 
+/*
+ * Every decision program's prologue: count @e against the rules if it is
+ * in scope. Return: the hook's decision struct, fresh from @ctx (see
+ * hook_arg()), with the index of the rule that injects in @rule; NULL if
+ * none does.
+ */
+static __always_inline void *hook_decide(unsigned long long *ctx,
+					 struct fi_event *e, int *rule)
+{
+	int i;
+
+	if (!in_scope(e->pid))
+		return NULL;
+	i = decide(e);
+	if (i < 0 || i >= FI_MAX_RULES)
+		return NULL;
+	*rule = i;
+	return hook_arg(ctx);
+}
+
 static __always_inline void tag_put(__u32 kind, __u64 id, __u32 rule)
 {
 	struct fi_tag_key k = { .kind = kind, .id = id };
@@ -253,13 +273,10 @@ int BPF_PROG(fi_translate, struct nest_hook_translate *h)
 	const volatile struct fi_rule *r;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	hp = (void *)h;
 	if (r->action == FI_ACT_PAGE_REQUEST) {
 		h->page_request = 1;
@@ -289,13 +306,10 @@ int BPF_PROG(fi_page_request, struct nest_hook_page_request *h)
 	__u64 cookie = h->cookie;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_DROP)
 		h->drop = 1;
 	else if (r->action == FI_ACT_DUPLICATE)
@@ -319,13 +333,10 @@ int BPF_PROG(fi_page_response, struct nest_hook_page_response *h)
 	__u64 cookie = h->cookie;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_CODE) {
 		h->set_code = 1;
 		h->new_code = r->code;
@@ -354,13 +365,10 @@ int BPF_PROG(fi_invalidate, struct nest_hook_invalidate *h)
 	const volatile struct fi_rule *r;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_ERRNO)
 		h->error = r->error;
 	else
@@ -381,12 +389,9 @@ int BPF_PROG(fi_map, struct nest_hook_map *h)
 	};
 	int i;
 
-	if (!in_scope(e.pid))
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
-		return 0;
-	h = hook_arg(ctx);
 	h->error = rules[i].error;
 	return 0;
 }
