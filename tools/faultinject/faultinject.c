@@ -61,18 +61,8 @@ static void usage(FILE *f)
 		"rules take. The rule language: tools/faultinject/README.md.\n");
 }
 
-/* "faultinject: WHY" on stderr; the exit status 2. */
-static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (faultinject -h for help)\n");
-	return 2;
-}
+/* "faultinject: WHY (faultinject -h for help)" on stderr; returns 2. */
+#define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
 
 /* ---- the module's BTF: what this build of the driver offers ---- */
 
