@@ -38,6 +38,10 @@
 #include "faultinject.skel.h"
 
 #define PROG "faultinject"
+
+/* "faultinject: WHY (faultinject -h for help)" on stderr; returns 2. */
+#define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
+
 #define DURATION_MAX 31536000.0		/* a year */
 
 static void usage(FILE *f)
@@ -46,9 +50,10 @@ static void usage(FILE *f)
 		"usage: faultinject list\n"
 		"       faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j] [-v]\n"
 		"                         [-- CMD ARGS...]\n"
-		"Inject nestiommu faults, page-request and page-response misbehaviour and\n"
-		"invalidation and map failures where the rules say, through the driver's BPF\n"
-		"hook points. Each RULE is one argument, e.g.\n"
+		"Inject nestiommu faults, page-request and page-response misbehaviour,\n"
+		"invalidation and map failures and failures at the driver's failure sites\n"
+		"where the rules say, through the driver's BPF hook points. Each RULE is one\n"
+		"argument, e.g.\n"
 		"  'at=page-response code=failure pasid=3 nth=2'\n"
 		"  -f, --file FILE      rules from FILE (one per line, # comments; - is stdin)\n"
 		"      --seed N         the seed of prob= (default 0): same seed, same events\n"
@@ -60,9 +65,6 @@ static void usage(FILE *f)
 		"CMD's status. `faultinject list` prints every hook point and the words its\n"
 		"rules take. The rule language: tools/faultinject/README.md.\n");
 }
-
-/* "faultinject: WHY (faultinject -h for help)" on stderr; returns 2. */
-#define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
 
 /* ---- the module's BTF: what this build of the driver offers ---- */
 
@@ -201,12 +203,15 @@ static int cmd_list(int argc, char **argv)
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		printf(" %s", fi_resp_code_name(codes[i]));
 	printf("\nerrno (errno=): a name (EIO, ENOMEM) or a number, 1 to 133\n");
-	if (fail_site == 1)
-		printf("failure sites (site=): see the module's enum nestiommu_fail_site\n");
-	else
+	if (fail_site == 1) {
+		printf("failure sites (site=), what fails there and its errno:\n");
+		for (i = 0; i < NESTIOMMU_FAIL_SITE_COUNT; i++)
+			printf("  %-16s %s\n", fi_site_name(i), fi_site_doc(i));
+	} else {
 		printf("failure sites (at=fail-site): none: %s\n",
 		       fail_site < 0 ? "the module's BTF cannot be read (is it loaded?)" :
 		       "this module has no nest_hook_fail_site");
+	}
 	return 0;
 }
 
@@ -323,6 +328,39 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
 	if (o->cmd && o->duration)
 		return bad_usage("inject: --duration applies only without -- CMD (CMD's end stops faultinject)");
 	return 0;
+}
+
+/*
+ * Load only the programs of the hook points the rules use: an attached
+ * hook point costs every call that passes it (fail sites are many).
+ */
+static void programs_select(struct faultinject_bpf *skel,
+			    const struct fi_rules *rules)
+{
+	struct bpf_program *progs[FI_AT_NR][2] = {
+		[FI_AT_TRANSLATE] = { skel->progs.fi_translate,
+				      skel->progs.fi_fault_mark },
+		[FI_AT_PAGE_REQUEST] = { skel->progs.fi_page_request },
+		[FI_AT_PAGE_RESPONSE] = { skel->progs.fi_page_response,
+					  skel->progs.fi_page_response_mark },
+		[FI_AT_INVALIDATE] = { skel->progs.fi_invalidate,
+				       skel->progs.fi_invalidate_mark },
+		[FI_AT_MAP] = { skel->progs.fi_map, skel->progs.fi_map_mark },
+		[FI_AT_FAIL_SITE] = { skel->progs.fi_fail_site,
+				      skel->progs.fi_fail_site_mark },
+	};
+	bool used[FI_AT_NR] = {};
+	unsigned int at, i;
+
+	for (i = 0; i < rules->nr; i++)
+		used[rules->rule[i].at] = true;
+	for (at = 1; at < FI_AT_NR; at++)
+		for (i = 0; i < 2; i++)
+			if (progs[at][i])
+				bpf_program__set_autoload(progs[at][i], used[at]);
+	/* nest_page_request marks forced requests and page-request actions. */
+	bpf_program__set_autoload(skel->progs.fi_page_request_mark,
+				  used[FI_AT_TRANSLATE] || used[FI_AT_PAGE_REQUEST]);
 }
 
 static bool libbpf_verbose;
@@ -453,8 +491,7 @@ static void wait_stop(double duration, const sigset_t *orig)
 /* Is a rule's outcome marked in an event (else it shows elsewhere)? */
 static bool outcome_marked(const struct fi_rule *r)
 {
-	return r->at != FI_AT_MAP && r->at != FI_AT_FAIL_SITE &&
-	       !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
+	return !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -562,6 +599,7 @@ static int cmd_inject(int argc, char **argv)
 	skel->rodata->nr_rules = o.rules.nr;
 	skel->rodata->seed = o.seed;
 	skel->rodata->scoped = !!o.cmd;
+	programs_select(skel, &o.rules);
 	rc = faultinject_bpf__load(skel);
 	if (!rc && o.cmd) {
 		pid = spawn_stopped(o.cmd, &gate, &report);
