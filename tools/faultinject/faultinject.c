@@ -6,6 +6,8 @@
  *   faultinject list
  *   faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j]
  *                     [-v] [-- CMD ARGS...]
+ *   faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j]
+ *                     [-v] -- CMD ARGS...			(sweep.c)
  *
  * The rules (rules.c) go into the read-only data of bpf/faultinject.bpf.c,
  * whose raw_tp.w programs decide at the driver's hook points; at the end
@@ -35,12 +37,8 @@
 #include "nestiommu.h"
 #include "checks.h"
 #include "rules.h"
+#include "tool.h"
 #include "faultinject.skel.h"
-
-#define PROG "faultinject"
-
-/* "faultinject: WHY (faultinject -h for help)" on stderr; returns 2. */
-#define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
 
 #define DURATION_MAX 31536000.0		/* a year */
 
@@ -50,6 +48,8 @@ static void usage(FILE *f)
 		"usage: faultinject list\n"
 		"       faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j] [-v]\n"
 		"                         [-- CMD ARGS...]\n"
+		"       faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j] [-v]\n"
+		"                         -- CMD ARGS...\n"
 		"Inject nestiommu faults, page-request and page-response misbehaviour,\n"
 		"invalidation and map failures and failures at the driver's failure sites\n"
 		"where the rules say, through the driver's BPF hook points. Each RULE is one\n"
@@ -63,7 +63,8 @@ static void usage(FILE *f)
 		"  -h, --help           this help\n"
 		"With -- CMD, only CMD's process tree is affected, and faultinject exits with\n"
 		"CMD's status. `faultinject list` prints every hook point and the words its\n"
-		"rules take. The rule language: tools/faultinject/README.md.\n");
+		"rules take, and the failure sites. `faultinject sweep -h`: the sweep's options.\n"
+		"The rule language: tools/faultinject/README.md.\n");
 }
 
 /* ---- the module's BTF: what this build of the driver offers ---- */
@@ -72,7 +73,7 @@ static void usage(FILE *f)
  * Does the module's struct @type exist (and have @member, unless NULL)?
  * -1 if its BTF cannot be read.
  */
-static int module_btf_has(const char *type, const char *member)
+int module_btf_has(const char *type, const char *member)
 {
 	struct btf *vmlinux, *btf;
 	const struct btf_type *t;
@@ -236,7 +237,7 @@ static bool parse_u64_arg(const char *s, __u64 *v)
 	return !errno && !*end;
 }
 
-static bool parse_seconds(const char *s, double *v)
+bool parse_seconds(const char *s, double *v)
 {
 	char *end;
 
@@ -334,8 +335,8 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
  * Load only the programs of the hook points the rules use: an attached
  * hook point costs every call that passes it (fail sites are many).
  */
-static void programs_select(struct faultinject_bpf *skel,
-			    const struct fi_rules *rules)
+void programs_select(struct faultinject_bpf *skel,
+		     const struct fi_rules *rules)
 {
 	struct bpf_program *progs[FI_AT_NR][2] = {
 		[FI_AT_TRANSLATE] = { skel->progs.fi_translate,
@@ -363,10 +364,9 @@ static void programs_select(struct faultinject_bpf *skel,
 				  used[FI_AT_TRANSLATE] || used[FI_AT_PAGE_REQUEST]);
 }
 
-static bool libbpf_verbose;
+bool libbpf_verbose;
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
+int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf's warnings say why a load failed; -v adds the rest. */
 	if (!libbpf_verbose && level != LIBBPF_WARN)
@@ -390,7 +390,7 @@ static void on_signal(int sig)
  * before it execs, so the programs are attached and its tgid is in scope
  * first. An exec failure comes back as an errno on @report.
  */
-static pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
+pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
 {
 	int gate[2], report[2];
 	sigset_t none;
@@ -494,7 +494,7 @@ static bool outcome_marked(const struct fi_rule *r)
 	return !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
 }
 
-static void json_string(FILE *f, const char *s)
+void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -588,7 +588,7 @@ static int cmd_inject(int argc, char **argv)
 		goto out;
 
 	libbpf_verbose = o.verbose;
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(print_libbpf);
 	skel = faultinject_bpf__open();
 	if (!skel) {
 		rc = -errno;
@@ -672,5 +672,7 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "inject"))
 		return cmd_inject(argc - 1, argv + 1);
-	return bad_usage("unknown subcommand '%s' (list, inject)", argv[1]);
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
+	return bad_usage("unknown subcommand '%s' (list, inject, sweep)", argv[1]);
 }
