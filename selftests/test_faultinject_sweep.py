@@ -9,7 +9,8 @@ exactly the n-th hit (the call's errno, debugfs fail_sites, the table);
 (hook_test's fail_workload_runs_clean) fails each hit of each site in turn
 with no violation and the module unloads; a sweep reports a violation when
 CMD leaves a context with pinned pages behind, and a hang when CMD never
-ends.
+ends; iommutop -j, running beside each action of faultinject, counts its
+outcome as injected and not as organic.
 
 Run with /usr/bin/python3 -m pytest selftests/test_faultinject_sweep.py.
 """
@@ -192,3 +193,69 @@ def test_sweep_all_sites_clean_and_unload(guest):
         assert len(runs) >= 2, f"{site} was never hit"
         assert runs[-1]["status"] == 0, (site, runs[-1])
         assert all(r["hits"] >= r["n"] for r in runs[:-1]), (site, runs)
+
+
+# ---- iommutop shows what faultinject does as injected, never as organic -------------
+
+TOP = "build/tools/iommutop"
+# One DMA thread, 2 PASIDs: as test_faultinject.py's NL.
+NL = ("build/tools/nestload -q --ops 200 --devices 1 --pasids 2 --working-set 16 "
+      "--pattern seq --read-pct 0 --seed 1")
+NL_PRI = NL + " --fault-pct 50"
+DMALOOP_INV = "build/selftests/dmaloop -n 100 -i 1"
+
+
+# (rule, CMD, the rule's (matched, injected) as faultinject counts them,
+#  {where in iommutop's last summary: the count it must show}). What a rule
+# injects shows in iommutop's injected counts, and the organic counts of
+# the same kind stay at what the workload does by itself (0 here).
+TOP_ACTIONS = [
+    ("at=translate fault=permission stage=2 pasid=2 nth=5", NL, 0,
+     {("total", "faults"): 1, ("total", "faults_injected"): 1}),
+    ("at=translate page-request every=10 times=3", NL, 0,
+     # The fault that makes the device ask is the injected one.
+     {("total", "pr_injected"): 3, ("total", "pr_groups"): 3, ("total", "faults_injected"): 3,
+      ("total", "faults"): 3}),
+    ("at=page-request drop nth=2", NL_PRI + " --pri-timeout-ms 100", 0,
+     {("total", "pr_injected"): 1, ("total", "pr_timeouts"): 1}),
+    ("at=page-request clear-last nth=1", NL_PRI + " --pri-timeout-ms 100", 0,
+     {("total", "pr_injected"): 1}),
+    ("at=page-response code=invalid nth=4", NL_PRI, 0,
+     {("total", "pr_resp_injected"): 1, ("total", "pr_invalid"): 1}),
+    ("at=page-response delay=20ms times=2", NL_PRI, 0, {("total", "pr_resp_injected"): 2}),
+    ("at=invalidate drop every=10", DMALOOP_INV, 0,
+     {("hwpt_total", "inv_injected_drops"): 10, ("hwpt_total", "inv_injected_errors"): 0}),
+    ("at=invalidate errno=EIO nth=5", DMALOOP_INV, 1,
+     {("hwpt_total", "inv_injected_errors"): 1, ("hwpt_total", "inv_injected_drops"): 0}),
+    ("at=map errno=ENOMEM nth=3", "build/selftests/maploop -n 5", 1,
+     {("ioas_total", "map_errors"): 1, ("ioas_total", "map_errors_injected"): 1}),
+    ("at=fail-site site=area nth=2", "build/selftests/maploop -n 5", 1,
+     {("events", "nest_fail_site"): 1, ("ioas_total", "map_errors"): 1,
+      ("ioas_total", "map_errors_injected"): 1}),
+]
+
+
+@no_kernel_errors
+@pytest.mark.parametrize("rule, cmd, status, shown", TOP_ACTIONS, ids=[a[0] for a in TOP_ACTIONS])
+def test_iommutop_shows_injected(guest, rule, cmd, status, shown):
+    top_out, top_err = os.path.join(guest.results_dir, "top.jsonl"), os.path.join(guest.results_dir, "top.err")
+    fi_out = os.path.join(guest.results_dir, "fi.out")
+    script = (f"{TOP} -b -j -d 600 > {top_out} 2> {top_err} & top=$!\n"
+              f"end=$(($(date +%s) + 60)); until grep -q '^{{\"event\":\"attached\"' {top_out} 2>/dev/null; do "
+              "kill -0 $top 2>/dev/null && [ $(date +%s) -lt $end ] || break; sleep 0.1; done\n"
+              f"{GFI} inject '{rule}' -j -- {cmd} > {fi_out} 2>/dev/null; echo fi_rc=$?\n"
+              "kill -INT $top; wait $top; echo top_rc=$?\n")
+    r = run(guest, script)
+    assert f"fi_rc={status}\n" in r.output and "top_rc=0" in r.output, r.output
+    with open(fi_out) as f:
+        fi = json.loads(f.read().splitlines()[-1])["rules"][0]
+    assert fi["injected"] > 0, fi
+    with open(top_out) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    assert lines[0].get("event") == "attached" and len(lines) >= 2, lines[:1]
+    summ = lines[-1]["summary"]
+    got = {k: summ[k[0]][k[1]] for k in shown}
+    assert got == shown, (got, fi)
+    if cmd == NL:
+        # The workload faults by itself nowhere: no fault row is organic.
+        assert not [row for row in lines[-1]["faults"] if row["origin"] == "organic"], lines[-1]["faults"]
