@@ -168,6 +168,22 @@ def test_sweep_reports_a_hang(guest):
     assert run(guest, "pgrep -x cat || echo none").output.strip() == "none"
 
 
+def test_sweep_reports_kernel_log_lines(guest):
+    """A kernel log line of the console check's list during a run is a
+    violation (planted through /dev/kmsg; guest.run, as the console shows it
+    too and conftest.run would fail on it)."""
+    out = os.path.join(guest.results_dir, "kmsg.out")
+    cmd = "sh -c 'echo \"faultinject sweep test: WARNING: planted\" > /dev/kmsg'"
+    r = guest.run(f"{GFI} sweep --at dma_bounce -j -- {cmd} > {out}; echo rc=$?", timeout=120)
+    assert f"rc={SWEEP_EXIT_VIOLATION}" in r.output, r.output
+    with open(out) as f:
+        res = json.loads(f.read().splitlines()[-1])
+    run0 = res["runs"][0]
+    assert res["violations"] == 1 and run0["kmsg_bad"] == 1 and not run0["ok"], res
+    assert run0["kmsg_first"] == "faultinject sweep test: WARNING: planted", run0
+    assert [e for e in r.kernel_errors if "planted" in e], r.kernel_errors
+
+
 @no_kernel_errors
 def test_sweep_all_sites_clean_and_unload(guest):
     """Every hit of every site failed in turn over a workload that reaches
