@@ -15,7 +15,8 @@
  *
  * tp_btf programs on the ordinary events count, per rule, the outcomes the
  * driver marked as injected (NESTIOMMU_FAULT_F_INJECTED, the "injected"
- * marks of nest_page_request, nest_page_response, nest_invalidate): each
+ * marks of nest_page_request, nest_page_response, nest_invalidate,
+ * nest_map_error, and nest_fail_site, which only injections raise): each
  * injection leaves a tag (the rule's index) keyed by what the event will
  * carry, and the event takes it.
  */
@@ -43,6 +44,8 @@ enum fi_tag_kind {
 	FI_TAG_PAGE_REQUEST,	/* by cookie: nest_page_request */
 	FI_TAG_PAGE_RESPONSE,	/* by cookie: nest_page_response */
 	FI_TAG_INVALIDATE,	/* by thread: nest_invalidate */
+	FI_TAG_MAP,		/* by thread: nest_map_error */
+	FI_TAG_FAIL_SITE,	/* by thread: nest_fail_site */
 };
 
 struct fi_tag_key {
@@ -69,6 +72,7 @@ struct fi_event {
 	__u32 access;
 	__u32 cache;
 	__u32 pri;
+	__u32 site;		/* enum nestiommu_fail_site */
 	__u64 iova;
 };
 
@@ -106,6 +110,8 @@ static __always_inline bool filters_match(const volatile struct fi_rule *r,
 				break;
 		}
 	}
+	if (r->action == FI_ACT_FAIL && e->site != r->site)
+		return false;
 	/* The driver rejects a page request where the device cannot ask. */
 	if (r->action == FI_ACT_PAGE_REQUEST && !e->pri)
 		return false;
@@ -156,6 +162,26 @@ static __always_inline int decide(struct fi_event *e)
 	return hit;
 }
 
+/*
+ * Every decision program's prologue: count @e against the rules if it is
+ * in scope. Return: the hook's decision struct, fresh from @ctx (see
+ * hook_arg()), with the index of the rule that injects in @rule; NULL if
+ * none does.
+ */
+static __always_inline void *hook_decide(unsigned long long *ctx,
+					 struct fi_event *e, int *rule)
+{
+	int i;
+
+	if (!in_scope(e->pid))
+		return NULL;
+	i = decide(e);
+	if (i < 0 || i >= FI_MAX_RULES)
+		return NULL;
+	*rule = i;
+	return hook_arg(ctx);
+}
+
 static __always_inline void tag_put(__u32 kind, __u64 id, __u32 rule)
 {
 	struct fi_tag_key k = { .kind = kind, .id = id };
@@ -195,13 +221,10 @@ int BPF_PROG(fi_translate, struct nest_hook_translate *h)
 	const volatile struct fi_rule *r;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	hp = (void *)h;
 	if (r->action == FI_ACT_PAGE_REQUEST) {
 		h->page_request = 1;
@@ -231,13 +254,10 @@ int BPF_PROG(fi_page_request, struct nest_hook_page_request *h)
 	__u64 cookie = h->cookie;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_DROP)
 		h->drop = 1;
 	else if (r->action == FI_ACT_DUPLICATE)
@@ -261,13 +281,10 @@ int BPF_PROG(fi_page_response, struct nest_hook_page_response *h)
 	__u64 cookie = h->cookie;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_CODE) {
 		h->set_code = 1;
 		h->new_code = r->code;
@@ -296,13 +313,10 @@ int BPF_PROG(fi_invalidate, struct nest_hook_invalidate *h)
 	const volatile struct fi_rule *r;
 	int i;
 
-	if (!in_scope(e.pid))
-		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
 	r = &rules[i];
-	h = hook_arg(ctx);
 	if (r->action == FI_ACT_ERRNO)
 		h->error = r->error;
 	else
@@ -311,7 +325,6 @@ int BPF_PROG(fi_invalidate, struct nest_hook_invalidate *h)
 	return 0;
 }
 
-/* A failed MAP shows in no event: its outcome is the ioctl's errno. */
 SEC("raw_tp.w/nest_hook_map")
 int BPF_PROG(fi_map, struct nest_hook_map *h)
 {
@@ -323,13 +336,30 @@ int BPF_PROG(fi_map, struct nest_hook_map *h)
 	};
 	int i;
 
-	if (!in_scope(e.pid))
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
 		return 0;
-	i = decide(&e);
-	if (i < 0 || i >= FI_MAX_RULES)
-		return 0;
-	h = hook_arg(ctx);
 	h->error = rules[i].error;
+	tag_put(FI_TAG_MAP, bpf_get_current_pid_tgid(), i);
+	return 0;
+}
+
+/* Loaded only for fail-site rules: the hook costs nothing unattached. */
+SEC("raw_tp.w/nest_hook_fail_site")
+int BPF_PROG(fi_fail_site, struct nest_hook_fail_site *h)
+{
+	struct fi_event e = {
+		.at = FI_AT_FAIL_SITE,
+		.pid = h->pid,
+		.site = h->site,
+	};
+	int i;
+
+	h = hook_decide(ctx, &e, &i);
+	if (!h)
+		return 0;
+	h->fail = 1;
+	tag_put(FI_TAG_FAIL_SITE, bpf_get_current_pid_tgid(), i);
 	return 0;
 }
 
@@ -373,5 +403,21 @@ int BPF_PROG(fi_invalidate_mark, u32 hwpt_id,
 {
 	if (injected_drop || injected_error)
 		tag_take(FI_TAG_INVALIDATE, bpf_get_current_pid_tgid());
+	return 0;
+}
+
+SEC("tp_btf/nest_map_error")
+int BPF_PROG(fi_map_mark, u32 ioas_id, u64 iova, u64 length, int err,
+	     bool injected, u32 pid)
+{
+	if (injected)
+		tag_take(FI_TAG_MAP, bpf_get_current_pid_tgid());
+	return 0;
+}
+
+SEC("tp_btf/nest_fail_site")
+int BPF_PROG(fi_fail_site_mark, u32 site, u32 pid, int err)
+{
+	tag_take(FI_TAG_FAIL_SITE, bpf_get_current_pid_tgid());
 	return 0;
 }

@@ -97,6 +97,19 @@ struct {
 	__type(value, struct iommutop_totals);
 } totals SEC(".maps");
 
+/*
+ * Threads whose last failure-site hit was failed by BPF: a MAP that fails
+ * there reports nest_map_error without its "injected" mark (that is for
+ * nest_hook_map), so the map error is counted injected through this. A
+ * MAP that works clears the thread's entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);	/* pid_tgid */
+	__type(value, __u8);
+} fail_site_threads SEC(".maps");
+
 /* Zeroed rows to insert (too large for the BPF stack). */
 static const struct iommutop_dev_counters zero_dev;
 static const struct iommutop_hwpt_counters zero_hwpt;
@@ -448,6 +461,11 @@ static __always_inline int on_area(bool btf, bool map, __u32 ioas_id,
 	struct iommutop_ioas_counters *a;
 
 	count_event(map ? IOMMUTOP_EV_MAP : IOMMUTOP_EV_UNMAP);
+	if (map) {
+		__u64 thread = bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&fail_site_threads, &thread);
+	}
 	a = row(&ioases, &ioas_id, &zero_ioas);
 	if (!a)
 		return 0;
@@ -458,6 +476,33 @@ static __always_inline int on_area(bool btf, bool map, __u32 ioas_id,
 		a->unmaps++;
 		a->unmap_bytes += last - iova + 1;
 	}
+	return 0;
+}
+
+static __always_inline int on_map_error(bool btf, __u32 ioas_id, bool injected)
+{
+	__u64 thread = bpf_get_current_pid_tgid();
+	struct iommutop_ioas_counters *a;
+
+	count_event(IOMMUTOP_EV_MAP_ERROR);
+	if (!bpf_map_delete_elem(&fail_site_threads, &thread))
+		injected = true;
+	a = row(&ioases, &ioas_id, &zero_ioas);
+	if (!a)
+		return 0;
+	a->map_errors++;
+	a->map_errors_injected += injected;
+	return 0;
+}
+
+/* Only an injected failure raises nest_fail_site. */
+static __always_inline int on_fail_site(bool btf)
+{
+	__u64 thread = bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	count_event(IOMMUTOP_EV_FAIL_SITE);
+	bpf_map_update_elem(&fail_site_threads, &thread, &one, BPF_ANY);
 	return 0;
 }
 
@@ -487,6 +532,13 @@ static __always_inline int on_area(bool btf, bool map, __u32 ioas_id,
 IOMMUTOP_PROGS(nest_map,
 	       (u32 ioas_id, const struct nest_area *area),
 	       on_area(btf, true, ioas_id, area))
+IOMMUTOP_PROGS(nest_map_error,
+	       (u32 ioas_id, u64 iova, u64 length, int err, bool injected,
+		u32 pid),
+	       on_map_error(btf, ioas_id, injected))
+IOMMUTOP_PROGS(nest_fail_site,
+	       (u32 site, u32 pid, int err),
+	       on_fail_site(btf))
 IOMMUTOP_PROGS(nest_unmap,
 	       (u32 ioas_id, const struct nest_area *area),
 	       on_area(btf, false, ioas_id, area))

@@ -71,6 +71,8 @@ enum iommutop_event {
 	IOMMUTOP_EV_PAGE_REQUEST,
 	IOMMUTOP_EV_PAGE_RESPONSE,
 	IOMMUTOP_EV_PR_TIMEOUT,
+	IOMMUTOP_EV_MAP_ERROR,
+	IOMMUTOP_EV_FAIL_SITE,	/* only injected failures raise it */
 	IOMMUTOP_EV_NR,
 };
 
@@ -137,6 +139,8 @@ struct iommutop_ioas_counters {
 	__u64 unmaps;
 	__u64 map_bytes;
 	__u64 unmap_bytes;
+	__u64 map_errors;	/* MAPs that failed, injected included */
+	__u64 map_errors_injected;
 };
 
 /* A fault row: faults counted by where, stage, reason and origin. */

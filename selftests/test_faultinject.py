@@ -10,8 +10,8 @@ build/tools/faultinject: on the host, every bad option and rule (exit 2,
 one line, CMD never started), -h and list. In one guest (the module
 loaded): each action of each hook point, the "when" words at exactly the
 documented positions (nest_invalidate traced through tracefs), prob= by
-seed, rule order, filters, CMD's status and signals, scope, system-wide
-runs and the preflight errors.
+seed, rule order, filters, level= in the traced nest_fault, CMD's status
+and signals, scope, system-wide runs and the preflight errors.
 
 Run with /usr/bin/python3 -m pytest selftests/test_faultinject.py.
 """
@@ -188,7 +188,7 @@ def rule_counts(table, i=0):
 
 # Each hook point and action: (rule, CMD, CMD's exit status, the table's
 # (matched, injected, marked), what CMD reports). marked None: the outcome
-# shows in no event (a failed MAP, a lost response).
+# shows in no event (a lost response).
 ACTIONS = [
     ("at=translate fault=permission stage=2 pasid=2 nth=5", NL, 0, (100, 1, 1),
      {"driver.injected_faults": 1, "driver.faults": 1, "driver.faults_s2": 1, "dma_faults": 1}),
@@ -212,7 +212,7 @@ ACTIONS = [
     ("at=invalidate drop every=10", "build/selftests/dmaloop -n 100 -i 1", 0, (100, 10, 10),
      {"invalidations": 100}),
     ("at=invalidate errno=EIO nth=5", "build/selftests/dmaloop -n 100 -i 1", 1, (5, 1, 1), {}),
-    ("at=map errno=ENOMEM nth=3", "build/selftests/maploop -n 5", 1, (3, 1, None), {}),
+    ("at=map errno=ENOMEM nth=3", "build/selftests/maploop -n 5", 1, (3, 1, 1), {}),
 ]
 
 
@@ -371,8 +371,8 @@ def test_system_wide_until_signal_or_duration(guest):
         assert f.read() == f"faultinject: attached 1 rules system-wide: SIGINT or SIGTERM ends\n"
     with open(out) as f:
         table = json.loads(f.read())
-    assert "status" not in table and rule_counts(table) == (1, 1, None)
-    assert re.search(r"\n1 +0 +0 +- +at=map errno=EIO\n", r.output), r.output
+    assert "status" not in table and rule_counts(table) == (1, 1, 1)
+    assert re.search(r"\n1 +0 +0 +0 +at=map errno=EIO\n", r.output), r.output
 
 
 def test_scope_is_cmd_tree(guest):
@@ -390,20 +390,38 @@ def test_scope_is_cmd_tree(guest):
         assert f.read().strip() == "0"
     with open(f"{outside}.fi") as f:
         table = json.loads(f.read().splitlines()[-1])
-    assert rule_counts(table) == (1, 1, None)
+    assert rule_counts(table) == (1, 1, 1)
 
 
 # ---- errors before anything is attached (guest) ---------------------------------------
 
 
-def test_level_loads_on_this_module(guest):
-    """The module has nest_hook_translate.fault_level: level= loads and CMD runs.
-    (A module without it refuses the rule before attaching anything.)"""
-    r = run(guest, "grep -c fault_level /sys/kernel/btf/nestiommu >/dev/null && echo has-level; "
-                   f"rm -f /tmp/ran; {GFI} inject 'at=translate fault=permission stage=1 level=2' "
-                   "-- touch /tmp/ran > /dev/null; echo rc=$?; test -e /tmp/ran && echo ran")
-    assert r.output.splitlines()[0] == "has-level", r.output
-    assert "rc=0\nran\n" in r.output, r.output
+LEVELS = [
+    ("at=translate fault=permission stage=1 level=2 pasid=1 nth=3", "stage=1 level=2 reason=permission"),
+    ("at=translate fault=pte-fetch stage=2 level=4 pasid=2 nth=5", "stage=2 level=4 reason=pte_fetch"),
+]
+
+
+@pytest.mark.parametrize("rule, fields", LEVELS, ids=[lv[1] for lv in LEVELS])
+def test_level_in_the_fault(guest, rule, fields):
+    """level=N: the injected fault (nest_fault, traced through tracefs) has
+    that level, stage and reason, on the rule's PASID; no other fault."""
+    t = "/sys/kernel/tracing"
+    ev = f"{t}/events/nestiommu/nest_fault/enable"
+    faults = os.path.join(guest.results_dir, "faults")
+    rc, table, kv, err = inject(
+        guest, [rule], NL,
+        pre=f"echo 0 > {t}/tracing_on; echo > {t}/trace; echo 1 > {ev}; echo 1 > {t}/tracing_on; ",
+        post=f"echo 0 > {t}/tracing_on; echo 0 > {ev}; grep -o 'nest_fault: .*' {t}/trace > {faults}")
+    assert rc == 0 and rule_counts(table) == (100, 1, 1), (table, err)
+    with open(faults) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 1, lines
+    pasid = re.search(r"pasid=(\d+)", rule).group(1)
+    assert fields in lines[0] and f"pasid=0x{pasid} " in lines[0], lines[0]
+    flags = int(re.search(r"flags=(0x[0-9a-f]+)", lines[0]).group(1), 16)
+    assert flags & 0x10, lines[0]  # NESTIOMMU_FAULT_F_INJECTED
+    assert int(kv["driver.injected_faults"]) == 1
 
 
 NOT_LOADED = ("faultinject: nestiommu module not loaded: run insmod kernel/nestiommu.ko "

@@ -322,8 +322,8 @@ def test_invalidate_map_fail_site_replayed(guest):
     d = guest.results_dir
     p = {k: os.path.join(d, f"other.{k}") for k in ("inv", "map", "site", "o1", "o2", "o3", "o4", "o5")}
     with open(p["site"], "w") as f:
-        # NESTIOMMU_FAIL_SITE_AREA: the first MAP's area allocation.
-        f.write("version 1\nkernel any\nmodule any\nlost 0\nfail-site site=5 pos=1 errno=ENOMEM\nend\n")
+        # The first MAP's area allocation, by the name faultinject list prints.
+        f.write("version 1\nkernel any\nmodule any\nlost 0\nfail-site site=area pos=1 errno=ENOMEM\nend\n")
     r = run(guest,
             f"{GFI} record -o {p['inv']} -- {GFI} inject 'at=invalidate drop every=10' "
             f"'at=invalidate errno=EIO nth=95' -- build/selftests/dmaloop -n 100 -i 1 > {p['o1']} 2>&1; "

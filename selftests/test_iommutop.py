@@ -385,7 +385,7 @@ STOP_TOP = "kill -INT $top; wait $top; echo top_rc=$?\n"
 
 ATTACHED_TEXT = re.compile(r"^iommutop: attached (\d+) programs \((tp_btf|raw_tp)\)$")
 # Every handler of bpf/iommutop.bpf.c in one mode, and map and unmap.
-PROGRAMS = 13
+PROGRAMS = 15
 
 
 # ---- errors (guest) -------------------------------------------------------------
@@ -546,7 +546,8 @@ def dmaloop_events(n, every):
             "nest_invalidate": n // every, "nest_attach": 1, "nest_detach": 1,
             "nest_stale_translation": 1, "nest_map": 1, "nest_unmap": 1,
             "nest_fault_queue_overflow": 0, "nest_page_request": 0,
-            "nest_page_response": 0, "nest_page_request_timeout": 0}
+            "nest_page_response": 0, "nest_page_request_timeout": 0,
+            "nest_map_error": 0, "nest_fail_site": 0}
 
 
 def test_batch_json_dmaloop_exact_events(guest):

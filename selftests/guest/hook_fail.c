@@ -354,3 +354,24 @@ TEST_F(fail, rejected)
 	EXPECT_EQ(counted, fail_sites_count(variant->site));
 	EXPECT_EQ(0, self->skel->bss->fail_mark.events);
 }
+
+/*
+ * The workload alone, with nothing attached: every step works and leaves
+ * nothing behind. `faultinject sweep --at all` runs this case as its CMD
+ * (selftests/test_faultinject_sweep.py).
+ */
+TEST(fail_workload_runs_clean)
+{
+	char *pool = alloc_buffer_4k(FW_POOL_LEN, SZ_2M);
+	char *data = alloc_buffer_4k(FW_DATA_LEN, SZ_2M);
+	struct fail_state base, end;
+	struct fail_run r;
+
+	fail_state_read(&base);
+	fail_workload(&r, pool, data);
+	fail_state_read(&end);
+	if (r.step)
+		TH_LOG("%s: %s", r.step, strerror(-r.rc));
+	EXPECT_EQ(NULL, r.step);
+	fail_state_eq(base, end);
+}

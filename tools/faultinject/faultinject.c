@@ -7,6 +7,8 @@
  *   faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j]
  *                     [-v] [-- CMD ARGS...]
  *   faultinject record ... / replay ...	(record.c)
+ *   faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j]
+ *                     [-v] -- CMD ARGS...			(sweep.c)
  *
  * The rules (rules.c) go into the read-only data of bpf/faultinject.bpf.c,
  * whose raw_tp.w programs decide at the driver's hook points; at the end
@@ -37,6 +39,7 @@
 #include "rules.h"
 #include "run.h"
 #include "record.h"
+#include "tool.h"
 #include "faultinject.skel.h"
 
 static void usage(FILE *f)
@@ -47,9 +50,12 @@ static void usage(FILE *f)
 		"                         [-- CMD ARGS...]\n"
 		"       faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]\n"
 		"       faultinject replay FILE [--strict] [--allow-loss] [-j] [-v] [-- CMD ARGS...]\n"
-		"Inject nestiommu faults, page-request and page-response misbehaviour and\n"
-		"invalidation and map failures where the rules say, through the driver's BPF\n"
-		"hook points. Each RULE is one argument, e.g.\n"
+		"       faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j] [-v]\n"
+		"                         -- CMD ARGS...\n"
+		"Inject nestiommu faults, page-request and page-response misbehaviour,\n"
+		"invalidation and map failures and failures at the driver's failure sites\n"
+		"where the rules say, through the driver's BPF hook points. Each RULE is one\n"
+		"argument, e.g.\n"
 		"  'at=page-response code=failure pasid=3 nth=2'\n"
 		"  -f, --file FILE      rules from FILE (one per line, # comments; - is stdin)\n"
 		"      --seed N         the seed of prob= (default 0): same seed, same events\n"
@@ -59,7 +65,8 @@ static void usage(FILE *f)
 		"  -h, --help           this help\n"
 		"With -- CMD, only CMD's process tree is affected, and faultinject exits with\n"
 		"CMD's status. `faultinject list` prints every hook point and the words its\n"
-		"rules take. The rule language: tools/faultinject/README.md.\n"
+		"rules take, and the failure sites. `faultinject sweep -h`: the sweep's options.\n"
+		"The rule language: tools/faultinject/README.md.\n"
 		"record writes every fault, page request and response, injected invalidation,\n"
 		"MAP failure and fail-site hit, at its logical position, to FILE (a text\n"
 		"format, README.md); replay makes the recorded injections again at the same\n"
@@ -80,7 +87,7 @@ void fi_usage(FILE *f)
  * Does the module's struct @type exist (and have @member, unless NULL)?
  * -1 if its BTF cannot be read.
  */
-static int module_btf_has(const char *type, const char *member)
+int module_btf_has(const char *type, const char *member)
 {
 	struct btf *vmlinux, *btf;
 	const struct btf_type *t;
@@ -211,12 +218,15 @@ static int cmd_list(int argc, char **argv)
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		printf(" %s", fi_resp_code_name(codes[i]));
 	printf("\nerrno (errno=): a name (EIO, ENOMEM) or a number, 1 to 133\n");
-	if (fail_site == 1)
-		printf("failure sites (site=): see the module's enum nestiommu_fail_site\n");
-	else
+	if (fail_site == 1) {
+		printf("failure sites (site=), what fails there and its errno:\n");
+		for (i = 0; i < NESTIOMMU_FAIL_SITE_COUNT; i++)
+			printf("  %-16s %s\n", fi_site_name(i), fi_site_doc(i));
+	} else {
 		printf("failure sites (at=fail-site): none: %s\n",
 		       fail_site < 0 ? "the module's BTF cannot be read (is it loaded?)" :
 		       "this module has no nest_hook_fail_site");
+	}
 	return 0;
 }
 
@@ -312,11 +322,43 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
 	return 0;
 }
 
+/*
+ * Load only the programs of the hook points the rules use: an attached
+ * hook point costs every call that passes it (fail sites are many).
+ */
+void programs_select(struct faultinject_bpf *skel,
+		     const struct fi_rules *rules)
+{
+	struct bpf_program *progs[FI_AT_NR][2] = {
+		[FI_AT_TRANSLATE] = { skel->progs.fi_translate,
+				      skel->progs.fi_fault_mark },
+		[FI_AT_PAGE_REQUEST] = { skel->progs.fi_page_request },
+		[FI_AT_PAGE_RESPONSE] = { skel->progs.fi_page_response,
+					  skel->progs.fi_page_response_mark },
+		[FI_AT_INVALIDATE] = { skel->progs.fi_invalidate,
+				       skel->progs.fi_invalidate_mark },
+		[FI_AT_MAP] = { skel->progs.fi_map, skel->progs.fi_map_mark },
+		[FI_AT_FAIL_SITE] = { skel->progs.fi_fail_site,
+				      skel->progs.fi_fail_site_mark },
+	};
+	bool used[FI_AT_NR] = {};
+	unsigned int at, i;
+
+	for (i = 0; i < rules->nr; i++)
+		used[rules->rule[i].at] = true;
+	for (at = 1; at < FI_AT_NR; at++)
+		for (i = 0; i < 2; i++)
+			if (progs[at][i])
+				bpf_program__set_autoload(progs[at][i], used[at]);
+	/* nest_page_request marks forced requests and page-request actions. */
+	bpf_program__set_autoload(skel->progs.fi_page_request_mark,
+				  used[FI_AT_TRANSLATE] || used[FI_AT_PAGE_REQUEST]);
+}
+
 /* Is a rule's outcome marked in an event (else it shows elsewhere)? */
 static bool outcome_marked(const struct fi_rule *r)
 {
-	return r->at != FI_AT_MAP && r->at != FI_AT_FAIL_SITE &&
-	       !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
+	return !(r->at == FI_AT_PAGE_RESPONSE && r->action == FI_ACT_DROP);
 }
 
 void json_string(FILE *f, const char *s)
@@ -410,6 +452,7 @@ static int cmd_inject(int argc, char **argv)
 	skel->rodata->nr_rules = o.rules.nr;
 	skel->rodata->seed = o.seed;
 	skel->rodata->scoped = !!o.cmd;
+	programs_select(skel, &o.rules);
 	rc = faultinject_bpf__load(skel);
 	if (!rc && o.cmd) {
 		pid = spawn_stopped(o.cmd, &gate, &report);
@@ -486,6 +529,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 1, argv + 1);
-	return bad_usage("unknown subcommand '%s' (list, inject, record, replay)",
+	if (!strcmp(argv[1], "sweep"))
+		return cmd_sweep(argc - 1, argv + 1);
+	return bad_usage("unknown subcommand '%s' (list, inject, record, replay, sweep)",
 			 argv[1]);
 }

@@ -28,6 +28,7 @@
 #include "run.h"
 #include "recording.h"
 #include "record.h"
+#include "tool.h"
 #include "fi_record.skel.h"
 
 /* replay --strict: the exit status of a run that diverged. */

@@ -8,8 +8,4 @@
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 
-/* faultinject.c's */
-void fi_usage(FILE *f);
-void json_string(FILE *f, const char *s);
-
 #endif /* FI_RECORD_CMD_H */

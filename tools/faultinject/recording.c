@@ -141,10 +141,15 @@ static void put_value(char *buf, size_t len, size_t *pos,
 	char tmp[64];
 
 	switch (bit) {
+	case FI_K_SITE:
+		if (fi_site_name(e->id1))
+			put(buf, len, pos, "%s", fi_site_name(e->id1));
+		else
+			put(buf, len, pos, "%u", e->id1);
+		break;
 	case FI_K_DEV:
 	case FI_K_HWPT:
 	case FI_K_IOAS:
-	case FI_K_SITE:
 		put(buf, len, pos, "%u", bit == FI_K_HWPT &&
 		    e->kind != FI_REC_INVALIDATE ? e->hwpt_id : e->id1);
 		break;
@@ -378,9 +383,18 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 	size_t i;
 
 	switch (bit) {
+	case FI_K_SITE:
+		/* Its name (faultinject list); a number for a newer module's. */
+		if (fi_site_find(val) >= 0) {
+			e->id1 = fi_site_find(val);
+			return true;
+		}
+		if (!parse_num(val, UINT32_MAX, &v))
+			return false;
+		e->id1 = v;
+		return true;
 	case FI_K_DEV:
 	case FI_K_IOAS:
-	case FI_K_SITE:
 		if (!parse_num(val, UINT32_MAX, &v))
 			return false;
 		e->id1 = v;

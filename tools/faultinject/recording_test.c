@@ -91,7 +91,7 @@ static const char *const sample_lines[] = {
 	"invalidate hwpt=6 pos=10 drop=1",
 	"invalidate hwpt=6 pos=11 errno=EIO",
 	"map ioas=2 pos=3 iova=0x100000 length=0x2000 errno=ENOMEM origin=injected",
-	"fail-site site=7 pos=1 errno=ENOMEM",
+	"fail-site site=pin_pages pos=1 errno=ENOMEM",
 };
 
 TEST(every_kind_reads_back)

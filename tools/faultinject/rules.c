@@ -89,6 +89,18 @@ static const char *const reason_names[NESTIOMMU_FAULT_REASON_NR] = {
 	[NESTIOMMU_FAULT_REASON_OOR_ADDRESS] = "oor-address",
 };
 
+/* Generated from the uAPI header's enum nestiommu_fail_site (Makefile). */
+static const struct fi_site {
+	const char *name;
+	const char *doc;
+} sites[] = {
+#define FI_SITE(id, name, doc) [NESTIOMMU_FAIL_SITE_##id] = { name, doc },
+#include "fail_sites.h"
+#undef FI_SITE
+};
+_Static_assert(sizeof(sites) / sizeof(sites[0]) == NESTIOMMU_FAIL_SITE_COUNT,
+	       "a site of enum nestiommu_fail_site has no kernel-doc line");
+
 static const struct fi_named {
 	const char *name;
 	unsigned int value;
@@ -122,6 +134,16 @@ const char *fi_fault_reason_name(unsigned int reason)
 {
 	return reason < NESTIOMMU_FAULT_REASON_NR ? reason_names[reason] :
 	       "unknown";
+}
+
+const char *fi_site_name(unsigned int site)
+{
+	return site < NESTIOMMU_FAIL_SITE_COUNT ? sites[site].name : NULL;
+}
+
+const char *fi_site_doc(unsigned int site)
+{
+	return site < NESTIOMMU_FAIL_SITE_COUNT ? sites[site].doc : NULL;
 }
 
 const char *fi_resp_code_name(unsigned int code)
@@ -175,6 +197,16 @@ static bool name_eq(const char *a, const char *b)
 		    !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
 			return false;
 	return !*a && !*b;
+}
+
+int fi_site_find(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NESTIOMMU_FAIL_SITE_COUNT; i++)
+		if (name_eq(name, sites[i].name))
+			return i;
+	return -1;
 }
 
 /* An unsigned number, decimal or 0x hex, at most @max. */
@@ -531,8 +563,14 @@ static int parse_word(struct fi_parse *p, const char *word)
 					 "an errno name (ENOMEM) or 1 to 133");
 		return set_action(p, FI_ACT_ERRNO, word);
 	}
-	if (!strcmp(key, "site"))
-		return bad_value(p, word, "a failure site (faultinject list)");
+	if (!strcmp(key, "site")) {
+		rc = fi_site_find(val);
+		if (rc < 0)
+			return bad_value(p, word,
+					 "a failure site (faultinject list)");
+		r->site = rc;
+		return set_action(p, FI_ACT_FAIL, word);
+	}
 	for (i = 0; i < ARRAY_LEN(filter_names); i++)
 		if (!strcmp(key, filter_names[i].key))
 			return parse_filter(p, &filter_names[i], word, val);
@@ -725,6 +763,9 @@ void fi_rule_format(const struct fi_rule *r, char *buf, size_t len)
 	case FI_ACT_ERRNO:
 		put(buf, len, &pos, " errno=%s",
 		    errno_text(r->error, num, sizeof(num)));
+		break;
+	case FI_ACT_FAIL:
+		put(buf, len, &pos, " site=%s", fi_site_name(r->site));
 		break;
 	default:
 		put(buf, len, &pos, " %s", fi_action_name(r->action));

@@ -59,6 +59,10 @@ const char *fi_at_name(unsigned int at);
 const char *fi_action_name(unsigned int action);
 const char *fi_fault_reason_name(unsigned int reason);
 const char *fi_resp_code_name(unsigned int code);
+/* enum nestiommu_fail_site: name ("pin_pages"), what fails and its errno. */
+const char *fi_site_name(unsigned int site);
+const char *fi_site_doc(unsigned int site);
+int fi_site_find(const char *name);	/* -1: no such site */
 
 /* What `faultinject list` prints: per hook point, the words it takes. */
 unsigned int fi_at_actions(unsigned int at);	/* 1 << enum fi_action */

@@ -71,6 +71,39 @@ TEST(every_action_reads_back)
 			"at=page-response code=failure");
 }
 
+/* Every site of enum nestiommu_fail_site, by its name in either spelling. */
+TEST(every_fail_site_parses)
+{
+	char text[64], canon[64], dashed[32];
+	unsigned int i;
+	struct fi_rule r;
+	char *c;
+
+	for (i = 0; i < NESTIOMMU_FAIL_SITE_COUNT; i++) {
+		ASSERT_NE(NULL, fi_site_name(i));
+		ASSERT_NE(NULL, strstr(fi_site_doc(i), "ENOMEM"));
+		snprintf(canon, sizeof(canon), "at=fail-site site=%s",
+			 fi_site_name(i));
+		check_canonical(canon, canon);
+		snprintf(dashed, sizeof(dashed), "%s", fi_site_name(i));
+		for (c = dashed; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		snprintf(text, sizeof(text), "at=fail-site site=%s nth=2", dashed);
+		r = parse_ok(text);
+		EXPECT_EQ(FI_AT_FAIL_SITE, r.at);
+		EXPECT_EQ(FI_ACT_FAIL, r.action);
+		EXPECT_EQ(i, r.site);
+		EXPECT_EQ(2, r.nth);
+		EXPECT_EQ((int)i, fi_site_find(fi_site_name(i)));
+	}
+	EXPECT_EQ(NULL, fi_site_name(NESTIOMMU_FAIL_SITE_COUNT));
+	EXPECT_EQ(-1, fi_site_find("all"));
+	r = parse_ok("at=fail-site site=pin_pages pid=7 comm=vmm after=1 times=2");
+	EXPECT_EQ(NESTIOMMU_FAIL_SITE_PIN_PAGES, r.site);
+	EXPECT_EQ(FI_F_PID | FI_F_COMM, r.filters);
+}
+
 TEST(fields_hold_the_values)
 {
 	struct fi_rule r;
@@ -184,6 +217,14 @@ TEST(malformed_words_are_named)
 	check_bad("at=page-response delay=99999999999999999999s",
 		  "bad value in 'delay=99999999999999999999s'");
 	check_bad("at=fail-site site=nowhere", "bad value in 'site=nowhere'");
+	check_bad("at=fail-site site=all", "bad value in 'site=all'");
+	check_bad("at=fail-site site=pin site=area",
+		  "'site=area' conflicts with 'site=pin': one action per rule");
+	check_bad("at=fail-site", "no action for at=fail-site");
+	check_bad("at=map site=pin", "'site=pin' does not apply at=map");
+	check_bad("at=fail-site site=pin dev=1", "dev= does not apply at=fail-site");
+	check_bad("at=fail-site site=pin iova=0x1000",
+		  "iova= does not apply at=fail-site");
 }
 
 TEST(malformed_filters_are_named)

@@ -23,19 +23,6 @@
 #include "checks.h"
 #include "run.h"
 
-/* "faultinject: WHY" on stderr; the exit status 2. */
-int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (faultinject -h for help)\n");
-	return 2;
-}
-
 bool parse_u64_arg(const char *s, __u64 *v)
 {
 	char *end;

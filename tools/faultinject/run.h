@@ -13,11 +13,13 @@
 #include <linux/types.h>
 #include <bpf/libbpf.h>
 
+#include "checks.h"
+
 #define PROG "faultinject"
 #define DURATION_MAX 31536000.0		/* a year */
 
 /* "faultinject: WHY (faultinject -h for help)" on stderr; return 2. */
-int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...);
+#define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
 
 bool parse_u64_arg(const char *s, __u64 *v);
 /* Seconds above 0, at most DURATION_MAX. */

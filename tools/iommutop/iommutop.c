@@ -17,7 +17,6 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,19 +83,8 @@ static void usage(FILE *f)
 		DELAY_MIN, DELAY_MAX);
 }
 
-/* "iommutop: WHY" and the usage on stderr; the exit status 2. */
-static int __attribute__((format(printf, 1, 2))) bad_option(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
-}
+/* "iommutop: WHY" and the usage on stderr; returns 2. */
+#define bad_option(...) tool_bad_usage(PROG, usage, __VA_ARGS__)
 
 /* A whole decimal number (no sign, no blanks) up to @max. */
 static bool parse_ull(const char *s, unsigned long long max,

@@ -806,6 +806,8 @@ const struct counter_field ioas_fields[] = {
 	IOAS_FIELD(unmaps, "Mappings removed"),
 	IOAS_FIELD(map_bytes, "Bytes mapped"),
 	IOAS_FIELD(unmap_bytes, "Bytes unmapped"),
+	IOAS_FIELD(map_errors, "MAPs that failed, injected ones included"),
+	IOAS_FIELD(map_errors_injected, "MAPs BPF failed"),
 };
 const int nr_ioas_fields = sizeof(ioas_fields) / sizeof(ioas_fields[0]);
 
@@ -850,6 +852,8 @@ const char *event_name(enum iommutop_event ev)
 		[IOMMUTOP_EV_PAGE_REQUEST] = "nest_page_request",
 		[IOMMUTOP_EV_PAGE_RESPONSE] = "nest_page_response",
 		[IOMMUTOP_EV_PR_TIMEOUT] = "nest_page_request_timeout",
+		[IOMMUTOP_EV_MAP_ERROR] = "nest_map_error",
+		[IOMMUTOP_EV_FAIL_SITE] = "nest_fail_site",
 	};
 
 	return ev < IOMMUTOP_EV_NR ? names[ev] : "unknown";

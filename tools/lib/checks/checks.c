@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * checks.c - the BPF tools' preflight (iommutop, faultinject): module,
- * kernel release, BTF, privilege.
+ * kernel release, BTF, privilege; and their bad-usage message.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,22 @@ int check_environment(const char *tool, const char *sysfs,
 		return 1;
 	}
 	return 0;
+}
+
+int tool_bad_usage(const char *tool, void (*usage)(FILE *f), const char *fmt,
+		   ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (usage) {
+		fprintf(stderr, "\n");
+		usage(stderr);
+	} else {
+		fprintf(stderr, " (%s -h for help)\n", tool);
+	}
+	return 2;
 }

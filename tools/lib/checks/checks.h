@@ -2,13 +2,15 @@
 /*
  * checks.h - what the BPF tools (iommutop, faultinject) need from the
  * machine, checked before loading anything so that each missing piece gets
- * an actionable message. Built into each tool from tools/lib/checks.
+ * an actionable message, and how they report bad usage. Linked into each
+ * tool as $(O)/lib/libchecks.a (tools/lib/checks/Makefile).
  */
 #ifndef TOOLS_CHECKS_H
 #define TOOLS_CHECKS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* BPF CO-RE on a module's types needs module BTF: Linux 5.11. */
 #define BPF_TOOL_MIN_KERNEL_MAJOR 5
@@ -29,5 +31,13 @@ bool kernel_release_ok(const char *release, int major, int minor);
  */
 int check_environment(const char *tool, const char *sysfs,
 		      const char *release, char *msg, size_t len);
+
+/*
+ * Bad usage: "TOOL: WHY" (@fmt) on stderr, then @usage(stderr), or without
+ * @usage " (TOOL -h for help)". Return: 2, the tools' exit status for bad
+ * usage.
+ */
+int __attribute__((format(printf, 3, 4)))
+tool_bad_usage(const char *tool, void (*usage)(FILE *f), const char *fmt, ...);
 
 #endif /* TOOLS_CHECKS_H */
