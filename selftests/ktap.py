@@ -59,6 +59,17 @@ def parse(output):
     return results
 
 
+def run_host(path):
+    """One run of every case of the host test binary PATH (built by `make
+    tools`): (the CompletedProcess, stderr merged into stdout, {case name:
+    Result})."""
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is not built: run make tools")
+    r = subprocess.run([path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=120)
+    return r, parse(r.stdout)
+
+
 def check_case(results, case, binary, rc, output):
     """Pass, skip or fail the running pytest case as CASE did in a run of
     BINARY (exit status RC, OUTPUT) parsed into RESULTS."""

@@ -41,11 +41,7 @@ REC_CASES = ktap.list_cases(REC_TEST)
 @pytest.fixture(scope="module")
 def rec_run():
     """One run of every recording case: (CompletedProcess, parsed KTAP)."""
-    if not os.access(REC_TEST, os.X_OK):
-        pytest.fail(f"{REC_TEST} is not built: run make tools")
-    r = subprocess.run([REC_TEST], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=120)
-    return r, ktap.parse(r.stdout)
+    return ktap.run_host(REC_TEST)
 
 
 @pytest.mark.parametrize("case", REC_CASES if REC_CASES is not None
