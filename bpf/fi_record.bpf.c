@@ -72,6 +72,53 @@ struct {
 	__type(value, struct fi_last);
 } last SEC(".maps");
 
+/*
+ * The position the CPU's last nest_hook_translate (or _fail_site) call
+ * gave. Every translation and every allocation passes there, so it must
+ * be cheap: a per-CPU slot, not the per-thread hash "last". The event
+ * follows the hook call on the same task, without sleeping in between
+ * (nest_fault under the same IOMMU lock), so the slot still holds it;
+ * @tid tells if another task came between. A fault keeps its position in
+ * "last" for the page request that may follow.
+ */
+enum { FI_CPU_XLATE, FI_CPU_FAIL_SITE, FI_CPU_NR };
+
+struct fi_cpu_pos {
+	__u64 tid;
+	__u32 id1;
+	__u32 id2;
+	__u64 pos;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FI_CPU_NR);
+	__type(key, __u32);
+	__type(value, struct fi_cpu_pos);
+} cpu_pos SEC(".maps");
+
+static __always_inline void cpu_pos_put(__u32 slot, __u32 id1, __u32 id2,
+					__u64 pos)
+{
+	struct fi_cpu_pos *p = bpf_map_lookup_elem(&cpu_pos, &slot);
+
+	if (p) {
+		p->tid = bpf_get_current_pid_tgid();
+		p->id1 = id1;
+		p->id2 = id2;
+		p->pos = pos;
+	}
+}
+
+/* The position cpu_pos_put() left for this task and IDs, or 0. */
+static __always_inline __u64 cpu_pos_get(__u32 slot, __u32 id1, __u32 id2)
+{
+	struct fi_cpu_pos *p = bpf_map_lookup_elem(&cpu_pos, &slot);
+
+	return p && p->tid == bpf_get_current_pid_tgid() && p->id1 == id1 &&
+	       p->id2 == id2 ? p->pos : 0;
+}
+
 /* A page request group, from its hook call to its response. */
 struct fi_group {
 	__u32 dev_id;
@@ -165,6 +212,21 @@ static __always_inline struct fi_rec_event *event_new(__u32 kind, __u32 id1,
 	return e;
 }
 
+/*
+ * Waking the reader costs more than recording the event: it polls every
+ * 100 ms and reads whatever is there (record.c), so wake it only when a
+ * batch waits, long before the ring could fill.
+ */
+#define FI_WAKE_BYTES	(256 * 1024)
+
+static __always_inline void event_submit(struct fi_rec_event *e)
+{
+	bool wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+		    FI_WAKE_BYTES;
+
+	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 /* ---- hook points: positions, and the replay's decisions ---- */
 
 SEC("raw_tp.w/nest_hook_translate")
@@ -178,7 +240,7 @@ int BPF_PROG(fr_translate, struct nest_hook_translate *h)
 	if (!in_scope(EVENT_PID(h, nest_hook_translate)))
 		return 0;
 	pos = pos_next(FI_POS_TRANSLATE, dev, pasid);
-	last_put(FI_POS_TRANSLATE, dev, pasid, pos);
+	cpu_pos_put(FI_CPU_XLATE, dev, pasid, pos);
 	v = replay_get(FI_POS_TRANSLATE, dev, pasid, pos);
 	if (!v)
 		return 0;
@@ -305,7 +367,7 @@ int BPF_PROG(fr_fail_site, struct nest_hook_fail_site *h)
 	if (!in_scope(h->pid))
 		return 0;
 	pos = pos_next(FI_POS_FAIL_SITE, site, 0);
-	last_put(FI_POS_FAIL_SITE, site, 0, pos);
+	cpu_pos_put(FI_CPU_FAIL_SITE, site, 0, pos);
 	v = replay_get(FI_POS_FAIL_SITE, site, 0, pos);
 	if (!v || !v->fail)
 		return 0;
@@ -327,7 +389,10 @@ int BPF_PROG(fr_fault, u32 dev_id, u32 pasid, u32 hwpt_id,
 		return 0;
 	/* Without an attached HWPT no hook ran: the fault has no position. */
 	if (hwpt_id)
-		pos = last_get(FI_POS_TRANSLATE, dev_id, pasid);
+		pos = cpu_pos_get(FI_CPU_XLATE, dev_id, pasid);
+	/* For the page request this fault may make the DMA send. */
+	if (pos)
+		last_put(FI_POS_TRANSLATE, dev_id, pasid, pos);
 	e = event_new(FI_REC_FAULT, dev_id, pasid, pos);
 	if (!e)
 		return 0;
@@ -339,7 +404,7 @@ int BPF_PROG(fr_fault, u32 dev_id, u32 pasid, u32 hwpt_id,
 	e->level = BPF_CORE_READ(fault, level);
 	e->injected = !!(BPF_CORE_READ(fault, flags) &
 			 NESTIOMMU_FAULT_F_INJECTED);
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	return 0;
 }
 
@@ -369,7 +434,7 @@ int BPF_PROG(fr_page_request_ev, u32 dev_id, u32 pasid, u32 grpid,
 	e->grpid = grpid;
 	e->access = perm;
 	e->injected = injected;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	return 0;
 }
 
@@ -409,7 +474,7 @@ int BPF_PROG(fr_page_response_ev, u32 dev_id, u32 pasid, u32 grpid,
 	if ((injected & NEST_RESP_INJ_DELAYED) && g &&
 	    latency_ns > g->age_ns)
 		e->delay_us = (latency_ns - g->age_ns) / 1000;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	if (g)
 		bpf_map_delete_elem(&groups, &cookie);
 	return 0;
@@ -433,7 +498,7 @@ int BPF_PROG(fr_invalidate_ev, u32 hwpt_id,
 	e->error = injected_error;
 	e->drop = !injected_error;
 	e->injected = 1;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	return 0;
 }
 
@@ -452,7 +517,7 @@ int BPF_PROG(fr_map_error, u32 ioas_id, u64 iova, u64 length, int err,
 	e->length = length;
 	e->error = -err;
 	e->injected = injected;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	return 0;
 }
 
@@ -464,11 +529,11 @@ int BPF_PROG(fr_fail_site_ev, u32 site, u32 pid, int err)
 	if (!in_scope(pid))
 		return 0;
 	e = event_new(FI_REC_FAIL_SITE, site, 0,
-		      last_get(FI_POS_FAIL_SITE, site, 0));
+		      cpu_pos_get(FI_CPU_FAIL_SITE, site, 0));
 	if (!e)
 		return 0;
 	e->error = -err;
 	e->injected = 1;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e);
 	return 0;
 }

@@ -297,7 +297,9 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	end_ns = now_ns() + (__u64)(o->duration * 1e9);
 	while (!obs->failed) {
-		ring_buffer__poll(rb, 100);
+		/* BPF wakes us for batches only (event_submit()): read anyway. */
+		if (!ring_buffer__poll(rb, 100))
+			ring_buffer__consume(rb);
 		if (o->cmd) {
 			rc = waitpid(pid, &status, WNOHANG);
 			if (rc == pid || (rc < 0 && errno != EINTR))
