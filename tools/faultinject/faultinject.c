@@ -234,7 +234,7 @@ static int cmd_list(int argc, char **argv)
 
 struct inject_opts {
 	struct fi_rules rules;
-	__u64 seed;
+	uint64_t seed;
 	double duration;	/* 0: until a signal */
 	bool json, verbose;
 	char **cmd;		/* NULL: system-wide */
@@ -277,7 +277,7 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
 				return bad_usage("%s", err);
 			break;
 		case OPT_SEED:
-			if (!parse_u64_arg(optarg, &o->seed))
+			if (!fi_parse_u64(optarg, UINT64_MAX, &o->seed))
 				return bad_usage("--seed: '%s' is not a number from 0 to 2^64-1",
 						 optarg);
 			break;

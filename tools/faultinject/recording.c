@@ -311,17 +311,6 @@ bad(struct fi_reader *rd, const char *fmt, ...)
 	return -1;
 }
 
-static bool parse_num(const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && !*end && *v <= max;
-}
-
 static bool parse_pos(const char *s, __u64 *v)
 {
 	uint64_t n;
@@ -330,7 +319,7 @@ static bool parse_pos(const char *s, __u64 *v)
 		*v = 0;
 		return true;
 	}
-	if (!parse_num(s, UINT64_MAX, &n) || !n)
+	if (!fi_parse_u64(s, UINT64_MAX, &n) || !n)
 		return false;
 	*v = n;
 	return true;
@@ -346,7 +335,7 @@ static bool parse_us(const char *s, __u64 *v)
 		return false;
 	memcpy(buf, s, n - 2);
 	buf[n - 2] = 0;
-	if (!parse_num(buf, UINT64_MAX / 1000, &u))
+	if (!fi_parse_u64(buf, UINT64_MAX / 1000, &u))
 		return false;
 	*v = u;
 	return true;
@@ -389,18 +378,18 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 			e->id1 = fi_site_find(val);
 			return true;
 		}
-		if (!parse_num(val, UINT32_MAX, &v))
+		if (!fi_parse_u64(val, UINT32_MAX, &v))
 			return false;
 		e->id1 = v;
 		return true;
 	case FI_K_DEV:
 	case FI_K_IOAS:
-		if (!parse_num(val, UINT32_MAX, &v))
+		if (!fi_parse_u64(val, UINT32_MAX, &v))
 			return false;
 		e->id1 = v;
 		return true;
 	case FI_K_HWPT:
-		if (!parse_num(val, UINT32_MAX, &v))
+		if (!fi_parse_u64(val, UINT32_MAX, &v))
 			return false;
 		if (e->kind == FI_REC_INVALIDATE)
 			e->id1 = v;
@@ -412,7 +401,7 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 			e->id2 = NESTIOMMU_PASID_NONE;
 			return true;
 		}
-		if (!parse_num(val, UINT32_MAX - 1, &v))
+		if (!fi_parse_u64(val, UINT32_MAX - 1, &v))
 			return false;
 		e->id2 = v;
 		return true;
@@ -422,7 +411,7 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 		return parse_pos(val, &e->xpos);
 	case FI_K_GRPID:
 	case FI_K_PAGES:
-		if (!parse_num(val, UINT32_MAX, &v))
+		if (!fi_parse_u64(val, UINT32_MAX, &v))
 			return false;
 		*(bit == FI_K_GRPID ? &e->grpid : &e->npages) = v;
 		return true;
@@ -430,7 +419,7 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 	case FI_K_ADDR:
 	case FI_K_LENGTH:
 	case FI_K_COOKIE:
-		if (!parse_num(val, UINT64_MAX, &v))
+		if (!fi_parse_u64(val, UINT64_MAX, &v))
 			return false;
 		if (bit == FI_K_LENGTH)
 			e->length = v;
@@ -449,12 +438,12 @@ static bool parse_value(struct fi_rec_event *e, unsigned int bit,
 	case FI_K_REASON:
 		return fi_fault_reason_parse(val, &e->reason);
 	case FI_K_STAGE:
-		if (!parse_num(val, 2, &v) || !v)
+		if (!fi_parse_u64(val, 2, &v) || !v)
 			return false;
 		e->stage = v;
 		return true;
 	case FI_K_LEVEL:
-		if (!parse_num(val, 5, &v))
+		if (!fi_parse_u64(val, 5, &v))
 			return false;
 		e->level = v;
 		return true;
@@ -588,7 +577,7 @@ static int parse_header(struct fi_reader *rd, char *s,
 	if (i == 0) {
 		if (*seen)
 			return bad(rd, "'version' must come first");
-		if (!parse_num(val, UINT32_MAX, &v) || v != FI_REC_VERSION)
+		if (!fi_parse_u64(val, UINT32_MAX, &v) || v != FI_REC_VERSION)
 			return bad(rd, "unsupported version '%s' (this faultinject reads %d)",
 				   val, FI_REC_VERSION);
 		rec->version = v;
@@ -599,7 +588,7 @@ static int parse_header(struct fi_reader *rd, char *s,
 		snprintf(i == 1 ? rec->kernel : rec->module,
 			 i == 1 ? sizeof(rec->kernel) : sizeof(rec->module),
 			 "%s", val);
-	} else if (!parse_num(val, UINT64_MAX, &v)) {
+	} else if (!fi_parse_u64(val, UINT64_MAX, &v)) {
 		return bad(rd, "bad value in 'lost %s'", val);
 	} else {
 		rec->lost = v;

@@ -209,8 +209,7 @@ int fi_site_find(const char *name)
 	return -1;
 }
 
-/* An unsigned number, decimal or 0x hex, at most @max. */
-static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
+bool fi_parse_u64(const char *s, uint64_t max, uint64_t *v)
 {
 	char *end;
 
@@ -300,7 +299,7 @@ static bool parse_errno(const char *s, unsigned int *e)
 	uint64_t v;
 	int i;
 
-	if (parse_u64(s, FI_MAX_ERRNO, &v)) {
+	if (fi_parse_u64(s, FI_MAX_ERRNO, &v)) {
 		*e = v;
 		return v > 0;
 	}
@@ -379,7 +378,7 @@ static int parse_filter(struct fi_parse *p, const struct fi_filter_name *f,
 	case FI_F_DEV:
 	case FI_F_HWPT:
 	case FI_F_IOAS:
-		if (!parse_u64(val, UINT32_MAX, &a))
+		if (!fi_parse_u64(val, UINT32_MAX, &a))
 			return bad_value(p, word, "an object ID");
 		*(f->bit == FI_F_DEV ? &r->dev_id : f->bit == FI_F_HWPT ?
 		  &r->hwpt_id : &r->ioas_id) = a;
@@ -389,7 +388,7 @@ static int parse_filter(struct fi_parse *p, const struct fi_filter_name *f,
 			r->pasid = NESTIOMMU_PASID_NONE;
 			return 0;
 		}
-		if (!parse_u64(val, (1U << 20) - 1, &a))
+		if (!fi_parse_u64(val, (1U << 20) - 1, &a))
 			return bad_value(p, word,
 					 "a PASID (0 to 0xfffff) or none");
 		r->pasid = a;
@@ -403,8 +402,8 @@ static int parse_filter(struct fi_parse *p, const struct fi_filter_name *f,
 		dash = strchr(buf, '-');
 		if (dash)
 			*dash = '\0';
-		if (!parse_u64(buf, UINT64_MAX, &a) ||
-		    (dash && !parse_u64(dash + 1, UINT64_MAX, &b)))
+		if (!fi_parse_u64(buf, UINT64_MAX, &a) ||
+		    (dash && !fi_parse_u64(dash + 1, UINT64_MAX, &b)))
 			return bad_value(p, word, "an address or FIRST-LAST");
 		if (!dash)
 			b = a;
@@ -432,7 +431,7 @@ static int parse_filter(struct fi_parse *p, const struct fi_filter_name *f,
 		strcpy(r->comm, val);
 		return 0;
 	case FI_F_PID:
-		if (!parse_u64(val, 1U << 22, &a) || !a)
+		if (!fi_parse_u64(val, 1U << 22, &a) || !a)
 			return bad_value(p, word, "a process ID");
 		r->pid = a;
 		return 0;
@@ -470,7 +469,7 @@ static int parse_when(struct fi_parse *p, const char *key, const char *word,
 			continue;
 		if (once(p, counts[i].bit, key))
 			return -1;
-		if (!parse_u64(val, UINT64_MAX, &v) || v < counts[i].min)
+		if (!fi_parse_u64(val, UINT64_MAX, &v) || v < counts[i].min)
 			return bad_value(p, word, counts[i].min ?
 					 "a count from 1" : "a count from 0");
 		*(__u64 *)((char *)p->r + counts[i].off) = v;
@@ -536,7 +535,7 @@ static int parse_word(struct fi_parse *p, const char *word)
 
 		if (once(p, stage ? SEEN_STAGE : SEEN_LEVEL, key))
 			return -1;
-		if (!parse_u64(val, stage ? 2 : FI_MAX_LEVEL, &v) || !v)
+		if (!fi_parse_u64(val, stage ? 2 : FI_MAX_LEVEL, &v) || !v)
 			return bad_value(p, word, stage ? "1 or 2" : "1 to 5");
 		*(stage ? &r->fault_stage : &r->fault_level) = v;
 		return 0;

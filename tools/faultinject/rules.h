@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 
 #include "faultinject.h"
@@ -63,6 +64,9 @@ const char *fi_resp_code_name(unsigned int code);
 const char *fi_site_name(unsigned int site);
 const char *fi_site_doc(unsigned int site);
 int fi_site_find(const char *name);	/* -1: no such site */
+
+/* An unsigned number, decimal or 0x hex, at most @max. */
+bool fi_parse_u64(const char *s, uint64_t max, uint64_t *v);
 
 /* What `faultinject list` prints: per hook point, the words it takes. */
 unsigned int fi_at_actions(unsigned int at);	/* 1 << enum fi_action */

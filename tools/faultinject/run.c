@@ -23,17 +23,6 @@
 #include "checks.h"
 #include "run.h"
 
-bool parse_u64_arg(const char *s, __u64 *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && !*end;
-}
-
 bool parse_seconds(const char *s, double *v)
 {
 	char *end;

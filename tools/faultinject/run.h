@@ -21,7 +21,6 @@
 /* "faultinject: WHY (faultinject -h for help)" on stderr; return 2. */
 #define bad_usage(...) tool_bad_usage(PROG, NULL, __VA_ARGS__)
 
-bool parse_u64_arg(const char *s, __u64 *v);
 /* Seconds above 0, at most DURATION_MAX. */
 bool parse_seconds(const char *s, double *v);
 
