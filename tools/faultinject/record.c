@@ -167,7 +167,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	obs->by_kind[e->kind]++;
 	if (obs->out) {
 		fi_rec_format(e, fi_rec_all_keys(e->kind), line, sizeof(line));
-		if (fprintf(obs->out, "%s\n", line) < 0)
+		if (fputs(line, obs->out) < 0 || putc('\n', obs->out) < 0)
 			obs->failed = true;
 		return 0;
 	}

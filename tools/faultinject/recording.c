@@ -95,18 +95,41 @@ unsigned int fi_rec_all_keys(unsigned int kind)
 	return kind && kind < FI_REC_NR ? kinds[kind].all : 0;
 }
 
-static void put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+/*
+ * The line builders: record formats every event while the workload runs,
+ * and vsnprintf per key cost more than the BPF side of an event.
+ */
+static void put_str(char *buf, size_t len, size_t *pos, const char *s)
 {
-	va_list ap;
-	int n;
+	/* *pos < len always: the caller starts at 0 with len > 0. */
+	while (*s && *pos + 1 < len)
+		buf[(*pos)++] = *s++;
+	buf[*pos] = 0;
+}
 
-	if (*pos >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos += n;
+static void put_num(char *buf, size_t len, size_t *pos, __u64 v,
+		    unsigned int base)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	tmp[--i] = 0;
+	do {
+		tmp[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	put_str(buf, len, pos, tmp + i);
+}
+
+static void put_u64(char *buf, size_t len, size_t *pos, __u64 v)
+{
+	put_num(buf, len, pos, v, 10);
+}
+
+static void put_hex(char *buf, size_t len, size_t *pos, __u64 v)
+{
+	put_str(buf, len, pos, "0x");
+	put_num(buf, len, pos, v, 16);
 }
 
 static void put_marks(char *buf, size_t len, size_t *pos, unsigned int v,
@@ -116,12 +139,13 @@ static void put_marks(char *buf, size_t len, size_t *pos, unsigned int v,
 	size_t i;
 
 	if (!v) {
-		put(buf, len, pos, "none");
+		put_str(buf, len, pos, "none");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		if (v & m[i].bit) {
-			put(buf, len, pos, "%s%s", sep, m[i].name);
+			put_str(buf, len, pos, sep);
+			put_str(buf, len, pos, m[i].name);
 			sep = ",";
 		}
 	}
@@ -130,9 +154,9 @@ static void put_marks(char *buf, size_t len, size_t *pos, unsigned int v,
 static void put_pos(char *buf, size_t len, size_t *pos, __u64 v)
 {
 	if (v)
-		put(buf, len, pos, "%llu", (unsigned long long)v);
+		put_u64(buf, len, pos, v);
 	else
-		put(buf, len, pos, "-");
+		put_str(buf, len, pos, "-");
 }
 
 static void put_value(char *buf, size_t len, size_t *pos,
@@ -143,21 +167,21 @@ static void put_value(char *buf, size_t len, size_t *pos,
 	switch (bit) {
 	case FI_K_SITE:
 		if (fi_site_name(e->id1))
-			put(buf, len, pos, "%s", fi_site_name(e->id1));
+			put_str(buf, len, pos, fi_site_name(e->id1));
 		else
-			put(buf, len, pos, "%u", e->id1);
+			put_u64(buf, len, pos, e->id1);
 		break;
 	case FI_K_DEV:
 	case FI_K_HWPT:
 	case FI_K_IOAS:
-		put(buf, len, pos, "%u", bit == FI_K_HWPT &&
-		    e->kind != FI_REC_INVALIDATE ? e->hwpt_id : e->id1);
+		put_u64(buf, len, pos, bit == FI_K_HWPT &&
+			e->kind != FI_REC_INVALIDATE ? e->hwpt_id : e->id1);
 		break;
 	case FI_K_PASID:
 		if (e->id2 == NESTIOMMU_PASID_NONE)
-			put(buf, len, pos, "none");
+			put_str(buf, len, pos, "none");
 		else
-			put(buf, len, pos, "%u", e->id2);
+			put_u64(buf, len, pos, e->id2);
 		break;
 	case FI_K_POS:
 		put_pos(buf, len, pos, e->pos);
@@ -166,55 +190,55 @@ static void put_value(char *buf, size_t len, size_t *pos,
 		put_pos(buf, len, pos, e->xpos);
 		break;
 	case FI_K_GRPID:
-		put(buf, len, pos, "%u", e->grpid);
+		put_u64(buf, len, pos, e->grpid);
 		break;
 	case FI_K_IOVA:
 	case FI_K_ADDR:
-		put(buf, len, pos, "0x%llx", (unsigned long long)e->addr);
+		put_hex(buf, len, pos, e->addr);
 		break;
 	case FI_K_LENGTH:
-		put(buf, len, pos, "0x%llx", (unsigned long long)e->length);
+		put_hex(buf, len, pos, e->length);
 		break;
 	case FI_K_PAGES:
-		put(buf, len, pos, "%u", e->npages);
+		put_u64(buf, len, pos, e->npages);
 		break;
 	case FI_K_ACCESS:
 	case FI_K_PERM:
 		fi_access_format(e->access, tmp, sizeof(tmp));
-		put(buf, len, pos, "%s", tmp);
+		put_str(buf, len, pos, tmp);
 		break;
 	case FI_K_REASON:
-		put(buf, len, pos, "%s", fi_fault_reason_name(e->reason));
+		put_str(buf, len, pos, fi_fault_reason_name(e->reason));
 		break;
 	case FI_K_STAGE:
-		put(buf, len, pos, "%u", e->stage);
+		put_u64(buf, len, pos, e->stage);
 		break;
 	case FI_K_LEVEL:
-		put(buf, len, pos, "%u", e->level);
+		put_u64(buf, len, pos, e->level);
 		break;
 	case FI_K_CODE:
-		put(buf, len, pos, "%s", fi_resp_code_name(e->code));
+		put_str(buf, len, pos, fi_resp_code_name(e->code));
 		break;
 	case FI_K_BY:
-		put(buf, len, pos, "%s", e->by < ARRAY_LEN(by_names) &&
-		    by_names[e->by] ? by_names[e->by] : "?");
+		put_str(buf, len, pos, e->by < ARRAY_LEN(by_names) &&
+			by_names[e->by] ? by_names[e->by] : "?");
 		break;
 	case FI_K_LATENCY:
-		put(buf, len, pos, "%lluus",
-		    (unsigned long long)(e->latency_ns / 1000));
+		put_u64(buf, len, pos, e->latency_ns / 1000);
+		put_str(buf, len, pos, "us");
 		break;
 	case FI_K_DELAY:
-		put(buf, len, pos, "%lluus", (unsigned long long)e->delay_us);
+		put_u64(buf, len, pos, e->delay_us);
+		put_str(buf, len, pos, "us");
 		break;
 	case FI_K_DROP:
-		put(buf, len, pos, "1");
+		put_str(buf, len, pos, "1");
 		break;
 	case FI_K_ERRNO:
-		put(buf, len, pos, "%s", fi_errno_name(e->error, tmp,
-							sizeof(tmp)));
+		put_str(buf, len, pos, fi_errno_name(e->error, tmp, sizeof(tmp)));
 		break;
 	case FI_K_COOKIE:
-		put(buf, len, pos, "%llu", (unsigned long long)e->cookie);
+		put_u64(buf, len, pos, e->cookie);
 		break;
 	case FI_K_INJ:
 		if (e->kind == FI_REC_PAGE_REQUEST)
@@ -225,7 +249,7 @@ static void put_value(char *buf, size_t len, size_t *pos,
 				  ARRAY_LEN(resp_marks));
 		break;
 	case FI_K_ORIGIN:
-		put(buf, len, pos, e->injected ? "injected" : "organic");
+		put_str(buf, len, pos, e->injected ? "injected" : "organic");
 		break;
 	}
 }
@@ -253,11 +277,13 @@ void fi_rec_format(const struct fi_rec_event *e, unsigned int keys,
 	if (!e->kind || e->kind >= FI_REC_NR)
 		return;
 	keys &= kinds[e->kind].all & ~keys_empty(e);
-	put(buf, len, &pos, "%s", kinds[e->kind].name);
+	put_str(buf, len, &pos, kinds[e->kind].name);
 	for (i = 0; i < ARRAY_LEN(key_names); i++) {
 		if (!(keys & key_names[i].bit))
 			continue;
-		put(buf, len, &pos, " %s=", key_names[i].name);
+		put_str(buf, len, &pos, " ");
+		put_str(buf, len, &pos, key_names[i].name);
+		put_str(buf, len, &pos, "=");
 		put_value(buf, len, &pos, e, key_names[i].bit);
 	}
 }

@@ -153,6 +153,22 @@ TEST(every_kind_reads_back)
 	unlink(path);
 }
 
+/* A line longer than the buffer is cut, never overrun. */
+TEST(long_line_is_cut)
+{
+	char line[16 + 2];
+	size_t i;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		memset(line, 'X', sizeof(line));
+		fi_rec_format(&samples[i], fi_rec_all_keys(samples[i].kind),
+			      line, sizeof(line) - 1);
+		EXPECT_EQ(0, strncmp(sample_lines[i], line, strlen(line)));
+		EXPECT_EQ(sizeof(line) - 2, strlen(line));
+		EXPECT_EQ('X', line[sizeof(line) - 1]);
+	}
+}
+
 TEST(hand_written_lines_need_only_what_replay_uses)
 {
 	struct fi_recording rec;
