@@ -135,11 +135,12 @@ static __always_inline bool when_picks(const volatile struct fi_rule *r,
 }
 
 /*
- * Count @e against every rule at its hook point; return the index of the
- * rule that injects, or -1.
+ * Count @e against every rule at its hook point (if its process is in
+ * scope); return the index of the rule that injects, or -1.
  */
 static __always_inline int decide(struct fi_event *e)
 {
+	bool scope_checked = false;
 	int i, hit = -1;
 
 	for (i = 0; i < FI_MAX_RULES; i++) {
@@ -151,6 +152,12 @@ static __always_inline int decide(struct fi_event *e)
 			break;
 		if (r->at != e->at || !filters_match(r, e))
 			continue;
+		/* After the filters: most events match none, and it is a lookup. */
+		if (!scope_checked) {
+			if (!in_scope(e->pid))
+				return -1;
+			scope_checked = true;
+		}
 		m = __sync_fetch_and_add(&s->matched, 1) + 1;
 		if (hit >= 0 || !when_picks(r, i, m))
 			continue;
@@ -163,18 +170,15 @@ static __always_inline int decide(struct fi_event *e)
 }
 
 /*
- * Every decision program's prologue: count @e against the rules if it is
- * in scope. Return: the hook's decision struct, fresh from @ctx (see
- * hook_arg()), with the index of the rule that injects in @rule; NULL if
- * none does.
+ * Every decision program's prologue: count @e against the rules. Return:
+ * the hook's decision struct, fresh from @ctx (see hook_arg()), with the
+ * index of the rule that injects in @rule; NULL if none does.
  */
 static __always_inline void *hook_decide(unsigned long long *ctx,
 					 struct fi_event *e, int *rule)
 {
 	int i;
 
-	if (!in_scope(e->pid))
-		return NULL;
 	i = decide(e);
 	if (i < 0 || i >= FI_MAX_RULES)
 		return NULL;

@@ -68,9 +68,31 @@ static __always_inline void *hook_arg(unsigned long long *ctx)
 	return (void *)*(volatile unsigned long long *)ctx;
 }
 
+/*
+ * The last process each CPU found in scope, as pid | FI_SCOPE_MEMO_SET:
+ * events come in runs from one process, and the hash lookup costs more
+ * than the rest of a hook program. Only answers "in scope" are kept, and
+ * "scope" only grows, so a slot is never stale, even one two CPUs share
+ * or one a preempted program overwrites (one 64-bit store).
+ */
+#define FI_SCOPE_MEMO_SLOTS	64
+#define FI_SCOPE_MEMO_SET	(1ULL << 32)
+__u64 scope_memo[FI_SCOPE_MEMO_SLOTS];
+
 static __always_inline bool in_scope(__u32 pid)
 {
-	return !scoped || bpf_map_lookup_elem(&scope, &pid);
+	__u64 *memo, want = pid | FI_SCOPE_MEMO_SET;
+
+	if (!scoped)
+		return true;
+	memo = &scope_memo[bpf_get_smp_processor_id() &
+			   (FI_SCOPE_MEMO_SLOTS - 1)];
+	if (*(volatile __u64 *)memo == want)
+		return true;
+	if (!bpf_map_lookup_elem(&scope, &pid))
+		return false;
+	*(volatile __u64 *)memo = want;
+	return true;
 }
 
 /* ---- scope: the children of the processes in it ---- */
