@@ -102,12 +102,15 @@ tools: $(DEPS_STAMP) bpf
 		$(MAKE) -C $(ROOT)/tools/$$t O=$(O) || exit 1; \
 	done
 
-# The core natively on the host; then, in one guest, the page-request round
-# trip and what tracing costs nestload (none, iommutop, bpftrace, perf).
+# The core natively on the host; then, in a guest, the page-request round
+# trip; last, in a guest whose clock counts instructions (one vCPU: the
+# tools' own work counts too), what tracing and faultinject cost nestload.
 bench: all guest-kernel
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
 	$(Q)$(VMRUN) --mem 2G --timeout 1200 -- 'insmod kernel/nestiommu.ko && \
-		$(O)/selftests/pri_bench && python3 tools/bench/trace_cost.py'
+		$(O)/selftests/pri_bench'
+	$(Q)$(VMRUN) --icount 2 --smp 1 --mem 2G --timeout 3600 -- \
+		'insmod kernel/nestiommu.ko && python3 tools/bench/trace_cost.py --rounds 3'
 
 # BASE=REV (a git revision) against the working tree, built side by side and
 # measured in turns in one run: bench_core on the host, then in one guest

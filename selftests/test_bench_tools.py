@@ -8,9 +8,12 @@ asserted in tests); here the parts that decide what to build and run.
 import os
 import subprocess
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_BASE = os.path.join(ROOT, "tools/bench/build-base.sh")
 COMPARE = os.path.join(ROOT, "tools/bench/compare.py")
+TRACE_COST = os.path.join(ROOT, "tools/bench/trace_cost.py")
 
 
 def run(cmd, **kw):
@@ -54,3 +57,18 @@ def test_compare_host_names_a_benchmark_that_prints_no_rows(tmp_path):
                "--rounds", "1"])
     assert res.returncode == 1
     assert f"no benchmark rows in the output of {fake}" in res.stderr
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--ops", "0"], "--ops and --rounds must be at least 1"),
+    (["--rounds", "0"], "--ops and --rounds must be at least 1"),
+    (["--rounds", "x"], "argument --rounds: invalid int value: 'x'"),
+    (["--modes", "none,iommutopp"], "--modes: unknown mode 'iommutopp'"),
+    (["--modes", "iommutop,none"], "--modes: 'none' first"),
+    (["--modes", "none,iommutop,iommutop"], "--modes: 'none' first (the ratios are to it), each mode once"),
+])
+def test_trace_cost_rejects_bad_options(args, error):
+    """Refused before anything runs: no module or root needed."""
+    res = run(["python3", TRACE_COST, *args])
+    assert res.returncode == 2, res.stderr
+    assert error in res.stderr

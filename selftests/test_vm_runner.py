@@ -5,6 +5,7 @@ import os
 import pty
 import select
 import signal
+import shlex
 import subprocess
 import time
 
@@ -126,6 +127,34 @@ def test_cli_exit_status(guest_kernel_dir):
     r = vmrun_cli("--kernel-dir", guest_kernel_dir, "--", "echo", "out;", "exit", "7")
     if r.returncode != 7 or "out" not in r.stdout:
         pytest.fail(f"expected status 7 and 'out', got {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--icount", "2"], "--icount needs --smp 1"),
+    (["--icount", "11", "--smp", "1"], "SHIFT must be 0 to 10, not 11"),
+    (["--icount", "-1", "--smp", "1"], "SHIFT must be 0 to 10, not -1"),
+    (["--icount", "two", "--smp", "1"], "invalid int value: 'two'"),
+])
+def test_cli_bad_icount(args, error):
+    r = vmrun_cli(*args, "--", "true")
+    if r.returncode != 2 or error not in r.stderr:
+        pytest.fail(f"expected status 2 and {error!r}, got {r.returncode}, stderr {r.stderr!r}")
+
+
+def test_icount_counts_instructions(guest_kernel_dir):
+    """Under --icount the guest's clock follows the instructions it runs:
+    the same loop takes the same guest time, however busy the host is."""
+    # One bash, no exec or file read in between: I/O waits take host time.
+    # The first round faults the loop's pages in over 9p: it is left out.
+    loop = ("for n in 0 1 2 3; do s=${EPOCHREALTIME/./}; for ((i = 0; i < 20000; i++)); do :; done; "
+            "echo $(( ${EPOCHREALTIME/./} - s )); done")
+    cmd = f"nproc; bash -c {shlex.quote(loop)}"
+    r = vmrun_cli("--kernel-dir", guest_kernel_dir, "--icount", "2", "--smp", "1", "--", cmd)
+    if r.returncode != 0:
+        pytest.fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+    cpus, _, *us = [int(w) for w in r.stdout.split()]
+    assert cpus == 1, r.stdout
+    assert max(us) - min(us) <= min(us) // 100, f"guest times of the same loop: {us} us"
 
 
 def test_timeout_kills_guest(guest_kernel_dir):

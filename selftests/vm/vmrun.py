@@ -74,6 +74,8 @@ EXIT_NO_STATUS = 125
 _GUEST_PRIVATE = ("/run", "/dev", "/proc", "/sys")
 
 KVM_PROBE_TIMEOUT = 5.0
+# -icount shift: 2^SHIFT ns of guest time per instruction. QEMU takes 0 to 10.
+ICOUNT_SHIFT_MIN, ICOUNT_SHIFT_MAX = 0, 10
 STOP_GRACE = 15.0
 POLL = 0.02
 
@@ -135,14 +137,19 @@ def _die_with_parent():
 _kvm_works = None
 
 
-def _accel_args(kernel_dir):
-    """QEMU accelerator options: KVM if a short probe boot works, else TCG.
+def _accel_args(kernel_dir, icount=None):
+    """QEMU accelerator options: KVM if a short probe boot works, else TCG;
+    TCG counting instructions if ICOUNT (a shift) is given.
 
     The probe boots the kernel without any root file system, which ends in a
     panic (panic=-1 + -no-reboot: qemu exits). Where KVM is broken, qemu either
     aborts at once or hangs, hence the short timeout. The answer is cached.
     """
     global _kvm_works
+    if icount is not None:
+        # Guest time is instructions << ICOUNT ns: what a run measures no
+        # longer depends on how busy the host is (benchmarks).
+        return ["-accel", "tcg,thread=single", "-cpu", "max", "-icount", f"shift={icount}"]
     if _kvm_works is None:
         _kvm_works = False
         if os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -198,7 +205,7 @@ class _ConsoleScanner:
 class _VM:
     """One qemu process, its work directory and its console log."""
 
-    def __init__(self, kernel_dir, workdir, cwd, mem, smp, extra_cmdline):
+    def __init__(self, kernel_dir, workdir, cwd, mem, smp, extra_cmdline, icount=None):
         self.kernel_dir = os.path.abspath(kernel_dir or default_kernel_dir())
         if workdir is None:
             os.makedirs(os.path.join(REPO, ".cache", "vm"), exist_ok=True)
@@ -207,6 +214,7 @@ class _VM:
         self.cwd = os.path.realpath(cwd or os.getcwd())
         self.mem = mem
         self.smp = smp
+        self.icount = icount
         self.extra_cmdline = extra_cmdline
         self.results_dir = os.path.join(self.workdir, "results")
         self.ctl = os.path.join(self.results_dir, ".vm")
@@ -239,7 +247,7 @@ class _VM:
                    f"{self.extra_cmdline}").strip()
         cmd = [
             "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
-            "-machine", "q35", *_accel_args(self.kernel_dir),
+            "-machine", "q35", *_accel_args(self.kernel_dir, self.icount),
             "-m", self.mem, "-smp", str(self.smp),
             "-kernel", os.path.join(self.kernel_dir, "vmlinux"),
             "-initrd", os.path.join(self.kernel_dir, "initramfs.cpio.gz"),
@@ -441,6 +449,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, help="seconds before the guest is killed (default: 600; shell: none)")
     p.add_argument("--mem", default="1G")
     p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--icount", type=int, metavar="SHIFT",
+                   help=f"TCG with guest time counted in instructions, 2^SHIFT ns each "
+                        f"({ICOUNT_SHIFT_MIN}-{ICOUNT_SHIFT_MAX}): figures independent of the host's load "
+                        f"(benchmarks); needs --smp 1")
     p.add_argument("--cmdline", default="", help="extra guest kernel command line, e.g. hugepages=64")
     p.add_argument("--shell", action="store_true",
                    help="interactive shell; a COMMAND given too is sourced by the shell first (setup)")
@@ -449,9 +461,15 @@ def main(argv=None):
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not args.shell and not command:
         p.error("give --shell or a COMMAND")
+    if args.icount is not None:
+        if not ICOUNT_SHIFT_MIN <= args.icount <= ICOUNT_SHIFT_MAX:
+            p.error(f"--icount: SHIFT must be {ICOUNT_SHIFT_MIN} to {ICOUNT_SHIFT_MAX}, not {args.icount}")
+        if args.smp != 1:
+            # QEMU 7.2 hangs bringing up the second vCPU under -icount.
+            p.error("--icount needs --smp 1 (QEMU 7.2 does not start a second vCPU with it)")
     try:
         kernel_dir = args.kernel_dir or ensure_kernel()
-        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline)
+        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline, args.icount)
         if args.shell:
             return _cli_shell(vm, args.timeout, " ".join(command))
         return _cli_run(vm, " ".join(command), args.timeout or 600)

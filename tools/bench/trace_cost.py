@@ -10,6 +10,12 @@ response with its logical position costs). The modes take turns, ROUNDS times,
 and each figure is the median of its rounds, so a slow moment of the
 machine hits every mode alike. Run from the repository root, as root, with
 the module loaded.
+
+`make bench` runs it in a guest booted with `vmrun.py --icount 2 --smp 1`:
+the guest's clock then counts instructions, so ops/s and their ratios do
+not depend on how busy the host is (rounds agree to 0.1 %), and on one
+vCPU a tool's own work (iommutop refreshing, record formatting) slows
+nestload as it would on a busy machine.
 """
 
 import argparse
