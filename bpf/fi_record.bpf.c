@@ -30,12 +30,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the tool before loading. */
 const volatile bool replaying;
+/* Wake the reader once this much waits (a quarter of a small ring). */
+const volatile __u64 wake_bytes = FI_REC_WAKE_BYTES;
 
 __u64 lost;			/* events the ring buffer had no room for */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, FI_REC_RING_SIZE);
 } events SEC(".maps");
 
 struct fi_pos_key {
@@ -215,14 +217,12 @@ static __always_inline struct fi_rec_event *event_new(__u32 kind, __u32 id1,
 /*
  * Waking the reader costs more than recording the event: it polls every
  * 100 ms and reads whatever is there (record.c), so wake it only when a
- * batch waits, long before the ring could fill.
+ * batch of wake_bytes waits, long before the ring could fill.
  */
-#define FI_WAKE_BYTES	(256 * 1024)
-
 static __always_inline void event_submit(struct fi_rec_event *e)
 {
 	bool wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-		    FI_WAKE_BYTES;
+		    wake_bytes;
 
 	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }

@@ -48,8 +48,10 @@ static void usage(FILE *f)
 		"usage: faultinject list\n"
 		"       faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j] [-v]\n"
 		"                         [-- CMD ARGS...]\n"
-		"       faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]\n"
-		"       faultinject replay FILE [--strict] [--allow-loss] [-j] [-v] [-- CMD ARGS...]\n"
+		"       faultinject record -o FILE [--ring-size SIZE] [--duration S] [-j] [-v]\n"
+		"                         [-- CMD ARGS...]\n"
+		"       faultinject replay FILE [--strict] [--allow-loss] [--ring-size SIZE] [-j] [-v]\n"
+		"                         [-- CMD ARGS...]\n"
 		"       faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j] [-v]\n"
 		"                         -- CMD ARGS...\n"
 		"Inject nestiommu faults, page-request and page-response misbehaviour,\n"
@@ -73,7 +75,9 @@ static void usage(FILE *f)
 		"positions and compares what happens with FILE:\n"
 		"  -o, --output FILE    record: the recording to write\n"
 		"      --strict         replay: exit 3 on any divergence\n"
-		"      --allow-loss     replay: a recording that lost events, anyway\n");
+		"      --allow-loss     replay: a recording that lost events, anyway\n"
+		"      --ring-size SIZE the ring buffer of the events: a power of two from a page\n"
+		"                       to 256M, in bytes or with K or M (default 4M)\n");
 }
 
 void fi_usage(FILE *f)

@@ -2,9 +2,10 @@
 /*
  * record.c - faultinject record and replay (tools/faultinject/README.md).
  *
- *   faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]
- *   faultinject replay FILE [--strict] [--allow-loss] [-j] [-v]
+ *   faultinject record -o FILE [--ring-size SIZE] [--duration S] [-j] [-v]
  *                      [-- CMD ARGS...]
+ *   faultinject replay FILE [--strict] [--allow-loss] [--ring-size SIZE]
+ *                      [-j] [-v] [-- CMD ARGS...]
  *
  * Both run bpf/fi_record.bpf.c: record writes what it sends through its
  * ring buffer to FILE (recording.c); replay first loads the decisions of
@@ -37,16 +38,48 @@
 /* Like kernel/hooks.h's NEST_HOOK_MAX_DELAY_US. */
 #define FI_MAX_DELAY_US		1000000
 
+/* --ring-size: from a page (the kernel's least) to 256M of locked memory. */
+#define FI_RING_MAX		(256ULL << 20)
+
 struct rec_opts {
 	const char *path;	/* record: -o; replay: FILE */
 	int out_fd;		/* record: FILE, opened at parse time */
 	bool created;		/* record: FILE is new (removed on failure) */
 	double duration;	/* 0: until a signal (without CMD) */
+	__u32 ring_size;	/* bytes; 0: the default of the BPF map */
 	bool json, verbose, strict, allow_loss;
 	char **cmd;		/* NULL: system-wide */
 };
 
-enum { OPT_DURATION = 256, OPT_STRICT, OPT_ALLOW_LOSS };
+enum { OPT_DURATION = 256, OPT_STRICT, OPT_ALLOW_LOSS, OPT_RING_SIZE };
+
+/*
+ * --ring-size: bytes, or KiB or MiB with K or M; the kernel wants a power
+ * of two and a multiple of the page. Return: 0, or 2 with the error printed.
+ */
+static int parse_ring_size(const char *sub, const char *s, __u32 *size)
+{
+	unsigned long long page = sysconf(_SC_PAGESIZE), v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return bad_usage("%s: --ring-size: '%s' is not a size (bytes, or with K or M: 64K, 4M)",
+				 sub, s);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'M')
+		shift = *end++ == 'K' ? 10 : 20;
+	if (*end)
+		return bad_usage("%s: --ring-size: '%s' is not a size (bytes, or with K or M: 64K, 4M)",
+				 sub, s);
+	v = errno || v > FI_RING_MAX ? FI_RING_MAX + 1 : v << shift;
+	if (v < page || v > FI_RING_MAX || (v & (v - 1)))
+		return bad_usage("%s: --ring-size: '%s' is not a power of two from %lluK (a page) to %lluM",
+				 sub, s, page >> 10, FI_RING_MAX >> 20);
+	*size = v;
+	return 0;
+}
 
 static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 			  bool replay)
@@ -56,6 +89,7 @@ static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "allow-loss", no_argument, NULL, OPT_ALLOW_LOSS },
+		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -96,6 +130,10 @@ static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 				return bad_usage("record: unknown option %s",
 						 argv[optind - 1]);
 			*(c == OPT_STRICT ? &o->strict : &o->allow_loss) = true;
+			break;
+		case OPT_RING_SIZE:
+			if (parse_ring_size(sub, optarg, &o->ring_size))
+				return 2;
 			break;
 		case 'j':
 			o->json = true;
@@ -254,6 +292,12 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	skel->rodata->scoped = !!o->cmd;
 	skel->rodata->replaying = replay;
 	rc = bpf_map__set_max_entries(skel->maps.replay, nr ? nr : 1);
+	if (!rc && o->ring_size) {
+		rc = bpf_map__set_max_entries(skel->maps.events, o->ring_size);
+		/* Woken before a small ring fills, not 100 ms later. */
+		if (o->ring_size / 4 < FI_REC_WAKE_BYTES)
+			skel->rodata->wake_bytes = o->ring_size / 4;
+	}
 	if (!rc)
 		rc = fi_record_bpf__load(skel);
 	for (i = 0; !rc && i < nr; i++)
