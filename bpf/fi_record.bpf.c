@@ -54,30 +54,32 @@ struct {
 	__type(value, __u64);	/* the last position given */
 } positions SEC(".maps");
 
-/* The position of the last hook call of a kind on a thread. */
-struct fi_last_key {
-	__u32 kind;		/* enum fi_pos_kind */
-	__u32 __pad;
-	__u64 tid;		/* pid_tgid */
-};
-
+/*
+ * The position of a thread's last hook call of a kind (its last fault's,
+ * for FI_POS_TRANSLATE), in the thread's own storage: a lookup, where a
+ * hash keyed by thread took a locked update per call.
+ */
 struct fi_last {
 	__u32 id1;
 	__u32 id2;
 	__u64 pos;
 };
 
+struct fi_task_last {
+	struct fi_last kind[FI_POS_MAP + 1];	/* translate, invalidate, map */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fi_last_key);
-	__type(value, struct fi_last);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fi_task_last);
 } last SEC(".maps");
 
 /*
  * The position the CPU's last nest_hook_translate (or _fail_site) call
  * gave. Every translation and every allocation passes there, so it must
- * be cheap: a per-CPU slot, not the per-thread hash "last". The event
+ * be cheap: a per-CPU slot, not the thread storage "last". The event
  * follows the hook call on the same task, without sleeping in between
  * (nest_fault under the same IOMMU lock), so the slot still holds it;
  * @tid tells if another task came between. A fault keeps its position in
@@ -168,21 +170,27 @@ static __always_inline __u64 pos_next(__u32 kind, __u32 id1, __u32 id2)
 static __always_inline void last_put(__u32 kind, __u32 id1, __u32 id2,
 				     __u64 pos)
 {
-	struct fi_last_key k = { .kind = kind,
-				 .tid = bpf_get_current_pid_tgid() };
-	struct fi_last v = { .id1 = id1, .id2 = id2, .pos = pos };
+	struct fi_task_last *l;
 
-	bpf_map_update_elem(&last, &k, &v, BPF_ANY);
+	l = bpf_task_storage_get(&last, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (l && kind <= FI_POS_MAP) {
+		l->kind[kind].id1 = id1;
+		l->kind[kind].id2 = id2;
+		l->kind[kind].pos = pos;
+	}
 }
 
 /* The position this thread's last hook call of @kind gave (@id1, @id2). */
 static __always_inline __u64 last_get(__u32 kind, __u32 id1, __u32 id2)
 {
-	struct fi_last_key k = { .kind = kind,
-				 .tid = bpf_get_current_pid_tgid() };
-	struct fi_last *v = bpf_map_lookup_elem(&last, &k);
+	struct fi_task_last *l;
 
-	return v && v->id1 == id1 && v->id2 == id2 ? v->pos : 0;
+	l = bpf_task_storage_get(&last, bpf_get_current_task_btf(), NULL, 0);
+	if (!l || kind > FI_POS_MAP)
+		return 0;
+	return l->kind[kind].id1 == id1 && l->kind[kind].id2 == id2 ?
+	       l->kind[kind].pos : 0;
 }
 
 static __always_inline struct fi_replay_val *
@@ -397,13 +405,13 @@ int BPF_PROG(fr_fault, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (!e)
 		return 0;
 	e->hwpt_id = hwpt_id;
-	e->addr = BPF_CORE_READ(fault, addr);
-	e->access = BPF_CORE_READ(fault, access);
-	e->reason = BPF_CORE_READ(fault, reason);
-	e->stage = BPF_CORE_READ(fault, stage);
-	e->level = BPF_CORE_READ(fault, level);
-	e->injected = !!(BPF_CORE_READ(fault, flags) &
-			 NESTIOMMU_FAULT_F_INJECTED);
+	/* A tp_btf argument: loads, not a probe-read helper call each. */
+	e->addr = fault->addr;
+	e->access = fault->access;
+	e->reason = fault->reason;
+	e->stage = fault->stage;
+	e->level = fault->level;
+	e->injected = !!(fault->flags & NESTIOMMU_FAULT_F_INJECTED);
 	event_submit(e);
 	return 0;
 }
