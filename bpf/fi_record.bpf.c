@@ -30,12 +30,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the tool before loading. */
 const volatile bool replaying;
+/* Wake the reader once this much waits (a quarter of a small ring). */
+const volatile __u64 wake_bytes = FI_REC_WAKE_BYTES;
 
 __u64 lost;			/* events the ring buffer had no room for */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, FI_REC_RING_SIZE);
 } events SEC(".maps");
 
 struct fi_pos_key {
@@ -55,30 +57,32 @@ struct {
 /* The last position of each failure site (FI_POS_FAIL_SITE). */
 __u64 fail_site_pos[NESTIOMMU_FAIL_SITE_COUNT];
 
-/* The position of the last hook call of a kind on a thread. */
-struct fi_last_key {
-	__u32 kind;		/* enum fi_pos_kind */
-	__u32 __pad;
-	__u64 tid;		/* pid_tgid */
-};
-
+/*
+ * The position of a thread's last hook call of a kind (its last fault's,
+ * for FI_POS_TRANSLATE), in the thread's own storage: a lookup, where a
+ * hash keyed by thread took a locked update per call.
+ */
 struct fi_last {
 	__u32 id1;
 	__u32 id2;
 	__u64 pos;
 };
 
+struct fi_task_last {
+	struct fi_last kind[FI_POS_MAP + 1];	/* translate, invalidate, map */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct fi_last_key);
-	__type(value, struct fi_last);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fi_task_last);
 } last SEC(".maps");
 
 /*
  * The position the CPU's last nest_hook_translate (or _fail_site) call
  * gave. Every translation and every allocation passes there, so it must
- * be cheap: a per-CPU slot, not the per-thread hash "last". The event
+ * be cheap: a per-CPU slot, not the thread storage "last". The event
  * follows the hook call on the same task, without sleeping in between
  * (nest_fault under the same IOMMU lock), so the slot still holds it;
  * @tid tells if another task came between. A fault keeps its position in
@@ -169,21 +173,27 @@ static __always_inline __u64 pos_next(__u32 kind, __u32 id1, __u32 id2)
 static __always_inline void last_put(__u32 kind, __u32 id1, __u32 id2,
 				     __u64 pos)
 {
-	struct fi_last_key k = { .kind = kind,
-				 .tid = bpf_get_current_pid_tgid() };
-	struct fi_last v = { .id1 = id1, .id2 = id2, .pos = pos };
+	struct fi_task_last *l;
 
-	bpf_map_update_elem(&last, &k, &v, BPF_ANY);
+	l = bpf_task_storage_get(&last, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (l && kind <= FI_POS_MAP) {
+		l->kind[kind].id1 = id1;
+		l->kind[kind].id2 = id2;
+		l->kind[kind].pos = pos;
+	}
 }
 
 /* The position this thread's last hook call of @kind gave (@id1, @id2). */
 static __always_inline __u64 last_get(__u32 kind, __u32 id1, __u32 id2)
 {
-	struct fi_last_key k = { .kind = kind,
-				 .tid = bpf_get_current_pid_tgid() };
-	struct fi_last *v = bpf_map_lookup_elem(&last, &k);
+	struct fi_task_last *l;
 
-	return v && v->id1 == id1 && v->id2 == id2 ? v->pos : 0;
+	l = bpf_task_storage_get(&last, bpf_get_current_task_btf(), NULL, 0);
+	if (!l || kind > FI_POS_MAP)
+		return 0;
+	return l->kind[kind].id1 == id1 && l->kind[kind].id2 == id2 ?
+	       l->kind[kind].pos : 0;
 }
 
 static __always_inline struct fi_replay_val *
@@ -218,14 +228,12 @@ static __always_inline struct fi_rec_event *event_new(__u32 kind, __u32 id1,
 /*
  * Waking the reader costs more than recording the event: it polls every
  * 100 ms and reads whatever is there (record.c), so wake it only when a
- * batch waits, long before the ring could fill.
+ * batch of wake_bytes waits, long before the ring could fill.
  */
-#define FI_WAKE_BYTES	(256 * 1024)
-
 static __always_inline void event_submit(struct fi_rec_event *e)
 {
 	bool wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-		    FI_WAKE_BYTES;
+		    wake_bytes;
 
 	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
@@ -403,13 +411,13 @@ int BPF_PROG(fr_fault, u32 dev_id, u32 pasid, u32 hwpt_id,
 	if (!e)
 		return 0;
 	e->hwpt_id = hwpt_id;
-	e->addr = BPF_CORE_READ(fault, addr);
-	e->access = BPF_CORE_READ(fault, access);
-	e->reason = BPF_CORE_READ(fault, reason);
-	e->stage = BPF_CORE_READ(fault, stage);
-	e->level = BPF_CORE_READ(fault, level);
-	e->injected = !!(BPF_CORE_READ(fault, flags) &
-			 NESTIOMMU_FAULT_F_INJECTED);
+	/* A tp_btf argument: loads, not a probe-read helper call each. */
+	e->addr = fault->addr;
+	e->access = fault->access;
+	e->reason = fault->reason;
+	e->stage = fault->stage;
+	e->level = fault->level;
+	e->injected = !!(fault->flags & NESTIOMMU_FAULT_F_INJECTED);
 	event_submit(e);
 	return 0;
 }

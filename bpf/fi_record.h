@@ -15,6 +15,11 @@
 #ifndef FI_RECORD_H
 #define FI_RECORD_H
 
+/* The ring buffer "events": its default size (record --ring-size). */
+#define FI_REC_RING_SIZE	(1 << 22)
+/* Wake the reader once this much waits (at most; a quarter of the ring). */
+#define FI_REC_WAKE_BYTES	(256 * 1024)
+
 enum fi_rec_kind {
 	FI_REC_FAULT = 1,	/* id1 dev, id2 pasid; pos: translation */
 	FI_REC_PAGE_REQUEST,	/* id1 dev, id2 pasid; pos: group */

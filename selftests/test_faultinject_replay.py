@@ -14,7 +14,9 @@ reproduced; invalidation drops, a MAP failure and a crafted fail-site hit
 replayed; a scenario crafted by hand replayed as written; a line deleted
 makes --strict fail at the first divergence; the same --seed gives the
 same recorded stream and another seed another; a system-wide record
-ended by SIGINT; the preflight errors.
+ended by SIGINT; a one-page ring overflowing for certain (record
+stopped), its losses counted exactly and the recording refused; the
+preflight errors.
 
 Run with /usr/bin/python3 -m pytest selftests/test_faultinject_replay.py.
 """
@@ -113,6 +115,18 @@ BAD_USAGE = [
     (["record", "-o", "OUT", "--duration", "0"], "--duration: '0' is not a number of seconds above 0"),
     (["record", "-o", "OUT", "--duration", "1", "--", "true"], "record: --duration applies only without -- CMD"),
     (["record", "-o", "OUT", "--"], "record: nothing after --: give CMD"),
+    (["record", "-o", "OUT", "--ring-size"], "record: option --ring-size needs an argument"),
+    (["replay", "a", "--ring-size"], "replay: option --ring-size needs an argument"),
+]
+NOT_A_SIZE = "is not a size (bytes, or with K or M: 64K, 4M)"
+NOT_IN_RANGE = "is not a power of two from 4K (a page) to 256M"
+BAD_USAGE += [(["record", "-o", "OUT", "--ring-size", v], f"record: --ring-size: '{v}' {why}") for v, why in (
+    ("", NOT_A_SIZE), ("big", NOT_A_SIZE), ("-4096", NOT_A_SIZE), ("4k", NOT_A_SIZE), ("4KB", NOT_A_SIZE),
+    ("4G", NOT_A_SIZE), ("0x1000", NOT_A_SIZE), ("1.5M", NOT_A_SIZE), ("0", NOT_IN_RANGE),
+    ("2048", NOT_IN_RANGE), ("2K", NOT_IN_RANGE), ("4097", NOT_IN_RANGE), ("12K", NOT_IN_RANGE),
+    ("512M", NOT_IN_RANGE), ("99999999999999999999K", NOT_IN_RANGE))]
+BAD_USAGE += [
+    (["replay", "a", "--ring-size", "3M"], f"replay: --ring-size: '3M' {NOT_IN_RANGE}"),
     (["replay"], "replay: no recording (give FILE)"),
     (["replay", "a", "b"], "replay: unexpected argument 'b' (one FILE; CMD goes after --)"),
     (["replay", "a", "--duration", "1"], "replay: unknown option --duration"),
@@ -150,8 +164,9 @@ def test_failed_record_loses_nothing(tmp_path):
 def test_help():
     r = subprocess.run([FI, "-h"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0
-    for words in ("faultinject record -o FILE", "faultinject replay FILE [--strict] [--allow-loss]",
-                  "--output FILE", "--strict", "--allow-loss"):
+    for words in ("faultinject record -o FILE [--ring-size SIZE]",
+                  "faultinject replay FILE [--strict] [--allow-loss] [--ring-size SIZE]",
+                  "--output FILE", "--strict", "--allow-loss", "--ring-size SIZE"):
         assert words in r.stdout
 
 
@@ -167,8 +182,9 @@ GFI = "build/tools/faultinject"
 # present (page requests answered SUCCESS): the same events in the same order.
 # The timeout answers only the group a rule drops: long enough that no
 # answer of a handler slowed down by a busy host comes after it.
-NL = ("build/tools/nestload -q --ops 200 --devices 1 --pasids 2 --working-set 16 "
-      "--pattern seq --read-pct 0 --seed 1 --fault-pct 50")
+NL_NO_PRI = ("build/tools/nestload -q --ops 200 --devices 1 --pasids 2 --working-set 16 "
+             "--pattern seq --read-pct 0 --seed 1")
+NL = NL_NO_PRI + " --fault-pct 50"
 NL_PRI = NL + " --pri-timeout-ms 1000"
 # Every code, a timeout, a delay, a forced page request and forced faults.
 MIX_RULES = ["at=page-response code=invalid nth=4", "at=translate fault=permission stage=2 pasid=2 nth=5",
@@ -404,3 +420,41 @@ def test_system_wide_until_signal(guest):
     ev = events(rec)
     assert len(ev) == 1 and re.fullmatch(r"map ioas=\d+ pos=2 .* errno=ENOMEM origin=injected", ev[0]), ev
     assert open(out).read().startswith("recorded 1 events to ")
+
+
+def test_ring_overflow_counted_and_refused(guest):
+    """A one-page ring that certainly overflows: record is stopped
+    (SIGSTOP) while a workload forces a fault at every other translation,
+    so the ring fills and the rest is lost. Every fault the driver counted
+    is either a line of the recording or in its lost count; replay refuses
+    the recording, and with --allow-loss reproduces the lines it has."""
+    d = guest.results_dir
+    rec, err, out, nl, rep, reperr = (os.path.join(d, f"ovf.{k}") for k in
+                                      ("rec", "err", "out", "nl", "rep", "reperr"))
+    # Faults only (no page requests): the driver's fault count is every event.
+    inj = f"{GFI} inject 'at=translate fault=permission stage=2 every=2' -- {NL_NO_PRI}"
+    r = run(guest, f"{GFI} record --ring-size 4K -o {rec} > {out} 2> {err} & P=$!; "
+                   f"until grep -q 'recording system-wide' {err}; do sleep 0.1; done; kill -STOP $P; "
+                   f"{inj} > {nl} 2>&1; echo rc=$?; kill -CONT $P; kill -INT $P; wait $P; echo rc=$?; "
+                   f"{GFI} replay {rec} -- true 2> {reperr}; echo rc=$?; "
+                   f"{GFI} replay {rec} --allow-loss --strict -j -- {NL_NO_PRI} > {rep} 2>&1; echo rc=$?")
+    assert rcs(r.output) == [0, 0, 2, 0], (r.output, open(err).read(), open(reperr).read())
+    produced = int(kv_of(nl)["driver.faults"])
+    with open(rec) as f:
+        head = f.read().splitlines()[:5]
+    lost = int(head[4].split()[1])
+    ev = events(rec)
+    # 4K holds at most 32 events of 128 bytes.
+    assert head[4].split()[0] == "lost" and lost > 0 and 0 < len(ev) <= 32, (head, len(ev))
+    assert len(ev) + lost == produced, (len(ev), lost, produced)
+    assert all(ln.startswith("fault ") and "origin=injected" in ln for ln in ev), ev
+    assert open(out).read().startswith(f"recorded {len(ev)} events to {rec} ")
+    assert f"faultinject: record: {lost} events lost (the ring buffer was full)" in open(err).read()
+    assert open(reperr).read() == (
+        f"faultinject: replay: {rec} lost {lost} events while recording: it cannot be replayed exactly "
+        "(--allow-loss replays it anyway) (faultinject -h for help)\n")
+    # Only what was recorded is forced again: all of it, and nothing else faults.
+    res = last_json(rep)
+    assert (res["recorded"], res["reproduced"], res["diverged"], res["unexpected"]) == \
+        (len(ev), len(ev), 0, 0), res
+    assert int(kv_of(rep)["driver.injected_faults"]) == len(ev)

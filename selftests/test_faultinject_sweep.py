@@ -9,8 +9,8 @@ exactly the n-th hit (the call's errno, debugfs fail_sites, the table);
 (hook_test's fail_workload_runs_clean) fails each hit of each site in turn
 with no violation and the module unloads; a sweep reports a violation when
 CMD leaves a context with pinned pages behind, and a hang when CMD never
-ends; iommutop -j, running beside each action of faultinject, counts its
-outcome as injected and not as organic.
+ends; iommutop -j, running beside the actions of faultinject, counts each
+one's outcome as injected and not as organic.
 
 Run with /usr/bin/python3 -m pytest selftests/test_faultinject_sweep.py.
 """
@@ -221,10 +221,12 @@ NL_PRI = NL + " --fault-pct 50"
 DMALOOP_INV = "build/selftests/dmaloop -n 100 -i 1"
 
 
-# (rule, CMD, the rule's (matched, injected) as faultinject counts them,
-#  {where in iommutop's last summary: the count it must show}). What a rule
-# injects shows in iommutop's injected counts, and the organic counts of
-# the same kind stay at what the workload does by itself (0 here).
+# (rule, CMD, faultinject's exit status (CMD's),
+#  {where in iommutop's summary: how much the action adds there}). What a
+# rule injects shows in iommutop's injected counts, and the organic counts
+# of the same kind stay at what the workload does by itself (0 here). The
+# timeouts are long enough that only the group a rule drops or leaves
+# incomplete times out, however slow a busy host makes the PRI handler.
 TOP_ACTIONS = [
     ("at=translate fault=permission stage=2 pasid=2 nth=5", NL, 0,
      {("total", "faults"): 1, ("total", "faults_injected"): 1}),
@@ -232,9 +234,9 @@ TOP_ACTIONS = [
      # The fault that makes the device ask is the injected one.
      {("total", "pr_injected"): 3, ("total", "pr_groups"): 3, ("total", "faults_injected"): 3,
       ("total", "faults"): 3}),
-    ("at=page-request drop nth=2", NL_PRI + " --pri-timeout-ms 100", 0,
+    ("at=page-request drop nth=2", NL_PRI + " --pri-timeout-ms 1000", 0,
      {("total", "pr_injected"): 1, ("total", "pr_timeouts"): 1}),
-    ("at=page-request clear-last nth=1", NL_PRI + " --pri-timeout-ms 100", 0,
+    ("at=page-request clear-last nth=1", NL_PRI + " --pri-timeout-ms 1000", 0,
      {("total", "pr_injected"): 1}),
     ("at=page-response code=invalid nth=4", NL_PRI, 0,
      {("total", "pr_resp_injected"): 1, ("total", "pr_invalid"): 1}),
@@ -251,27 +253,42 @@ TOP_ACTIONS = [
 ]
 
 
+def organic_faults(sample):
+    return sum(row["total"]["faults"] for row in sample["faults"] if row["origin"] == "organic")
+
+
 @no_kernel_errors
-@pytest.mark.parametrize("rule, cmd, status, shown", TOP_ACTIONS, ids=[a[0] for a in TOP_ACTIONS])
-def test_iommutop_shows_injected(guest, rule, cmd, status, shown):
-    top_out, top_err = os.path.join(guest.results_dir, "top.jsonl"), os.path.join(guest.results_dir, "top.err")
-    fi_out = os.path.join(guest.results_dir, "fi.out")
-    script = (f"{TOP} -b -j -d 600 > {top_out} 2> {top_err} & top=$!\n"
+def test_iommutop_shows_injected(guest):
+    """One iommutop watches every action in turn: after each, the first
+    sample read wholly after it ended (the second line written after it)
+    shows what the action added, against the sample before."""
+    d = guest.results_dir
+    top_out, top_err = os.path.join(d, "top.jsonl"), os.path.join(d, "top.err")
+    script = [f"{TOP} -b -j -d 0.25 > {top_out} 2> {top_err} & top=$!",
               f"end=$(($(date +%s) + 60)); until grep -q '^{{\"event\":\"attached\"' {top_out} 2>/dev/null; do "
-              "kill -0 $top 2>/dev/null && [ $(date +%s) -lt $end ] || break; sleep 0.1; done\n"
-              f"{GFI} inject '{rule}' -j -- {cmd} > {fi_out} 2>/dev/null; echo fi_rc=$?\n"
-              "kill -INT $top; wait $top; echo top_rc=$?\n")
-    r = run(guest, script)
-    assert f"fi_rc={status}\n" in r.output and "top_rc=0" in r.output, r.output
-    with open(fi_out) as f:
-        fi = json.loads(f.read().splitlines()[-1])["rules"][0]
-    assert fi["injected"] > 0, fi
+              "kill -0 $top 2>/dev/null && [ $(date +%s) -lt $end ] || break; sleep 0.1; done",
+              # The line count once the second line after now is written.
+              f"snap() {{ n=$(($(wc -l < {top_out}) + 2)); "
+              f"until [ $(wc -l < {top_out}) -ge $n ]; do kill -0 $top || break; sleep 0.05; done; "
+              "echo snap=$n; }", "snap"]
+    for i, (rule, cmd, _, _) in enumerate(TOP_ACTIONS):
+        script.append(f"{GFI} inject '{rule}' -j -- {cmd} > {d}/fi.{i} 2>/dev/null; echo fi_rc=$?; snap")
+    script.append("kill -INT $top; wait $top; echo top_rc=$?")
+    r = run(guest, "\n".join(script) + "\n")
+    assert re.findall(r"fi_rc=(\d+)", r.output) == [str(a[2]) for a in TOP_ACTIONS], r.output
+    assert "top_rc=0" in r.output, r.output
     with open(top_out) as f:
         lines = [json.loads(line) for line in f if line.strip()]
-    assert lines[0].get("event") == "attached" and len(lines) >= 2, lines[:1]
-    summ = lines[-1]["summary"]
-    got = {k: summ[k[0]][k[1]] for k in shown}
-    assert got == shown, (got, fi)
-    if cmd == NL:
-        # The workload faults by itself nowhere: no fault row is organic.
-        assert not [row for row in lines[-1]["faults"] if row["origin"] == "organic"], lines[-1]["faults"]
+    assert lines[0].get("event") == "attached", lines[:1]
+    snaps = [lines[int(n) - 1] for n in re.findall(r"snap=(\d+)", r.output)]
+    assert len(snaps) == len(TOP_ACTIONS) + 1, r.output
+    for i, (rule, cmd, _, shown) in enumerate(TOP_ACTIONS):
+        with open(f"{d}/fi.{i}") as f:
+            fi = json.loads(f.read().splitlines()[-1])["rules"][0]
+        assert fi["injected"] > 0, (rule, fi)
+        before, after = snaps[i]["summary"], snaps[i + 1]["summary"]
+        got = {k: after[k[0]][k[1]] - before[k[0]][k[1]] for k in shown}
+        assert got == shown, (rule, got, fi)
+        if cmd == NL:
+            # The workload faults by itself nowhere: no fault is organic.
+            assert organic_faults(snaps[i + 1]) == organic_faults(snaps[i]), (rule, snaps[i + 1]["faults"])

@@ -438,130 +438,185 @@ static void rl_log_mismatch(long layout, u64 iova, u32 access,
 	       layout, iova, access, d->levels, d->flags, what);
 }
 
+/* Where rl_walks() is: a layout, one of its IOVAs, an access. */
+struct rl_walk {
+	struct rl *t;
+	struct ref_ctx c;
+	struct nest_s1_desc d;
+	struct ref_desc rd;
+	long layout;
+	int k;			/* the IOVA's index in the layout */
+	u64 iova;
+	u32 acc;
+};
+
+/* What a test checks: each returns why it failed, or NULL. */
+struct rl_checks {
+	const char *(*walk)(struct rl_walk *w, void *ctx);
+	const char *(*iova_done)(struct rl_walk *w);	/* or NULL */
+	const char *(*layout_done)(struct rl_walk *w);	/* or NULL */
+};
+
 /*
- * Over random layouts (A/D on in half of them, some stage-1 tables on
- * read-only stage-2 pages, some pages already dirty): a NO_UPDATE walk
- * tries no cmpxchg, leaves the whole memory and every stage-2 dirty bit as
- * they were, and gives the result, fault and trace of the normal walk that
- * follows it; the normal walk still agrees with the reference, A/D bits
- * and dirty bits included.
+ * Over opt_layouts random layouts from @seed (A/D on in half of them, some
+ * stage-1 tables on read-only stage-2 pages, some pages already dirty), 16
+ * random IOVAs in each, every access of rl_accesses: @ck's checks, until
+ * one fails (logged). *@leaked: the table pages left allocated. Return:
+ * why a check failed, or NULL.
+ */
+static const char *rl_walks(u64 seed, const struct rl_checks *ck, void *ctx,
+			    long *leaked)
+{
+	struct nest_mem_ops ops = tm_ops;
+	struct rl_walk w = {};
+	const char *bad = NULL;
+	int a;
+
+	rng_state = seed;
+	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
+	w.t = rl_alloc(&w.c);
+	ops.cmpxchg_u64 = counting_cmpxchg;
+	for (w.layout = 0; w.layout < opt_layouts && !bad; w.layout++) {
+		if (rl_layout(w.t, &w.d))
+			abort();
+		w.t->s2.ops = &ops;
+		rl_predirty(w.t);
+		w.rd = (struct ref_desc){ w.d.root_gpa, w.d.levels, w.d.flags };
+		for (w.k = 0; w.k < 16 && !bad; w.k++) {
+			w.iova = rl_iova(w.d.levels == 5 ? 5 : 4);
+			for (a = 0; a < (int)ARRAY_SIZE(rl_accesses) && !bad;
+			     a++) {
+				w.acc = rl_accesses[a];
+				bad = ck->walk(&w, ctx);
+				if (bad)
+					rl_log_mismatch(w.layout, w.iova, w.acc,
+							&w.d, bad);
+			}
+			if (!bad && ck->iova_done)
+				bad = ck->iova_done(&w);
+		}
+		if (!bad && ck->layout_done)
+			bad = ck->layout_done(&w);
+		nest_s2_destroy(&w.t->s2);
+	}
+	*leaked = w.t->tm.tables;
+	rl_free(w.t);
+	return bad;
+}
+
+struct nu_stats {
+	long queries, ad_faults, updated, ok, restarted;
+};
+
+/* A NO_UPDATE query, then the normal walk it must agree with. */
+static const char *nu_walk(struct rl_walk *w, void *ctx)
+{
+	u64 bm0[RL_FRAMES / 64], bm1[RL_FRAMES / 64], i;
+	struct nest_walk_trace tq, tn;
+	struct nest_walk_res rq, rn;
+	struct nest_fault fq, fn;
+	struct nu_stats *st = ctx;
+	struct rl *t = w->t;
+	struct ref_out o;
+	int rcq, rcn;
+
+	rl_dirty_bits(t, bm0);
+	cmpxchg_calls = cmpxchg_races = 0;
+	memset(&fq, 0, sizeof(fq));
+	rcq = nest_s1_walk_ext(&t->s2, &w->d, w->iova, w->acc,
+			       NEST_WALK_F_NO_UPDATE, &rq, &fq, &tq);
+	st->queries++;
+	rl_dirty_bits(t, bm1);
+	if (cmpxchg_calls)
+		return "the query tried a cmpxchg";
+	if (memcmp(bm0, bm1, sizeof(bm0)))
+		return "the query changed dirty bits";
+	for (i = 0; i < RL_TABLES; i++) {
+		u64 off = t->written[i] * 4096;
+
+		if (memcmp(t->tm.mem + off, t->ref_mem + off, 4096))
+			return "the query wrote a table";
+	}
+	if (rcq && fq.stage == 2 && (fq.flags & NEST_FAULT_F_AD_UPDATE))
+		st->ad_faults++;
+
+	memset(&fn, 0, sizeof(fn));
+	rcn = nest_s1_walk_ext(&t->s2, &w->d, w->iova, w->acc, 0, &rn, &fn,
+			       &tn);
+	if (!rcn)
+		st->ok++;
+	if (cmpxchg_calls)
+		st->updated++;
+	st->restarted += !!cmpxchg_races;
+	ref_walk(&w->c, &w->rd, w->iova, w->acc, &o);
+	if (!walk_same(rcq, &rq, &fq, rcn, &rn, &fn))
+		return "query and walk differ";
+	if (!cmpxchg_races && !trace_same(&tq, &tn))
+		return "query and walk traces differ";
+	if (rl_compare(rcn, &rn, &fn, &o))
+		return "the walk differs from the ref";
+	return NULL;
+}
+
+/* After an IOVA's walks: the A/D bits the walks set are the reference's. */
+static const char *nu_iova_done(struct rl_walk *w)
+{
+	struct rl *t = w->t;
+	u64 i;
+
+	for (i = 0; i < RL_TABLES; i++) {
+		u64 off = t->written[i] * 4096;
+
+		if (memcmp(t->tm.mem + off, t->ref_mem + off, 4096)) {
+			TH_LOG("layout %ld: frame %" PRIu64 ": A/D bits differ from the ref",
+			       w->layout, t->written[i]);
+			return "A/D bits differ from the ref";
+		}
+	}
+	return NULL;
+}
+
+/* After a layout: the whole memory, not only the tables, and dirty bits. */
+static const char *nu_layout_done(struct rl_walk *w)
+{
+	const char *bad = NULL;
+
+	if (memcmp(w->t->tm.mem, w->t->ref_mem, RL_FRAMES * 4096))
+		bad = "memory differs from the ref";
+	else if (!rl_dirty_match(w->t))
+		bad = "dirty bits differ from the ref";
+	if (bad)
+		TH_LOG("layout %ld: %s", w->layout, bad);
+	return bad;
+}
+
+/*
+ * Over random layouts: a NO_UPDATE walk tries no cmpxchg, leaves the whole
+ * memory and every stage-2 dirty bit as they were, and gives the result,
+ * fault and trace of the normal walk that follows it; the normal walk
+ * still agrees with the reference, A/D bits and dirty bits included.
  */
 TEST(walk_no_update_random)
 {
-	struct nest_mem_ops ops = tm_ops;
-	u64 bm0[RL_FRAMES / 64], bm1[RL_FRAMES / 64];
-	long layout, layouts = opt_layouts, queries = 0, ad_faults = 0;
-	long updated = 0, ok = 0, restarted = 0;
-	struct ref_ctx c;
-	const char *bad = NULL;
-	struct rl *t;
-	int k, a;
-	u64 i;
+	static const struct rl_checks ck = {
+		.walk = nu_walk, .iova_done = nu_iova_done,
+		.layout_done = nu_layout_done,
+	};
+	struct nu_stats st = {};
+	const char *bad;
+	long leaked;
 
-	rng_state = opt_seed ^ 0xad0;
-	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, layouts);
-	t = rl_alloc(&c);
-	ops.cmpxchg_u64 = counting_cmpxchg;
-
-	for (layout = 0; layout < layouts && !bad; layout++) {
-		struct nest_s1_desc d;
-		struct ref_desc rd;
-
-		if (rl_layout(t, &d))
-			abort();
-		t->s2.ops = &ops;
-		rl_predirty(t);
-		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
-		for (k = 0; k < 16 && !bad; k++) {
-			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
-
-			for (a = 0; a < (int)ARRAY_SIZE(rl_accesses) && !bad;
-			     a++) {
-				u32 acc = rl_accesses[a];
-				struct nest_walk_trace tq, tn;
-				struct nest_walk_res rq, rn;
-				struct nest_fault fq, fn;
-				struct ref_out o;
-				int rcq, rcn;
-
-				rl_dirty_bits(t, bm0);
-				cmpxchg_calls = cmpxchg_races = 0;
-				memset(&fq, 0, sizeof(fq));
-				rcq = nest_s1_walk_ext(&t->s2, &d, iova, acc,
-						       NEST_WALK_F_NO_UPDATE,
-						       &rq, &fq, &tq);
-				queries++;
-				rl_dirty_bits(t, bm1);
-				if (cmpxchg_calls)
-					bad = "the query tried a cmpxchg";
-				else if (memcmp(bm0, bm1, sizeof(bm0)))
-					bad = "the query changed dirty bits";
-				for (i = 0; i < RL_TABLES && !bad; i++) {
-					u64 off = t->written[i] * 4096;
-
-					if (memcmp(t->tm.mem + off,
-						   t->ref_mem + off, 4096))
-						bad = "the query wrote a table";
-				}
-				if (!bad && rcq && fq.stage == 2 &&
-				    (fq.flags & NEST_FAULT_F_AD_UPDATE))
-					ad_faults++;
-
-				memset(&fn, 0, sizeof(fn));
-				rcn = nest_s1_walk_ext(&t->s2, &d, iova, acc,
-						       0, &rn, &fn, &tn);
-				if (!rcn)
-					ok++;
-				if (cmpxchg_calls)
-					updated++;
-				restarted += !!cmpxchg_races;
-				ref_walk(&c, &rd, iova, acc, &o);
-				if (!bad && !walk_same(rcq, &rq, &fq, rcn, &rn,
-						       &fn))
-					bad = "query and walk differ";
-				if (!bad && !cmpxchg_races &&
-				    !trace_same(&tq, &tn))
-					bad = "query and walk traces differ";
-				if (!bad && rl_compare(rcn, &rn, &fn, &o))
-					bad = "the walk differs from the ref";
-				if (bad)
-					rl_log_mismatch(layout, iova, acc, &d,
-							bad);
-			}
-			for (i = 0; i < RL_TABLES && !bad; i++) {
-				u64 off = t->written[i] * 4096;
-
-				if (memcmp(t->tm.mem + off, t->ref_mem + off,
-					   4096)) {
-					bad = "A/D bits differ from the ref";
-					TH_LOG("layout %ld: frame %" PRIu64
-					       ": %s", layout, t->written[i],
-					       bad);
-				}
-			}
-		}
-		/* the whole memory, not only the tables, and dirty bits */
-		if (!bad && memcmp(t->tm.mem, t->ref_mem, RL_FRAMES * 4096)) {
-			bad = "memory differs from the ref";
-			TH_LOG("layout %ld: %s", layout, bad);
-		}
-		if (!bad && !rl_dirty_match(t)) {
-			bad = "dirty bits differ from the ref";
-			TH_LOG("layout %ld: %s", layout, bad);
-		}
-		nest_s2_destroy(&t->s2);
-	}
+	bad = rl_walks(opt_seed ^ 0xad0, &ck, &st, &leaked);
 	TH_LOG("%ld queries: %ld A/D-update faults; of the walks after them "
 	       "%ld ok, %ld set A/D bits, %ld restarted (aliased tables: "
-	       "traces not compared)", queries, ad_faults, ok, updated,
-	       restarted);
-	ASSERT_EQ(0, t->tm.tables);
-	if (!bad && layouts >= 1000) {
+	       "traces not compared)", st.queries, st.ad_faults, st.ok,
+	       st.updated, st.restarted);
+	ASSERT_EQ(0, leaked);
+	if (!bad && opt_layouts >= 1000) {
 		/* the layouts must reach the interesting cases */
-		ASSERT_TRUE(ad_faults);
-		ASSERT_TRUE(updated);
+		ASSERT_TRUE(st.ad_faults);
+		ASSERT_TRUE(st.updated);
 	}
-	rl_free(t);
 	ASSERT_FALSE(bad);
 }
 
@@ -680,98 +735,78 @@ static const char *tr_check(const struct rl *t, const u8 *dirty,
 	return i == tr->nr ? NULL : "extra steps";
 }
 
+struct tr_stats {
+	long walks, ok, faults, s2_faults, restarted;
+	u32 max_nr;
+};
+
+/* A walk (every other IOVA a query) and its trace against the reference. */
+static const char *tr_walk(struct rl_walk *w, void *ctx)
+{
+	u32 wf = (w->k & 1) ? NEST_WALK_F_NO_UPDATE : 0;
+	struct tr_stats *st = ctx;
+	struct rl *t = w->t;
+	u8 dirty[RL_FRAMES];
+	struct nest_walk_trace tr;
+	struct nest_walk_res r, rn;
+	struct nest_fault f, fn;
+	const char *bad = NULL;
+	struct ref_out o;
+	int rc;
+
+	memcpy(dirty, t->ref_dirty, sizeof(dirty));
+	memset(&f, 0, sizeof(f));
+	memset(&tr, 0xa5, sizeof(tr));
+	cmpxchg_races = 0;
+	rc = nest_s1_walk_ext(&t->s2, &w->d, w->iova, w->acc, wf, &r, &f,
+			      &tr);
+	ref_walk(&w->c, &w->rd, w->iova, w->acc, &o);
+	/* a query set nothing: catch up with the ref */
+	if (wf)
+		nest_s1_walk(&t->s2, &w->d, w->iova, w->acc, &rn, &fn);
+	st->walks++;
+	st->max_nr = max(st->max_nr, tr.nr);
+	if (rl_compare(rc, &r, &f, &o))
+		bad = "the walk differs from the ref";
+	else if (tr.nr > NEST_WALK_TRACE_MAX || (!rc && tr.nr != r.mem_refs))
+		bad = "trace length";
+	else if (!wf && cmpxchg_races)
+		st->restarted++;	/* saw its own bits */
+	else
+		bad = tr_check(t, dirty, &tr, rc, &r, &f, &o, w->iova);
+	if (bad) {
+		TH_LOG("rc %d reason %u stage %u level %u s1 %u flags %#x nr %u refs %u",
+		       rc, f.reason, f.stage, f.level, f.s1_level, f.flags,
+		       tr.nr, r.mem_refs);
+		return bad;
+	}
+	if (!rc)
+		st->ok++;
+	else if (f.stage == 2)
+		st->s2_faults++;
+	else if (f.level)
+		st->faults++;
+	return NULL;
+}
+
 /*
  * Over random layouts, every walk's trace (normal walks and queries
  * alike) against the reference walker and the stage-2 model.
  */
 TEST(walk_trace_random)
 {
-	u8 dirty[RL_FRAMES];
-	long layout, walks = 0, ok = 0, faults = 0, s2_faults = 0;
-	long restarted = 0;
-	struct nest_mem_ops ops = tm_ops;
-	const char *bad = NULL;
-	struct ref_ctx c;
-	struct rl *t;
-	u32 max_nr = 0;
-	int k, a;
+	static const struct rl_checks ck = { .walk = tr_walk };
+	struct tr_stats st = {};
+	const char *bad;
+	long leaked;
 
-	rng_state = opt_seed ^ 0x7ace;
-	TH_LOG("seed %" PRIu64 " layouts %ld", opt_seed, opt_layouts);
-	t = rl_alloc(&c);
-	ops.cmpxchg_u64 = counting_cmpxchg;
-	for (layout = 0; layout < opt_layouts && !bad; layout++) {
-		struct nest_s1_desc d;
-		struct ref_desc rd;
-
-		if (rl_layout(t, &d))
-			abort();
-		t->s2.ops = &ops;
-		rl_predirty(t);
-		rd = (struct ref_desc){ d.root_gpa, d.levels, d.flags };
-		for (k = 0; k < 16 && !bad; k++) {
-			u64 iova = rl_iova(d.levels == 5 ? 5 : 4);
-
-			for (a = 0; a < (int)ARRAY_SIZE(rl_accesses) && !bad;
-			     a++) {
-				u32 acc = rl_accesses[a];
-				u32 wf = (k & 1) ? NEST_WALK_F_NO_UPDATE : 0;
-				struct nest_walk_trace tr;
-				struct nest_walk_res r, rn;
-				struct nest_fault f, fn;
-				struct ref_out o;
-				int rc;
-
-				memcpy(dirty, t->ref_dirty, sizeof(dirty));
-				memset(&f, 0, sizeof(f));
-				memset(&tr, 0xa5, sizeof(tr));
-				cmpxchg_races = 0;
-				rc = nest_s1_walk_ext(&t->s2, &d, iova, acc, wf,
-						      &r, &f, &tr);
-				ref_walk(&c, &rd, iova, acc, &o);
-				/* a query set nothing: catch up with the ref */
-				if (wf)
-					nest_s1_walk(&t->s2, &d, iova, acc,
-						     &rn, &fn);
-				walks++;
-				max_nr = max(max_nr, tr.nr);
-				if (rl_compare(rc, &r, &f, &o))
-					bad = "the walk differs from the ref";
-				else if (tr.nr > NEST_WALK_TRACE_MAX ||
-					 (!rc && tr.nr != r.mem_refs))
-					bad = "trace length";
-				else if (!wf && cmpxchg_races)
-					restarted++;	/* saw its own bits */
-				else
-					bad = tr_check(t, dirty, &tr, rc, &r,
-						       &f, &o, iova);
-				if (bad) {
-					rl_log_mismatch(layout, iova, acc, &d,
-							bad);
-					TH_LOG("rc %d reason %u stage %u level "
-					       "%u s1 %u flags %#x nr %u "
-					       "refs %u", rc, f.reason,
-					       f.stage, f.level, f.s1_level,
-					       f.flags, tr.nr, r.mem_refs);
-					break;
-				}
-				if (!rc)
-					ok++;
-				else if (f.stage == 2)
-					s2_faults++;
-				else if (f.level)
-					faults++;
-			}
-		}
-		nest_s2_destroy(&t->s2);
-	}
+	bad = rl_walks(opt_seed ^ 0x7ace, &ck, &st, &leaked);
 	TH_LOG("%ld walks: %ld ok, %ld stage-1 faults past level 0, %ld "
 	       "stage-2 faults; longest trace %u; %ld restarted (not checked "
-	       "against the reference)", walks, ok, faults, s2_faults, max_nr,
-	       restarted);
-	ASSERT_EQ(0, t->tm.tables);
-	rl_free(t);
+	       "against the reference)", st.walks, st.ok, st.faults,
+	       st.s2_faults, st.max_nr, st.restarted);
+	ASSERT_EQ(0, leaked);
 	ASSERT_FALSE(bad);
 	if (opt_layouts >= 1000)
-		ASSERT_TRUE(ok && faults && s2_faults);
+		ASSERT_TRUE(st.ok && st.faults && st.s2_faults);
 }

@@ -42,14 +42,16 @@
 #include "tool.h"
 #include "faultinject.skel.h"
 
-static void usage(FILE *f)
+void fi_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: faultinject list\n"
 		"       faultinject inject RULE... [-f FILE] [--seed N] [--duration S] [-j] [-v]\n"
 		"                         [-- CMD ARGS...]\n"
-		"       faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]\n"
-		"       faultinject replay FILE [--strict] [--allow-loss] [-j] [-v] [-- CMD ARGS...]\n"
+		"       faultinject record -o FILE [--ring-size SIZE] [--duration S] [-j] [-v]\n"
+		"                         [-- CMD ARGS...]\n"
+		"       faultinject replay FILE [--strict] [--allow-loss] [--ring-size SIZE] [-j] [-v]\n"
+		"                         [-- CMD ARGS...]\n"
 		"       faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload] [-j] [-v]\n"
 		"                         -- CMD ARGS...\n"
 		"Inject nestiommu faults, page-request and page-response misbehaviour,\n"
@@ -73,12 +75,9 @@ static void usage(FILE *f)
 		"positions and compares what happens with FILE:\n"
 		"  -o, --output FILE    record: the recording to write\n"
 		"      --strict         replay: exit 3 on any divergence\n"
-		"      --allow-loss     replay: a recording that lost events, anyway\n");
-}
-
-void fi_usage(FILE *f)
-{
-	usage(f);
+		"      --allow-loss     replay: a recording that lost events, anyway\n"
+		"      --ring-size SIZE the ring buffer of the events: a power of two from a page\n"
+		"                       to 256M, in bytes or with K or M (default 4M)\n");
 }
 
 /* ---- the module's BTF: what this build of the driver offers ---- */
@@ -194,7 +193,7 @@ static int cmd_list(int argc, char **argv)
 	int fail_site;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
+		fi_usage(stdout);
 		return 0;
 	}
 	if (argc > 1)
@@ -236,11 +235,33 @@ struct inject_opts {
 	struct fi_rules rules;
 	uint64_t seed;
 	double duration;	/* 0: until a signal */
-	bool json, verbose;
-	char **cmd;		/* NULL: system-wide */
+	struct fi_args args;	/* -j, CMD (NULL: system-wide) */
 };
 
 enum { OPT_SEED = 256, OPT_DURATION };
+
+static int inject_opt(int c, const char *arg, void *ctx)
+{
+	struct inject_opts *o = ctx;
+	char err[FI_ERR_LEN];
+
+	switch (c) {
+	case 'f':
+		if (fi_rules_load(&o->rules, arg, err, sizeof(err)))
+			return bad_usage("%s", err);
+		return 0;
+	case OPT_SEED:
+		if (!fi_parse_u64(arg, UINT64_MAX, &o->seed))
+			return bad_usage("--seed: '%s' is not a number from 0 to 2^64-1",
+					 arg);
+		return 0;
+	default:	/* OPT_DURATION */
+		if (!parse_seconds(arg, &o->duration))
+			return bad_usage("--duration: '%s' is not a number of seconds above 0",
+					 arg);
+		return 0;
+	}
+}
 
 static int parse_inject(int argc, char **argv, struct inject_opts *o)
 {
@@ -248,76 +269,31 @@ static int parse_inject(int argc, char **argv, struct inject_opts *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		FI_COMMON_LONGOPTS,
 		{}
 	};
+	static const struct fi_optspec spec = {
+		.sub = "inject", .shortopts = "f:", .longopts = longopts,
+		.opt = inject_opt, .help = fi_usage,
+	};
+	struct fi_args *a = &o->args;
 	char err[FI_ERR_LEN];
-	int c, dashdash = -1, i;
+	int rc, i;
 
-	/* Rules before "--", CMD after: getopt must not take CMD's options. */
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			dashdash = i;
-			break;
-		}
-	}
-	if (dashdash >= 0) {
-		if (dashdash + 1 == argc)
-			return bad_usage("inject: nothing after --: give CMD");
-		o->cmd = argv + dashdash + 1;
-		argc = dashdash;
-	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:jvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (fi_rules_load(&o->rules, optarg, err, sizeof(err)))
-				return bad_usage("%s", err);
-			break;
-		case OPT_SEED:
-			if (!fi_parse_u64(optarg, UINT64_MAX, &o->seed))
-				return bad_usage("--seed: '%s' is not a number from 0 to 2^64-1",
-						 optarg);
-			break;
-		case OPT_DURATION:
-			if (!parse_seconds(optarg, &o->duration))
-				return bad_usage("--duration: '%s' is not a number of seconds above 0",
-						 optarg);
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				return bad_usage("inject: option -%c needs an argument",
-						 optopt);
-			return bad_usage("inject: option %s needs an argument",
-					 argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256)
-				return bad_usage("inject: unknown option -%c", optopt);
-			return bad_usage("inject: unknown option %s",
-					 argv[optind - 1]);
-		}
-	}
-	for (i = optind; i < argc; i++) {
+	rc = fi_opts_parse(argc, argv, &spec, o, a);
+	if (rc)
+		return rc;
+	for (i = 0; i < a->nr_operands; i++) {
 		char origin[32];
 
-		snprintf(origin, sizeof(origin), "argument %d", i - optind + 1);
-		if (fi_rules_add(&o->rules, argv[i], origin, err, sizeof(err)))
+		snprintf(origin, sizeof(origin), "argument %d", i + 1);
+		if (fi_rules_add(&o->rules, a->operands[i], origin, err,
+				 sizeof(err)))
 			return bad_usage("%s", err);
 	}
 	if (!o->rules.nr)
 		return bad_usage("inject: no rule (give RULE arguments or -f FILE)");
-	if (o->cmd && o->duration)
+	if (a->cmd && o->duration)
 		return bad_usage("inject: --duration applies only without -- CMD (CMD's end stops faultinject)");
 	return 0;
 }
@@ -380,7 +356,7 @@ static void print_table(const struct inject_opts *o,
 {
 	unsigned int i;
 
-	if (o->json) {
+	if (o->args.json) {
 		printf("{\"seed\":%" PRIu64 ",", (uint64_t)o->seed);
 		if (cmd)
 			printf("\"status\":%d,", status);
@@ -421,12 +397,11 @@ static int cmd_inject(int argc, char **argv)
 {
 	struct inject_opts o = {};
 	struct faultinject_bpf *skel = NULL;
-	int gate = -1, report = -1, rc, status = 0, e;
+	struct fi_cmd cmd = { .pid = -1, .gate = -1, .report = -1 };
+	int rc, status = 0;
 	sigset_t orig;
-	pid_t pid = -1;
 	__u8 one = 1;
 	__u32 tgid;
-	ssize_t n;
 
 	signals_hold(&orig);
 
@@ -440,7 +415,6 @@ static int cmd_inject(int argc, char **argv)
 	if (rc)
 		goto out;
 
-	libbpf_verbose = o.verbose;
 	libbpf_set_print(fi_libbpf_print);
 	skel = faultinject_bpf__open();
 	if (!skel) {
@@ -451,18 +425,15 @@ static int cmd_inject(int argc, char **argv)
 	       o.rules.nr * sizeof(o.rules.rule[0]));
 	skel->rodata->nr_rules = o.rules.nr;
 	skel->rodata->seed = o.seed;
-	skel->rodata->scoped = !!o.cmd;
+	skel->rodata->scoped = !!o.args.cmd;
 	programs_select(skel, &o.rules);
 	rc = faultinject_bpf__load(skel);
-	if (!rc && o.cmd) {
-		pid = spawn_stopped(o.cmd, &gate, &report);
-		if (pid < 0) {
-			fprintf(stderr, PROG ": cannot start %s: %s\n",
-				o.cmd[0], strerror(errno));
+	if (!rc && o.args.cmd) {
+		if (cmd_start(&cmd, o.args.cmd, false)) {
 			rc = 1;
 			goto out;
 		}
-		tgid = pid;
+		tgid = cmd.pid;
 		rc = bpf_map__update_elem(skel->maps.scope, &tgid,
 					  sizeof(tgid), &one, sizeof(one),
 					  BPF_ANY);
@@ -472,40 +443,27 @@ static int cmd_inject(int argc, char **argv)
 	if (rc)
 		goto bpf_fail;
 
-	if (!o.cmd) {
+	if (!o.args.cmd) {
 		fprintf(stderr, PROG ": attached %u rules system-wide%s\n",
 			o.rules.nr, o.duration ? "" :
 			": SIGINT or SIGTERM ends");
 		wait_stop(o.duration, &orig);
 	} else {
-		close(gate);	/* go */
-		gate = -1;
-		n = read(report, &e, sizeof(e));
-		if (n == sizeof(e))
-			fprintf(stderr, PROG ": cannot run %s: %s\n", o.cmd[0],
-				strerror(e));
-		status = wait_cmd(pid, &orig);
-		pid = -1;
+		cmd_go(&cmd);
+		status = wait_cmd(cmd.pid, &orig);
+		cmd.pid = -1;
 	}
 	/* Everything is counted once the programs are gone. */
 	faultinject_bpf__detach(skel);
-	print_table(&o, skel->bss->stats, !!o.cmd, status);
-	rc = o.cmd ? status : 0;
+	print_table(&o, skel->bss->stats, !!o.args.cmd, status);
+	rc = o.args.cmd ? status : 0;
 	goto out;
 
 bpf_fail:
-	fprintf(stderr, PROG ": loading the BPF programs: %s%s\n",
-		strerror(-rc), o.verbose ? "" : " (-v shows all of libbpf's messages)");
+	bpf_load_error(-rc);
 	rc = 1;
 out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (gate >= 0)
-		close(gate);
-	if (report >= 0)
-		close(report);
+	cmd_cleanup(&cmd);
 	faultinject_bpf__destroy(skel);
 	fi_rules_free(&o.rules);
 	return rc;
@@ -514,11 +472,11 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fi_usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
+		fi_usage(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "list"))

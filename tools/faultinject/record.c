@@ -2,9 +2,10 @@
 /*
  * record.c - faultinject record and replay (tools/faultinject/README.md).
  *
- *   faultinject record -o FILE [--duration S] [-j] [-v] [-- CMD ARGS...]
- *   faultinject replay FILE [--strict] [--allow-loss] [-j] [-v]
+ *   faultinject record -o FILE [--ring-size SIZE] [--duration S] [-j] [-v]
  *                      [-- CMD ARGS...]
+ *   faultinject replay FILE [--strict] [--allow-loss] [--ring-size SIZE]
+ *                      [-j] [-v] [-- CMD ARGS...]
  *
  * Both run bpf/fi_record.bpf.c: record writes what it sends through its
  * ring buffer to FILE (recording.c); replay first loads the decisions of
@@ -37,16 +38,76 @@
 /* Like kernel/hooks.h's NEST_HOOK_MAX_DELAY_US. */
 #define FI_MAX_DELAY_US		1000000
 
+/* --ring-size: from a page (the kernel's least) to 256M of locked memory. */
+#define FI_RING_MAX		(256ULL << 20)
 struct rec_opts {
 	const char *path;	/* record: -o; replay: FILE */
 	int out_fd;		/* record: FILE, opened at parse time */
 	bool created;		/* record: FILE is new (removed on failure) */
+	bool replay;
 	double duration;	/* 0: until a signal (without CMD) */
-	bool json, verbose, strict, allow_loss;
-	char **cmd;		/* NULL: system-wide */
+	__u32 ring_size;	/* bytes; 0: the default of the BPF map */
+	bool strict, allow_loss;
+	struct fi_args args;	/* -j, CMD (NULL: system-wide) */
 };
 
-enum { OPT_DURATION = 256, OPT_STRICT, OPT_ALLOW_LOSS };
+enum { OPT_DURATION = 256, OPT_STRICT, OPT_ALLOW_LOSS, OPT_RING_SIZE };
+
+/*
+ * --ring-size: bytes, or KiB or MiB with K or M; the kernel wants a power
+ * of two and a multiple of the page. Return: 0, or 2 with the error printed.
+ */
+static int parse_ring_size(const char *sub, const char *s, __u32 *size)
+{
+	unsigned long long page = sysconf(_SC_PAGESIZE), v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return bad_usage("%s: --ring-size: '%s' is not a size (bytes, or with K or M: 64K, 4M)",
+				 sub, s);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'M')
+		shift = *end++ == 'K' ? 10 : 20;
+	if (*end)
+		return bad_usage("%s: --ring-size: '%s' is not a size (bytes, or with K or M: 64K, 4M)",
+				 sub, s);
+	v = errno || v > FI_RING_MAX ? FI_RING_MAX + 1 : v << shift;
+	if (v < page || v > FI_RING_MAX || (v & (v - 1)))
+		return bad_usage("%s: --ring-size: '%s' is not a power of two from %lluK (a page) to %lluM",
+				 sub, s, page >> 10, FI_RING_MAX >> 20);
+	*size = v;
+	return 0;
+}
+
+static int rec_opt(int c, const char *arg, void *ctx)
+{
+	struct rec_opts *o = ctx;
+	const char *sub = o->replay ? "replay" : "record";
+
+	switch (c) {
+	case 'o':
+		o->path = arg;
+		return 0;
+	case OPT_DURATION:
+		if (o->replay)
+			return bad_usage("replay: unknown option --duration (replay ends with CMD or at a signal)");
+		if (!parse_seconds(arg, &o->duration))
+			return bad_usage("--duration: '%s' is not a number of seconds above 0",
+					 arg);
+		return 0;
+	case OPT_STRICT:
+	case OPT_ALLOW_LOSS:
+		if (!o->replay)
+			return bad_usage("record: unknown option %s",
+					 c == OPT_STRICT ? "--strict" : "--allow-loss");
+		*(c == OPT_STRICT ? &o->strict : &o->allow_loss) = true;
+		return 0;
+	default:	/* OPT_RING_SIZE */
+		return parse_ring_size(sub, arg, &o->ring_size);
+	}
+}
 
 static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 			  bool replay)
@@ -56,85 +117,40 @@ static int parse_rec_opts(int argc, char **argv, struct rec_opts *o,
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "allow-loss", no_argument, NULL, OPT_ALLOW_LOSS },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
+		FI_COMMON_LONGOPTS,
 		{}
 	};
-	const char *sub = replay ? "replay" : "record";
-	int c, dashdash = -1, i;
+	static const struct fi_optspec record_spec = {
+		.sub = "record", .shortopts = "o:", .longopts = longopts,
+		.opt = rec_opt, .help = fi_usage,
+	}, replay_spec = {
+		.sub = "replay", .shortopts = "", .longopts = longopts,
+		.opt = rec_opt, .help = fi_usage,
+	};
+	struct fi_args *a = &o->args;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			dashdash = i;
-			break;
-		}
-	}
-	if (dashdash >= 0) {
-		if (dashdash + 1 == argc)
-			return bad_usage("%s: nothing after --: give CMD", sub);
-		o->cmd = argv + dashdash + 1;
-		argc = dashdash;
-	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, replay ? ":jvh" : ":o:jvh",
-				longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			o->path = optarg;
-			break;
-		case OPT_DURATION:
-			if (replay)
-				return bad_usage("replay: unknown option --duration (replay ends with CMD or at a signal)");
-			if (!parse_seconds(optarg, &o->duration))
-				return bad_usage("--duration: '%s' is not a number of seconds above 0",
-						 optarg);
-			break;
-		case OPT_STRICT:
-		case OPT_ALLOW_LOSS:
-			if (!replay)
-				return bad_usage("record: unknown option %s",
-						 argv[optind - 1]);
-			*(c == OPT_STRICT ? &o->strict : &o->allow_loss) = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			fi_usage(stdout);
-			exit(0);
-		case ':':
-			if (optopt > 0 && optopt < 256)
-				return bad_usage("%s: option -%c needs an argument",
-						 sub, optopt);
-			return bad_usage("%s: option %s needs an argument",
-					 sub, argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256)
-				return bad_usage("%s: unknown option -%c", sub,
-						 optopt);
-			return bad_usage("%s: unknown option %s", sub,
-					 argv[optind - 1]);
-		}
-	}
+	o->replay = replay;
+	rc = fi_opts_parse(argc, argv, replay ? &replay_spec : &record_spec,
+			   o, a);
+	if (rc)
+		return rc;
 	if (replay) {
-		if (optind == argc)
+		if (!a->nr_operands)
 			return bad_usage("replay: no recording (give FILE)");
-		if (optind + 1 < argc)
+		if (a->nr_operands > 1)
 			return bad_usage("replay: unexpected argument '%s' (one FILE; CMD goes after --)",
-					 argv[optind + 1]);
-		o->path = argv[optind];
+					 a->operands[1]);
+		o->path = a->operands[0];
 		return 0;
 	}
-	if (optind < argc)
+	if (a->nr_operands)
 		return bad_usage("record: unexpected argument '%s' (CMD goes after --)",
-				 argv[optind]);
+				 a->operands[0]);
 	if (!o->path)
 		return bad_usage("record: no output (give -o FILE)");
-	if (o->cmd && o->duration)
+	if (a->cmd && o->duration)
 		return bad_usage("record: --duration applies only without -- CMD (CMD's end stops faultinject)");
 	/* Not truncated yet: a run that fails before recording loses nothing. */
 	o->out_fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -229,31 +245,36 @@ static __u64 now_ns(void)
  * status (0 without CMD), or -1 after an error message (faultinject's own
  * failure: exit 1).
  */
-static int run_recorder(const struct rec_opts *o, bool replay,
+static int run_recorder(const struct rec_opts *o,
 			const struct fi_replay_key *keys,
 			const struct fi_replay_val *vals, size_t nr,
 			struct observer *obs, __u64 *lost)
 {
-	int gate = -1, report = -1, rc, status = 0, e;
+	struct fi_cmd cmd = { .pid = -1, .gate = -1, .report = -1 };
 	struct fi_record_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
+	int rc, status = 0;
 	sigset_t block, orig;
 	__u64 end_ns;
-	pid_t pid = -1;
 	__u8 one = 1;
 	size_t i;
 
 	block = signals_hold(&orig);
-	libbpf_verbose = o->verbose;
 	libbpf_set_print(fi_libbpf_print);
 	skel = fi_record_bpf__open();
 	if (!skel) {
 		rc = -errno;
 		goto bpf_fail;
 	}
-	skel->rodata->scoped = !!o->cmd;
-	skel->rodata->replaying = replay;
+	skel->rodata->scoped = !!o->args.cmd;
+	skel->rodata->replaying = o->replay;
 	rc = bpf_map__set_max_entries(skel->maps.replay, nr ? nr : 1);
+	if (!rc && o->ring_size) {
+		rc = bpf_map__set_max_entries(skel->maps.events, o->ring_size);
+		/* Woken before a small ring fills, not 100 ms later. */
+		if (o->ring_size / 4 < FI_REC_WAKE_BYTES)
+			skel->rodata->wake_bytes = o->ring_size / 4;
+	}
 	if (!rc)
 		rc = fi_record_bpf__load(skel);
 	for (i = 0; !rc && i < nr; i++)
@@ -266,32 +287,26 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 		if (!rb)
 			rc = -errno;
 	}
-	if (!rc && o->cmd) {
-		pid = spawn_stopped(o->cmd, &gate, &report);
-		if (pid < 0) {
-			fprintf(stderr, PROG ": cannot start %s: %s\n",
-				o->cmd[0], strerror(errno));
+	if (!rc && o->args.cmd) {
+		if (cmd_start(&cmd, o->args.cmd, false)) {
 			rc = -1;
 			goto out;
 		}
-		rc = bpf_map__update_elem(skel->maps.scope, &pid, sizeof(__u32),
-					  &one, sizeof(one), BPF_ANY);
+		rc = bpf_map__update_elem(skel->maps.scope, &cmd.pid,
+					  sizeof(__u32), &one, sizeof(one),
+					  BPF_ANY);
 	}
 	if (!rc)
 		rc = fi_record_bpf__attach(skel);
 	if (rc)
 		goto bpf_fail;
 
-	if (o->cmd) {
-		close(gate);	/* go */
-		gate = -1;
-		if (read(report, &e, sizeof(e)) == sizeof(e))
-			fprintf(stderr, PROG ": cannot run %s: %s\n", o->cmd[0],
-				strerror(e));
-		cmd_pid = pid;
+	if (o->args.cmd) {
+		cmd_go(&cmd);
+		cmd_pid = cmd.pid;
 	} else {
 		fprintf(stderr, PROG ": %s system-wide%s\n",
-			replay ? "replaying" : "recording",
+			o->replay ? "replaying" : "recording",
 			o->duration ? "" : ": SIGINT or SIGTERM ends");
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
@@ -300,9 +315,9 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 		/* BPF wakes us for batches only (event_submit()): read anyway. */
 		if (!ring_buffer__poll(rb, 100))
 			ring_buffer__consume(rb);
-		if (o->cmd) {
-			rc = waitpid(pid, &status, WNOHANG);
-			if (rc == pid || (rc < 0 && errno != EINTR))
+		if (o->args.cmd) {
+			rc = waitpid(cmd.pid, &status, WNOHANG);
+			if (rc == cmd.pid || (rc < 0 && errno != EINTR))
 				break;
 		} else if (got_stop || (o->duration && now_ns() >= end_ns)) {
 			break;
@@ -310,13 +325,13 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	}
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	cmd_pid = 0;
-	if (o->cmd) {
-		if (rc == pid)
+	if (o->args.cmd) {
+		if (rc == cmd.pid)
 			status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
 				 WEXITSTATUS(status);
 		else	/* out of memory: CMD ends now */
-			status = wait_cmd(pid, &orig);
-		pid = -1;
+			status = wait_cmd(cmd.pid, &orig);
+		cmd.pid = -1;
 	}
 	/* Everything sent once the programs are gone. */
 	fi_record_bpf__detach(skel);
@@ -329,18 +344,10 @@ static int run_recorder(const struct rec_opts *o, bool replay,
 	goto out;
 
 bpf_fail:
-	fprintf(stderr, PROG ": loading the BPF programs: %s%s\n",
-		strerror(-rc), o->verbose ? "" : " (-v shows all of libbpf's messages)");
+	bpf_load_error(-rc);
 	rc = -1;
 out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (gate >= 0)
-		close(gate);
-	if (report >= 0)
-		close(report);
+	cmd_cleanup(&cmd);
 	ring_buffer__free(rb);
 	fi_record_bpf__destroy(skel);
 	return rc;
@@ -391,7 +398,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	o.out_fd = -1;
-	status = run_recorder(&o, false, NULL, NULL, 0, &obs, &lost);
+	status = run_recorder(&o, NULL, NULL, 0, &obs, &lost);
 	if (status < 0) {
 		rc = 1;
 		goto out;
@@ -406,10 +413,10 @@ int cmd_record(int argc, char **argv)
 	if (lost)
 		fprintf(stderr, PROG ": record: %llu events lost (the ring buffer was full): %s says so, and replay refuses it without --allow-loss\n",
 			(unsigned long long)lost, o.path);
-	if (o.json) {
+	if (o.args.json) {
 		printf("{\"file\":");
 		json_string(stdout, o.path);
-		if (o.cmd)
+		if (o.args.cmd)
 			printf(",\"status\":%d", status);
 		printf(",\"events\":%llu,\"lost\":%llu,\"by_kind\":{",
 		       (unsigned long long)total, (unsigned long long)lost);
@@ -427,7 +434,7 @@ int cmd_record(int argc, char **argv)
 		       (unsigned long long)total, o.path, line,
 		       (unsigned long long)lost);
 	}
-	rc = o.cmd ? status : 0;
+	rc = o.args.cmd ? status : 0;
 out:
 	if (obs.out && fclose(obs.out) && !rc) {
 		fprintf(stderr, PROG ": %s: %s\n", o.path, strerror(errno));
@@ -667,7 +674,7 @@ static void print_comparison(const struct rec_opts *o,
 			     const struct fi_recording *rec,
 			     const struct comparison *c, bool cmd, int status)
 {
-	if (o->json) {
+	if (o->args.json) {
 		printf("{\"file\":");
 		json_string(stdout, o->path);
 		if (cmd)
@@ -740,7 +747,7 @@ int cmd_replay(int argc, char **argv)
 	rc = preflight();
 	if (rc)
 		goto out;
-	status = run_recorder(&o, true, t.key, t.val, t.nr, &obs, &lost);
+	status = run_recorder(&o, t.key, t.val, t.nr, &obs, &lost);
 	if (status < 0 || compare(&rec, &obs, &c)) {
 		if (status >= 0)
 			fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
@@ -750,11 +757,11 @@ int cmd_replay(int argc, char **argv)
 	if (lost)
 		fprintf(stderr, PROG ": replay: %llu observed events lost (the ring buffer was full): the comparison is incomplete\n",
 			(unsigned long long)lost);
-	print_comparison(&o, &rec, &c, !!o.cmd, status);
+	print_comparison(&o, &rec, &c, !!o.args.cmd, status);
 	if (o.strict && (c.any || lost))
 		rc = FI_EXIT_DIVERGED;
 	else
-		rc = o.cmd ? status : 0;
+		rc = o.args.cmd ? status : 0;
 out:
 	free(t.key);
 	free(t.val);

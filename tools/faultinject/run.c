@@ -35,6 +35,61 @@ bool parse_seconds(const char *s, double *v)
 	       *v <= DURATION_MAX;
 }
 
+int fi_opts_parse(int argc, char **argv, const struct fi_optspec *spec,
+		  void *ctx, struct fi_args *a)
+{
+	char shortopts[32];
+	int c, i, rc;
+
+	snprintf(shortopts, sizeof(shortopts), ":%sjvh", spec->shortopts);
+	/* Options before "--", CMD after: getopt must not take CMD's. */
+	a->cmd = NULL;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			if (i + 1 == argc && !spec->empty_cmd_ok)
+				return bad_usage("%s: nothing after --: give CMD",
+						 spec->sub);
+			a->cmd = argv + i + 1;
+			argc = i;
+			break;
+		}
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, spec->longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			a->json = true;
+			break;
+		case 'v':
+			libbpf_verbose = true;
+			break;
+		case 'h':
+			spec->help(stdout);
+			exit(0);
+		case ':':
+			if (optopt > 0 && optopt < 256)
+				return bad_usage("%s: option -%c needs an argument",
+						 spec->sub, optopt);
+			return bad_usage("%s: option %s needs an argument",
+					 spec->sub, argv[optind - 1]);
+		case '?':
+			if (optopt > 0 && optopt < 256)
+				return bad_usage("%s: unknown option -%c",
+						 spec->sub, optopt);
+			return bad_usage("%s: unknown option %s", spec->sub,
+					 argv[optind - 1]);
+		default:
+			rc = spec->opt(c, optarg, ctx);
+			if (rc)
+				return rc;
+		}
+	}
+	a->operands = argv + optind;
+	a->nr_operands = argc - optind;
+	return 0;
+}
+
 bool libbpf_verbose;
 
 int fi_libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -62,7 +117,7 @@ void on_signal(int sig)
  * before it execs, so the programs are attached and its tgid is in scope
  * first. An exec failure comes back as an errno on @report.
  */
-pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
+static pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
 {
 	int gate[2], report[2];
 	sigset_t none;
@@ -108,6 +163,56 @@ pid_t spawn_stopped(char **cmd, int *gate_w, int *report_r)
 	*gate_w = gate[1];
 	*report_r = report[0];
 	return pid;
+}
+
+int cmd_start(struct fi_cmd *c, char **argv, bool pgroup)
+{
+	c->argv = argv;
+	c->pgroup = pgroup;
+	c->pid = spawn_stopped(argv, &c->gate, &c->report);
+	if (c->pid < 0) {
+		c->gate = c->report = -1;
+		fprintf(stderr, PROG ": cannot start %s: %s\n", argv[0],
+			strerror(errno));
+		return -1;
+	}
+	/* Before it runs: a hung CMD is killed with all it started. */
+	if (pgroup)
+		setpgid(c->pid, c->pid);
+	return 0;
+}
+
+int cmd_go(struct fi_cmd *c)
+{
+	int e;
+
+	close(c->gate);
+	c->gate = -1;
+	if (read(c->report, &e, sizeof(e)) != sizeof(e))
+		return 0;
+	fprintf(stderr, PROG ": cannot run %s: %s\n", c->argv[0], strerror(e));
+	return e;
+}
+
+void cmd_cleanup(struct fi_cmd *c)
+{
+	if (c->pid > 0) {
+		kill(c->pgroup ? -c->pid : c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = -1;
+	}
+	if (c->gate >= 0)
+		close(c->gate);
+	if (c->report >= 0)
+		close(c->report);
+	c->gate = c->report = -1;
+}
+
+void bpf_load_error(int err)
+{
+	fprintf(stderr, PROG ": loading the BPF programs: %s%s\n",
+		strerror(err), libbpf_verbose ? "" :
+		" (-v shows all of libbpf's messages)");
 }
 
 /* Wait for CMD (signals to faultinject go on to it); its exit status. */

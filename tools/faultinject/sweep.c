@@ -78,10 +78,11 @@ static const char *const cnt_file[CNT_NR] = {
 
 struct sweep_opts {
 	unsigned int site;	/* NESTIOMMU_FAIL_SITE_COUNT: all */
+	bool at;		/* --at given */
 	unsigned long max;
 	double timeout;
-	bool unload, json;
-	char **cmd;
+	bool unload;
+	struct fi_args args;	/* -j, CMD */
 };
 
 struct sweep_run {
@@ -274,12 +275,12 @@ static int cmd_wait(pid_t pid, double timeout, bool *hung)
  */
 static int sweep_once(const struct sweep_opts *o, int kmsg, struct sweep_run *r)
 {
+	struct fi_cmd cmd = { .pid = -1, .gate = -1, .report = -1 };
 	struct faultinject_bpf *skel = NULL;
 	struct fi_rules rules = { .nr = 0 };
-	int gate = -1, report = -1, rc = 1, e;
 	char text[96], err[FI_ERR_LEN];
+	int rc = 1;
 	__u8 one = 1;
-	pid_t pid = -1;
 	__u32 tgid;
 
 	snprintf(text, sizeof(text), "at=fail-site site=%s nth=%lu",
@@ -297,15 +298,9 @@ static int sweep_once(const struct sweep_opts *o, int kmsg, struct sweep_run *r)
 	programs_select(skel, &rules);
 	if (faultinject_bpf__load(skel))
 		goto bpf_fail;
-	pid = spawn_stopped(o->cmd, &gate, &report);
-	if (pid < 0) {
-		fprintf(stderr, PROG ": cannot start %s: %s\n", o->cmd[0],
-			strerror(errno));
+	if (cmd_start(&cmd, o->args.cmd, true))
 		goto out;
-	}
-	/* Its own process group: a hung CMD is killed with all it started. */
-	setpgid(pid, pid);
-	tgid = pid;
+	tgid = cmd.pid;
 	if (bpf_map__update_elem(skel->maps.scope, &tgid, sizeof(tgid), &one,
 				 sizeof(one), BPF_ANY) ||
 	    faultinject_bpf__attach(skel))
@@ -316,18 +311,14 @@ static int sweep_once(const struct sweep_opts *o, int kmsg, struct sweep_run *r)
 	}
 	lseek(kmsg, 0, SEEK_END);
 
-	sweep_pgid = pid;
-	close(gate);	/* go */
-	gate = -1;
-	if (read(report, &e, sizeof(e)) == sizeof(e)) {
-		fprintf(stderr, PROG ": cannot run %s: %s\n", o->cmd[0],
-			strerror(e));
-		waitpid(pid, NULL, 0);
-		pid = -1;
+	sweep_pgid = cmd.pid;
+	if (cmd_go(&cmd)) {
+		waitpid(cmd.pid, NULL, 0);
+		cmd.pid = -1;
 		goto out;
 	}
-	r->status = cmd_wait(pid, o->timeout, &r->hung);
-	pid = -1;
+	r->status = cmd_wait(cmd.pid, o->timeout, &r->hung);
+	cmd.pid = -1;
 	sweep_pgid = 0;
 
 	faultinject_bpf__detach(skel);
@@ -343,18 +334,9 @@ static int sweep_once(const struct sweep_opts *o, int kmsg, struct sweep_run *r)
 	goto out;
 
 bpf_fail:
-	fprintf(stderr, PROG ": loading the BPF programs: %s%s\n",
-		strerror(errno), libbpf_verbose ? "" :
-		" (-v shows all of libbpf's messages)");
+	bpf_load_error(errno);
 out:
-	if (pid > 0) {
-		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (gate >= 0)
-		close(gate);
-	if (report >= 0)
-		close(report);
+	cmd_cleanup(&cmd);
 	faultinject_bpf__destroy(skel);
 	fi_rules_free(&rules);
 	return rc;
@@ -438,6 +420,49 @@ static bool module_release_check(const struct sweep_opts *o, char *why,
 
 enum { OPT_AT = 256, OPT_MAX, OPT_TIMEOUT, OPT_UNLOAD };
 
+static void sweep_help(FILE *f)
+{
+	fprintf(f,
+		"usage: faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload]\n"
+		"                         [-j] [-v] -- CMD ARGS...\n"
+		"Run CMD with the 1st, 2nd ... hit of SITE failed until a run fails nothing,\n"
+		"checking after each run that CMD ended, the kernel logged no warning and\n"
+		"nothing was left pinned, allocated or outstanding (tools/faultinject/README.md).\n");
+}
+
+static int sweep_opt(int c, const char *arg, void *ctx)
+{
+	struct sweep_opts *o = ctx;
+	uint64_t max;
+	int site;
+
+	switch (c) {
+	case OPT_AT:
+		site = strcmp(arg, "all") ? fi_site_find(arg) :
+		       NESTIOMMU_FAIL_SITE_COUNT;
+		if (site < 0)
+			return bad_usage("sweep: --at: '%s' is not a failure site or all (faultinject list)",
+					 arg);
+		o->site = site;
+		o->at = true;
+		return 0;
+	case OPT_MAX:
+		if (!fi_parse_u64(arg, SWEEP_MAX_LIMIT, &max) || !max)
+			return bad_usage("sweep: --max: '%s' is not a number of runs from 1 to %d",
+					 arg, SWEEP_MAX_LIMIT);
+		o->max = max;
+		return 0;
+	case OPT_TIMEOUT:
+		if (!parse_seconds(arg, &o->timeout))
+			return bad_usage("sweep: --timeout: '%s' is not a number of seconds above 0",
+					 arg);
+		return 0;
+	default:	/* OPT_UNLOAD */
+		o->unload = true;
+		return 0;
+	}
+}
+
 static int parse_sweep(int argc, char **argv, struct sweep_opts *o)
 {
 	static const struct option longopts[] = {
@@ -445,77 +470,25 @@ static int parse_sweep(int argc, char **argv, struct sweep_opts *o)
 		{ "max", required_argument, NULL, OPT_MAX },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "unload", no_argument, NULL, OPT_UNLOAD },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		FI_COMMON_LONGOPTS,
 		{}
 	};
-	int c, i, dashdash = -1, site;
-	bool at = false;
-	char *end;
+	static const struct fi_optspec spec = {
+		.sub = "sweep", .shortopts = "", .longopts = longopts,
+		.opt = sweep_opt, .help = sweep_help, .empty_cmd_ok = true,
+	};
+	struct fi_args *a = &o->args;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			dashdash = i;
-			break;
-		}
-	}
-	if (dashdash >= 0) {
-		o->cmd = dashdash + 1 < argc ? argv + dashdash + 1 : NULL;
-		argc = dashdash;
-	}
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_AT:
-			site = strcmp(optarg, "all") ? fi_site_find(optarg) :
-			       NESTIOMMU_FAIL_SITE_COUNT;
-			if (site < 0)
-				return bad_usage("sweep: --at: '%s' is not a failure site or all (faultinject list)",
-						 optarg);
-			o->site = site;
-			at = true;
-			break;
-		case OPT_MAX:
-			errno = 0;
-			o->max = strtoul(optarg, &end, 10);
-			if (*optarg < '1' || *optarg > '9' || *end || errno ||
-			    o->max > SWEEP_MAX_LIMIT)
-				return bad_usage("sweep: --max: '%s' is not a number of runs from 1 to %d",
-						 optarg, SWEEP_MAX_LIMIT);
-			break;
-		case OPT_TIMEOUT:
-			if (!parse_seconds(optarg, &o->timeout))
-				return bad_usage("sweep: --timeout: '%s' is not a number of seconds above 0",
-						 optarg);
-			break;
-		case OPT_UNLOAD:
-			o->unload = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'v':
-			libbpf_verbose = true;
-			break;
-		case 'h':
-			return -1;
-		case ':':
-			return bad_usage("sweep: option %s needs an argument",
-					 argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256)
-				return bad_usage("sweep: unknown option -%c", optopt);
-			return bad_usage("sweep: unknown option %s",
-					 argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
+	rc = fi_opts_parse(argc, argv, &spec, o, a);
+	if (rc)
+		return rc;
+	if (a->nr_operands)
 		return bad_usage("sweep: unexpected argument '%s' (the workload goes after --)",
-				 argv[optind]);
-	if (!at)
+				 a->operands[0]);
+	if (!o->at)
 		return bad_usage("sweep: --at SITE or --at all is required");
-	if (!o->cmd)
+	if (!a->cmd || !*a->cmd)
 		return bad_usage("sweep: give the workload after --: sweep --at SITE -- CMD ARGS...");
 	return 0;
 }
@@ -572,14 +545,6 @@ int cmd_sweep(int argc, char **argv)
 	int kmsg = -1, rc;
 
 	rc = parse_sweep(argc, argv, &o);
-	if (rc < 0) {
-		printf("usage: faultinject sweep --at SITE|all [--max N] [--timeout S] [--unload]\n"
-		       "                         [-j] [-v] -- CMD ARGS...\n"
-		       "Run CMD with the 1st, 2nd ... hit of SITE failed until a run fails nothing,\n"
-		       "checking after each run that CMD ended, the kernel logged no warning and\n"
-		       "nothing was left pinned, allocated or outstanding (tools/faultinject/README.md).\n");
-		return 0;
-	}
 	if (rc)
 		return rc;
 	if (sweep_preflight(&kmsg))
@@ -593,7 +558,7 @@ int cmd_sweep(int argc, char **argv)
 	last = o.site == NESTIOMMU_FAIL_SITE_COUNT ? NESTIOMMU_FAIL_SITE_COUNT - 1 :
 	       o.site;
 	/* CMD shares stdout: the JSON object is printed whole at the end. */
-	if (o.json) {
+	if (o.args.json) {
 		js = open_memstream(&json, &json_len);
 		if (!js) {
 			fprintf(stderr, PROG ": out of memory\n");
