@@ -178,12 +178,14 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 			break;
 		}
 		if (nest_dma_step(&dma, iova, len)) {
-			/* SUCCESS: translate the same page again. */
 			rc = nest_pri_ask(dev->pri, &dma.pr, dma.xr.key, iova,
 					  cmd->iova + cmd->length,
 					  dma.nonblock);
-			if (rc == 1)
+			if (rc == 1) {
+				/* SUCCESS: translate the same page again. */
+				rc = 0;
 				continue;
+			}
 			if (rc < 0)
 				break;
 			cmd->out_flags = NESTIOMMU_OUT_FAULT;
