@@ -148,15 +148,16 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 	dma.xr.dev = dev;
 	dma.xr.pr = &dma.pr;
 	nest_request_key(&dma.xr, cmd->flags, cmd->pasid);
+	trace_nest_dma_start(dev->obj.id, dma.xr.key, cmd);
+	cmd->out_flags = 0;
+	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
 	dma.bounce = nest_fail_site(NESTIOMMU_FAIL_SITE_DMA_BOUNCE) ? NULL :
 		     kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!dma.bounce) {
 		rc = -ENOMEM;
-		goto out_put;
+		goto out_end;
 	}
 
-	cmd->out_flags = 0;
-	memset(&cmd->out_fault, 0, sizeof(cmd->out_fault));
 	if (cmd->flags & NESTIOMMU_DMA_RESUME) {
 		rc = nest_dma_resume(&dma, cmd->pr_cookie, cmd->iova,
 				     &cmd->out_fault);
@@ -177,12 +178,14 @@ int nest_dma_ioctl(struct nest_ucmd *ucmd)
 			break;
 		}
 		if (nest_dma_step(&dma, iova, len)) {
-			/* SUCCESS: translate the same page again. */
 			rc = nest_pri_ask(dev->pri, &dma.pr, dma.xr.key, iova,
 					  cmd->iova + cmd->length,
 					  dma.nonblock);
-			if (rc == 1)
+			if (rc == 1) {
+				/* SUCCESS: translate the same page again. */
+				rc = 0;
 				continue;
+			}
 			if (rc < 0)
 				break;
 			cmd->out_flags = NESTIOMMU_OUT_FAULT;
@@ -208,13 +211,13 @@ out_done:
 	spin_lock(&iommu->lock);
 	dev->stats.dma_ops++;
 	spin_unlock(&iommu->lock);
-	trace_nest_dma(dev->obj.id, dma.xr.key, cmd, done);
 	cmd->out_bytes_done = done;
 	cmd->pr_cookie = dma.pr.cookie;
 	if (dma.pr.cookie)
 		cmd->out_flags |= NESTIOMMU_OUT_PAGE_REQUEST;
 	rc = nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
-out_put:
+out_end:
+	trace_nest_dma(dev->obj.id, dma.xr.key, cmd, done, rc);
 	nest_put_object(&dev->obj);
 	return rc;
 }

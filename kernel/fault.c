@@ -335,6 +335,17 @@ static void nest_fault_ring_untake(struct nest_fault_ring *ring,
 		wake_up_interruptible_poll(&ring->wait, EPOLLIN | EPOLLRDNORM);
 }
 
+/* Trace the page requests of @n records that reached user space. */
+static void nest_fault_trace_read(const struct nestiommu_fault_record *buf,
+				  u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i].type == NESTIOMMU_RECORD_PAGE_REQUEST)
+			trace_nest_page_request_read(&buf[i]);
+}
+
 static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 				    size_t count, loff_t *ppos)
 {
@@ -366,6 +377,8 @@ static ssize_t nest_fault_fops_read(struct file *filp, char __user *ubuf,
 	copied = (taken * rsize - copy_to_user(ubuf, buf, taken * rsize)) /
 		 rsize;
 	nest_fault_ring_untake(ring, buf, taken, copied, dropped);
+	if (trace_nest_page_request_read_enabled())
+		nest_fault_trace_read(buf, copied);
 	rc = copied ? copied * rsize : -EFAULT;
 out_free:
 	kfree(buf);

@@ -411,8 +411,10 @@ static int nest_hwpt_invalidate_hook(struct nest_hwpt *hwpt,
 	return rc;
 }
 
+/* Carry out @e; add the cache entries it dropped to *@total_dropped. */
 static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
-				    const struct nestiommu_inv_entry *e)
+				    const struct nestiommu_inv_entry *e,
+				    u64 *total_dropped)
 {
 	struct nest_iommu *iommu = &hwpt->ctx->iommu;
 	struct nest_inv inv;
@@ -442,8 +444,10 @@ static int nest_hwpt_invalidate_one(struct nest_hwpt *hwpt,
 		hwpt->stats.inv_dropped += dropped;
 	}
 	spin_unlock(&iommu->lock);
-	if (!rc)
+	if (!rc) {
+		*total_dropped += dropped;
 		trace_nest_invalidate(hwpt->obj.id, e, dropped, false, 0);
+	}
 	return rc;
 }
 
@@ -453,6 +457,7 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 	struct nestiommu_inv_entry entry;
 	void __user *uentry;
 	struct nest_hwpt *hwpt;
+	u64 dropped = 0;
 	u32 done;
 	int rc = 0;
 
@@ -467,6 +472,7 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 	hwpt = nest_get_hwpt(ucmd->ctx, cmd->hwpt_id, NEST_OBJ_HWPT);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
+	trace_nest_invalidate_start(cmd->hwpt_id, cmd->entry_num);
 
 	uentry = u64_to_user_ptr(cmd->data_uptr);
 	for (done = 0; done < cmd->entry_num; done++) {
@@ -478,7 +484,7 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 		rc = copy_struct_from_user(&entry, sizeof(entry), uentry,
 					   cmd->entry_len);
 		if (!rc)
-			rc = nest_hwpt_invalidate_one(hwpt, &entry);
+			rc = nest_hwpt_invalidate_one(hwpt, &entry, &dropped);
 		if (rc)
 			break;
 		uentry += cmd->entry_len;
@@ -487,7 +493,9 @@ int nest_hwpt_invalidate_ioctl(struct nest_ucmd *ucmd)
 	nest_put_object(&hwpt->obj);
 
 	cmd->entry_num = done;
-	return nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
+	rc = nest_ucmd_respond(ucmd, sizeof(*cmd)) ?: rc;
+	trace_nest_invalidate_end(cmd->hwpt_id, done, dropped, rc);
+	return rc;
 }
 
 /* ---- dirty tracking ---- */

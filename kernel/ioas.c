@@ -370,6 +370,7 @@ int nest_ioas_map_ioctl(struct nest_ucmd *ucmd)
 	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	trace_nest_map_start(ioas->obj.id, cmd->iova, cmd->length);
 	if (trace_nest_hook_map_enabled()) {
 		rc = nest_ioas_map_hook(ioas, cmd);
 		if (rc) {
@@ -403,6 +404,8 @@ out_put:
 	if (rc)
 		trace_nest_map_error(ioas->obj.id, cmd->iova, cmd->length, rc,
 				     injected, task_tgid_nr(current));
+	trace_nest_map_end(ioas->obj.id, cmd->iova, cmd->length,
+			   rc ? 0 : cmd->length >> PAGE_SHIFT, rc);
 	nest_put_ioas(ioas);
 	return rc;
 }
@@ -513,6 +516,7 @@ int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd)
 	struct nest_area *area;
 	struct nest_ioas *ioas;
 	unsigned long index;
+	u64 length = cmd->length;	/* the answer overwrites it */
 	u64 unmapped = 0;
 	bool unmap_all;
 	u64 last;
@@ -533,6 +537,7 @@ int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd)
 	ioas = nest_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	trace_nest_unmap_start(cmd->ioas_id, cmd->iova, length);
 
 	down_write(&ioas->iova_rwsem);
 	/* The range may not cut an area: check both ends before removing. */
@@ -561,10 +566,12 @@ int nest_ioas_unmap_ioctl(struct nest_ucmd *ucmd)
 out_unlock:
 	up_write(&ioas->iova_rwsem);
 	nest_put_ioas(ioas);
-	if (rc)
-		return rc;
-	cmd->length = unmapped;
-	return nest_ucmd_respond(ucmd, sizeof(*cmd));
+	if (!rc) {
+		cmd->length = unmapped;
+		rc = nest_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	trace_nest_unmap_end(cmd->ioas_id, cmd->iova, length, unmapped, rc);
+	return rc;
 }
 
 int nest_ioas_iova_ranges_ioctl(struct nest_ucmd *ucmd)

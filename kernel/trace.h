@@ -11,6 +11,13 @@
  *
  * "pasid" in the events is the PASID, or NESTIOMMU_PASID_NONE (0xffffffff)
  * for requests without PASID.
+ *
+ * Timed operations have a *_start and an end event (nest_dma_start and
+ * nest_dma, nest_invalidate_start and _end, nest_map_start and _end,
+ * nest_unmap_start and _end, nest_walk_start and _end), both emitted by
+ * the task of the ioctl, with no other pair of the same kind between them
+ * in that task: perf pairs them by thread, as perf kvm stat does. "errno"
+ * in an end event is the ioctl's return value: 0 or a negative errno.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM nestiommu
@@ -106,6 +113,93 @@ TRACE_EVENT(nest_map_error,
 DEFINE_EVENT(nest_ioas_area, nest_unmap,
 	TP_PROTO(u32 ioas_id, const struct nest_area *area),
 	TP_ARGS(ioas_id, area)
+);
+
+DECLARE_EVENT_CLASS(nest_ioas_range,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length),
+	TP_ARGS(ioas_id, iova, length),
+	TP_STRUCT__entry(
+		__field(u32, ioas_id)
+		__field(u64, iova)
+		__field(u64, length)
+	),
+	TP_fast_assign(
+		__entry->ioas_id = ioas_id;
+		__entry->iova = iova;
+		__entry->length = length;
+	),
+	TP_printk("ioas=%u iova=0x%llx length=0x%llx",
+		  __entry->ioas_id, __entry->iova, __entry->length)
+);
+
+/*
+ * An IOAS_MAP that found its IOAS starts (@iova: the caller's, a hint
+ * without FIXED_IOVA); nest_map_end follows in the same task.
+ */
+DEFINE_EVENT(nest_ioas_range, nest_map_start,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length),
+	TP_ARGS(ioas_id, iova, length)
+);
+
+/*
+ * The IOAS_MAP of the task's last nest_map_start ended: @iova is the
+ * IOVA it mapped at, @pinned the pages it pinned (0 on error).
+ */
+TRACE_EVENT(nest_map_end,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length, u64 pinned, int err),
+	TP_ARGS(ioas_id, iova, length, pinned, err),
+	TP_STRUCT__entry(
+		__field(u32, ioas_id)
+		__field(int, err)
+		__field(u64, iova)
+		__field(u64, length)
+		__field(u64, pinned)
+	),
+	TP_fast_assign(
+		__entry->ioas_id = ioas_id;
+		__entry->err = err;
+		__entry->iova = iova;
+		__entry->length = length;
+		__entry->pinned = pinned;
+	),
+	TP_printk("ioas=%u iova=0x%llx length=0x%llx pinned=%llu errno=%d",
+		  __entry->ioas_id, __entry->iova, __entry->length,
+		  __entry->pinned, __entry->err)
+);
+
+/*
+ * An IOAS_UNMAP that found its IOAS starts (iova 0 and length
+ * 0xffffffffffffffff: unmap all); nest_unmap_end follows in the same task.
+ */
+DEFINE_EVENT(nest_ioas_range, nest_unmap_start,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length),
+	TP_ARGS(ioas_id, iova, length)
+);
+
+/*
+ * The IOAS_UNMAP of the task's last nest_unmap_start ended: @unmapped
+ * bytes were unmapped (one nest_unmap per mapping came before).
+ */
+TRACE_EVENT(nest_unmap_end,
+	TP_PROTO(u32 ioas_id, u64 iova, u64 length, u64 unmapped, int err),
+	TP_ARGS(ioas_id, iova, length, unmapped, err),
+	TP_STRUCT__entry(
+		__field(u32, ioas_id)
+		__field(int, err)
+		__field(u64, iova)
+		__field(u64, length)
+		__field(u64, unmapped)
+	),
+	TP_fast_assign(
+		__entry->ioas_id = ioas_id;
+		__entry->err = err;
+		__entry->iova = iova;
+		__entry->length = length;
+		__entry->unmapped = unmapped;
+	),
+	TP_printk("ioas=%u iova=0x%llx length=0x%llx unmapped=0x%llx errno=%d",
+		  __entry->ioas_id, __entry->iova, __entry->length,
+		  __entry->unmapped, __entry->err)
 );
 
 TRACE_DEFINE_ENUM(NESTIOMMU_XLATE_WALK);
@@ -266,6 +360,111 @@ TRACE_EVENT(nest_invalidate,
 		  __entry->injected_error)
 );
 
+/*
+ * A HWPT_INVALIDATE that found its HWPT starts, asking @entries entries;
+ * nest_invalidate_end follows in the same task (one nest_invalidate per
+ * entry carried out between them).
+ */
+TRACE_EVENT(nest_invalidate_start,
+	TP_PROTO(u32 hwpt_id, u32 entries),
+	TP_ARGS(hwpt_id, entries),
+	TP_STRUCT__entry(
+		__field(u32, hwpt_id)
+		__field(u32, entries)
+	),
+	TP_fast_assign(
+		__entry->hwpt_id = hwpt_id;
+		__entry->entries = entries;
+	),
+	TP_printk("hwpt=%u entries=%u", __entry->hwpt_id, __entry->entries)
+);
+
+/*
+ * The HWPT_INVALIDATE of the task's last nest_invalidate_start ended:
+ * @handled entries (what it reports to user space), @dropped cache
+ * entries dropped by them in all.
+ */
+TRACE_EVENT(nest_invalidate_end,
+	TP_PROTO(u32 hwpt_id, u32 handled, u64 dropped, int err),
+	TP_ARGS(hwpt_id, handled, dropped, err),
+	TP_STRUCT__entry(
+		__field(u32, hwpt_id)
+		__field(u32, handled)
+		__field(u64, dropped)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->hwpt_id = hwpt_id;
+		__entry->handled = handled;
+		__entry->dropped = dropped;
+		__entry->err = err;
+	),
+	TP_printk("hwpt=%u handled=%u dropped=%llu errno=%d",
+		  __entry->hwpt_id, __entry->handled, __entry->dropped,
+		  __entry->err)
+);
+
+/*
+ * A page-table walk starts because the caches missed (or a NO_CACHE
+ * TRANSLATE); nest_walk_end follows in the same task (the DMA's or
+ * TRANSLATE's), under the IOMMU lock, with nothing else between.
+ */
+TRACE_EVENT(nest_walk_start,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access),
+	TP_ARGS(dev_id, pasid, hwpt_id, iova, access),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, access)
+		__field(u64, iova)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->access = access;
+		__entry->iova = iova;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx access=%s",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, show_nest_access(__entry->access))
+);
+
+/*
+ * The task's walk ended: the levels and memory references of a walk
+ * that translated, or (@fault non-NULL) its fault's reason, levels and
+ * mem_refs 0.
+ */
+TRACE_EVENT(nest_walk_end,
+	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova,
+		 const struct nest_xlate_res *res,
+		 const struct nest_fault *fault),
+	TP_ARGS(dev_id, pasid, hwpt_id, iova, res, fault),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, hwpt_id)
+		__field(u32, reason)
+		__field(u64, iova)
+		__field(u8, levels)
+		__field(u8, mem_refs)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->hwpt_id = hwpt_id;
+		__entry->reason = fault ? fault->reason : 0;
+		__entry->iova = iova;
+		__entry->levels = fault ? 0 : nest_xlate_levels(res);
+		__entry->mem_refs = fault ? 0 : res->mem_refs;
+	),
+	TP_printk("dev=%u pasid=0x%x hwpt=%u iova=0x%llx levels=%u mem_refs=%u reason=%s",
+		  __entry->dev_id, __entry->pasid, __entry->hwpt_id,
+		  __entry->iova, __entry->levels, __entry->mem_refs,
+		  show_nest_reason(__entry->reason))
+);
+
 /* One page was translated (DMA or TRANSLATE). */
 TRACE_EVENT(nest_translate,
 	TP_PROTO(u32 dev_id, u32 pasid, u32 hwpt_id, u64 iova, u32 access,
@@ -292,7 +491,7 @@ TRACE_EVENT(nest_translate,
 		__entry->gpa = res->gpa;
 		__entry->source = res->source;
 		__entry->levels = res->source != NEST_XLATE_WALK ? 0 :
-				  res->s1_levels ?: 5 - res->s2_level;
+				  nest_xlate_levels(res);
 		__entry->mem_refs = res->mem_refs;
 		__entry->page_shift = res->page_shift;
 	),
@@ -303,11 +502,44 @@ TRACE_EVENT(nest_translate,
 		  __entry->mem_refs, __entry->page_shift)
 );
 
-/* A DMA call ended (fault: a fault stopped it). */
+/*
+ * A DMA call that found its device starts (flags: the call's
+ * NESTIOMMU_DMA_* flags); nest_dma follows in the same task.
+ */
+TRACE_EVENT(nest_dma_start,
+	TP_PROTO(u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd),
+	TP_ARGS(dev_id, pasid, cmd),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, access)
+		__field(u32, flags)
+		__field(u64, iova)
+		__field(u64, length)
+	),
+	TP_fast_assign(
+		__entry->dev_id = dev_id;
+		__entry->pasid = pasid;
+		__entry->access = cmd->access;
+		__entry->flags = cmd->flags;
+		__entry->iova = cmd->iova;
+		__entry->length = cmd->length;
+	),
+	TP_printk("dev=%u pasid=0x%x iova=0x%llx length=0x%llx access=%s flags=0x%x",
+		  __entry->dev_id, __entry->pasid, __entry->iova,
+		  __entry->length, show_nest_access(__entry->access),
+		  __entry->flags)
+);
+
+/*
+ * The DMA call of the task's last nest_dma_start ended (fault: a fault
+ * stopped it; errno: what the ioctl returns). @err is the last argument
+ * so that programs reading the first ones keep working.
+ */
 TRACE_EVENT(nest_dma,
 	TP_PROTO(u32 dev_id, u32 pasid, const struct nestiommu_dma *cmd,
-		 u64 bytes_done),
-	TP_ARGS(dev_id, pasid, cmd, bytes_done),
+		 u64 bytes_done, int err),
+	TP_ARGS(dev_id, pasid, cmd, bytes_done, err),
 	TP_STRUCT__entry(
 		__field(u32, dev_id)
 		__field(u32, pasid)
@@ -316,6 +548,7 @@ TRACE_EVENT(nest_dma,
 		__field(u64, iova)
 		__field(u64, length)
 		__field(u64, bytes_done)
+		__field(int, err)
 	),
 	TP_fast_assign(
 		__entry->dev_id = dev_id;
@@ -325,11 +558,12 @@ TRACE_EVENT(nest_dma,
 		__entry->iova = cmd->iova;
 		__entry->length = cmd->length;
 		__entry->bytes_done = bytes_done;
+		__entry->err = err;
 	),
-	TP_printk("dev=%u pasid=0x%x iova=0x%llx length=0x%llx access=%s done=0x%llx fault=%u",
+	TP_printk("dev=%u pasid=0x%x iova=0x%llx length=0x%llx access=%s done=0x%llx fault=%u errno=%d",
 		  __entry->dev_id, __entry->pasid, __entry->iova,
 		  __entry->length, show_nest_access(__entry->access),
-		  __entry->bytes_done, __entry->fault)
+		  __entry->bytes_done, __entry->fault, __entry->err)
 );
 
 /* An unrecoverable translation fault. */
@@ -468,6 +702,36 @@ TRACE_EVENT(nest_page_request,
 		  __entry->cookie, __entry->addr,
 		  show_nest_access(__entry->perm), __entry->last,
 		  show_nest_pr_injected(__entry->injected), __entry->owner_pid)
+);
+
+/*
+ * A page request record reached user space through read() of its fault
+ * queue's fd, in the reader's task (last: LAST_PAGE). Between
+ * nest_page_request and nest_page_response of the same cookie it splits
+ * the group's latency: queued until read, then handled until answered.
+ */
+TRACE_EVENT(nest_page_request_read,
+	TP_PROTO(const struct nestiommu_fault_record *r),
+	TP_ARGS(r),
+	TP_STRUCT__entry(
+		__field(u32, dev_id)
+		__field(u32, pasid)
+		__field(u32, grpid)
+		__field(u64, cookie)
+		__field(u64, addr)
+		__field(bool, last)
+	),
+	TP_fast_assign(
+		__entry->dev_id = r->dev_id;
+		__entry->pasid = r->pasid;
+		__entry->grpid = r->grpid;
+		__entry->cookie = r->cookie;
+		__entry->addr = r->addr;
+		__entry->last = r->flags & NESTIOMMU_RECORD_F_LAST_PAGE;
+	),
+	TP_printk("dev=%u pasid=0x%x grpid=%u cookie=%llu addr=0x%llx last=%u",
+		  __entry->dev_id, __entry->pasid, __entry->grpid,
+		  __entry->cookie, __entry->addr, __entry->last)
 );
 
 /*

@@ -127,6 +127,25 @@ static void nest_audit_hit(const struct nest_xlate_req *req,
 }
 
 /*
+ * The walk after the caches missed (or a NO_CACHE query's), bounded by
+ * nest_walk_start and nest_walk_end in the task of the DMA or TRANSLATE.
+ */
+static int nest_xlate_walk_traced(const struct nest_xlate_req *req,
+				  const struct nest_xlate *x,
+				  struct nest_xlate_res *res,
+				  struct nest_fault *fault)
+{
+	int rc;
+
+	trace_nest_walk_start(req->dev->obj.id, req->key, req->hwpt->obj.id,
+			      req->iova, req->access);
+	rc = nest_xlate_walk(x, req->key, req->iova, req->access, res, fault);
+	trace_nest_walk_end(req->dev->obj.id, req->key, req->hwpt->obj.id,
+			    req->iova, res, rc ? fault : NULL);
+	return rc;
+}
+
+/*
  * Count one translation on @stats: @res on success, else a walk that
  * faulted (after both caches missed). A query (NO_CACHE) touches no cache
  * and counts only as a translation.
@@ -153,7 +172,7 @@ static void nest_stats_xlate(struct nestiommu_xlate_stats *stats, bool ats,
 	stats->walks++;
 	if (fault)
 		return;
-	stats->walk_levels += res->s1_levels ?: 5 - res->s2_level;
+	stats->walk_levels += nest_xlate_levels(res);
 	stats->walk_mem_refs += res->mem_refs;
 }
 
@@ -274,11 +293,14 @@ static int nest_xlate_locked(struct nest_xlate_req *req,
 		/* A query (NO_CACHE) neither uses nor fills a cache. */
 		if (req->no_cache)
 			x.walk_flags = NEST_WALK_F_NO_UPDATE;
-		rc = nest_translate(&x, req->key, req->iova, req->access, res,
-				    fault);
-		if (!rc && res->source != NEST_XLATE_WALK &&
-		    READ_ONCE(iommu->stale_audit))
-			nest_audit_hit(req, &x, res);
+		if (nest_xlate_lookup(&x, req->key, req->iova, req->access,
+				      res)) {
+			rc = 0;
+			if (READ_ONCE(iommu->stale_audit))
+				nest_audit_hit(req, &x, res);
+		} else {
+			rc = nest_xlate_walk_traced(req, &x, res, fault);
+		}
 	}
 
 	/* An injected fault consulted no cache: count it like a query. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xlate.c - nest_translate(): one request through the caches, then a walk
- * whose result fills them (see xlate.h).
+ * xlate.c - nest_translate(): one request through the caches
+ * (nest_xlate_lookup()), then a walk whose result fills them
+ * (nest_xlate_walk()); see xlate.h.
  */
 #include "xlate.h"
 
@@ -30,36 +31,29 @@ static void xlate_hit(struct nest_xlate_res *res,
 }
 
 /**
- * nest_translate() - translate one request through caches, then a walk
+ * nest_xlate_lookup() - the caches' part of nest_translate()
  * @x: the caches and tables of the device's attachment
  * @pasid: the request's PASID (NEST_PASID_NONE without)
  * @iova: the input address
  * @access: NEST_ACC_*
- * @res: out, on success
- * @fault: out, on -EFAULT
+ * @res: out, on a hit
  *
- * Order: the device TLB (if @x->devtlb), the IOTLB, then a walk (nested if
- * @x->s1, else stage 2 only) whose result fills the IOTLB and the device
- * TLB. A hit that does not allow @access is dropped and the next level
- * tried (see cache.h). With NEST_WALK_F_NO_UPDATE in @x->walk_flags only
- * the walk is made, and it writes nothing (see struct nest_xlate). Caller
- * holds both TLBs exclusively and @x->s2 shared.
+ * The device TLB (if @x->devtlb), then the IOTLB; an IOTLB hit fills the
+ * device TLB. A hit that does not allow @access is dropped and the next
+ * level tried (see cache.h). With NEST_WALK_F_NO_UPDATE in @x->walk_flags
+ * no cache is looked up. Caller holds both TLBs exclusively.
  *
- * Return: 0 or -EFAULT.
+ * Return: true on a hit; false: translate with nest_xlate_walk().
  */
-int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
-		   u32 access, struct nest_xlate_res *res,
-		   struct nest_fault *fault)
+bool nest_xlate_lookup(const struct nest_xlate *x, u32 pasid, u64 iova,
+		       u32 access, struct nest_xlate_res *res)
 {
 	const struct nest_tlb_entry *e;
-	struct nest_tlb_entry ne;
-	struct nest_walk_res w;
-	int ret;
 
 	/* one test for both: the common translation has neither */
 	if (unlikely(x->walk_flags || x->trace)) {
 		if (x->walk_flags & NEST_WALK_F_NO_UPDATE)
-			goto walk;
+			return false;
 		if (x->trace)
 			x->trace->nr = 0;	/* stays 0 on a hit */
 	}
@@ -68,7 +62,7 @@ int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 		if (e) {
 			if (likely(tlb_hit_ok(e, access))) {
 				xlate_hit(res, e, iova, NEST_XLATE_DEVTLB);
-				return 0;
+				return true;
 			}
 			nest_tlb_drop_entry(x->devtlb, e);
 		}
@@ -79,12 +73,33 @@ int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 			xlate_hit(res, e, iova, NEST_XLATE_IOTLB);
 			if (x->devtlb)
 				nest_tlb_insert(x->devtlb, e);
-			return 0;
+			return true;
 		}
 		nest_tlb_drop_entry(x->iotlb, e);
 	}
+	return false;
+}
 
-walk:
+/**
+ * nest_xlate_walk() - the walk of nest_translate(), after the caches missed
+ * @x, @pasid, @iova, @access: as for nest_xlate_lookup()
+ * @res: out, on success
+ * @fault: out, on -EFAULT
+ *
+ * A nested walk if @x->s1, else stage 2 only; its result fills the IOTLB
+ * and the device TLB, unless NEST_WALK_F_NO_UPDATE (see struct
+ * nest_xlate). Caller holds both TLBs exclusively and @x->s2 shared.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_xlate_walk(const struct nest_xlate *x, u32 pasid, u64 iova,
+		    u32 access, struct nest_xlate_res *res,
+		    struct nest_fault *fault)
+{
+	struct nest_tlb_entry ne;
+	struct nest_walk_res w;
+	int ret;
+
 	if (x->s1)
 		ret = nest_s1_walk_ext(x->s2, x->s1, iova, access,
 				       x->walk_flags, &w, fault, x->trace);
@@ -122,4 +137,29 @@ walk:
 	if (x->devtlb)
 		nest_tlb_insert(x->devtlb, &ne);
 	return 0;
+}
+
+/**
+ * nest_translate() - translate one request through caches, then a walk
+ * @x: the caches and tables of the device's attachment
+ * @pasid: the request's PASID (NEST_PASID_NONE without)
+ * @iova: the input address
+ * @access: NEST_ACC_*
+ * @res: out, on success
+ * @fault: out, on -EFAULT
+ *
+ * nest_xlate_lookup(), then nest_xlate_walk() if the caches missed. With
+ * NEST_WALK_F_NO_UPDATE in @x->walk_flags only the walk is made, and it
+ * writes nothing (see struct nest_xlate). Caller holds both TLBs
+ * exclusively and @x->s2 shared.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
+		   u32 access, struct nest_xlate_res *res,
+		   struct nest_fault *fault)
+{
+	if (nest_xlate_lookup(x, pasid, iova, access, res))
+		return 0;
+	return nest_xlate_walk(x, pasid, iova, access, res, fault);
 }

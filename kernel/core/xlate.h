@@ -66,8 +66,20 @@ struct nest_xlate_res {
 	u8 s2_level;
 };
 
+/* The levels a walk that gave @res read (not for a hit). */
+static inline u32 nest_xlate_levels(const struct nest_xlate_res *res)
+{
+	return res->s1_levels ?: NEST_S2_LEVELS + 1 - res->s2_level;
+}
+
 int nest_translate(const struct nest_xlate *x, u32 pasid, u64 iova,
 		   u32 access, struct nest_xlate_res *res,
 		   struct nest_fault *fault);
+/* nest_translate()'s two parts, for a caller that times the walk. */
+bool nest_xlate_lookup(const struct nest_xlate *x, u32 pasid, u64 iova,
+		       u32 access, struct nest_xlate_res *res);
+int nest_xlate_walk(const struct nest_xlate *x, u32 pasid, u64 iova,
+		    u32 access, struct nest_xlate_res *res,
+		    struct nest_fault *fault);
 
 #endif /* _NEST_CORE_XLATE_H */

@@ -40,10 +40,12 @@ END = "<!-- end of trace-values -->"
 # (printed as the number itself), and the (event, field, printed key) uses.
 FIELDS = [
     ("nestiommu_fault_reason", "symbolic",
-     [("nest_fault", "reason", "reason"), ("nest_stale_translation", "reason", "walk_fault")]),
+     [("nest_fault", "reason", "reason"), ("nest_stale_translation", "reason", "walk_fault"),
+      ("nest_walk_end", "reason", "reason")]),
     ("nestiommu_fault_stage", "number", [("nest_fault", "stage", "stage")]),
     ("nestiommu_access", "flags",
-     [("nest_translate", "access", "access"), ("nest_dma", "access", "access"),
+     [("nest_translate", "access", "access"), ("nest_dma_start", "access", "access"),
+      ("nest_dma", "access", "access"), ("nest_walk_start", "access", "access"),
       ("nest_fault", "access", "access"), ("nest_hook_translate", "access", "access"),
       ("nest_page_request", "perm", "perm")]),
     ("nestiommu_xlate_source", "symbolic",
