@@ -37,6 +37,7 @@ PROFILE_BAD = [
     (["--top", "x", "--", "true"], "--top: 'x' is not a number from 1 to 1000"),
     (["--top", "1001", "--", "true"], "--top: '1001' is not a number from 1 to 1000"),
     (["--bogus", "--", "true"], "unknown option --bogus"),
+    (["-o", "/nonexistent/p.data", "--", "true"], "-o /nonexistent/p.data: no directory /nonexistent"),
     (["-x", "true"], "unknown option -x"),
 ]
 
@@ -141,13 +142,18 @@ def test_profile_readme_recipe(guest):
     assert sum(outside.values()) <= dma
 
 
-def test_profile_returns_cmd_status(guest):
+def test_profile_status_and_unwritable_file(guest):
+    """CMD's exit status is the tool's."""
     out = os.path.join(guest.results_dir, "profile.out")
-    r = run(guest, f"{PROFILE} -o /tmp/status.data -- sh -c 'build/selftests/dmaloop -n 300 > /dev/null; "
+    r = run(guest, f"{PROFILE} -o /tmp/status.data -- sh -c 'build/selftests/dmaloop -n 200 > /dev/null; "
             f"exit 3' > {out}; echo rc=$?")
     assert "rc=3" in r.output, r.output
     with open(out) as f:
-        assert parse_profile(f.read())[2] > 0
+        assert re.match(r"\d+ samples of CMD: ", f.read())
+    # A file in the read-only repository: refused before CMD starts.
+    r = run(guest, f"{PROFILE} -o README.md -- touch /tmp/ran; echo rc=$?; ls /tmp/ran")
+    assert r.output.splitlines()[:2] == ["nestiommu-perf profile: -o README.md: cannot write in .", "rc=2"], r.output
+    assert "No such file" in r.output, r.output
 
 
 def tracefs_state(guest, name):
