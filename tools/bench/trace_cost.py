@@ -3,7 +3,9 @@
 
 nestload's throughput (DMA ops/s) with no tracing, with iommutop attached,
 with the equivalent bpftrace script (tools/bench/iommutop.bt), with
-`perf record` on the same tracepoints, under faultinject with a rule at
+`perf record` on the same tracepoints, under `nestiommu-perf record`
+(perf record of the start and end events its latency report reads),
+under faultinject with a rule at
 every hook point that matches nothing (what loaded rules cost), and under
 `faultinject record` (what recording every fault, page request and
 response with its logical position costs). The modes take turns, ROUNDS times,
@@ -30,6 +32,7 @@ BUILD = "build/tools"
 NESTLOAD = os.path.join(BUILD, "nestload")
 IOMMUTOP = os.path.join(BUILD, "iommutop")
 FAULTINJECT = os.path.join(BUILD, "faultinject")
+NESTIOMMU_PERF = "tools/perf/nestiommu-perf"
 # A rule at each hook point, for IDs nestload never has: every event is
 # checked against a rule and none matches.
 NO_MATCH_RULES = ("at=translate dev=999999 fault=pte_fetch stage=1",
@@ -120,6 +123,11 @@ def run_perf_record(ops):
                      events + ["--", NESTLOAD, "--ops", str(ops)] + MIX)
 
 
+def run_nestiommu_perf_record(ops):
+    return ops_per_s([NESTIOMMU_PERF, "record", "-o", "/tmp/trace_cost.nestiommu-perf.data", "--",
+                      NESTLOAD, "--ops", str(ops)] + MIX)
+
+
 def run_faultinject_no_match(ops):
     return ops_per_s([FAULTINJECT, "inject", *NO_MATCH_RULES, "--",
                       NESTLOAD, "--ops", str(ops)] + MIX)
@@ -132,6 +140,7 @@ def run_faultinject_record(ops):
 
 MODES = (("none", run_none), ("iommutop", run_iommutop),
          ("bpftrace script", run_bpftrace), ("perf record", run_perf_record),
+         ("nestiommu-perf record", run_nestiommu_perf_record),
          ("faultinject no-match", run_faultinject_no_match),
          ("faultinject record", run_faultinject_record))
 
