@@ -48,11 +48,14 @@ int nest_open(void)
  * The raw entry point, for callers that build the struct themselves (the
  * selftests do, to send malformed ones).
  *
- * Return: 0, or -errno.
+ * Return: 0, or -errno; a positive value the driver must never return is
+ * passed on as it is, so that callers checking for 0 see it.
  */
 int nest_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	int rc = ioctl(fd, cmd, arg);
+
+	return rc < 0 ? -errno : rc;
 }
 
 /**
