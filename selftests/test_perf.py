@@ -459,3 +459,20 @@ def test_recording_without_operations(guest):
     assert r.output.splitlines()[-2:] == [
         "nestiommu-perf: no nestiommu operation in this perf.data: its events were recorded "
         "but none ended while recording", "rc=4"], r.output
+
+
+def test_readme_report_recipe(guest):
+    """README's "nestiommu-perf report" example runs as printed and gives
+    the table it shows: every kind, nestload's 2000 DMA calls."""
+    from test_tracing import readme_recipe
+    r = run(guest, readme_recipe("perf-report"), timeout=600)
+    assert r.rc == 0, f"the recipe failed (rc {r.rc}):\n{r.output[-3000:]}"
+    lines = r.output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("# nestiommu-perf report: "))
+    assert lines[head + 1].split() == ["KIND", "COUNT", "TOTAL", "TIME%", "MIN", "MEAN",
+                                       "P50", "P90", "P99", "MAX"], r.output
+    rows = {w[0]: int(w[1]) for w in (line.split() for line in lines[head + 2:]) if len(w) == 10}
+    assert set(rows) == {"dma", "page_request", "pr_queue", "pr_handle", "walk", "map",
+                         "unmap", "invalidate"}, r.output
+    assert rows["dma"] == 2000, rows
+    assert rows["page_request"] == rows["pr_queue"] == rows["pr_handle"] > 0, rows
