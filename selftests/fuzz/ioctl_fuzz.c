@@ -16,9 +16,10 @@
  * thread races UNMAP, DESTROY, DETACH, DEVICE_RESET and close of others.
  *
  * Every thread draws from its own two PRNG streams seeded from --seed and
- * its number, one for what it does next and one for the arguments, so a
- * seed gives each thread the same sequence of calls; which live IDs the
- * pools hold at a given moment depends on how the threads interleave.
+ * its number: one picks its operations, so a seed gives each thread the
+ * same sequence of operations; the other picks their arguments, which also
+ * depend on what the pools hold when the thread looks (with one thread: on
+ * the driver's answers only, so --threads 1 repeats a run).
  *
  * Every user pointer the fuzzer passes lies in one reserved region (its
  * unused part PROT_NONE, larger than any extent a call may write) or is a
@@ -689,15 +690,21 @@ static int hwpt_alloc(struct thread *t, struct slot *s, int fd, bool nested,
 		memset(desc, 0, sizeof(*desc));
 		desc->root_gpa = s->s1.root_gpa;
 		desc->levels = s->s1.levels;
+		a->data_type = NESTIOMMU_HWPT_DATA_S1_X86;
+		a->data_len = sizeof(*desc);
+		a->data_uptr = NEST_PTR(desc);
+	}
+	if (nested && !t->plain) {
 		if (one_in(t, 4)) {
 			desc->root_gpa = iova_pick(t, s);
 			desc->levels = PICK(t, ((const __u32[]){ 0, 3, 4, 5, 6 }));
 		}
 		desc->flags = flags_pick(t, NESTIOMMU_S1_AD | NESTIOMMU_S1_SRE |
 					    NESTIOMMU_S1_WPE);
-		a->data_type = NESTIOMMU_HWPT_DATA_S1_X86;
-		a->data_len = one_in(t, 10) ? below(t, 64) : sizeof(*desc);
-		a->data_uptr = one_in(t, 16) ? KERNEL_PTR : NEST_PTR(desc);
+		if (one_in(t, 10))
+			a->data_len = below(t, 64);
+		if (one_in(t, 16))
+			a->data_uptr = KERNEL_PTR;
 	}
 	rc = CALL(t, fd, OP_HWPT_ALLOC, a);
 	if (!rc) {
@@ -928,7 +935,7 @@ static int fault_queue_alloc(struct thread *t, struct slot *s, int fd, __u32 dep
 	struct nestiommu_fault_queue_alloc *a = ARG(t, nestiommu_fault_queue_alloc);
 	int rc;
 
-	a->flags = one_in(t, 16) ? (__u32)rnd(t) : 0;
+	a->flags = !t->plain && one_in(t, 16) ? (__u32)rnd(t) : 0;
 	a->depth = depth;
 	rc = CALL(t, fd, OP_FAULT_QUEUE_ALLOC, a);
 	if (rc)
@@ -1518,7 +1525,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG " [-v] [--seed N] [--seconds S] [--ops N] [--threads N]\n"
-		"  --seed N      PRNG seed: the same seed gives each thread the same calls\n"
+		"  --seed N      PRNG seed: the same seed gives each thread the same operations\n"
 		"                (default: from the clock; the summary prints it)\n"
 		"  --seconds S   run S seconds (default 10 unless --ops is given)\n"
 		"  --ops N       run N operations in all, shared by the threads\n"
@@ -1643,6 +1650,11 @@ static int arena_setup(void)
 	return 0;
 }
 
+static double elapsed(const struct timespec *from, const struct timespec *to)
+{
+	return to->tv_sec - from->tv_sec + (to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	bool positive = false, joined;
@@ -1689,15 +1701,14 @@ int main(int argc, char **argv)
 		for (i = 0; i < opts.threads; i++)
 			all_done &= atomic_load(&threads[i].done);
 		clock_gettime(CLOCK_MONOTONIC, &end);
-		if (all_done || (opts.seconds && end.tv_sec - start.tv_sec >= (time_t)opts.seconds &&
-				 end.tv_nsec >= start.tv_nsec))
+		if (all_done || (opts.seconds && elapsed(&start, &end) >= opts.seconds))
 			break;
 		usleep(20000);
 	}
 	atomic_store(&stop, true);
 	joined = threads_join();
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	secs = end.tv_sec - start.tv_sec + (end.tv_nsec - start.tv_nsec) / 1e9;
+	secs = elapsed(&start, &end);
 	if (!joined)
 		return 1;
 	threads_unblock(true);
