@@ -805,8 +805,11 @@ static int device_create(struct thread *t, struct slot *s, int fd, __u32 flags,
 		return rc;
 	*id = a->out_dev_id;
 	add_id(s, K_DEV, *id);
-	/* mostly with a short PRI timeout, so a lost page request costs little */
-	if (flags & NESTIOMMU_DEVICE_PRI && !one_in(t, 32))
+	/*
+	 * A short PRI timeout: a page request whose record a garbled read()
+	 * lost costs its DMA little (the end of the run answers the others)
+	 */
+	if (flags & NESTIOMMU_DEVICE_PRI)
 		option_set(t, fd, NESTIOMMU_OPTION_PRI_TIMEOUT_MS, *id, 1 + below(t, 100));
 	return 0;
 }
@@ -1175,18 +1178,25 @@ static int ffd_pick(struct thread *t)
 	return fd;
 }
 
-static void page_respond(struct thread *t, int fd, __u64 cookie)
+/*
+ * Answer the group @cookie with a valid code, then (@odd) maybe a bad
+ * response behind it, or the whole write in odd sizes. A group read and
+ * not answered would keep its DMA waiting until its PRI timeout.
+ */
+static void page_respond(struct thread *t, int fd, __u64 cookie, bool odd)
 {
+	static const __u32 codes[] = {
+		NESTIOMMU_PAGE_RESP_SUCCESS, NESTIOMMU_PAGE_RESP_SUCCESS,
+		NESTIOMMU_PAGE_RESP_INVALID, NESTIOMMU_PAGE_RESP_FAILURE,
+	};
 	struct nestiommu_page_response r[2] = {
-		{ .cookie = cookie, .code = PICK(t, ((const __u32[]){
-			NESTIOMMU_PAGE_RESP_SUCCESS, NESTIOMMU_PAGE_RESP_SUCCESS,
-			NESTIOMMU_PAGE_RESP_INVALID, NESTIOMMU_PAGE_RESP_FAILURE, 2 })) },
+		{ .cookie = cookie, .code = PICK(t, codes) },
 		{ .cookie = rnd(t), .code = (__u32)rnd(t), .__reserved = one_in(t, 2) },
 	};
-	static const size_t lens[] = { sizeof(r[0]), sizeof(r[0]), 2 * sizeof(r[0]), 0, 1, 15, 17 };
+	static const size_t lens[] = { sizeof(r[0]), 2 * sizeof(r[0]), 0, 1, 15, 17 };
 	ssize_t n;
 
-	n = write(fd, r, PICK(t, lens));
+	n = write(fd, r, odd ? PICK(t, lens) : sizeof(r[0]));
 	count(t, OP_write, n < 0 ? -errno : 0);
 }
 
@@ -1214,7 +1224,7 @@ static void do_read(struct thread *t)
 	for (i = 0; i < n / (ssize_t)rec; i++)
 		if (r[i].type == NESTIOMMU_RECORD_PAGE_REQUEST &&
 		    r[i].flags & NESTIOMMU_RECORD_F_LAST_PAGE)
-			page_respond(t, fd, r[i].cookie);
+			page_respond(t, fd, r[i].cookie, false);
 }
 
 static void do_write(struct thread *t)
@@ -1222,7 +1232,7 @@ static void do_write(struct thread *t)
 	int fd = ffd_pick(t);
 
 	if (fd >= 0)
-		page_respond(t, fd, rnd(t));
+		page_respond(t, fd, rnd(t), true);
 }
 
 /* ---- the buffers' memory --------------------------------------------------- */
@@ -1265,15 +1275,15 @@ static void do_munmap(struct thread *t)
 static void do_mremap(struct thread *t)
 {
 	struct buf *b = &bufs[below(t, NBUF)];
-	char *dst = b->addr == b->slot ? b->slot + BUF_MAX : b->slot;
 	size_t len = buf_len_pick(t);
-	char *p;
+	char *p, *dst;
 
 	pthread_mutex_lock(&b->lock);
 	if (!b->len) {
 		pthread_mutex_unlock(&b->lock);
 		return;
 	}
+	dst = b->addr == b->slot ? b->slot + BUF_MAX : b->slot;
 	p = mremap(b->addr, b->len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	if (p != MAP_FAILED) {
 		map_anon(b->addr, b->len, PROT_NONE);
@@ -1284,14 +1294,35 @@ static void do_mremap(struct thread *t)
 	count(t, OP_mremap, p == MAP_FAILED ? -errno : 0);
 }
 
+/*
+ * A page range of a buffer (the buffer's lock held), up to 64 pages: never
+ * past its end, where other memory of the arena may be.
+ */
+static bool buf_range(struct thread *t, struct buf *b, char **addr, size_t *len)
+{
+	size_t pages = b->len / SZ_4K, first;
+
+	if (!pages)
+		return false;
+	first = below(t, pages);
+	*addr = b->addr + first * SZ_4K;
+	*len = (1 + below(t, pages - first < 64 ? pages - first : 64)) * SZ_4K;
+	return true;
+}
+
 static void do_madvise(struct thread *t)
 {
 	struct buf *b = &bufs[below(t, NBUF)];
-	size_t off = below(t, BUF_MAX / SZ_4K) * SZ_4K;
+	char *addr;
+	size_t len;
 	int rc;
 
 	pthread_mutex_lock(&b->lock);
-	rc = madvise(b->addr + off, (1 + below(t, 64)) * SZ_4K, MADV_DONTNEED) ? -errno : 0;
+	if (!buf_range(t, b, &addr, &len)) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	rc = madvise(addr, len, MADV_DONTNEED) ? -errno : 0;
 	pthread_mutex_unlock(&b->lock);
 	count(t, OP_madvise, rc);
 }
@@ -1301,12 +1332,17 @@ static void do_mprotect(struct thread *t)
 	static const int prots[] = { PROT_READ, PROT_NONE, PROT_READ | PROT_WRITE,
 				     PROT_READ | PROT_WRITE };
 	struct buf *b = &bufs[below(t, NBUF)];
-	size_t off = below(t, BUF_MAX / SZ_4K) * SZ_4K;
+	int prot = PICK(t, prots);
+	char *addr;
+	size_t len;
 	int rc;
 
 	pthread_mutex_lock(&b->lock);
-	rc = b->len ? mprotect(b->addr + off, (1 + below(t, 64)) * SZ_4K,
-			       PICK(t, prots)) ? -errno : 0 : -ENOMEM;
+	if (!buf_range(t, b, &addr, &len)) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	rc = mprotect(addr, len, prot) ? -errno : 0;
 	pthread_mutex_unlock(&b->lock);
 	count(t, OP_mprotect, rc);
 }
