@@ -44,7 +44,7 @@ endif
 MODULE := $(ROOT)/kernel/nestiommu.ko
 
 .PHONY: all deps module bpf selftests tools guest-kernel test demo shell bench bench-compare \
-	fuzz install dkms-install dkms-remove clean help
+	fuzz fuzz-ioctl install dkms-install dkms-remove clean help
 
 all: module selftests tools
 
@@ -92,6 +92,7 @@ bpf: $(DEPS_STAMP) guest-kernel module
 selftests: $(DEPS_STAMP) bpf
 	$(Q)$(MAKE) -C $(ROOT)/selftests/guest O=$(O)
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host
+	$(Q)$(MAKE) -C $(ROOT)/selftests/fuzz O=$(O)
 
 # The user-space tools (build/tools/): each tools/NAME/Makefile holds its
 # rules.
@@ -130,6 +131,14 @@ bench-compare: all guest-kernel
 # A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).
 fuzz: selftests
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host fuzz
+
+# A longer run of the ioctl fuzzer in a guest: SECONDS (default 600), SEED
+# (default: from the clock, printed), THREADS (default 4).
+SECONDS ?= 600
+THREADS ?= 4
+fuzz-ioctl: all guest-kernel
+	$(Q)$(VMRUN) --mem 2G --timeout $$(( $(SECONDS) + 900 )) -- \
+		'selftests/fuzz/fuzz_check.sh --seconds $(SECONDS) --threads $(THREADS) $(if $(SEED),--seed $(SEED))'
 
 # The test command (README, .ci/run): host tests and in-guest selftests.
 test: all guest-kernel
@@ -178,6 +187,7 @@ help:
 	@echo "make bench      benchmarks (kernel/core natively in user space)"
 	@echo "make bench-compare BASE=REV  the same figures, REV against the working tree"
 	@echo "make fuzz       a longer libFuzzer run (FUZZ_TIME=300 seconds)"
+	@echo "make fuzz-ioctl SECONDS=600 SEED=N THREADS=4  the ioctl fuzzer in a guest"
 	@echo "make install    install the module for KDIR (a real machine)"
 	@echo "make dkms-install  register the module with DKMS (DKMS_KREL=release)"
 	@echo "make clean      remove build outputs (keeps the guest kernel cache)"
