@@ -50,24 +50,28 @@ def pytest_report_header(config):
 
 
 def pytest_generate_tests(metafunc):
+    # Function scope: a wider one would make pytest reorder the tests by
+    # the parameter, across modules, and boot each module's guest again.
     name = metafunc.config.getoption("guest")
-    if name != vmrun.DEFAULT_GUEST and "guest_name" in metafunc.fixturenames:
-        metafunc.parametrize("guest_name", [name], scope="session")
+    if name != vmrun.DEFAULT_GUEST and "guest_kernel_dir" in metafunc.fixturenames:
+        metafunc.parametrize("guest_name", [name])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
 def guest_name(request):
-    """The guest kernel's name (--guest); another kernel's is in the test ids."""
+    """The guest kernel's name (--guest); another kernel's is in the ids of
+    the tests that boot it."""
     return request.config.getoption("guest")
 
 
 @pytest.fixture(scope="session")
-def guest_kernel_dir(guest_name):
+def guest_kernel_dir(request):
     """The prepared guest kernel dir (runs guest-kernel.sh; quick when done)."""
+    name = request.config.getoption("guest")
     try:
-        return vmrun.ensure_kernel(name=guest_name)
+        return vmrun.ensure_kernel(name=name)
     except Exception as e:  # CalledProcessError: the script printed why
-        pytest.fail(f"cannot prepare the {guest_name} guest kernel: {e}")
+        pytest.fail(f"cannot prepare the {name} guest kernel: {e}")
 
 
 def repo_guest(kernel_dir, **kwargs):
