@@ -168,12 +168,13 @@ fuzz: selftests
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host fuzz
 
 # The test command (README, .ci/run): host tests and in-guest selftests,
-# on the GUEST kernel.
+# on the GUEST kernel; TESTS=... runs only those pytest paths.
+TESTS ?= selftests
 test: all guest-kernel
-	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v selftests --guest $(GUEST)
+	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v $(TESTS) --guest $(GUEST)
 
-# The whole suite on every guest kernel in turn (about 25 minutes each on 2
-# cores); all of them run, then the failed ones are named.
+# `make test` on every guest kernel in turn (the whole suite takes about 25
+# minutes each on 2 cores); all of them run, then the failed ones are named.
 test-matrix:
 	$(Q)failed=; for g in $(GUESTS); do \
 		$(MAKE) test GUEST=$$g || failed="$$failed $$g"; \
