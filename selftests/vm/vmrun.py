@@ -452,7 +452,7 @@ def main(argv=None):
         epilog=f"Exit status: the command's; {EXIT_KERNEL_ERRORS} on kernel errors in the guest console, "
                f"{EXIT_TIMEOUT} on timeout, {EXIT_NO_STATUS} if the guest reported no status.",
     )
-    p.add_argument("--guest", default=DEFAULT_GUEST, metavar="NAME",
+    p.add_argument("--guest", default=DEFAULT_GUEST, choices=guest_names(), metavar="NAME",
                    help=f"the guest kernel: {', '.join(guest_names())} (default: {DEFAULT_GUEST}; make's GUEST)")
     p.add_argument("--kernel-dir", help="prepared guest kernel (default: the --guest kernel's .cache/guest/KREL, "
                                         "prepared on demand)")
