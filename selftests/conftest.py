@@ -7,9 +7,14 @@ see may not live below /run, /dev, /proc or /sys, nor below /tmp unless inside
 the working directory (the guest mounts its own file systems there), so use
 guest.results_dir, not pytest's tmp_path, to exchange files.
 Run with /usr/bin/python3 -m pytest (the system python has pytest).
+
+--guest NAME (make test GUEST=NAME) picks the guest kernel: generic (the
+default), rt or 6.12. The header names it and its release; the ids of the
+tests that boot another kernel end in [NAME].
 """
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -21,13 +26,52 @@ sys.path.insert(0, os.path.join(SELFTESTS, "vm"))
 import vmrun  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def guest_kernel_dir():
-    """The prepared guest kernel dir (runs guest-kernel.sh; quick when done)."""
+def pytest_addoption(parser):
+    parser.addoption("--guest", default=vmrun.DEFAULT_GUEST, metavar="NAME",
+                     help=f"the guest kernel the tests boot: {', '.join(vmrun.guest_names())} "
+                          f"(default: {vmrun.DEFAULT_GUEST})")
+
+
+def pytest_configure(config):
+    global MODULE
+    name = config.getoption("guest")
+    if name not in vmrun.guest_names():
+        raise pytest.UsageError(f"--guest {name}: not a guest kernel ({', '.join(vmrun.guest_names())})")
+    MODULE = module_path(name)
+
+
+def pytest_report_header(config):
+    name = config.getoption("guest")
     try:
-        return vmrun.ensure_kernel()
+        release = vmrun.krel(name)
+    except subprocess.CalledProcessError:  # krel.sh printed why
+        release = "release unknown"
+    return f"guest kernel: {name} ({release}), module {MODULE}"
+
+
+def pytest_generate_tests(metafunc):
+    # Function scope: a wider one would make pytest reorder the tests by
+    # the parameter, across modules, and boot each module's guest again.
+    name = metafunc.config.getoption("guest")
+    if name != vmrun.DEFAULT_GUEST and "guest_kernel_dir" in metafunc.fixturenames:
+        metafunc.parametrize("guest_name", [name])
+
+
+@pytest.fixture(autouse=True)
+def guest_name(request):
+    """The guest kernel's name (--guest); another kernel's is in the ids of
+    the tests that boot it."""
+    return request.config.getoption("guest")
+
+
+@pytest.fixture(scope="session")
+def guest_kernel_dir(request):
+    """The prepared guest kernel dir (runs guest-kernel.sh; quick when done)."""
+    name = request.config.getoption("guest")
+    try:
+        return vmrun.ensure_kernel(name=name)
     except Exception as e:  # CalledProcessError: the script printed why
-        pytest.fail(f"cannot prepare the guest kernel: {e}")
+        pytest.fail(f"cannot prepare the {name} guest kernel: {e}")
 
 
 def repo_guest(kernel_dir, **kwargs):
@@ -39,7 +83,13 @@ def repo_guest(kernel_dir, **kwargs):
 
 # ---- the guest of a test module ---------------------------------------------
 
-MODULE = "kernel/nestiommu.ko"  # relative to the repo root, the guest's cwd
+def module_path(name):
+    """The module built for the guest kernel NAME, relative to the repo root
+    (the guest's cwd): where the Makefile builds it."""
+    return "kernel/nestiommu.ko" if name == vmrun.DEFAULT_GUEST else f"build/kernel/{name}/nestiommu.ko"
+
+
+MODULE = module_path(vmrun.DEFAULT_GUEST)  # the --guest kernel's (pytest_configure)
 
 
 def check_kernel_errors(lines, what):

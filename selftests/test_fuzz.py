@@ -103,7 +103,7 @@ def parse_summary(out):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fuzz_seed(guest, seed):
-    cmd = f"selftests/fuzz/fuzz_check.sh --seed {seed} --seconds {SECONDS} --threads {THREADS}"
+    cmd = f"NEST_MODULE={conftest.MODULE} selftests/fuzz/fuzz_check.sh --seed {seed} --seconds {SECONDS} --threads {THREADS}"
     r = conftest.run(guest, cmd, timeout=SECONDS + 240)
     totals, ops, checks = parse_summary(r.output)
     tail = r.output[-6000:]

@@ -21,9 +21,9 @@ WARN_TEXT = "nestiommu_warn_trigger: deliberate warning"
 
 
 @pytest.fixture(scope="session")
-def warn_module():
+def warn_module(guest_kernel_dir):
     """Build the test-only module whose init WARNs; return the .ko path."""
-    build = f"/lib/modules/{vmrun.krel()}/build"
+    build = os.path.join(guest_kernel_dir, "build")
     r = subprocess.run(["make", "-C", build, f"M={WARN_DIR}", "modules"], capture_output=True, text=True)
     if r.returncode != 0:
         pytest.fail(f"building the warn module failed:\n{r.stdout}\n{r.stderr}")

@@ -7,10 +7,11 @@
 #   pinned_pages=N objects=N page_requests_outstanding=N
 #   rmmod=ok|failed
 # Exit status: the fuzzer's if not 0, else 1 if a check failed, else 0.
+# NEST_MODULE names the module to load (default: the generic kernel's).
 set -u
 D=/sys/kernel/debug/nestiommu
 
-insmod kernel/nestiommu.ko || exit 1
+insmod "${NEST_MODULE:-kernel/nestiommu.ko}" || exit 1
 build/selftests/ioctl_fuzz "$@"
 rc=$?
 # Work the fuzzer left (a page-request timeout in a kworker) may still be

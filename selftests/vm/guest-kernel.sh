@@ -1,14 +1,21 @@
 #!/bin/sh
-# guest-kernel.sh KREL OUTDIR
+# guest-kernel.sh [-g NAME] KREL OUTDIR
 #
 # Prepare everything needed to boot Debian's own linux-image-KREL under QEMU,
-# without installing that kernel on the host:
+# without installing that kernel on the host. NAME is the guest kernel
+# (kernels.sh: generic, the default, rt, 6.12), KREL its release (krel.sh):
 #   OUTDIR/root/                 the unpacked .deb (modules, config, System.map),
 #                                with depmod run so `modprobe -d OUTDIR/root` works
 #   OUTDIR/vmlinuz               the bzImage to boot
 #   OUTDIR/vmlinux               the ELF kernel with .BTF (for pahole --btf_base);
 #                                vmrun.py boots it directly (PVH entry), which
 #                                skips the slow decompressor under TCG
+#   OUTDIR/headers/              (not generic) the unpacked linux-headers-KREL
+#                                and the linux-headers/linux-kbuild packages
+#                                it depends on
+#   OUTDIR/build                 the headers to build modules against: the
+#                                installed /lib/modules/KREL/build for generic
+#                                (make deps installs them), else in headers/
 #   OUTDIR/initramfs.cpio.gz     busybox + virtio/9p modules + init.sh as /init
 #   OUTDIR/.done                 stamp of the kernel part
 #   OUTDIR/.initramfs-hash       hash of the inputs the initramfs was packed from
@@ -21,16 +28,28 @@ set -eu
 
 die() { echo "guest-kernel.sh: $*" >&2; exit 1; }
 
-[ $# -eq 2 ] || die "usage: guest-kernel.sh KREL OUTDIR"
+usage="usage: guest-kernel.sh [-g NAME] KREL OUTDIR"
+name=generic
+while getopts g: opt; do
+	case $opt in
+	g) name=$OPTARG ;;
+	*) die "$usage" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || die "$usage"
 krel=$1
 outdir=$2
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=kernels.sh
+. "$here/kernels.sh"
+kernel_select "$name"
 
-# The virtio + 9p chain the initramfs loads, in dependency order.
-MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-netfs fscache 9pnet 9pnet_virtio 9p"
+# What the initramfs loads to mount the 9p shares; modprobe adds what they
+# depend on, in order, and leaves out what the kernel has built in.
+MODULES="virtio_pci 9pnet_virtio 9p"
 
-for tool in dpkg apt-get xz readelf depmod cpio gzip flock sha256sum; do
+for tool in dpkg apt-get apt-cache xz zstd readelf depmod modprobe cpio gzip flock sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 || die "missing tool: $tool"
 done
 [ -x /bin/busybox ] || die "missing /bin/busybox (install busybox-static)"
@@ -45,33 +64,71 @@ rm -rf "$outdir".tmp.* "$outdir"/initramfs.tmp.*
 # Let the EXIT traps below clean up on signals too.
 trap 'exit 130' INT TERM HUP
 
+# download_debs DIR PACKAGE...: the packages' candidate .debs into DIR.
+download_debs() {
+	dir=$1
+	shift
+	# As root, apt would drop to the _apt user, which cannot write to our
+	# private temp dir; download as the invoking user instead.
+	(cd "$dir" && kernel_apt apt-get -q -o APT::Sandbox::User=root download "$@" >&2)
+}
+
 build_kernel() {
 	tmp=$(mktemp -d "$outdir.tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	chmod 755 "$tmp"
 
-	echo "guest-kernel.sh: fetching linux-image-$krel" >&2
+	pkgs=linux-image-$krel
+	if [ "$name" != generic ]; then
+		# The headers and the packages of their tree: the common headers
+		# and kbuild (the compiler is generic's, from make deps).
+		hdeps=$(kernel_apt apt-cache depends --important "linux-headers-$krel") ||
+			die "linux-headers-$krel is not in the package lists"
+		hdeps=$(printf '%s\n' "$hdeps" | sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ ]*\)$/\1/p' | tr '\n' ' ')
+		pkgs="$pkgs linux-headers-$krel ${hdeps% }"
+	fi
+	echo "guest-kernel.sh: fetching $pkgs" >&2
 	mkdir "$tmp/deb"
-	# As root, apt would drop to the _apt user, which cannot write to our
-	# private temp dir; download as the invoking user instead.
-	if ! (cd "$tmp/deb" && apt-get -q -o APT::Sandbox::User=root download "linux-image-$krel" >&2); then
+	# shellcheck disable=SC2086 # one package per word
+	if ! download_debs "$tmp/deb" $pkgs; then
 		echo "guest-kernel.sh: download failed, running apt-get update once" >&2
-		apt-get -q update >&2 || die "apt-get update failed"
-		(cd "$tmp/deb" && apt-get -q -o APT::Sandbox::User=root download "linux-image-$krel" >&2) ||
-			die "cannot download linux-image-$krel (is it still in the archive?)"
+		kernel_apt apt-get -q -o APT::Sandbox::User=root update >&2 || die "apt-get update failed"
+		# shellcheck disable=SC2086
+		download_debs "$tmp/deb" $pkgs ||
+			die "cannot download $pkgs (no longer in the archive? then run make again: it takes the new release)"
 	fi
 	dpkg -x "$tmp"/deb/linux-image-"$krel"_*.deb "$tmp/root" || die "dpkg -x failed"
+	if [ "$name" != generic ]; then
+		for deb in "$tmp"/deb/linux-headers-*.deb "$tmp"/deb/linux-kbuild-*.deb; do
+			dpkg -x "$deb" "$tmp/headers" || die "dpkg -x $deb failed"
+		done
+		# Its Makefile includes the common headers' by their installed
+		# path: make it relative, as kbuild's links are (make -C runs
+		# it in its own directory), so the tree works where it is.
+		mk=$tmp/headers/usr/src/linux-headers-$krel/Makefile
+		sed -i 's|^include /usr/src/|include ../|' "$mk"
+		grep -q '^include \.\./' "$mk" || die "unexpected $mk: $(cat "$mk")"
+	fi
 	rm -rf "$tmp/deb"
 
 	[ -f "$tmp/root/boot/vmlinuz-$krel" ] || die "no boot/vmlinuz-$krel in the package"
 	cp "$tmp/root/boot/vmlinuz-$krel" "$tmp/vmlinuz"
 
-	# The bzImage payload is an xz stream; the ELF vmlinux inside still has
-	# its .BTF section. xz complains about the data after the stream (the
-	# bzImage trailer), so its exit status is ignored and the ELF checked.
-	off=$(LC_ALL=C grep -obUaP '\xFD\x37\x7A\x58\x5A\x00' "$tmp/vmlinuz" | head -n 1 | cut -d: -f1)
-	[ -n "$off" ] || die "no xz stream in $tmp/vmlinuz"
-	tail -c +"$((off + 1))" "$tmp/vmlinuz" | xz -dc >"$tmp/vmlinux" 2>/dev/null || true
+	# The bzImage payload is an xz (6.1) or zstd (6.12) stream; the ELF
+	# vmlinux inside still has its .BTF section. The decompressor complains
+	# about the data after the stream (the bzImage trailer), so its exit
+	# status is ignored and the ELF checked.
+	config=$tmp/root/boot/config-$krel
+	if grep -q '^CONFIG_KERNEL_XZ=y' "$config"; then
+		magic='\xFD\x37\x7A\x58\x5A\x00' unpack="xz -dc"
+	elif grep -q '^CONFIG_KERNEL_ZSTD=y' "$config"; then
+		magic='\x28\xB5\x2F\xFD' unpack="zstd -dc"
+	else
+		die "$krel's bzImage is neither xz nor zstd compressed (see $config)"
+	fi
+	off=$(LC_ALL=C grep -obUaP "$magic" "$tmp/vmlinuz" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] || die "no ${unpack%% *} stream in $tmp/vmlinuz"
+	tail -c +"$((off + 1))" "$tmp/vmlinuz" | $unpack >"$tmp/vmlinux" 2>/dev/null || true
 	readelf -S "$tmp/vmlinux" 2>/dev/null | grep -q '\.BTF' ||
 		die "extracted vmlinux is not an ELF with a .BTF section"
 
@@ -92,14 +149,21 @@ pack_initramfs() {
 	for applet in $(/bin/busybox --list); do
 		[ "$applet" = busybox ] || ln -s busybox "$tmp/tree/bin/$applet"
 	done
-	moddir=$outdir/root/lib/modules/$krel
-	for m in $MODULES; do
-		ko=$(find "$moddir/kernel" -name "$m.ko" | head -n 1)
-		[ -n "$ko" ] || die "module $m.ko not found under $moddir (compressed modules are not supported)"
-		cp "$ko" "$tmp/tree/lib/modules/"
+	# shellcheck disable=SC2086 # one module per word
+	deps=$(modprobe -d "$outdir/root" -S "$krel" --show-depends -a $MODULES) ||
+		die "modprobe cannot resolve $MODULES in $outdir/root"
+	# "insmod PATH" lines, a module again for each module that needs it.
+	for ko in $(printf '%s\n' "$deps" | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+		m=$(basename "$ko")
+		m=${m%.xz}
+		m=${m%.ko}
+		case $ko in
+		*.ko) cp "$ko" "$tmp/tree/lib/modules/$m.ko" ;;
+		*.ko.xz) xz -dc "$ko" >"$tmp/tree/lib/modules/$m.ko" ;;
+		*) die "cannot unpack the module $ko" ;;
+		esac
+		echo "$m" >>"$tmp/tree/lib/modules/load-order"
 	done
-	# shellcheck disable=SC2086 # one module per line
-	printf '%s\n' $MODULES >"$tmp/tree/lib/modules/load-order"
 	cp "$here/init.sh" "$tmp/tree/init"
 	chmod 755 "$tmp/tree/init"
 	(cd "$tmp/tree" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$tmp/initramfs.cpio.gz"
@@ -110,6 +174,13 @@ pack_initramfs() {
 }
 
 [ -f "$outdir/.done" ] || build_kernel
+
+if [ "$name" = generic ]; then
+	build=/lib/modules/$krel/build
+else
+	build=headers/usr/src/linux-headers-$krel
+fi
+[ "$(readlink "$outdir/build" 2>/dev/null)" = "$build" ] || ln -sfn "$build" "$outdir/build"
 
 hash=$(cat "$here/init.sh" "$here/guest-kernel.sh" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$outdir/initramfs.cpio.gz" ] || [ "$(cat "$outdir/.initramfs-hash" 2>/dev/null)" != "$hash" ]; then

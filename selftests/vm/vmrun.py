@@ -97,19 +97,28 @@ class Result:
 GUEST_BIN = os.path.join(HERE, "guest-bin")
 
 
-def krel():
-    """The guest kernel release, as selftests/vm/krel.sh prints it."""
-    return subprocess.check_output([os.path.join(HERE, "krel.sh")], text=True).strip()
+DEFAULT_GUEST = "generic"
 
 
-def default_kernel_dir():
-    return os.path.join(REPO, ".cache", "guest", krel())
+def guest_names():
+    """The guest kernels (selftests/vm/kernels.sh)."""
+    return subprocess.check_output([os.path.join(HERE, "krel.sh"), "--list"], text=True).split()
 
 
-def ensure_kernel(kernel_dir=None):
-    """Prepare the guest kernel (quick when already done); return its dir."""
-    kernel_dir = kernel_dir or default_kernel_dir()
-    subprocess.run([os.path.join(HERE, "guest-kernel.sh"), krel(), kernel_dir], check=True)
+def krel(name=DEFAULT_GUEST):
+    """The release of the guest kernel NAME, as selftests/vm/krel.sh prints it."""
+    return subprocess.check_output([os.path.join(HERE, "krel.sh"), name], text=True).strip()
+
+
+def default_kernel_dir(name=DEFAULT_GUEST):
+    return os.path.join(REPO, ".cache", "guest", krel(name))
+
+
+def ensure_kernel(kernel_dir=None, name=DEFAULT_GUEST):
+    """Prepare the guest kernel NAME (quick when already done); return its dir."""
+    release = krel(name)
+    kernel_dir = kernel_dir or os.path.join(REPO, ".cache", "guest", release)
+    subprocess.run([os.path.join(HERE, "guest-kernel.sh"), "-g", name, release, kernel_dir], check=True)
     return kernel_dir
 
 
@@ -443,7 +452,10 @@ def main(argv=None):
         epilog=f"Exit status: the command's; {EXIT_KERNEL_ERRORS} on kernel errors in the guest console, "
                f"{EXIT_TIMEOUT} on timeout, {EXIT_NO_STATUS} if the guest reported no status.",
     )
-    p.add_argument("--kernel-dir", help="prepared guest kernel (default: .cache/guest/KREL, prepared on demand)")
+    p.add_argument("--guest", default=DEFAULT_GUEST, choices=guest_names(), metavar="NAME",
+                   help=f"the guest kernel: {', '.join(guest_names())} (default: {DEFAULT_GUEST}; make's GUEST)")
+    p.add_argument("--kernel-dir", help="prepared guest kernel (default: the --guest kernel's .cache/guest/KREL, "
+                                        "prepared on demand)")
     p.add_argument("--workdir", help="where the console log and results/ go (default: a new dir in .cache/vm/)")
     p.add_argument("--cwd", help="directory the command starts in (default: the current directory)")
     p.add_argument("--timeout", type=float, help="seconds before the guest is killed (default: 600; shell: none)")
@@ -468,7 +480,7 @@ def main(argv=None):
             # QEMU 7.2 hangs bringing up the second vCPU under -icount.
             p.error("--icount needs --smp 1 (QEMU 7.2 does not start a second vCPU with it)")
     try:
-        kernel_dir = args.kernel_dir or ensure_kernel()
+        kernel_dir = args.kernel_dir or ensure_kernel(name=args.guest)
         vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline, args.icount)
         if args.shell:
             return _cli_shell(vm, args.timeout, " ".join(command))
