@@ -373,7 +373,7 @@ SEC("tp_btf/nest_fault")
 int BPF_PROG(fi_fault_mark, u32 dev_id, u32 pasid, u32 hwpt_id,
 	     const struct nest_fault *fault)
 {
-	if (BPF_CORE_READ(fault, flags) & NESTIOMMU_FAULT_F_INJECTED)
+	if (fault && (fault->flags & NESTIOMMU_FAULT_F_INJECTED)) /* nest_bpf.h */
 		tag_take(FI_TAG_TRANSLATE, bpf_get_current_pid_tgid());
 	return 0;
 }

@@ -399,7 +399,7 @@ int BPF_PROG(fr_fault, u32 dev_id, u32 pasid, u32 hwpt_id,
 	struct fi_rec_event *e;
 	__u64 pos = 0;
 
-	if (!in_scope(owner_pid))
+	if (!fault || !in_scope(owner_pid))	/* !fault: nest_bpf.h */
 		return 0;
 	/* Without an attached HWPT no hook ran: the fault has no position. */
 	if (hwpt_id)

@@ -209,8 +209,11 @@ int BPF_PROG(fault_mark_prog, u32 dev_id, u32 pasid, u32 hwpt_id,
 	     const struct nest_fault *fault, u32 owner_pid)
 {
 	struct fault_mark_ctl *c = &fault_mark;
-	u8 flags = BPF_CORE_READ(fault, flags);
+	u8 flags;
 
+	if (!fault)	/* nest_bpf.h */
+		return 0;
+	flags = fault->flags;
 	if (c->dev_id && dev_id != c->dev_id)
 		return 0;
 	__sync_fetch_and_add(&c->faults, 1);

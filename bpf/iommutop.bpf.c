@@ -31,11 +31,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /*
  * @field of the tracepoint argument @ptr: loaded directly in a tp_btf
- * program (@btf), through a probe read in a raw_tp one. @btf is a
- * constant, so each program keeps only its own way.
+ * program (@btf; NULL-checked first, see nest_bpf.h), through a probe read
+ * in a raw_tp one. @btf is a constant, so each program keeps only its own
+ * way.
  */
 #define ARG_READ(btf, ptr, field) \
-	((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+	((btf) ? ((ptr) ? (ptr)->field : 0) : BPF_CORE_READ(ptr, field))
 
 /* Set by user space before load: count only this device and/or PASID. */
 const volatile bool filter_dev = false;

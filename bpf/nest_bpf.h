@@ -23,6 +23,13 @@
 #define NEST_RESP_INJ_CODE	 (1U << 0)
 #define NEST_RESP_INJ_DELAYED	 (1U << 1)
 
+/*
+ * A tp_btf program's pointer arguments: Linux 6.12's verifier types them
+ * "trusted_ptr_or_null" and refuses a load through one, or &p->field for a
+ * probe read, until the program has checked it against NULL. The driver
+ * never passes NULL; the check costs a branch and loads on every kernel.
+ */
+
 /* include/uapi/linux/nestiommu.h: struct nestiommu_dma.out_flags */
 #define NESTIOMMU_OUT_FAULT	(1U << 0)
 
