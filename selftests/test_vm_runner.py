@@ -1,8 +1,12 @@
 """Self-test of the VM runner (selftests/vm/vmrun.py): status and output of
-guest commands, kernel WARN detection, timeouts, and the CLI."""
+guest commands, kernel WARN detection, the guests' memory debugging and the
+console patterns that report memory errors and hung tasks, timeouts, and the
+CLI."""
 
+import ctypes
 import os
 import pty
+import re
 import select
 import signal
 import shlex
@@ -12,22 +16,38 @@ import time
 import pytest
 
 import vmrun
+import conftest
 from conftest import REPO, repo_guest
 
 VMRUN = os.path.join(REPO, "selftests", "vm", "vmrun.py")
 WARN_DIR = os.path.join(REPO, "selftests", "vm", "warn_module")
-WARN_KO = os.path.join(WARN_DIR, "nestiommu_warn_trigger.ko")
 WARN_TEXT = "nestiommu_warn_trigger: deliberate warning"
+BADMOD_DIR = os.path.join(REPO, "selftests", "vm", "badmod")
+SWEEP_C = os.path.join(REPO, "tools", "faultinject", "sweep.c")
+HUNG_TASK_TIMEOUT = 20  # selftests/vm/init.sh
+
+
+def build_test_module(kernel_dir, src_dir, ko):
+    """Build a test-only module against the headers of the guest kernel in
+    KERNEL_DIR; return the path of its .ko."""
+    build = os.path.join(kernel_dir, "build")
+    r = subprocess.run(["make", "-C", build, f"M={src_dir}", "modules"], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"building {ko} failed:\n{r.stdout}\n{r.stderr}")
+    return os.path.join(src_dir, ko)
 
 
 @pytest.fixture(scope="session")
 def warn_module(guest_kernel_dir):
-    """Build the test-only module whose init WARNs; return the .ko path."""
-    build = os.path.join(guest_kernel_dir, "build")
-    r = subprocess.run(["make", "-C", build, f"M={WARN_DIR}", "modules"], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail(f"building the warn module failed:\n{r.stdout}\n{r.stderr}")
-    return WARN_KO
+    """The test-only module whose init WARNs."""
+    return build_test_module(guest_kernel_dir, WARN_DIR, "nestiommu_warn_trigger.ko")
+
+
+@pytest.fixture(scope="session")
+def bad_module(guest_kernel_dir):
+    """The test-only module whose init commits the memory error or hang its
+    mode parameter names (selftests/vm/badmod/badmod.c)."""
+    return build_test_module(guest_kernel_dir, BADMOD_DIR, "nestiommu_badmod.ko")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +107,7 @@ def test_kernel_text_patched_under_load(guest):
     patched site); each tool started during a workload does the same."""
     err = "/tmp/patch-load.err"
     ops = f"sed -n 's/.*: \\([0-9]*\\) DMA ops.*/\\1/p' {err} | tail -n 1"
-    script = (f"insmod {REPO}/kernel/nestiommu.ko || exit 7\n"
+    script = (f"insmod {conftest.MODULE} || exit 7\n"
               f"{PATCH_LOAD} > /dev/null 2> {err} & load=$!\n"
               f"until grep -q ' [1-9][0-9]* page request groups' {err}; do kill -0 $load || exit 8; sleep 0.1; done\n"
               f"for i in $(seq 100); do echo 1 > {PATCH_EVENT}; echo 0 > {PATCH_EVENT}; "
@@ -121,6 +141,145 @@ def test_cli_reports_warn(guest_kernel_dir, warn_module):
     with open(log) as f:
         if WARN_TEXT not in f.read():
             pytest.fail(f"the named console log {log} lacks the warning text")
+
+
+def test_memory_debugging_is_on(guest):
+    """Every guest boots with slub_debug (checks, redzones, poisoning and
+    alloc/free tracking in every slab cache), page poisoning (proved by
+    test_memory_error_is_detected[page-uaf]), a short hung-task timeout
+    and, where the kernel can switch (PREEMPT_DYNAMIC), full preemption."""
+    r = guest.run("echo cmdline=$(cat /proc/cmdline)\n"
+                  "for f in sanity_checks red_zone poison store_user; do\n"
+                  "  echo $f=$(cat /sys/kernel/slab/kmalloc-64/$f)\n"
+                  "  echo $f.off=$(grep -lx 0 /sys/kernel/slab/*/$f | wc -l)\n"
+                  "done\n"
+                  "for f in timeout_secs check_interval_secs; do\n"
+                  "  echo hung_task_$f=$(cat /proc/sys/kernel/hung_task_$f)\n"
+                  "done\n"
+                  "echo preempt=$(cat /sys/kernel/debug/sched/preempt 2>&1)")
+    assert r.rc == 0 and not r.kernel_errors, f"{r.output}{r.kernel_errors}"
+    got = dict(line.split("=", 1) for line in r.output.splitlines())
+    cmdline = got["cmdline"].split()
+    for option in vmrun.MEMORY_DEBUG_CMDLINE.split():
+        assert option in cmdline, got["cmdline"]
+    for flag in ("sanity_checks", "red_zone", "poison", "store_user"):
+        assert got[flag] == "1" and got[f"{flag}.off"] == "0", f"slab caches without {flag}: {r.output}"
+    assert (got["hung_task_timeout_secs"], got["hung_task_check_interval_secs"]) == \
+        (str(HUNG_TASK_TIMEOUT), "2"), r.output
+    if vmrun._preempt_cmdline(guest.kernel_dir):
+        assert "preempt=full" in cmdline and "(full)" in got["preempt"].split(), r.output
+    else:
+        assert not any(o.startswith("preempt=") for o in cmdline), got["cmdline"]
+
+
+@pytest.fixture(scope="module")
+def bad_guest(guest_kernel_dir):
+    """A guest for deliberate memory errors and hangs: its slabs and pages
+    are corrupt afterwards, so no clean check may run in it."""
+    with repo_guest(guest_kernel_dir) as g:
+        yield g
+
+
+# The cache of kmalloc(64): kmalloc-64, or one of kmalloc-rnd-NN-64 on
+# kernels with RANDOM_KMALLOC_CACHES.
+KMALLOC_64 = r"kmalloc-(\S+-)?64"
+
+
+@pytest.mark.parametrize("mode, then, report", [
+    # The overflow is found when the object is freed.
+    ("redzone", "", rf"BUG {KMALLOC_64} \(.*\): Right Redzone overwritten"),
+    # A freed object is checked when it is allocated again, or its cache
+    # validated: validating makes it happen now.
+    ("slab-uaf", "for c in /sys/kernel/slab/kmalloc-*64; do echo 1 > $c/validate; done",
+     rf"BUG {KMALLOC_64} \(.*\): Poison overwritten"),
+    ("page-uaf", "", r"pagealloc: memory corruption"),
+    # Reported at the first check (every 2 s) after the timeout: the line
+    # says how long it has been blocked by then.
+    ("hang", "until dmesg | grep -q 'task badmod_hang:[0-9]* blocked for more than'; do sleep 0.2; done",
+     r"INFO: task badmod_hang:\d+ blocked for more than \d+ seconds"),
+])
+def test_memory_error_is_detected(bad_guest, bad_module, mode, then, report):
+    r = bad_guest.run(f"insmod {bad_module} mode={mode} || exit 7\n{then}\nrmmod nestiommu_badmod",
+                      timeout=120 + 2 * HUNG_TASK_TIMEOUT)
+    assert r.rc == 0, f"rc {r.rc}: {r.output}"
+    assert any(re.search(report, line) for line in r.kernel_errors), \
+        f"no kernel error matches {report!r}: {r.kernel_errors}; console log: {bad_guest.console_log}"
+
+
+def test_bad_module_rejects_unknown_mode(bad_guest, bad_module):
+    r = bad_guest.run(f"insmod {bad_module} mode=nonsense; echo rc=$?; dmesg | grep nestiommu_badmod:")
+    assert "rc=1" in r.output and "nestiommu_badmod: unknown mode 'nonsense'" in r.output, r.output
+
+
+# Console lines each pattern must catch, as the kernel prints them (6.1), and
+# lines of a clean boot with memory debugging that none may catch.
+BAD_LINES = [
+    "[    9.371853] WARNING: CPU: 0 PID: 132 at warn_trigger.c:12 warn_trigger_init+0x15/0x1000",
+    "[    9.371853] BUG: unable to handle page fault for address: ffffffffc0a1b000",
+    "[    9.371853] kernel BUG at mm/slub.c:420!",
+    "[    9.371853] Oops: 0002 [#1] PREEMPT SMP NOPTI",
+    "[    9.371853] general protection fault, probably for non-canonical address 0xdead000000000100",
+    "[    9.371853] Kernel panic - not syncing: Fatal exception",
+    "[   50.348693] INFO: task hwpt_test:123 blocked for more than 20 seconds.",
+    "[    9.371853] WARNING: possible circular locking dependency detected",
+    "[    9.371853] WARNING: possible recursive locking detected",
+    "[   80.123456] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+    "[   80.123456] INFO: rcu_tasks detected stalls on tasks:",
+    "[   80.123456] INFO: rcu_sched self-detected stall on CPU",
+    "[   80.123456] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [nestload:201]",
+    "[    9.371853] UBSAN: shift-out-of-bounds in kernel/pages.c:42:7",
+    "[   12.345678] BUG kmalloc-64 (Tainted: G           OE      ): Right Redzone overwritten",
+    "[   12.345678] BUG kmalloc-64 (Tainted: G           OE      ): Poison overwritten",
+    "[   12.345678] BUG skbuff_head_cache (Not tainted): Object padding overwritten",
+    "[   12.345678] BUG nest_ioas (Tainted: G           OE      ): Objects remaining in nest_ioas on "
+    "__kmem_cache_shutdown()",
+    "[   12.345678] pagealloc: memory corruption",
+    "[   12.345678] pagealloc: single bit error",
+]
+CLEAN_LINES = [
+    "[    0.000000] Command line: console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check "
+    "slub_debug=FZPU page_poison=1 preempt=full",
+    "[    0.000000] mem auto-init: CONFIG_PAGE_POISONING is on, will take precedence over init_on_alloc and "
+    "init_on_free",
+    "[    0.104131] Dynamic Preempt: full",
+    "[    0.160237] rcu: Preemptible hierarchical RCU implementation.",
+    "[    0.262345] **   NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE NOTICE   **",
+    "[    9.500000] FIX kmalloc-64: Restoring Right Redzone 0xffff888003a1e040-0xffff888003a1e047=0xcc",
+    "[    2.000000] Call Trace:",
+]
+
+
+def sweep_patterns():
+    """faultinject sweep's kmsg_bad_patterns, as C wrote them."""
+    with open(SWEEP_C) as f:
+        body = re.search(r"kmsg_bad_patterns\[\] = \{(.*?)\};", f.read(), re.S).group(1)
+    return [lit.encode().decode("unicode_escape") for lit in re.findall(r'"((?:[^"\\]|\\.)*)"', body)]
+
+
+def posix_ere(pattern):
+    """A matcher of PATTERN compiled by libc's regcomp, as sweep.c does."""
+    libc = ctypes.CDLL(None)
+    regex = ctypes.create_string_buffer(256)  # > sizeof(regex_t)
+    REG_EXTENDED, REG_NOSUB = 1, 8
+    assert libc.regcomp(regex, pattern.encode(), REG_EXTENDED | REG_NOSUB) == 0, pattern
+    return lambda line: libc.regexec(regex, line.encode(), 0, None, 0) == 0
+
+
+def test_console_patterns():
+    """vmrun's list and faultinject sweep's catch the same lines: each
+    kernel error (every pattern has one), and none of a clean boot."""
+    py = [re.compile(p) for p in vmrun.BAD_CONSOLE_PATTERNS]
+    c = [posix_ere(p) for p in sweep_patterns()]
+    assert len(c) == len(py), "sweep.c's kmsg_bad_patterns and vmrun's BAD_CONSOLE_PATTERNS differ in length"
+    for i, (p, m) in enumerate(zip(py, c)):
+        assert any(p.search(line) for line in BAD_LINES), f"no sample line for {p.pattern!r}"
+        for line in BAD_LINES + CLEAN_LINES:
+            assert bool(p.search(line)) == m(line), \
+                f"pattern {i} ({p.pattern!r}): vmrun and sweep.c disagree on {line!r}"
+    for line in BAD_LINES:
+        assert vmrun.BAD_CONSOLE_RE.search(line), line
+    for line in CLEAN_LINES:
+        assert not vmrun.BAD_CONSOLE_RE.search(line), line
 
 
 def test_cli_exit_status(guest_kernel_dir):

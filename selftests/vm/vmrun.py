@@ -32,6 +32,7 @@ import argparse
 import atexit
 import ctypes
 import dataclasses
+import glob
 import os
 import re
 import shlex
@@ -47,6 +48,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 # Console lines that mean the kernel is unhappy. "Call Trace:" alone is not one:
 # it follows each of these anyway, and also harmless dumps (e.g. sysrq).
+# tools/faultinject/sweep.c (kmsg_bad_patterns) keeps the same list.
 BAD_CONSOLE_PATTERNS = (
     r"WARNING:",
     r"BUG:",  # also "watchdog: BUG: soft lockup", "BUG: unable to handle ..."
@@ -54,15 +56,34 @@ BAD_CONSOLE_PATTERNS = (
     r"\bOops\b",
     r"general protection fault",
     r"Kernel panic",
-    r"INFO: task .* blocked for more than",
+    r"INFO: task .* blocked for more than",  # hung task (init.sh: its timeout)
     r"possible circular locking dependency",
     r"possible recursive locking",
-    r"INFO: rcu_sched detected stalls",
+    r"INFO: rcu_\w+ (self-)?detected",  # RCU stalls: rcu_sched, rcu_preempt, rcu_tasks
     r"rcu: INFO:",
     r"watchdog: BUG: soft lockup",
     r"UBSAN:",
+    # slub_debug (MEMORY_DEBUG_CMDLINE): "BUG kmalloc-64 (Tainted: ...): Right
+    # Redzone overwritten", the first line of every slab report, whatever it
+    # found; the next three name the usual findings.
+    r"\bBUG [^\s:]+ \(",
+    r"Redzone overwritten",
+    r"Poison overwritten",
+    r"Object padding overwritten",
+    r"pagealloc: (memory corruption|single bit error)",  # page_poison=1
 )
 BAD_CONSOLE_RE = re.compile("|".join(BAD_CONSOLE_PATTERNS))
+
+# Memory debugging in every guest. slub_debug=FZPU: slab consistency checks,
+# redzones, poisoning of freed objects and alloc/free tracking, all checked
+# when an object is freed or allocated again; page_poison=1: freed pages are
+# filled with a pattern checked when they are allocated again. Not
+# init_on_free=1: with poisoning the kernel drops it (and Debian's default
+# init_on_alloc=1) and says so ("mem auto-init: SLAB_POISON will take
+# precedence over init_on_alloc/init_on_free", "... CONFIG_PAGE_POISONING is
+# on, will take precedence ..."): zeroing would hide what poisoning reports.
+# A slab report is the BUG <cache> line of BAD_CONSOLE_PATTERNS.
+MEMORY_DEBUG_CMDLINE = "slub_debug=FZPU page_poison=1"
 
 EXIT_KERNEL_ERRORS = 120
 EXIT_TIMEOUT = 124
@@ -120,6 +141,18 @@ def ensure_kernel(kernel_dir=None, name=DEFAULT_GUEST):
     kernel_dir = kernel_dir or os.path.join(REPO, ".cache", "guest", release)
     subprocess.run([os.path.join(HERE, "guest-kernel.sh"), "-g", name, release, kernel_dir], check=True)
     return kernel_dir
+
+
+def _preempt_cmdline(kernel_dir):
+    """preempt=full where the kernel can switch preemption models at boot
+    (PREEMPT_DYNAMIC, as Debian's generic kernel, which boots voluntary);
+    a PREEMPT_RT kernel has no such option. Decided from the config the
+    kernel package ships (root/boot/config-KREL)."""
+    for config in glob.glob(os.path.join(kernel_dir, "root", "boot", "config-*")):
+        with open(config) as f:
+            if "CONFIG_PREEMPT_DYNAMIC=y\n" in f.read():
+                return "preempt=full"
+    return ""
 
 
 def _check_kernel_dir(kernel_dir):
@@ -252,8 +285,9 @@ class _VM:
         # no_timer_check: under TCG on a loaded host the boot-time check of
         # the IO-APIC timer can miss its ticks and panic ("IO-APIC + timer
         # doesn't work!"); virtual machines skip it, as cloud images do.
-        cmdline = (f"console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check "
-                   f"{self.extra_cmdline}").strip()
+        cmdline = " ".join(filter(None, [
+            "console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check",
+            MEMORY_DEBUG_CMDLINE, _preempt_cmdline(self.kernel_dir), self.extra_cmdline]))
         cmd = [
             "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
             "-machine", "q35", *_accel_args(self.kernel_dir, self.icount),

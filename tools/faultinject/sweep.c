@@ -63,10 +63,15 @@ static const char *const kmsg_bad_patterns[] = {
 	"INFO: task .* blocked for more than",
 	"possible circular locking dependency",
 	"possible recursive locking",
-	"INFO: rcu_sched detected stalls",
+	"INFO: rcu_[[:alnum:]_]+ (self-)?detected",
 	"rcu: INFO:",
 	"watchdog: BUG: soft lockup",
 	"UBSAN:",
+	"(^|[^[:alnum:]_])BUG [^[:space:]:]+ \\(",	/* slub_debug reports */
+	"Redzone overwritten",
+	"Poison overwritten",
+	"Object padding overwritten",
+	"pagealloc: (memory corruption|single bit error)",
 };
 #define KMSG_NR_PATTERNS (sizeof(kmsg_bad_patterns) / sizeof(kmsg_bad_patterns[0]))
 
