@@ -21,10 +21,12 @@ Q := @
 MAKEFLAGS += --no-print-directory
 endif
 
-# Everything the project needs, from Debian's archive.
+# Everything the project needs, from Debian's archive (flex to openssl:
+# building the debug guest kernel).
 DEPS_PKGS := linux-headers-amd64 make gcc binutils clang llvm libbpf-dev \
 	bpftool libelf-dev zlib1g-dev pkg-config dwarves qemu-system-x86 \
 	busybox-static cpio kmod xz-utils linux-perf trace-cmd bpftrace python3 \
+	flex bison bc libssl-dev openssl \
 	python3-pytest libclang-rt-14-dev zstd
 DEPS_STAMP := $(CACHE)/deps.stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -35,7 +37,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 GUEST ?= generic
 GUESTS := $(shell $(ROOT)/selftests/vm/krel.sh --list)
 ifeq ($(filter $(GUEST),$(GUESTS)),)
-$(error GUEST=$(GUEST) is not a guest kernel: $(GUESTS) (debug is reserved for a KASAN + lockdep kernel))
+$(error GUEST=$(GUEST) is not a guest kernel: $(GUESTS))
 endif
 
 # The guest kernel's release (generic: the one the installed headers are
@@ -177,8 +179,11 @@ fuzz-ioctl: all guest-kernel
 		'NEST_MODULE=$(MODULE:$(ROOT)/%=%) selftests/fuzz/fuzz_check.sh --seconds $(SECONDS) --threads $(THREADS) $(if $(SEED),--seed $(SEED))'
 
 # The test command (README, .ci/run): host tests and in-guest selftests,
-# on the GUEST kernel; TESTS=... runs only those pytest paths.
-TESTS ?= selftests
+# on the GUEST kernel; TESTS=... runs only those pytest paths. On the debug
+# kernel (KASAN, lockdep: several times slower) the default is what it is
+# for: the driver suite, the fuzzer, the runner's checks and the kernel's.
+DEBUG_TESTS := $(addprefix selftests/,test_driver.py test_fuzz.py test_vm_runner.py test_kernels.py)
+TESTS ?= $(if $(filter debug,$(GUEST)),$(DEBUG_TESTS),selftests)
 test: all guest-kernel
 	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v $(TESTS) --guest $(GUEST)
 

@@ -24,22 +24,32 @@ def test_guest_boots_the_named_kernel(guest, guest_name):
 
 def test_krel_lists_the_kernels():
     r = subprocess.run([KREL, "--list"], capture_output=True, text=True)
-    assert (r.returncode, r.stdout) == (0, "generic rt 6.12\n"), r
+    assert (r.returncode, r.stdout) == (0, "generic rt 6.12 debug\n"), r
 
 
-@pytest.mark.parametrize("name, message", [
-    ("foo", "krel.sh: unknown guest kernel 'foo' (one of: generic rt 6.12)\n"),
-    ("debug", "krel.sh: GUEST=debug is reserved for the KASAN + lockdep kernel, which does not exist yet\n"),
-])
-def test_krel_refuses_bad_names(name, message):
+@pytest.mark.parametrize("name", ["foo", "6.1", "Debug", "generic "])
+def test_krel_refuses_bad_names(name):
     r = subprocess.run([KREL, name], capture_output=True, text=True)
+    message = f"krel.sh: unknown guest kernel '{name}' (one of: generic rt 6.12 debug)\n"
     assert (r.returncode, r.stdout, r.stderr) == (1, "", message)
 
 
 def test_make_refuses_bad_guest():
-    r = subprocess.run(["make", "GUEST=debug", "help"], capture_output=True, text=True, cwd=REPO)
+    r = subprocess.run(["make", "GUEST=foo", "help"], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2 and r.stdout == ""
-    assert "GUEST=debug is not a guest kernel: generic rt 6.12 (debug is reserved" in r.stderr, r.stderr
+    assert "GUEST=foo is not a guest kernel: generic rt 6.12 debug" in r.stderr, r.stderr
+
+
+def test_debug_kernel_checks(guest, guest_name):
+    """The debug kernel runs with KASAN, KFENCE, lockdep and the atomic-sleep
+    and object checks its config (selftests/vm/debug.config) asks for."""
+    if guest_name != "debug":
+        pytest.skip(f"{guest_name} is not the debug kernel: no KASAN or lockdep")
+    r = run(guest, "dmesg | grep -c 'KernelAddressSanitizer initialized'; "
+            "test -e /proc/lockdep && echo lockdep; "
+            "grep -c 'enabled: 1' /sys/kernel/debug/kfence/stats; "
+            "test -e /sys/kernel/debug/debug_objects/stats && echo debug_objects")
+    assert r.output.split() == ["1", "lockdep", "1", "debug_objects"], r.output
 
 
 def test_make_refuses_kdir_with_guest():
@@ -59,4 +69,4 @@ def test_pytest_refuses_bad_guest():
                         os.path.join(REPO, "selftests", "test_kernels.py")],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 4, r
-    assert "ERROR: --guest foo: not a guest kernel (generic, rt, 6.12)" in r.stderr, r.stderr
+    assert "ERROR: --guest foo: not a guest kernel (generic, rt, 6.12, debug)" in r.stderr, r.stderr

@@ -73,10 +73,69 @@ download_debs() {
 	(cd "$dir" && kernel_apt apt-get -q -o APT::Sandbox::User=root download "$@" >&2)
 }
 
+# build_debug_kernel TMP: build the debug kernel from Debian's source into
+# TMP (vmlinuz, vmlinux, root/ with its modules and config, src/: the tree
+# after `make clean`, which keeps what external modules build against).
+build_debug_kernel() {
+	pkgver=${krel%-nestdebug}
+	src=$1/src
+	echo "guest-kernel.sh: fetching linux-source-6.1 and linux-config-6.1 $pkgver" >&2
+	mkdir "$1/deb"
+	download_debs "$1/deb" "linux-source-6.1=$pkgver" "linux-config-6.1=$pkgver" ||
+		die "cannot download linux-source-6.1 $pkgver (apt-get update, then make again)"
+	for deb in "$1"/deb/*.deb; do
+		dpkg -x "$deb" "$1/pkg" || die "dpkg -x $deb failed"
+	done
+	tar -xJf "$1/pkg/usr/src/linux-source-6.1.tar.xz" -C "$1" || die "cannot unpack the kernel source"
+	mv "$1/linux-source-6.1" "$src"
+	xz -dc "$1/pkg/usr/src/linux-config-6.1/config.amd64_none_amd64.xz" >"$src/.config" ||
+		die "no amd64 config in linux-config-6.1"
+	rm -rf "$1/deb" "$1/pkg"
+
+	start=$(date +%s)
+	# Drop the modules the guest never loads (their options take the
+	# defaults: no answer is given); then the debugging options.
+	yes '' | make -s -C "$src" LSMOD="$here/debug-modules.txt" localmodconfig >"$1/config.log" 2>&1 ||
+		die "localmodconfig failed: $(tail -n 20 "$1/config.log")"
+	frag=$1/debug.config
+	{ cat "$here/debug.config"; echo "CONFIG_LOCALVERSION=\"-${pkgver#*-}-nestdebug\""; } >"$frag"
+	(cd "$src" && scripts/kconfig/merge_config.sh -m .config "$frag" && make -s olddefconfig) \
+		>>"$1/config.log" 2>&1 || die "merging debug.config failed: $(tail -n 20 "$1/config.log")"
+	grep '^CONFIG_' "$frag" | while IFS= read -r opt; do
+		grep -qxF "$opt" "$src/.config" || die "the kernel's config lost $opt (see debug.config)"
+	done
+	echo "guest-kernel.sh: building the debug kernel $krel on $(nproc) CPUs (about an hour on 2)" >&2
+	make -s -C "$src" -j"$(nproc)" bzImage modules >"$1/build.log" 2>&1 ||
+		die "the kernel build failed: $(tail -n 30 "$1/build.log")"
+	got=$(make -s -C "$src" kernelrelease)
+	[ "$got" = "$krel" ] || die "the kernel built is $got, not $krel"
+	make -s -C "$src" INSTALL_MOD_PATH="$1/root" INSTALL_MOD_STRIP=1 modules_install >>"$1/build.log" 2>&1 ||
+		die "modules_install failed: $(tail -n 20 "$1/build.log")"
+	rm -f "$1/root/lib/modules/$krel/build" "$1/root/lib/modules/$krel/source"
+	mkdir -p "$1/root/boot"
+	cp "$src/.config" "$1/root/boot/config-$krel"
+	cp "$src/System.map" "$1/root/boot/System.map-$krel"
+	cp "$src/arch/x86/boot/bzImage" "$1/vmlinuz"
+	cp "$src/vmlinux" "$1/vmlinux"
+	make -s -C "$src" clean >>"$1/build.log" 2>&1 || die "make clean failed"
+	echo "guest-kernel.sh: built $krel in $((($(date +%s) - start + 59) / 60)) min on $(nproc) CPUs" |
+		tee "$1/build-time" >&2
+}
+
 build_kernel() {
 	tmp=$(mktemp -d "$outdir.tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	chmod 755 "$tmp"
+
+	if [ "$name" = debug ]; then
+		build_debug_kernel "$tmp"
+		depmod -b "$tmp/root" "$krel" || die "depmod failed"
+		touch "$tmp/.done"
+		rm -rf "$outdir"
+		mv "$tmp" "$outdir"
+		trap - EXIT
+		return
+	fi
 
 	pkgs=linux-image-$krel
 	if [ "$name" != generic ]; then
@@ -177,6 +236,8 @@ pack_initramfs() {
 
 if [ "$name" = generic ]; then
 	build=/lib/modules/$krel/build
+elif [ "$name" = debug ]; then
+	build=src
 else
 	build=headers/usr/src/linux-headers-$krel
 fi

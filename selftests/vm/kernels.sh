@@ -6,9 +6,14 @@
 #   generic  linux-image-amd64     the machine's       installed (make deps)
 #   rt       linux-image-rt-amd64  the machine's       unpacked into the cache
 #   6.12     linux-image-amd64     bookworm-backports  unpacked into the cache
+#   debug    linux-source-6.1      the machine's       its own build tree
 #
-# `debug` is reserved for a KASAN + lockdep kernel built from linux-source.
-# A kernel's release (KREL) is the one its meta-package depends on; for
+# debug is built from Debian's linux-source-6.1 with Debian's config
+# (linux-config-6.1) cut to the modules the guest loads (debug-modules.txt)
+# plus memory and lock debugging (debug.config): guest-kernel.sh builds it
+# once into the cache. Its release is the package's version plus
+# -nestdebug, e.g. 6.1.192-3-nestdebug, so a new package makes a new kernel.
+# Other kernels' release (KREL) is the one their meta-package depends on; for
 # generic, the installed linux-headers-amd64's (krel.sh).
 #
 # An extra suite is added for apt only through the project's own apt
@@ -16,7 +21,7 @@
 # download cache; the machine's /etc/apt is never changed). Its mirror is the
 # one the machine's sources use for bookworm.
 
-KERNEL_NAMES="generic rt 6.12"
+KERNEL_NAMES="generic rt 6.12 debug"
 KERNEL_APT_ROOT=$(cd "$(dirname "$0")/../.." && pwd)/.cache/apt
 
 # kernel_select NAME: set KERNEL_META and KERNEL_SUITE (empty: the machine's
@@ -30,7 +35,7 @@ kernel_select() {
 		KERNEL_META=linux-image-amd64
 		KERNEL_SUITE=bookworm-backports
 		;;
-	debug) die "GUEST=debug is reserved for the KASAN + lockdep kernel, which does not exist yet" ;;
+	debug) KERNEL_META=linux-source-6.1 ;;
 	*) die "unknown guest kernel '$1' (one of: $KERNEL_NAMES)" ;;
 	esac
 }

@@ -28,6 +28,10 @@ if [ "$name" = generic ]; then
 	# "linux-headers-6.1.0-56-amd64 (= 6.1.192-2)" -> "6.1.0-56-amd64"
 	krel=$(printf '%s\n' "$dep" | sed -n 's/^linux-headers-\([^ ,]*\).*/\1/p')
 	[ -n "$krel" ] || die "cannot parse linux-headers-amd64 Depends: '$dep'"
+elif [ "$name" = debug ]; then
+	ver=$(kernel_apt apt-cache show --no-all-versions "$KERNEL_META" 2>/dev/null | sed -n 's/^Version: //p')
+	[ -n "$ver" ] || die "$KERNEL_META is not in the package lists (apt-get update?)"
+	krel=$ver-nestdebug
 else
 	dep=$(kernel_apt apt-cache depends --important "$KERNEL_META") ||
 		die "$KERNEL_META is not in the package lists${KERNEL_SUITE:+ of $KERNEL_SUITE} (apt-get update?)"

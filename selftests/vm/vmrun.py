@@ -143,16 +143,29 @@ def ensure_kernel(kernel_dir=None, name=DEFAULT_GUEST):
     return kernel_dir
 
 
+def _kernel_config(kernel_dir):
+    """The config the kernel in KERNEL_DIR was built with (root/boot/config-KREL)."""
+    for config in glob.glob(os.path.join(kernel_dir, "root", "boot", "config-*")):
+        with open(config) as f:
+            return f.read()
+    return ""
+
+
 def _preempt_cmdline(kernel_dir):
     """preempt=full where the kernel can switch preemption models at boot
     (PREEMPT_DYNAMIC, as Debian's generic kernel, which boots voluntary);
-    a PREEMPT_RT kernel has no such option. Decided from the config the
-    kernel package ships (root/boot/config-KREL)."""
-    for config in glob.glob(os.path.join(kernel_dir, "root", "boot", "config-*")):
-        with open(config) as f:
-            if "CONFIG_PREEMPT_DYNAMIC=y\n" in f.read():
-                return "preempt=full"
-    return ""
+    a PREEMPT_RT kernel has no such option."""
+    return "preempt=full" if "\nCONFIG_PREEMPT_DYNAMIC=y\n" in _kernel_config(kernel_dir) else ""
+
+
+def boot_image(kernel_dir):
+    """The image qemu boots: the ELF vmlinux (its PVH entry skips the
+    decompressor, slow under TCG), but the bzImage for a KASAN kernel, whose
+    PVH entry runs instrumented code before KASAN's shadow memory exists and
+    resets the machine before the first console line."""
+    if "\nCONFIG_KASAN=y\n" in _kernel_config(kernel_dir):
+        return os.path.join(kernel_dir, "vmlinuz")
+    return os.path.join(kernel_dir, "vmlinux")
 
 
 def _check_kernel_dir(kernel_dir):
@@ -198,7 +211,7 @@ def _accel_args(kernel_dir, icount=None):
             probe = [
                 "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
                 "-accel", "kvm", "-cpu", "host", "-m", "256",
-                "-kernel", os.path.join(kernel_dir, "vmlinux"),
+                "-kernel", boot_image(kernel_dir),
                 "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent",
                 "-serial", "stdio",
             ]  # fmt: skip
@@ -292,7 +305,7 @@ class _VM:
             "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
             "-machine", "q35", *_accel_args(self.kernel_dir, self.icount),
             "-m", self.mem, "-smp", str(self.smp),
-            "-kernel", os.path.join(self.kernel_dir, "vmlinux"),
+            "-kernel", boot_image(self.kernel_dir),
             "-initrd", os.path.join(self.kernel_dir, "initramfs.cpio.gz"),
             "-append", cmdline,
             "-virtfs", "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,multidevs=remap",
