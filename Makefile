@@ -65,6 +65,8 @@ else
 MODULE_DIR := $(O)/kernel/$(GUEST)
 endif
 MODULE := $(MODULE_DIR)/nestiommu.ko
+# The same from the repository root, where guest commands start.
+GUEST_MODULE := $(MODULE:$(ROOT)/%=%)
 
 .PHONY: all deps module bpf selftests tools guest-kernel test test-matrix demo shell bench \
 	bench-compare fuzz fuzz-ioctl install dkms-install dkms-remove clean help
@@ -100,10 +102,12 @@ ifneq ($(MODULE_DIR),$(ROOT)/kernel)
 	done
 endif
 	$(Q)$(MAKE) -C $(KDIR) M=$(MODULE_DIR) $(if $(Q),,V=1) modules
-	$(Q)$(if $(BTF_BASE),$(call module_add_btf))
+	$(Q)+$(if $(BTF_BASE),$(call module_add_btf))
 
 # Add .BTF to the module (once per link) so /sys/kernel/btf/nestiommu exists
-# and BPF programs can use the module's types with CO-RE. The pahole flags
+# and BPF programs can use the module's types with CO-RE. Run by `make -n`
+# too ('+'): kbuild's own '+' lines relink the module even in a dry run,
+# which would leave it without BTF. The pahole flags
 # are those kbuild uses for pahole 1.24.
 define module_add_btf
 if ! readelf -S $(MODULE) | grep -q '\.BTF'; then \
@@ -176,7 +180,7 @@ SECONDS ?= 600
 THREADS ?= 4
 fuzz-ioctl: all guest-kernel
 	$(Q)$(VMRUN) --guest $(GUEST) --mem 2G --timeout $$(( $(SECONDS) + 900 )) -- \
-		'NEST_MODULE=$(MODULE:$(ROOT)/%=%) selftests/fuzz/fuzz_check.sh --seconds $(SECONDS) --threads $(THREADS) $(if $(SEED),--seed $(SEED))'
+		'NEST_MODULE=$(GUEST_MODULE) selftests/fuzz/fuzz_check.sh --seconds $(SECONDS) --threads $(THREADS) $(if $(SEED),--seed $(SEED))'
 
 # The test command (README, .ci/run): host tests and in-guest selftests,
 # on the GUEST kernel; TESTS=... runs only those pytest paths. On the debug
@@ -197,10 +201,10 @@ test-matrix:
 	echo "test-matrix: passed on $(GUESTS)"
 
 demo: all guest-kernel
-	$(Q)$(VMRUN) --mem 2G --timeout 600 -- tools/demo/demo.sh
+	$(Q)$(VMRUN) --guest $(GUEST) --mem 2G --timeout 600 -- NEST_MODULE=$(GUEST_MODULE) tools/demo/demo.sh
 
 shell: all guest-kernel
-	$(Q)$(VMRUN) --mem 2G --shell -- '. tools/demo/shell.sh'
+	$(Q)$(VMRUN) --guest $(GUEST) --mem 2G --shell -- 'NEST_MODULE=$(GUEST_MODULE); . tools/demo/shell.sh'
 
 # On a real machine: make install KDIR=/lib/modules/$(uname -r)/build
 install: module

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+import conftest
 from conftest import repo_guest
 
 
@@ -21,7 +22,7 @@ def summary(output):
 
 
 def test_demo_shows_injected_faults_apart(guest):
-    r = guest.run("tools/demo/demo.sh", timeout=600)
+    r = guest.run(f"NEST_MODULE={conftest.MODULE} tools/demo/demo.sh", timeout=600)
     assert r.rc == 0, r.output
     assert not r.kernel_errors, r.kernel_errors
     rule = re.search(r"^1\s+(\d+)\s+(\d+)\s+(\d+)\s+at=translate pasid=3 ", r.output, re.M)

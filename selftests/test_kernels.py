@@ -70,3 +70,15 @@ def test_pytest_refuses_bad_guest():
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 4, r
     assert "ERROR: --guest foo: not a guest kernel (generic, rt, 6.12, debug)" in r.stderr, r.stderr
+
+
+def test_dry_run_keeps_module_btf(guest_name):
+    """`make -n` relinks the module (kbuild's '+' recipe lines run in a dry
+    run too) and must add its BTF again, or the next guest loads a module
+    without /sys/kernel/btf/nestiommu and every BPF tool fails."""
+    r = subprocess.run(["make", "-n", "module", f"GUEST={guest_name}"], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    sections = subprocess.run(["readelf", "-S", os.path.join(REPO, conftest.MODULE)],
+                              capture_output=True, text=True, check=True).stdout
+    assert ".BTF" in sections, f"{conftest.MODULE} lost its BTF in `make -n module`"

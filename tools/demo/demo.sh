@@ -7,7 +7,8 @@ set -eu
 step() { printf '\n== %s\n' "$*"; }
 
 step "load the driver"
-insmod kernel/nestiommu.ko
+# NEST_MODULE: the module of another guest kernel (make demo GUEST=NAME).
+insmod "${NEST_MODULE:-kernel/nestiommu.ko}"
 ls -l /dev/nestiommu
 echo "module BTF: $(ls /sys/kernel/btf/nestiommu)"
 

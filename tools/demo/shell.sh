@@ -1,6 +1,6 @@
 # Sourced by `make shell` in the guest: the module, the tools on PATH, the
 # demo's workload in the background and iommutop's interactive screen.
-insmod kernel/nestiommu.ko
+insmod "${NEST_MODULE:-kernel/nestiommu.ko}"
 export PATH="$PWD/build/tools:$PWD/build/selftests:$PATH"
 . tools/demo/mix.sh
 # shellcheck disable=SC2086 # the mix is words
