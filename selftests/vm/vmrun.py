@@ -158,12 +158,28 @@ def _preempt_cmdline(kernel_dir):
     return "preempt=full" if "\nCONFIG_PREEMPT_DYNAMIC=y\n" in _kernel_config(kernel_dir) else ""
 
 
+def _kasan(kernel_dir):
+    return "\nCONFIG_KASAN=y\n" in _kernel_config(kernel_dir)
+
+
+def _kasan_cmdline(kernel_dir):
+    """kasan_multi_shot on a KASAN kernel: every report is printed, not only
+    the first, so a second bug in a guest fails its test too."""
+    return "kasan_multi_shot" if _kasan(kernel_dir) else ""
+
+
+def boot_timeout_default(kernel_dir):
+    """Seconds a guest may take to boot: a KASAN + lockdep kernel boots
+    several times slower under TCG than the others (up to 120 s)."""
+    return 360 if _kasan(kernel_dir) else 120
+
+
 def boot_image(kernel_dir):
     """The image qemu boots: the ELF vmlinux (its PVH entry skips the
     decompressor, slow under TCG), but the bzImage for a KASAN kernel, whose
     PVH entry runs instrumented code before KASAN's shadow memory exists and
     resets the machine before the first console line."""
-    if "\nCONFIG_KASAN=y\n" in _kernel_config(kernel_dir):
+    if _kasan(kernel_dir):
         return os.path.join(kernel_dir, "vmlinuz")
     return os.path.join(kernel_dir, "vmlinux")
 
@@ -300,7 +316,8 @@ class _VM:
         # doesn't work!"); virtual machines skip it, as cloud images do.
         cmdline = " ".join(filter(None, [
             "console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check",
-            MEMORY_DEBUG_CMDLINE, _preempt_cmdline(self.kernel_dir), self.extra_cmdline]))
+            MEMORY_DEBUG_CMDLINE, _preempt_cmdline(self.kernel_dir), _kasan_cmdline(self.kernel_dir),
+            self.extra_cmdline]))
         cmd = [
             "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
             "-machine", "q35", *_accel_args(self.kernel_dir, self.icount),
@@ -354,10 +371,10 @@ atexit.register(lambda: [vm._kill() for vm in list(_live)])
 class Guest(_VM):
     """A guest in agent mode: boot once, run many commands, stop."""
 
-    def __init__(self, kernel_dir=None, workdir=None, cwd=None, mem="1G", smp=2, boot_timeout=120,
+    def __init__(self, kernel_dir=None, workdir=None, cwd=None, mem="1G", smp=2, boot_timeout=None,
                  extra_cmdline=""):
         super().__init__(kernel_dir, workdir, cwd or REPO, mem, smp, extra_cmdline)
-        self.boot_timeout = boot_timeout
+        self.boot_timeout = boot_timeout or boot_timeout_default(self.kernel_dir)
         self._n = 0
 
     def __enter__(self):

@@ -7,8 +7,9 @@
  *
  *   redzone   writes one byte past a kmalloc object, then frees it
  *             (slub_debug: "BUG kmalloc-64 ...: Right Redzone overwritten")
- *   slab-uaf  writes into a freed kmalloc object ("Poison overwritten" when
- *             the object is allocated again or its cache validated)
+ *   slab-uaf  writes near the end of a freed kmalloc object ("Poison
+ *             overwritten" when the object is allocated again or its cache
+ *             validated; KASAN: "use-after-free" at once)
  *   page-uaf  writes into a freed page, then allocates a page again on the
  *             same CPU, which gets the same one back (page_poison=1:
  *             "pagealloc: memory corruption")
@@ -56,7 +57,12 @@ static int badmod_slab_uaf(void)
 		return -ENOMEM;
 	kfree(p);
 	OPTIMIZER_HIDE_VAR(p);
-	WRITE_ONCE(p[0], 0);
+	/*
+	 * Near the end: KASAN keeps its quarantine link at the start of a
+	 * freed object (a write there crashes the kernel later on), and the
+	 * last byte holds another poison ("End Poison overwritten").
+	 */
+	WRITE_ONCE(p[BADMOD_SIZE - 2], 0);
 	return 0;
 }
 
