@@ -3,6 +3,7 @@
 in one line by every entry point."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -82,3 +83,19 @@ def test_dry_run_keeps_module_btf(guest_name):
     sections = subprocess.run(["readelf", "-S", os.path.join(REPO, conftest.MODULE)],
                               capture_output=True, text=True, check=True).stdout
     assert ".BTF" in sections, f"{conftest.MODULE} lost its BTF in `make -n module`"
+
+
+def test_module_builds_without_warnings(guest_kernel_dir, guest_name, tmp_path):
+    """A fresh build of the module for the --guest kernel prints no warning
+    (the sources copied, so the module the guests load is not touched)."""
+    products = shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "*.symvers",
+                                      "modules.order", ".tmp_versions")
+    shutil.copytree(os.path.join(REPO, "kernel"), tmp_path / "kernel", ignore=products)
+    shutil.copytree(os.path.join(REPO, "include"), tmp_path / "include")
+    r = subprocess.run(["make", "-C", os.path.join(guest_kernel_dir, "build"), f"M={tmp_path / 'kernel'}",
+                        f"-j{os.cpu_count()}", "modules"], capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, f"the {guest_name} build failed:\n{out[-4000:]}"
+    assert (tmp_path / "kernel" / "nestiommu.ko").exists(), out[-4000:]
+    warnings = [line for line in out.splitlines() if "warning" in line.lower()]
+    assert not warnings, f"the {guest_name} build warns:\n" + "\n".join(warnings)
