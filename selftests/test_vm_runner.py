@@ -258,7 +258,7 @@ BAD_LINES = [
 ]
 CLEAN_LINES = [
     "[    0.000000] Command line: console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check "
-    "slub_debug=FZPU page_poison=1 preempt=full",
+    "slub_debug=FZPU page_poison=1 init_on_free=1 preempt=full",
     "[    0.000000] mem auto-init: CONFIG_PAGE_POISONING is on, will take precedence over init_on_alloc and "
     "init_on_free",
     "[    0.104131] Dynamic Preempt: full",

@@ -77,13 +77,13 @@ BAD_CONSOLE_RE = re.compile("|".join(BAD_CONSOLE_PATTERNS))
 # Memory debugging in every guest. slub_debug=FZPU: slab consistency checks,
 # redzones, poisoning of freed objects and alloc/free tracking, all checked
 # when an object is freed or allocated again; page_poison=1: freed pages are
-# filled with a pattern checked when they are allocated again. Not
-# init_on_free=1: with poisoning the kernel drops it (and Debian's default
-# init_on_alloc=1) and says so ("mem auto-init: SLAB_POISON will take
-# precedence over init_on_alloc/init_on_free", "... CONFIG_PAGE_POISONING is
-# on, will take precedence ..."): zeroing would hide what poisoning reports.
-# A slab report is the BUG <cache> line of BAD_CONSOLE_PATTERNS.
-MEMORY_DEBUG_CMDLINE = "slub_debug=FZPU page_poison=1"
+# filled with a pattern checked when they are allocated again. init_on_free=1
+# zeroes freed memory where nothing poisons it: where poisoning is on, the
+# kernel lets it take precedence and says so ("mem auto-init: SLAB_POISON will
+# take precedence over init_on_alloc/init_on_free", "... CONFIG_PAGE_POISONING
+# is on, will take precedence ..."), as zeroing would hide what poisoning
+# reports. A slab report is the BUG <cache> line of BAD_CONSOLE_PATTERNS.
+MEMORY_DEBUG_CMDLINE = "slub_debug=FZPU page_poison=1 init_on_free=1"
 
 EXIT_KERNEL_ERRORS = 120
 EXIT_TIMEOUT = 124
