@@ -197,17 +197,19 @@ KASAN_REPORTS = {
 
 @pytest.mark.parametrize("mode, then, report", [
     # The overflow is found when the object is freed.
-    ("redzone", "", rf"BUG {KMALLOC_64} \(.*\): Right Redzone overwritten"),
+    # 6.1 names the finding in its BUG line, 6.12 in a line of its own
+    # ("[Right Redzone overwritten] 0x... First byte 0x0 instead of 0xcc").
+    ("redzone", "", rf"BUG {KMALLOC_64} \(.*\): Right Redzone overwritten|^\[[ .\d]+\] \[Right Redzone overwritten\] "),
     # A freed object is checked when it is allocated again, or its cache
     # validated: validating makes it happen now.
     ("slab-uaf", "for c in /sys/kernel/slab/kmalloc-*64; do echo 1 > $c/validate; done",
-     rf"BUG {KMALLOC_64} \(.*\): Poison overwritten"),
+     rf"BUG {KMALLOC_64} \(.*\): Poison overwritten|^\[[ .\d]+\] \[Poison overwritten\] "),
     ("page-uaf", "", r"pagealloc: memory corruption"),
     # Reported at the first check (every 2 s) after the timeout: the line
     # says how long it has been blocked by then.
     ("hang", "until dmesg | grep -q 'task badmod_hang:[0-9]* blocked for more than'; do sleep 0.2; done",
      r"INFO: task badmod_hang:\d+ blocked for more than \d+ seconds"),
-])
+], ids=["redzone", "slab-uaf", "page-uaf", "hang"])
 def test_memory_error_is_detected(bad_guest, bad_module, guest_name, mode, then, report):
     # KASAN checks every access: it reports the bad write itself, before
     # slub_debug or page poisoning could find its traces.
@@ -249,6 +251,12 @@ BAD_LINES = [
     "__kmem_cache_shutdown()",
     "[   12.345678] pagealloc: memory corruption",
     "[   12.345678] pagealloc: single bit error",
+    # 6.12's slab reports
+    "[   10.695429] [Right Redzone overwritten] 0xffff888005a39a80-0xffff888005a39a80 @offset=2688. "
+    "First byte 0x0 instead of 0xcc",
+    "[   13.561565] [Poison overwritten] 0xffff888005a39e7e-0xffff888005a39e7e @offset=3710. "
+    "First byte 0x0 instead of 0x6b",
+    "[   10.698305] BUG kmalloc-64 (Tainted: G           OE     ): Object corrupt",
     # the debug kernel's checkers
     "[   12.345678] BUG: KASAN: slab-out-of-bounds in nest_ioas_map+0x1c2/0x5d0 [nestiommu]",
     "[   12.345678] BUG: KFENCE: use-after-free read in nest_fault_read+0x33/0x120 [nestiommu]",
