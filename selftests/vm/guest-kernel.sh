@@ -122,21 +122,9 @@ build_debug_kernel() {
 		tee "$1/build-time" >&2
 }
 
-build_kernel() {
-	tmp=$(mktemp -d "$outdir.tmp.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	chmod 755 "$tmp"
-
-	if [ "$name" = debug ]; then
-		build_debug_kernel "$tmp"
-		depmod -b "$tmp/root" "$krel" || die "depmod failed"
-		touch "$tmp/.done"
-		rm -rf "$outdir"
-		mv "$tmp" "$outdir"
-		trap - EXIT
-		return
-	fi
-
+# fetch_debian_kernel: Debian's linux-image-KREL (and, but for generic, its
+# headers) into $tmp: root/, vmlinuz, vmlinux, headers/.
+fetch_debian_kernel() {
 	pkgs=linux-image-$krel
 	if [ "$name" != generic ]; then
 		# The headers and the packages of their tree: the common headers
@@ -190,7 +178,20 @@ build_kernel() {
 	tail -c +"$((off + 1))" "$tmp/vmlinuz" | $unpack >"$tmp/vmlinux" 2>/dev/null || true
 	readelf -S "$tmp/vmlinux" 2>/dev/null | grep -q '\.BTF' ||
 		die "extracted vmlinux is not an ELF with a .BTF section"
+}
 
+# build_kernel: the kernel part of OUTDIR, made in a temporary directory and
+# renamed into place.
+build_kernel() {
+	tmp=$(mktemp -d "$outdir.tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	chmod 755 "$tmp"
+
+	if [ "$name" = debug ]; then
+		build_debug_kernel "$tmp"
+	else
+		fetch_debian_kernel
+	fi
 	depmod -b "$tmp/root" "$krel" || die "depmod failed"
 
 	touch "$tmp/.done"
