@@ -191,8 +191,8 @@ TESTS ?= $(if $(filter debug,$(GUEST)),$(DEBUG_TESTS),selftests)
 test: all guest-kernel
 	$(Q)cd $(ROOT) && $(PYTHON) -m pytest -v $(TESTS) --guest $(GUEST)
 
-# `make test` on every guest kernel in turn (the whole suite takes about 25
-# minutes each on 2 cores); all of them run, then the failed ones are named.
+# `make test` on every guest kernel in turn (20 to 36 minutes each on 2
+# cores); all of them run, then the failed ones are named.
 test-matrix:
 	$(Q)failed=; for g in $(GUESTS); do \
 		$(MAKE) test GUEST=$$g || failed="$$failed $$g"; \

@@ -32,6 +32,7 @@ import argparse
 import atexit
 import ctypes
 import dataclasses
+import functools
 import glob
 import os
 import re
@@ -143,8 +144,10 @@ def ensure_kernel(kernel_dir=None, name=DEFAULT_GUEST):
     return kernel_dir
 
 
+@functools.lru_cache(maxsize=None)
 def _kernel_config(kernel_dir):
-    """The config the kernel in KERNEL_DIR was built with (root/boot/config-KREL)."""
+    """The config the kernel in KERNEL_DIR was built with (root/boot/config-KREL),
+    read once: every boot asks it several questions."""
     for config in glob.glob(os.path.join(kernel_dir, "root", "boot", "config-*")):
         with open(config) as f:
             return f.read()
