@@ -148,11 +148,13 @@ tools: $(DEPS_STAMP) bpf
 # The core natively on the host; then, in a guest, the page-request round
 # trip; last, in a guest whose clock counts instructions (one vCPU: the
 # tools' own work counts too), what tracing and faultinject cost nestload.
+# The guests boot without the tests' memory debugging, which slows every
+# allocation.
 bench: all guest-kernel
 	$(Q)$(MAKE) -C $(ROOT)/selftests/host O=$(O)/host bench
-	$(Q)$(VMRUN) --mem 2G --timeout 1200 -- 'insmod kernel/nestiommu.ko && \
+	$(Q)$(VMRUN) --no-memory-debug --mem 2G --timeout 1200 -- 'insmod kernel/nestiommu.ko && \
 		$(O)/selftests/pri_bench'
-	$(Q)$(VMRUN) --icount 2 --smp 1 --mem 2G --timeout 3600 -- \
+	$(Q)$(VMRUN) --no-memory-debug --icount 2 --smp 1 --mem 2G --timeout 3600 -- \
 		'insmod kernel/nestiommu.ko && python3 tools/bench/trace_cost.py --rounds 3'
 
 # BASE=REV (a git revision) against the working tree, built side by side and
@@ -167,7 +169,7 @@ bench-compare: all guest-kernel
 	$(Q)$(ROOT)/tools/bench/build-base.sh $(BASE) $(O)/base
 	$(Q)$(PYTHON) $(ROOT)/tools/bench/compare.py host \
 		--old $(O)/base/current/build/host/bench_core --new $(O)/host/bench_core
-	$(Q)$(VMRUN) --mem 2G --timeout 1800 -- 'python3 tools/bench/compare.py guest \
+	$(Q)$(VMRUN) --no-memory-debug --mem 2G --timeout 1800 -- 'python3 tools/bench/compare.py guest \
 		--old $(O)/base/current --new $(ROOT)'
 
 # A longer libFuzzer run of the stage-1 walker (FUZZ_TIME seconds).

@@ -175,6 +175,33 @@ def test_memory_debugging_is_on(guest, guest_name):
         assert not any(o.startswith("preempt=") for o in cmdline), got["cmdline"]
 
 
+@pytest.mark.parametrize("args, debugged", [([], True), (["--no-memory-debug"], False)],
+                         ids=["default", "no-memory-debug"])
+def test_cli_memory_debug_option(guest_kernel_dir, args, debugged):
+    """The CLI's guests have the tests' memory debugging unless a benchmark
+    turns it off (make bench): the boot options and the slab caches' checks
+    both follow the option."""
+    r = vmrun_cli("--kernel-dir", guest_kernel_dir, *args, "--",
+                  "cat /proc/cmdline; cd /sys/kernel/slab/kmalloc-64 && cat sanity_checks red_zone poison")
+    if r.returncode != 0:
+        pytest.fail(f"status {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+    cmdline, *checked = r.stdout.splitlines()
+    for option in vmrun.MEMORY_DEBUG_CMDLINE.split():
+        assert (option in cmdline.split()) == debugged, cmdline
+    assert checked == ["1" if debugged else "0"] * 3, r.stdout
+
+
+@pytest.mark.parametrize("args, error", [
+    (["--no-memory-debug=1"], "--no-memory-debug: ignored explicit argument '1'"),
+    (["--no-memory-debugging"], "unrecognized arguments: --no-memory-debugging"),
+    (["--memory-debug"], "unrecognized arguments: --memory-debug"),  # on is the default, not an option
+])
+def test_cli_bad_memory_debug_option(args, error):
+    r = vmrun_cli(*args, "--", "true")
+    if r.returncode != 2 or error not in r.stderr:
+        pytest.fail(f"expected status 2 and {error!r}, got {r.returncode}, stderr {r.stderr!r}")
+
+
 @pytest.fixture(scope="module")
 def bad_guest(guest_kernel_dir):
     """A guest for deliberate memory errors and hangs: its slabs and pages

@@ -75,15 +75,17 @@ BAD_CONSOLE_PATTERNS = (
 )
 BAD_CONSOLE_RE = re.compile("|".join(BAD_CONSOLE_PATTERNS))
 
-# Memory debugging in every guest. slub_debug=FZPU: slab consistency checks,
-# redzones, poisoning of freed objects and alloc/free tracking, all checked
-# when an object is freed or allocated again; page_poison=1: freed pages are
-# filled with a pattern checked when they are allocated again. init_on_free=1
-# zeroes freed memory where nothing poisons it: where poisoning is on, the
-# kernel lets it take precedence and says so ("mem auto-init: SLAB_POISON will
-# take precedence over init_on_alloc/init_on_free", "... CONFIG_PAGE_POISONING
-# is on, will take precedence ..."), as zeroing would hide what poisoning
-# reports. A slab report is the BUG <cache> line of BAD_CONSOLE_PATTERNS.
+# Memory debugging in every guest but a benchmark's (--no-memory-debug: it
+# slows every allocation, and DMA allocates a bounce buffer each time).
+# slub_debug=FZPU: slab consistency checks, redzones, poisoning of freed
+# objects and alloc/free tracking, all checked when an object is freed or
+# allocated again; page_poison=1: freed pages are filled with a pattern
+# checked when they are allocated again. init_on_free=1 zeroes freed memory
+# where nothing poisons it: where poisoning is on, the kernel lets it take
+# precedence and says so ("mem auto-init: SLAB_POISON will take precedence
+# over init_on_alloc/init_on_free", "... CONFIG_PAGE_POISONING is on, will
+# take precedence ..."), as zeroing would hide what poisoning reports. A slab
+# report is the BUG <cache> line of BAD_CONSOLE_PATTERNS.
 MEMORY_DEBUG_CMDLINE = "slub_debug=FZPU page_poison=1 init_on_free=1"
 
 EXIT_KERNEL_ERRORS = 120
@@ -279,7 +281,7 @@ class _ConsoleScanner:
 class _VM:
     """One qemu process, its work directory and its console log."""
 
-    def __init__(self, kernel_dir, workdir, cwd, mem, smp, extra_cmdline, icount=None):
+    def __init__(self, kernel_dir, workdir, cwd, mem, smp, extra_cmdline, icount=None, memory_debug=True):
         self.kernel_dir = os.path.abspath(kernel_dir or default_kernel_dir())
         if workdir is None:
             os.makedirs(os.path.join(REPO, ".cache", "vm"), exist_ok=True)
@@ -290,6 +292,7 @@ class _VM:
         self.smp = smp
         self.icount = icount
         self.extra_cmdline = extra_cmdline
+        self.memory_debug = memory_debug
         self.results_dir = os.path.join(self.workdir, "results")
         self.ctl = os.path.join(self.results_dir, ".vm")
         self.console_log = os.path.join(self.workdir, "console.log")
@@ -319,8 +322,8 @@ class _VM:
         # doesn't work!"); virtual machines skip it, as cloud images do.
         cmdline = " ".join(filter(None, [
             "console=ttyS0,115200 ignore_loglevel panic=-1 no_timer_check",
-            MEMORY_DEBUG_CMDLINE, _preempt_cmdline(self.kernel_dir), _kasan_cmdline(self.kernel_dir),
-            self.extra_cmdline]))
+            MEMORY_DEBUG_CMDLINE if self.memory_debug else "",
+            _preempt_cmdline(self.kernel_dir), _kasan_cmdline(self.kernel_dir), self.extra_cmdline]))
         cmd = [
             "qemu-system-x86_64", "-nodefaults", "-no-reboot", "-display", "none",
             "-machine", "q35", *_accel_args(self.kernel_dir, self.icount),
@@ -532,6 +535,9 @@ def main(argv=None):
                    help=f"TCG with guest time counted in instructions, 2^SHIFT ns each "
                         f"({ICOUNT_SHIFT_MIN}-{ICOUNT_SHIFT_MAX}): figures independent of the host's load "
                         f"(benchmarks); needs --smp 1")
+    p.add_argument("--no-memory-debug", dest="memory_debug", action="store_false",
+                   help=f"boot without the memory debugging of every test guest ({MEMORY_DEBUG_CMDLINE}): "
+                        f"for benchmarks, whose figures it slows")
     p.add_argument("--cmdline", default="", help="extra guest kernel command line, e.g. hugepages=64")
     p.add_argument("--shell", action="store_true",
                    help="interactive shell; a COMMAND given too is sourced by the shell first (setup)")
@@ -548,7 +554,8 @@ def main(argv=None):
             p.error("--icount needs --smp 1 (QEMU 7.2 does not start a second vCPU with it)")
     try:
         kernel_dir = args.kernel_dir or ensure_kernel(name=args.guest)
-        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline, args.icount)
+        vm = _VM(kernel_dir, args.workdir, args.cwd, args.mem, args.smp, args.cmdline, args.icount,
+                 args.memory_debug)
         if args.shell:
             return _cli_shell(vm, args.timeout, " ".join(command))
         return _cli_run(vm, " ".join(command), args.timeout or 600)
