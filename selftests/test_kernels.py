@@ -14,6 +14,7 @@ from conftest import REPO, run
 
 KREL = os.path.join(REPO, "selftests", "vm", "krel.sh")
 VMRUN = os.path.join(REPO, "selftests", "vm", "vmrun.py")
+SUBSET = os.path.join(REPO, "selftests", "kernel-subset.sh")
 
 
 def test_guest_boots_the_named_kernel(guest, guest_name):
@@ -71,6 +72,22 @@ def test_pytest_refuses_bad_guest():
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 4, r
     assert "ERROR: --guest foo: not a guest kernel (generic, rt, 6.12, debug)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "usage: kernel-subset.sh BUILD_DIR NAME..."),
+    (["build"], "usage: kernel-subset.sh BUILD_DIR NAME..."),
+    (["/nonexistent", "rt"], "/nonexistent: not a directory"),
+    (["build", "rt", "foo"], "'foo': not a guest kernel (one of: generic rt 6.12 debug)"),
+    (["build", "rt 6.12"], "'rt 6.12': not a guest kernel (one of: generic rt 6.12 debug)"),
+    (["build", ""], "'': not a guest kernel (one of: generic rt 6.12 debug)"),
+    (["build", "rt", "6.12", "rt"], "rt: named twice"),
+])
+def test_kernel_subset_refuses_bad_arguments(args, message):
+    """make test's kernel subset script refuses bad arguments before it
+    starts anything."""
+    r = subprocess.run([SUBSET, *args], capture_output=True, text=True, cwd=REPO)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"kernel-subset.sh: {message}\n")
 
 
 def test_dry_run_keeps_module_btf(guest_name):

@@ -1,0 +1,73 @@
+#!/bin/bash
+# kernel-subset.sh BUILD_DIR NAME...: the kernel subset of `make test` on
+# the guest kernels NAME (README "Guest kernels"), all of them at once:
+# each builds its module (and fetches its kernel) and runs SUBSET_TESTS in
+# its own pytest, into BUILD_DIR/test-subset-NAME.log. Then each log is
+# printed whole, one after the other, and the kernels that failed are named.
+#
+# The subset: the kernel boots, loads its module with BTF and builds it
+# without warnings (test_kernels.py); the driver's hook_test, whose cases
+# DMA through both stages, raise page requests, invalidate and fault, each
+# seen by the CO-RE BPF programs built once for every kernel, and the
+# driver's tracepoint and module checks; iommutop in each attach mode;
+# faultinject's actions.
+set -u
+
+SUBSET_TESTS=(
+	selftests/test_kernels.py
+	selftests/test_driver.py::test_selftest
+	selftests/test_driver.py::test_perf_counts_maps
+	selftests/test_driver.py::test_module_btf
+	selftests/test_driver.py::test_rmmod_refused_while_open
+	selftests/test_iommutop.py::test_batch_json_attach_modes
+	selftests/test_faultinject.py::test_each_action
+)
+# Of the driver's C selftests, hook_test only.
+SUBSET_SELECT='not test_selftest or hook_test'
+
+die() {
+	echo "kernel-subset.sh: $*" >&2
+	exit 2
+}
+
+[ $# -ge 2 ] || die "usage: kernel-subset.sh BUILD_DIR NAME..."
+build=$1
+shift
+[ -d "$build" ] || die "$build: not a directory"
+root=$(cd "$(dirname "$0")/.." && pwd)
+known=$("$root/selftests/vm/krel.sh" --list) || exit 2
+seen=" "
+for name in "$@"; do
+	for k in $known; do
+		[ "$name" = "$k" ] && break
+	done
+	[ "$name" = "$k" ] || die "'$name': not a guest kernel (one of: $known)"
+	case "$seen" in
+	*" $name "*) die "$name: named twice" ;;
+	esac
+	seen="$seen$name "
+done
+
+cd "$root" || exit 2
+echo "kernel subset on $* at once (logs: $build/test-subset-NAME.log)"
+declare -A pid
+for name in "$@"; do
+	{
+		make --no-print-directory GUEST="$name" module &&
+			/usr/bin/python3 -m pytest -v -p no:cacheprovider \
+				"${SUBSET_TESTS[@]}" -k "$SUBSET_SELECT" --guest "$name"
+	} >"$build/test-subset-$name.log" 2>&1 &
+	pid[$name]=$!
+done
+
+failed=
+for name in "$@"; do
+	wait "${pid[$name]}" || failed="$failed $name"
+	echo "==== kernel subset on $name ===="
+	cat "$build/test-subset-$name.log"
+done
+if [ -n "$failed" ]; then
+	echo "kernel subset: failed on:$failed" >&2
+	exit 1
+fi
+echo "kernel subset: passed on $*"
