@@ -255,7 +255,7 @@ help:
 	@echo "make tools      build the user-space tools (build/tools/)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make test       the host tests and in-guest selftests (pytest) on GUEST's kernel;"
-	@echo "                 given neither GUEST nor TESTS, then the kernel subset on rt and 6.12"
+	@echo "                given neither GUEST nor TESTS, then the kernel subset on rt and 6.12"
 	@echo "make test-matrix  make test on every guest kernel ($(GUESTS))"
 	@echo "make demo       boot a guest, load the module, run a traced workload"
 	@echo "make shell      interactive guest shell with the module loaded"
