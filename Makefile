@@ -203,7 +203,7 @@ test: all guest-kernel
 	$(Q)cd $(ROOT) && for g in $(SUBSET_GUESTS); do \
 		$(MAKE) --no-print-directory GUEST=$$g module >$(O)/test-prepare-$$g.log 2>&1 & \
 	done; \
-	$(PYTHON) -m pytest -v $(TESTS) --guest $(GUEST); status=$$?; \
+	$(PYTHON) -m pytest -v --durations=20 $(TESTS) --guest $(GUEST); status=$$?; \
 	wait; \
 	$(if $(SUBSET_GUESTS),selftests/kernel-subset.sh $(O) $(SUBSET_GUESTS) || status=1;) \
 	exit $$status
