@@ -194,14 +194,17 @@ fuzz-ioctl: all guest-kernel
 # whole suites do not fit in CI's 30 minutes beside generic's (README "Guest
 # kernels"; `make test-matrix` runs them). Their kernels and modules are
 # prepared while generic's suite runs; the script does it anyway and reports
-# a failure, so the background job only saves time.
+# a failure, so the background job only saves time. It is niced, so
+# generic's guests come first, and started through PREPARE_MAKE: a recipe
+# line that names $(MAKE) itself runs even in `make -n test`.
+PREPARE_MAKE := $(MAKE)
 SUBSET_GUESTS := $(if $(and $(filter file,$(origin GUEST)),$(filter undefined,$(origin TESTS))),\
 	$(filter-out $(GUEST) debug,$(GUESTS)))
 DEBUG_TESTS := $(addprefix selftests/,test_driver.py test_fuzz.py test_vm_runner.py test_kernels.py)
 TESTS ?= $(if $(filter debug,$(GUEST)),$(DEBUG_TESTS),selftests)
 test: all guest-kernel
 	$(Q)cd $(ROOT) && for g in $(SUBSET_GUESTS); do \
-		$(MAKE) --no-print-directory GUEST=$$g module >$(O)/test-prepare-$$g.log 2>&1 & \
+		nice $(PREPARE_MAKE) --no-print-directory GUEST=$$g module >$(O)/test-prepare-$$g.log 2>&1 & \
 	done; \
 	$(PYTHON) -m pytest -v --durations=20 $(TESTS) --guest $(GUEST); status=$$?; \
 	wait; \

@@ -102,6 +102,15 @@ def test_dry_run_keeps_module_btf(guest_name):
     assert ".BTF" in sections, f"{conftest.MODULE} lost its BTF in `make -n module`"
 
 
+def test_dry_run_of_make_test_runs_no_test():
+    """`make -n test` prints the test commands and runs none of them (a
+    recipe line naming $(MAKE) would run even in a dry run)."""
+    r = subprocess.run(["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "pytest -v --durations=20 selftests --guest generic" in r.stdout, r.stdout[-2000:]
+    assert "test session starts" not in r.stdout and "kernel subset on" not in r.stdout, r.stdout[-2000:]
+
+
 def test_module_builds_without_warnings(guest_kernel_dir, guest_name, tmp_path):
     """A fresh build of the module for the --guest kernel prints no warning
     (the sources copied, so the module the guests load is not touched)."""
