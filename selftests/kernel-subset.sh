@@ -24,6 +24,9 @@ SUBSET_TESTS=(
 	selftests/test_iommutop.py::test_batch_json_attach_modes
 	selftests/test_faultinject.py::test_each_action
 )
+# Not on every kernel: the Makefile's dry run, whatever the kernel, relinks
+# generic's module; two at once would race.
+SUBSET_SKIP='not test_dry_run_of_make_test'
 
 die() {
 	echo "kernel-subset.sh: $*" >&2
@@ -55,7 +58,7 @@ for name in "$@"; do
 	{
 		make --no-print-directory GUEST="$name" module &&
 			/usr/bin/python3 -m pytest -v -p no:cacheprovider \
-				"${SUBSET_TESTS[@]}" --guest "$name"
+				"${SUBSET_TESTS[@]}" -k "$SUBSET_SKIP" --guest "$name"
 	} >"$build/test-subset-$name.log" 2>&1 &
 	pid[$name]=$!
 done
