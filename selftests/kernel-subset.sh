@@ -38,13 +38,11 @@ build=$1
 shift
 [ -d "$build" ] || die "$build: not a directory"
 root=$(cd "$(dirname "$0")/.." && pwd)
-known=$("$root/selftests/vm/krel.sh" --list) || exit 2
+# shellcheck source-path=SCRIPTDIR source=vm/kernels.sh
+. "$root/selftests/vm/kernels.sh"
 seen=" "
 for name in "$@"; do
-	for k in $known; do
-		[ "$name" = "$k" ] && break
-	done
-	[ "$name" = "$k" ] || die "'$name': not a guest kernel (one of: $known)"
+	kernel_select "$name"
 	case "$seen" in
 	*" $name "*) die "$name: named twice" ;;
 	esac

@@ -78,9 +78,9 @@ def test_pytest_refuses_bad_guest():
     ([], "usage: kernel-subset.sh BUILD_DIR NAME..."),
     (["build"], "usage: kernel-subset.sh BUILD_DIR NAME..."),
     (["/nonexistent", "rt"], "/nonexistent: not a directory"),
-    (["build", "rt", "foo"], "'foo': not a guest kernel (one of: generic rt 6.12 debug)"),
-    (["build", "rt 6.12"], "'rt 6.12': not a guest kernel (one of: generic rt 6.12 debug)"),
-    (["build", ""], "'': not a guest kernel (one of: generic rt 6.12 debug)"),
+    (["build", "rt", "foo"], "unknown guest kernel 'foo' (one of: generic rt 6.12 debug)"),
+    (["build", "rt 6.12"], "unknown guest kernel 'rt 6.12' (one of: generic rt 6.12 debug)"),
+    (["build", ""], "unknown guest kernel '' (one of: generic rt 6.12 debug)"),
     (["build", "rt", "6.12", "rt"], "rt: named twice"),
 ])
 def test_kernel_subset_refuses_bad_arguments(args, message):

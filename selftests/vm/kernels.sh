@@ -1,6 +1,7 @@
 # shellcheck shell=sh disable=SC2034 # KERNEL_* are for the scripts that source this
 # The guest kernels `make test GUEST=NAME` boots, all from Debian's archive.
-# Sourced by krel.sh and guest-kernel.sh; the caller defines die().
+# Sourced by krel.sh, guest-kernel.sh and ../kernel-subset.sh (which uses
+# kernel_select only); the caller defines die().
 #
 #   NAME     meta-package          suite               headers
 #   generic  linux-image-amd64     the machine's       installed (make deps)
