@@ -27,7 +27,7 @@ DEPS_PKGS := linux-headers-amd64 make gcc binutils clang llvm libbpf-dev \
 	bpftool libelf-dev zlib1g-dev pkg-config dwarves qemu-system-x86 \
 	busybox-static cpio kmod xz-utils linux-perf trace-cmd bpftrace python3 \
 	flex bison bc libssl-dev openssl \
-	python3-pytest libclang-rt-14-dev zstd
+	python3-pytest python3-pytest-xdist libclang-rt-14-dev zstd
 DEPS_STAMP := $(CACHE)/deps.stamp
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -200,13 +200,20 @@ fuzz-ioctl: all guest-kernel
 PREPARE_MAKE := $(MAKE)
 SUBSET_GUESTS := $(if $(and $(filter file,$(origin GUEST)),$(filter undefined,$(origin TESTS))),\
 	$(filter-out $(GUEST) debug,$(GUESTS)))
+# pytest-xdist runs the suite on TEST_WORKERS workers, a guest each (TCG
+# runs a guest on one core); conftest.py hands each a test module, or one
+# C selftest binary, whole.
+TEST_WORKERS ?= $(shell nproc)
+ifeq ($(shell echo '$(TEST_WORKERS)' | grep -Ex '[1-9][0-9]{0,2}'),)
+$(error TEST_WORKERS=$(TEST_WORKERS) is not a number of workers (1 to 999))
+endif
 DEBUG_TESTS := $(addprefix selftests/,test_driver.py test_fuzz.py test_vm_runner.py test_kernels.py)
 TESTS ?= $(if $(filter debug,$(GUEST)),$(DEBUG_TESTS),selftests)
 test: all guest-kernel
 	$(Q)cd $(ROOT) && for g in $(SUBSET_GUESTS); do \
 		nice $(PREPARE_MAKE) --no-print-directory GUEST=$$g module >$(O)/test-prepare-$$g.log 2>&1 & \
 	done; \
-	$(PYTHON) -m pytest -v --durations=20 $(TESTS) --guest $(GUEST); status=$$?; \
+	$(PYTHON) -m pytest -v -n $(TEST_WORKERS) --durations=20 $(TESTS) --guest $(GUEST); status=$$?; \
 	wait; \
 	$(if $(SUBSET_GUESTS),selftests/kernel-subset.sh $(O) $(SUBSET_GUESTS) || status=1;) \
 	exit $$status
@@ -258,7 +265,8 @@ help:
 	@echo "make tools      build the user-space tools (build/tools/)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make test       the host tests and in-guest selftests (pytest) on GUEST's kernel;"
-	@echo "                given neither GUEST nor TESTS, then the kernel subset on rt and 6.12"
+	@echo "                given neither GUEST nor TESTS, then the kernel subset on rt and 6.12;"
+	@echo "                on TEST_WORKERS workers, a guest each (default: the number of cores)"
 	@echo "make test-matrix  make test on every guest kernel ($(GUESTS))"
 	@echo "make demo       boot a guest, load the module, run a traced workload"
 	@echo "make shell      interactive guest shell with the module loaded"

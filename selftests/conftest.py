@@ -49,6 +49,45 @@ def pytest_report_header(config):
     return f"guest kernel: {name} ({release}), module {MODULE}"
 
 
+def guest_scope(nodeid):
+    """The unit of work pytest-xdist (-n) hands one worker whole: a test
+    module, whose tests share its guest (a module split across workers boots
+    a guest on each), except that each C selftest binary of test_driver.py
+    is a unit of its own (it runs once, in one guest, for all its cases).
+    make test runs the suite so, one guest per core (TCG runs a guest on one)."""
+    path, _, test = nodeid.partition("::")
+    if path.endswith("test_driver.py") and test.startswith("test_selftest["):
+        return f"{path}::{test[len('test_selftest['):].split(':', 1)[0]}"
+    return path
+
+
+# The longest units (about 2 to 4 min each on 2 cores), handed out before
+# the others, so the run does not end with one of them on a worker while
+# the other idles. Only the order depends on this list.
+LONGEST_SCOPES = ("test_vm_runner.py", "test_iommutop.py", "test_driver.py::hwpt_test", "test_perf.py",
+                  "test_faultinject_sweep.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "each":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GuestScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return guest_scope(nodeid)
+
+        def _assign_work_unit(self, node):
+            for scope in self.workqueue:
+                if scope.endswith(LONGEST_SCOPES):
+                    self.workqueue.move_to_end(scope, last=False)
+                    break
+            super()._assign_work_unit(node)
+
+    return GuestScopeScheduling(config, log)
+
+
 def pytest_generate_tests(metafunc):
     # Function scope: a wider one would make pytest reorder the tests by
     # the parameter, across modules, and boot each module's guest again.

@@ -60,6 +60,14 @@ def test_make_refuses_kdir_with_guest():
     assert r.returncode == 2 and "KDIR and GUEST exclude each other" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("workers", ["foo", "0", "", "2 3", "-1", "1000", "2;true"])
+def test_make_refuses_bad_test_workers(workers):
+    r = subprocess.run(["make", f"TEST_WORKERS={workers}", "help"], capture_output=True, text=True,
+                       cwd=REPO, env=MAKE_ENV)
+    message = f"*** TEST_WORKERS={workers} is not a number of workers (1 to 999).  Stop."
+    assert (r.returncode, r.stdout) == (2, "") and message in r.stderr, r
+
+
 def test_vmrun_refuses_bad_guest():
     r = subprocess.run(["/usr/bin/python3", VMRUN, "--guest", "foo", "--", "true"],
                        capture_output=True, text=True)
@@ -90,35 +98,61 @@ def test_kernel_subset_refuses_bad_arguments(args, message):
     assert (r.returncode, r.stdout, r.stderr) == (2, "", f"kernel-subset.sh: {message}\n")
 
 
-def test_dry_run_keeps_module_btf(guest_name):
+# What a build leaves in kernel/ (a copy of the sources leaves them out).
+KBUILD_PRODUCTS = ("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "*.symvers", "modules.order", ".tmp_versions")
+# Not the settings of a make that runs these tests (make test TESTS=...
+# puts TESTS in their environment too).
+MAKE_ENV = {k: v for k, v in os.environ.items()
+            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GUEST", "TESTS", "TEST_WORKERS", "KDIR")}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory, request):
+    """A copy of the repository (sharing its .cache/: the guest kernels) with
+    the --guest kernel's module built in it. The dry runs below relink the
+    module they find, so they run here: while they do, the module in the
+    repository is the one other tests' guests (another pytest-xdist
+    worker's) load."""
+    name = request.config.getoption("guest")
+    tree = tmp_path_factory.mktemp("tree") / "nestiommu"
+    shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(
+        ".git", ".cache", "build", "__pycache__", ".pytest_cache", *KBUILD_PRODUCTS))
+    os.symlink(os.path.join(REPO, ".cache"), tree / ".cache")
+    r = subprocess.run(["make", f"GUEST={name}", "module"], cwd=tree, env=MAKE_ENV,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, f"make module in a copy of the repository failed:\n{(r.stdout + r.stderr)[-4000:]}"
+    return tree
+
+
+def test_dry_run_keeps_module_btf(tree, guest_name):
     """`make -n` relinks the module (kbuild's '+' recipe lines run in a dry
     run too) and must add its BTF again, or the next guest loads a module
     without /sys/kernel/btf/nestiommu and every BPF tool fails."""
-    r = subprocess.run(["make", "-n", "module", f"GUEST={guest_name}"], cwd=REPO,
+    module = tree / conftest.module_path(guest_name)
+    before = module.stat().st_mtime_ns
+    r = subprocess.run(["make", "-n", "module", f"GUEST={guest_name}"], cwd=tree, env=MAKE_ENV,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    sections = subprocess.run(["readelf", "-S", os.path.join(REPO, conftest.MODULE)],
-                              capture_output=True, text=True, check=True).stdout
-    assert ".BTF" in sections, f"{conftest.MODULE} lost its BTF in `make -n module`"
+    assert module.stat().st_mtime_ns != before, "`make -n module` did not relink the module: the test shows nothing"
+    sections = subprocess.run(["readelf", "-S", module], capture_output=True, text=True, check=True).stdout
+    assert ".BTF" in sections, f"{conftest.module_path(guest_name)} lost its BTF in `make -n module`"
 
 
-def test_dry_run_of_make_test_runs_no_test():
+def test_dry_run_of_make_test_runs_no_test(tree):
     """`make -n test` prints the test commands and runs none of them (a
     recipe line naming $(MAKE) would run even in a dry run)."""
-    # Not the settings of a make that runs these tests (make test TESTS=...).
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
-    r = subprocess.run(["make", "-n", "test"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(["make", "-n", "test"], cwd=tree, env=MAKE_ENV, capture_output=True, text=True,
+                       timeout=600)
     assert r.returncode == 0, r.stderr
-    assert "pytest -v --durations=20 selftests --guest generic" in r.stdout, r.stdout[-2000:]
+    workers = len(os.sched_getaffinity(0))  # TEST_WORKERS: nproc's count
+    assert f"pytest -v -n {workers} --durations=20 selftests --guest generic" in r.stdout, r.stdout[-2000:]
     assert "test session starts" not in r.stdout and "kernel subset on" not in r.stdout, r.stdout[-2000:]
 
 
 def test_module_builds_without_warnings(guest_kernel_dir, guest_name, tmp_path):
     """A fresh build of the module for the --guest kernel prints no warning
     (the sources copied, so the module the guests load is not touched)."""
-    products = shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", ".*.cmd", "*.symvers",
-                                      "modules.order", ".tmp_versions")
-    shutil.copytree(os.path.join(REPO, "kernel"), tmp_path / "kernel", ignore=products)
+    shutil.copytree(os.path.join(REPO, "kernel"), tmp_path / "kernel", ignore=shutil.ignore_patterns(*KBUILD_PRODUCTS))
     shutil.copytree(os.path.join(REPO, "include"), tmp_path / "include")
     r = subprocess.run(["make", "-C", os.path.join(guest_kernel_dir, "build"), f"M={tmp_path / 'kernel'}",
                         f"-j{os.cpu_count()}", "modules"], capture_output=True, text=True)
