@@ -190,10 +190,9 @@ fuzz-ioctl: all guest-kernel
 # for: the driver suite, the fuzzer, the runner's checks and the kernel's.
 #
 # Given neither GUEST nor TESTS (.ci/run), `make test` also runs the kernel
-# subset (selftests/kernel-subset.sh: the driver suite and the tools' checks
-# of every kernel) on SUBSET_GUESTS, all at once: their whole suites do not
-# fit in CI's 30 minutes beside generic's (README "Guest kernels";
-# `make test-matrix` runs them). Their kernels and modules are
+# subset (selftests/kernel-subset.sh) on SUBSET_GUESTS, all at once: their
+# whole suites do not fit in CI's 30 minutes beside generic's (README "Guest
+# kernels"; `make test-matrix` runs them). Their kernels and modules are
 # prepared while generic's suite runs; the script does it anyway and reports
 # a failure, so the background job only saves time. It is niced, so
 # generic's guests come first, and started through PREPARE_MAKE: a recipe

@@ -6,8 +6,9 @@
 # printed whole, one after the other, and the kernels that failed are named.
 #
 # The subset: the kernel boots, loads its module with BTF and builds it
-# without warnings (test_kernels.py); the whole driver suite, its C
-# selftests and tracepoint checks (test_driver.py); iommutop, in each
+# without warnings (test_kernels.py); perf counts the driver's map, unmap,
+# translation and fault events exactly, the module has BTF, and rmmod is
+# refused while the device is open (test_driver.py); iommutop, in each
 # attach mode, counts what nestload did (DMA through both stages, page
 # requests, invalidations, faults); faultinject injects each action at
 # each hook point. The tools are the CO-RE builds every kernel runs.
@@ -15,7 +16,11 @@ set -u
 
 SUBSET_TESTS=(
 	selftests/test_kernels.py
-	selftests/test_driver.py
+	selftests/test_driver.py::test_perf_counts_maps
+	selftests/test_driver.py::test_perf_counts_translation_events
+	selftests/test_driver.py::test_perf_counts_fault_queue_overflow
+	selftests/test_driver.py::test_module_btf
+	selftests/test_driver.py::test_rmmod_refused_while_open
 	selftests/test_iommutop.py::test_batch_json_attach_modes
 	selftests/test_faultinject.py::test_each_action
 )
