@@ -68,6 +68,16 @@ LONGEST_SCOPES = ("test_vm_runner.py", "test_iommutop.py", "test_driver.py::hwpt
                   "test_faultinject_sweep.py")
 
 
+def next_scope(scopes):
+    """Of the units not yet handed out (SCOPES, in collection order), the
+    one to hand out next: the first of LONGEST_SCOPES left, else the first."""
+    for longest in LONGEST_SCOPES:
+        for scope in scopes:
+            if scope.endswith(longest):
+                return scope
+    return next(iter(scopes))
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") == "each":
@@ -79,10 +89,7 @@ def pytest_xdist_make_scheduler(config, log):
             return guest_scope(nodeid)
 
         def _assign_work_unit(self, node):
-            for scope in self.workqueue:
-                if scope.endswith(LONGEST_SCOPES):
-                    self.workqueue.move_to_end(scope, last=False)
-                    break
+            self.workqueue.move_to_end(next_scope(self.workqueue), last=False)
             super()._assign_work_unit(node)
 
     return GuestScopeScheduling(config, log)
