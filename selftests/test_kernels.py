@@ -109,18 +109,20 @@ MAKE_ENV = {k: v for k, v in os.environ.items()
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory, request):
     """A copy of the repository (sharing its .cache/: the guest kernels) with
-    the --guest kernel's module built in it. The dry runs below relink the
-    module they find, so they run here: while they do, the module in the
-    repository is the one other tests' guests (another pytest-xdist
-    worker's) load."""
-    name = request.config.getoption("guest")
+    generic's module and the --guest kernel's built in it, as in the
+    repository (`make test`'s build always has generic's: the BPF build
+    reads its BTF). The dry runs below relink the modules they find, so they
+    run here: while they do, the module in the repository is the one other
+    tests' guests (another pytest-xdist worker's) load."""
     tree = tmp_path_factory.mktemp("tree") / "nestiommu"
     shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(
         ".git", ".cache", "build", "__pycache__", ".pytest_cache", *KBUILD_PRODUCTS))
     os.symlink(os.path.join(REPO, ".cache"), tree / ".cache")
-    r = subprocess.run(["make", f"GUEST={name}", "module"], cwd=tree, env=MAKE_ENV,
-                       capture_output=True, text=True)
-    assert r.returncode == 0, f"make module in a copy of the repository failed:\n{(r.stdout + r.stderr)[-4000:]}"
+    for name in dict.fromkeys(["generic", request.config.getoption("guest")]):
+        r = subprocess.run(["make", f"GUEST={name}", "module"], cwd=tree, env=MAKE_ENV,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (f"make GUEST={name} module in a copy of the repository failed:\n"
+                                   f"{(r.stdout + r.stderr)[-4000:]}")
     return tree
 
 
