@@ -218,7 +218,7 @@ test: all guest-kernel
 	$(if $(SUBSET_GUESTS),selftests/kernel-subset.sh $(O) $(SUBSET_GUESTS) || status=1;) \
 	exit $$status
 
-# `make test` on every guest kernel in turn (20 to 36 minutes each on 2
+# `make test` on every guest kernel in turn (15 to 26 minutes each on 2
 # cores); all of them run, then the failed ones are named.
 test-matrix:
 	$(Q)failed=; for g in $(GUESTS); do \
